@@ -1,0 +1,5 @@
+/**
+ * AMP public API. The protocol core (merkle, events, log, consensus, nexus) never imports Hardhat.
+ */
+export * from "./util/errors";
+export { createLogger, type Logger } from "./util/log";
