@@ -1,0 +1,264 @@
+/**
+ * The SQLite archive of a node: events (canonical bytes + leaf hash), erasable payloads, tree nodes,
+ * batches and checkpoints of every federation it serves. One file, WAL journal, prepared statements,
+ * one transaction per call that writes. See README.md for the durability choice.
+ */
+import Database from "better-sqlite3";
+import { AmpError, InvalidInputError } from "../util/errors";
+import { ARCHIVE_MIGRATIONS, runMigrations, type Migration } from "./migrations";
+import { Statements } from "./statements";
+
+/** `FULL`: every commit is fsynced (survives power loss). `NORMAL`: survives a process crash only. */
+export type SyncMode = "FULL" | "NORMAL";
+
+export interface ArchiveOptions {
+  /** Default "FULL": an acknowledged event survives SIGKILL and power loss. */
+  synchronous?: SyncMode;
+  /** Migrations to run on open; default ARCHIVE_MIGRATIONS (pass a longer list to add your own). */
+  migrations?: readonly Migration[];
+}
+
+/** One event to store: its leaf index (seq), id, canonical bytes, leaf hash, optional raw payload. */
+export interface EventRecord {
+  readonly seq: bigint;
+  readonly eventId: string;
+  readonly canonical: Uint8Array;
+  readonly leafHash: Uint8Array;
+  /** JCS bytes of an inline payload, kept in the erasable side table (the leaf covers its digest). */
+  readonly payload?: Uint8Array | undefined;
+}
+
+export interface StoredEvent {
+  readonly federation: string;
+  readonly seq: bigint;
+  readonly eventId: string;
+  readonly canonical: Uint8Array;
+  readonly leafHash: Uint8Array;
+  readonly ingestedAt: number;
+  /** Raw payload bytes, null if the event had none or it was erased. */
+  readonly payload: Uint8Array | null;
+  readonly erased: boolean;
+}
+
+export interface BatchRecord {
+  readonly batchNo: bigint;
+  readonly startSeq: bigint;
+  readonly endSeq: bigint;
+  readonly root: Uint8Array;
+  readonly sealedAt: number;
+}
+
+export interface CheckpointRecord {
+  readonly round: bigint;
+  readonly size: bigint;
+  readonly root: Uint8Array;
+  readonly createdAt: number;
+}
+
+/** Plain Uint8Array view of a Buffer (so values compare equal to hashes computed elsewhere). */
+export function bytes(buf: Uint8Array): Uint8Array {
+  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+}
+
+export class Archive {
+  readonly db: Database.Database;
+  readonly path: string;
+  private readonly st: Statements;
+
+  private constructor(path: string, db: Database.Database) {
+    this.path = path;
+    this.db = db;
+    this.st = new Statements(db);
+  }
+
+  /** Opens (creating if needed) the archive at `path` and applies pending migrations. */
+  static open(path: string, options: ArchiveOptions = {}): Archive {
+    const sync = options.synchronous ?? "FULL";
+    if (sync !== "FULL" && sync !== "NORMAL") {
+      throw new InvalidInputError(`archive synchronous mode must be FULL or NORMAL, got ${String(sync)}`);
+    }
+    const db = new Database(path);
+    try {
+      db.pragma("journal_mode = WAL");
+      db.pragma(`synchronous = ${sync}`);
+      db.pragma("secure_delete = ON");
+      db.pragma("busy_timeout = 5000");
+      runMigrations(db, options.migrations ?? ARCHIVE_MIGRATIONS);
+      return new Archive(path, db);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  /** Runs `fn` in one transaction (nested calls become savepoints); rolls back if it throws. */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  /** Inserts events of `federation` in one transaction. Throws on a duplicate id or seq (nothing stored). */
+  insertEvents(federation: string, records: readonly EventRecord[], ingestedAt = Date.now()): void {
+    this.transaction(() => {
+      for (const r of records) {
+        this.st.insertEvent.run(federation, r.seq, r.eventId, r.canonical, r.leafHash, ingestedAt);
+        if (r.payload !== undefined) this.st.insertPayload.run(r.eventId, r.payload);
+      }
+    });
+  }
+
+  /** One past the highest stored seq of `federation` (0 if none). */
+  nextSeq(federation: string): bigint {
+    const row = this.st.maxSeq.get(federation) as { m: bigint | null };
+    return row.m === null ? 0n : row.m + 1n;
+  }
+
+  /** The stored event with this id, or undefined. */
+  getEvent(eventId: string): StoredEvent | undefined {
+    const row = this.st.getEvent.get(eventId) as EventRow | undefined;
+    return row && toStoredEvent(row);
+  }
+
+  /** Events of `federation` with from ≤ seq < to, ascending. */
+  eventsInRange(federation: string, from: bigint, to: bigint): StoredEvent[] {
+    return (this.st.eventsInRange.all(federation, from, to) as EventRow[]).map(toStoredEvent);
+  }
+
+  /** Leaf hashes of `federation` with from ≤ seq < to, ascending. */
+  leafHashes(federation: string, from: bigint, to: bigint): Uint8Array[] {
+    return (this.st.leafRange.all(federation, from, to) as { leaf_hash: Buffer }[]).map((r) =>
+      bytes(r.leaf_hash),
+    );
+  }
+
+  leafHash(federation: string, seq: bigint): Uint8Array | undefined {
+    const row = this.st.leafAt.get(federation, seq) as { leaf_hash: Buffer } | undefined;
+    return row && bytes(row.leaf_hash);
+  }
+
+  /**
+   * GDPR erasure: deletes the raw payload of `eventId` (securely, WAL truncated) and records the
+   * erasure. The event's canonical bytes hold only the payload digest, so every proof stays valid.
+   * Returns false if it was already erased. Throws InvalidInputError for an unknown event.
+   */
+  erasePayload(eventId: string, reason: string): boolean {
+    const erased = this.transaction(() => {
+      if (this.st.getEvent.get(eventId) === undefined) {
+        throw new InvalidInputError(`cannot erase the payload of unknown event ${eventId}`, {
+          meta: { eventId },
+        });
+      }
+      if (this.st.isErased.get(eventId) !== undefined) return false;
+      this.st.deletePayload.run(eventId);
+      this.st.insertErasure.run(eventId, Date.now(), reason);
+      return true;
+    });
+    if (erased) this.db.pragma("wal_checkpoint(TRUNCATE)");
+    return erased;
+  }
+
+  /** Hash of tree node (level ≥ 1, idx) of `federation`, or undefined. */
+  node(federation: string, level: number, idx: bigint): Uint8Array | undefined {
+    const row = this.st.getNode.get(federation, level, idx) as { hash: Buffer } | undefined;
+    return row && bytes(row.hash);
+  }
+
+  insertNodes(
+    federation: string,
+    nodes: readonly { level: number; index: bigint; hash: Uint8Array }[],
+  ): void {
+    for (const n of nodes) this.st.insertNode.run(federation, n.level, n.index, n.hash);
+  }
+
+  insertBatch(federation: string, b: BatchRecord): void {
+    this.st.insertBatch.run(federation, b.batchNo, b.startSeq, b.endSeq, b.root, b.sealedAt);
+  }
+
+  lastBatch(federation: string): BatchRecord | undefined {
+    const row = this.st.lastBatch.get(federation) as BatchRow | undefined;
+    return row && toBatch(row);
+  }
+
+  batches(federation: string): BatchRecord[] {
+    return (this.st.batches.all(federation) as BatchRow[]).map(toBatch);
+  }
+
+  insertCheckpoint(federation: string, c: Omit<CheckpointRecord, "createdAt">, createdAt = Date.now()): void {
+    this.st.insertCheckpoint.run(federation, c.round, c.size, c.root, createdAt);
+  }
+
+  checkpoints(federation: string): CheckpointRecord[] {
+    return (this.st.checkpoints.all(federation) as CheckpointRow[]).map((r) => ({
+      round: r.round,
+      size: r.size,
+      root: bytes(r.root),
+      createdAt: Number(r.created_at),
+    }));
+  }
+
+  /** Row counts per table: used to show that a refused input changed nothing. */
+  counts(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const t of ["events", "event_payloads", "erasures", "tree_nodes", "batches", "checkpoints"]) {
+      out[t] = (this.db.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n;
+    }
+    return out;
+  }
+
+  /** Throws a conflict AmpError unless the archive file is open (helps callers after close()). */
+  requireOpen(): void {
+    if (!this.db.open) throw new AmpError(`archive ${this.path} is closed`, { kind: "conflict" });
+  }
+}
+
+interface EventRow {
+  federation: string;
+  seq: bigint;
+  event_id: string;
+  canonical: Buffer;
+  leaf_hash: Buffer;
+  ingested_at: bigint;
+  payload: Buffer | null;
+  erased: bigint;
+}
+
+function toStoredEvent(r: EventRow): StoredEvent {
+  return {
+    federation: r.federation,
+    seq: r.seq,
+    eventId: r.event_id,
+    canonical: bytes(r.canonical),
+    leafHash: bytes(r.leaf_hash),
+    ingestedAt: Number(r.ingested_at),
+    payload: r.payload === null ? null : bytes(r.payload),
+    erased: r.erased !== 0n,
+  };
+}
+
+interface BatchRow {
+  batch_no: bigint;
+  start_seq: bigint;
+  end_seq: bigint;
+  root: Buffer;
+  sealed_at: bigint;
+}
+
+function toBatch(r: BatchRow): BatchRecord {
+  return {
+    batchNo: r.batch_no,
+    startSeq: r.start_seq,
+    endSeq: r.end_seq,
+    root: bytes(r.root),
+    sealedAt: Number(r.sealed_at),
+  };
+}
+
+interface CheckpointRow {
+  round: bigint;
+  size: bigint;
+  root: Buffer;
+  created_at: bigint;
+}

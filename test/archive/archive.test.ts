@@ -1,0 +1,194 @@
+import { expect } from "chai";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import {
+  Archive,
+  ARCHIVE_MIGRATIONS,
+  SqliteLogStore,
+  type EventRecord,
+  type Migration,
+} from "../../src/archive";
+import { FederationLog, MemoryLogStore } from "../../src/log";
+import { leafHash, sha256 } from "../../src/merkle/hash";
+import { verifyInclusion, verifyConsistency } from "../../src/merkle/verify";
+import { InvalidInputError } from "../../src/util/errors";
+
+const FED = "amp.local/ssid";
+const enc = new TextEncoder();
+
+function tmpDb(): string {
+  return path.join(fs.mkdtempSync(path.join(os.tmpdir(), "amp-archive-")), "archive.db");
+}
+
+function record(seq: number, withPayload = false): EventRecord {
+  const payload = enc.encode(`{"person":"secret-${seq}-e4c1"}`);
+  const canonical = enc.encode(
+    `{"event_id":"id-${seq}","payload_digest":"${Buffer.from(sha256(payload)).toString("hex")}"}`,
+  );
+  return {
+    seq: BigInt(seq),
+    eventId: `id-${seq}`,
+    canonical,
+    leafHash: leafHash(canonical),
+    ...(withPayload ? { payload } : {}),
+  };
+}
+
+function fill(archive: Archive, n: number, batch: number): FederationLog {
+  const log = new FederationLog(FED, new SqliteLogStore(archive, FED));
+  for (let at = 0; at < n; at += batch) {
+    const recs = Array.from({ length: Math.min(batch, n - at) }, (_, i) => record(at + i, true));
+    archive.insertEvents(FED, recs);
+    log.append(recs.map((r) => r.leafHash));
+  }
+  return log;
+}
+
+describe("archive/Archive", () => {
+  let archive: Archive;
+  let file: string;
+  beforeEach(() => {
+    file = tmpDb();
+    archive = Archive.open(file);
+  });
+  afterEach(() => archive.close());
+
+  it("opens in WAL mode with synchronous=FULL by default", () => {
+    expect(archive.db.pragma("journal_mode", { simple: true })).to.equal("wal");
+    expect(archive.db.pragma("synchronous", { simple: true })).to.equal(2); // FULL
+  });
+
+  it("applies migrations once: reopening applies nothing and keeps one row per version", () => {
+    archive.close();
+    archive = Archive.open(file);
+    const rows = archive.db.prepare("SELECT version FROM schema_migrations").all();
+    expect(rows).to.deep.equal([{ version: 1 }]);
+  });
+
+  it("applies an added migration on the next open, exactly once", () => {
+    archive.close();
+    const extra: Migration = { version: 2, name: "test table", sql: "CREATE TABLE extra (x INTEGER)" };
+    archive = Archive.open(file, { migrations: [...ARCHIVE_MIGRATIONS, extra] });
+    archive.close();
+    archive = Archive.open(file, { migrations: [...ARCHIVE_MIGRATIONS, extra] });
+    const rows = archive.db.prepare("SELECT version FROM schema_migrations ORDER BY version").all();
+    expect(rows).to.deep.equal([{ version: 1 }, { version: 2 }]);
+  });
+
+  it("refuses a migration list that is not strictly ascending", () => {
+    const dup: Migration = { version: 1, name: "again", sql: "SELECT 1" };
+    expect(() => Archive.open(tmpDb(), { migrations: [...ARCHIVE_MIGRATIONS, dup] })).to.throw(
+      InvalidInputError,
+      /strictly ascending/,
+    );
+  });
+
+  it("refuses to open when an applied migration's SQL was changed", () => {
+    archive.close();
+    const changed: Migration = { ...ARCHIVE_MIGRATIONS[0]!, sql: ARCHIVE_MIGRATIONS[0]!.sql + "\n-- edit" };
+    expect(() => Archive.open(file, { migrations: [changed] })).to.throw(/changed after it was applied/);
+    archive = Archive.open(file);
+  });
+
+  for (const table of ["events", "tree_nodes", "batches", "checkpoints", "erasures", "schema_migrations"]) {
+    it(`refuses UPDATE and DELETE on ${table} (append-only trigger) and keeps the rows`, () => {
+      fill(archive, 5, 5);
+      archive.insertCheckpoint(FED, { round: 1n, size: 5n, root: new Uint8Array(32) });
+      archive.erasePayload("id-0", "test");
+      const before = archive.db.prepare(`SELECT * FROM ${table}`).all();
+      expect(before.length).to.be.greaterThan(0);
+      const col = table === "schema_migrations" ? "name" : table === "erasures" ? "reason" : "federation";
+      expect(() => archive.db.prepare(`UPDATE ${table} SET ${col} = 'x'`).run()).to.throw(
+        new RegExp(`${table} is append-only \\(UPDATE refused\\)`),
+      );
+      expect(() => archive.db.prepare(`DELETE FROM ${table}`).run()).to.throw(
+        new RegExp(`${table} is append-only \\(DELETE refused\\)`),
+      );
+      expect(archive.db.prepare(`SELECT * FROM ${table}`).all()).to.deep.equal(before);
+    });
+  }
+
+  it("stores nothing from a batch that holds a duplicate event id", () => {
+    fill(archive, 3, 3);
+    const before = archive.counts();
+    const dup = { ...record(3, true), eventId: "id-1" };
+    expect(() => archive.insertEvents(FED, [record(4, true), dup])).to.throw(/UNIQUE/);
+    expect(archive.counts()).to.deep.equal(before);
+    expect(archive.nextSeq(FED)).to.equal(3n);
+  });
+
+  it("serves the same roots and proofs as an in-memory log, after reopening", () => {
+    fill(archive, 300, 64);
+    archive.close();
+    archive = Archive.open(file);
+    const log = new FederationLog(FED, new SqliteLogStore(archive, FED));
+    const mem = new FederationLog(FED, new MemoryLogStore());
+    mem.append(archive.leafHashes(FED, 0n, 300n));
+    expect(log.size).to.equal(300n);
+    expect(log.root()).to.deep.equal(mem.root());
+    for (const [m, n] of [
+      [1, 300],
+      [64, 129],
+      [255, 256],
+      [100, 100],
+    ] as const) {
+      expect(log.consistencyProof(m, n)).to.deep.equal(mem.consistencyProof(m, n));
+      expect(log.inclusionProof(m - 1, n)).to.deep.equal(mem.inclusionProof(m - 1, n));
+    }
+    expect(archive.batches(FED).map((b) => b.endSeq)).to.deep.equal([64n, 128n, 192n, 256n, 300n]);
+  });
+
+  it("refuses an append whose leaves are not the archived ones, changing nothing", () => {
+    const log = fill(archive, 10, 10);
+    archive.insertEvents(FED, [record(10)]);
+    const before = archive.counts();
+    expect(() => log.append([leafHash(enc.encode("not archived"))])).to.throw(
+      /does not match the archived leaves/,
+    );
+    expect(() => log.append([record(10).leafHash, record(11).leafHash])).to.throw(/does not match/);
+    expect(archive.counts()).to.deep.equal(before);
+    expect(log.size).to.equal(10n);
+  });
+});
+
+describe("archive/Archive payload erasure", () => {
+  it("removes the payload from the database and WAL, keeps the leaf, and every proof stays valid", () => {
+    const file = tmpDb();
+    const archive = Archive.open(file);
+    const log = fill(archive, 40, 16);
+    const root = log.root();
+    const secret = Buffer.from("secret-7-e4c1");
+    const ev = archive.getEvent("id-7")!;
+    expect(ev.payload).to.not.equal(null);
+    const proof = log.inclusionProof(7);
+
+    expect(archive.erasePayload("id-7", "GDPR art. 17 request")).to.equal(true);
+    expect(archive.erasePayload("id-7", "again")).to.equal(false);
+    const after = archive.getEvent("id-7")!;
+    expect(after.payload).to.equal(null);
+    expect(after.erased).to.equal(true);
+    expect(after.canonical).to.deep.equal(ev.canonical);
+    expect(leafHash(after.canonical)).to.deep.equal(ev.leafHash);
+
+    const reopened = new FederationLog(FED, new SqliteLogStore(archive, FED));
+    expect(reopened.root()).to.deep.equal(root);
+    expect(reopened.inclusionProof(7)).to.deep.equal(proof);
+    expect(verifyInclusion(after.leafHash, 7, 40, reopened.inclusionProof(7), root)).to.equal(true);
+    expect(verifyConsistency(16, 40, reopened.consistencyProof(16), log.rootAt(16), root)).to.equal(true);
+    archive.close();
+    for (const f of [file, `${file}-wal`]) {
+      if (fs.existsSync(f)) expect(fs.readFileSync(f).includes(secret)).to.equal(false);
+    }
+    expect(fs.readFileSync(file).includes(Buffer.from("secret-8-e4c1"))).to.equal(true);
+  });
+
+  it("refuses to erase an unknown event and records nothing", () => {
+    const archive = Archive.open(tmpDb());
+    fill(archive, 2, 2);
+    const before = archive.counts();
+    expect(() => archive.erasePayload("nope", "x")).to.throw(InvalidInputError, /unknown event nope/);
+    expect(archive.counts()).to.deep.equal(before);
+    archive.close();
+  });
+});
