@@ -47,3 +47,22 @@ export function refConsistency(m: number, d: Uint8Array[]): Uint8Array[] {
 
 export const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
 export const unhex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, "hex"));
+
+/**
+ * Sibling sides of the RFC 9162 audit path for leaf m of n (innermost first): "R" when the
+ * sibling is on the right. Two (m, n) pairs with the same string have proofs of the same shape.
+ */
+export function pathShape(m: bigint, n: bigint): string {
+  if (n <= 1n) return "";
+  let s = 1n;
+  while (s * 2n < n) s *= 2n;
+  return m < s ? pathShape(m, s) + "R" : pathShape(m - s, n - s) + "L";
+}
+
+/** Shape of SUBPROOF(m, D[n], true): "T" if the old subtree hash is sent, then sibling sides. */
+export function consistencyShape(m: bigint, n: bigint, b = true): string {
+  if (m === n) return b ? "" : "T";
+  let s = 1n;
+  while (s * 2n < n) s *= 2n;
+  return m <= s ? consistencyShape(m, s, b) + "R" : consistencyShape(m - s, n - s, false) + "L";
+}
