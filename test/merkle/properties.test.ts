@@ -112,7 +112,8 @@ describe("merkle: tampered proofs fail", () => {
     fc.assert(
       fc.property(incl, fc.nat(), fc.nat({ max: 255 }), ({ n, m, proof }, which, bit) => {
         const target = which % (proof.length + 2);
-        let [leaf, root, p] = [LEAVES[m]!, rootOf(n), proof.slice()];
+        const p = proof.slice();
+        let [leaf, root] = [LEAVES[m]!, rootOf(n)];
         if (target === 0) leaf = flipBit(leaf, bit);
         else if (target === 1) root = flipBit(root, bit);
         else p[target - 2] = flipBit(p[target - 2]!, bit);
@@ -126,7 +127,8 @@ describe("merkle: tampered proofs fail", () => {
     fc.assert(
       fc.property(cons, fc.nat(), fc.nat({ max: 255 }), ({ n, m, proof }, which, bit) => {
         const target = which % (proof.length + 2);
-        let [oldRoot, newRoot, p] = [rootOf(m), rootOf(n), proof.slice()];
+        const p = proof.slice();
+        let [oldRoot, newRoot] = [rootOf(m), rootOf(n)];
         if (target === 0) oldRoot = flipBit(oldRoot, bit);
         else if (target === 1) newRoot = flipBit(newRoot, bit);
         else p[target - 2] = flipBit(p[target - 2]!, bit);
