@@ -1,0 +1,315 @@
+/**
+ * ConsensusValidator: runs one federation's round as coordinator. Delivers the sealed batch,
+ * collects votes over the Transport, verifies every vote, records Byzantine evidence, and
+ * finalises a checkpoint once validly signed weight is strictly > 2/3 of the federation total.
+ * Up to `maxAttempts` (3) attempts, with resync of missing entries between them; then the round
+ * fails safely (nothing final, coordinator log unchanged) and an alert is raised.
+ */
+import { performance } from "node:perf_hooks";
+import { FederationLog } from "../log";
+import { leafHash } from "../merkle";
+import { formatSignedNote, parseSignedNote, type Checkpoint, type NoteVerifier } from "../crypto/note";
+import { InvalidInputError } from "../util/errors";
+import { createLogger, type Logger } from "../util/log";
+import { sortBySigner } from "./anchor-signature";
+import type { EvidenceStore, FaultKind } from "./evidence";
+import { hasQuorum, totalWeight } from "./quorum";
+import type {
+  AnchorDomain,
+  FederationConfig,
+  FederationMember,
+  QuorumCertificate,
+  Transport,
+  Vote,
+  VoteResponse,
+} from "./types";
+import { checkVote, memberVerifier } from "./vote-check";
+
+export interface RoundAlert {
+  readonly origin: string;
+  readonly round: bigint;
+  readonly attempts: number;
+  readonly reason: string;
+  /** Signed weight per distinct checkpoint body seen in the last attempt. */
+  readonly tally: Record<string, string>;
+}
+
+export interface ConsensusValidatorConfig {
+  readonly federation: FederationConfig;
+  readonly domain: AnchorDomain;
+  readonly transport: Transport;
+  readonly evidence: EvidenceStore;
+  /** The coordinator's reference copy of the log; advanced only by final checkpoints. */
+  readonly log: FederationLog;
+  readonly voteTimeoutMs?: number;
+  readonly maxAttempts?: number;
+  readonly onAlert?: (alert: RoundAlert) => void;
+  readonly logger?: Logger;
+}
+
+export type ConsensusOutcome =
+  | {
+      readonly status: "final";
+      readonly qc: QuorumCertificate;
+      readonly attempts: number;
+      /** performance.now() when the quorum was first reached. */
+      readonly quorumAt: number;
+    }
+  | { readonly status: "failed"; readonly attempts: number; readonly reason: string };
+
+interface Seen {
+  readonly vote: Vote;
+  readonly checkpoint: Checkpoint;
+}
+
+/** Per-round bookkeeping across attempts. */
+class RoundTally {
+  readonly seen = new Map<string, Map<string, Seen>>();
+  readonly equivocators = new Set<string>();
+  readonly recorded = new Set<string>();
+  quorumAt: number | undefined;
+
+  /** The single body a non-equivocating node signed, if any. */
+  bodyOf(nodeId: string): string | undefined {
+    const m = this.seen.get(nodeId);
+    if (!m || m.size !== 1 || this.equivocators.has(nodeId)) return undefined;
+    return [...m.keys()][0];
+  }
+
+  weights(members: readonly FederationMember[]): Map<string, bigint> {
+    const w = new Map<string, bigint>();
+    for (const m of members) {
+      const b = this.bodyOf(m.nodeId);
+      if (b !== undefined) w.set(b, (w.get(b) ?? 0n) + m.weight);
+    }
+    return w;
+  }
+}
+
+const TIMEOUT = Symbol("timeout");
+
+export class ConsensusValidator {
+  readonly origin: string;
+  private readonly members: readonly FederationMember[];
+  private readonly verifiers: Map<string, NoteVerifier>;
+  private readonly total: bigint;
+  private readonly logger: Logger;
+
+  constructor(private readonly cfg: ConsensusValidatorConfig) {
+    this.origin = cfg.federation.origin;
+    this.members = cfg.federation.members;
+    if (this.members.length === 0) throw new InvalidInputError(`federation ${this.origin} has no members`);
+    this.verifiers = new Map(this.members.map((m) => [m.nodeId, memberVerifier(m)]));
+    this.total = totalWeight(new Map(this.members.map((m) => [m.nodeId, m.weight])));
+    this.logger = cfg.logger ?? createLogger("consensus");
+  }
+
+  get federation(): FederationConfig {
+    return this.cfg.federation;
+  }
+
+  /** Run round `round` over `entries` (canonical event bytes, log order). */
+  async runRound(round: bigint, entries: readonly Uint8Array[]): Promise<ConsensusOutcome> {
+    const plan = this.cfg.log.prepareAppend(entries.map((e) => leafHash(e)));
+    const baseSize = this.cfg.log.size;
+    const tally = new RoundTally();
+    const maxAttempts = this.cfg.maxAttempts ?? 3;
+    await Promise.all(
+      this.members.map((m) =>
+        this.cfg.transport.deliverBatch(m.nodeId, { origin: this.origin, round, entries }),
+      ),
+    );
+    let timedOut = new Set<string>();
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      timedOut = await this.collect(tally, round, baseSize, entries.length, attempt);
+      const final = this.finalBody(tally);
+      if (final === undefined) continue;
+      const qc = this.certificate(tally, final);
+      if (
+        !Buffer.from(qc.checkpoint.rootHash).equals(Buffer.from(plan.root)) ||
+        qc.checkpoint.treeSize !== plan.newSize
+      ) {
+        return this.fail(round, attempt, "quorum checkpoint differs from the coordinator's own log", tally);
+      }
+      this.cfg.log.store.writeAppend(plan);
+      this.cfg.log.applyAppend(plan);
+      this.settle(tally, round, attempt, final, timedOut);
+      return { status: "final", qc, attempts: attempt, quorumAt: tally.quorumAt ?? performance.now() };
+    }
+    this.settle(tally, round, maxAttempts, undefined, timedOut);
+    return this.fail(round, maxAttempts, "no checkpoint reached more than 2/3 of the weight", tally);
+  }
+
+  /** One attempt: ask every member, check each vote as it arrives. Returns the nodes that timed out. */
+  private async collect(
+    tally: RoundTally,
+    round: bigint,
+    baseSize: bigint,
+    batchSize: number,
+    attempt: number,
+  ): Promise<Set<string>> {
+    const timedOut = new Set<string>();
+    const peers = this.members.map((m) => m.nodeId);
+    const fed = this.cfg.federation;
+    await Promise.all(
+      this.members.map(async (m) => {
+        const req = { origin: this.origin, epoch: fed.epoch, round, baseSize, batchSize, attempt, peers };
+        const res = await this.withTimeout(this.cfg.transport.requestVote(m.nodeId, req));
+        if (res === TIMEOUT) timedOut.add(m.nodeId);
+        else this.absorb(tally, m, res, round, attempt);
+        if (tally.quorumAt === undefined && this.finalBody(tally) !== undefined)
+          tally.quorumAt = performance.now();
+      }),
+    );
+    return timedOut;
+  }
+
+  private withTimeout(p: Promise<VoteResponse>): Promise<VoteResponse | typeof TIMEOUT> {
+    const ms = this.cfg.voteTimeoutMs ?? 2000;
+    let timer: NodeJS.Timeout | undefined;
+    const t = new Promise<typeof TIMEOUT>((resolve) => {
+      timer = setTimeout(() => resolve(TIMEOUT), ms);
+    });
+    return Promise.race([p, t]).finally(() => clearTimeout(timer));
+  }
+
+  private absorb(
+    tally: RoundTally,
+    m: FederationMember,
+    res: VoteResponse,
+    round: bigint,
+    attempt: number,
+  ): void {
+    if (res.kind !== "vote") {
+      this.logger.info("no vote", { origin: this.origin, round, node: m.nodeId, response: res });
+      return;
+    }
+    for (const vote of res.votes) {
+      if (vote.nodeId !== m.nodeId) continue;
+      const c = checkVote(
+        vote,
+        m,
+        this.verifiers.get(m.nodeId)!,
+        this.cfg.federation,
+        round,
+        this.cfg.domain,
+      );
+      if (!c.ok) {
+        const kind: FaultKind = c.fault === "malformed" ? "invalid-signature" : c.fault;
+        this.evidence(tally, kind, m.nodeId, round, attempt, c.detail, [vote]);
+        continue;
+      }
+      const bodies = tally.seen.get(m.nodeId) ?? new Map<string, Seen>();
+      tally.seen.set(m.nodeId, bodies);
+      if (!bodies.has(c.body)) this.countCast(m.nodeId);
+      bodies.set(c.body, { vote, checkpoint: c.checkpoint });
+      if (bodies.size > 1 && !tally.equivocators.has(m.nodeId)) {
+        tally.equivocators.add(m.nodeId);
+        const votes = [...bodies.values()].map((s) => s.vote);
+        this.evidence(
+          tally,
+          "equivocation",
+          m.nodeId,
+          round,
+          attempt,
+          "two different signed checkpoints",
+          votes,
+        );
+      }
+    }
+  }
+
+  private countCast(nodeId: string): void {
+    this.cfg.evidence.countersFor(this.origin, nodeId).votesCast++;
+  }
+
+  private evidence(
+    tally: RoundTally,
+    kind: FaultKind,
+    nodeId: string,
+    round: bigint,
+    attempt: number,
+    detail: string,
+    votes: readonly Vote[],
+  ): void {
+    const key = `${kind}/${nodeId}`;
+    if (tally.recorded.has(key)) return;
+    tally.recorded.add(key);
+    this.logger.warn("byzantine evidence", { origin: this.origin, round, node: nodeId, kind, detail });
+    this.cfg.evidence.record({
+      kind,
+      origin: this.origin,
+      round: round.toString(),
+      nodeId,
+      attempt,
+      detail,
+      notes: votes.map((v) => v.note),
+      eip712Signatures: votes.map((v) => v.eip712Signature),
+    });
+  }
+
+  private finalBody(tally: RoundTally): string | undefined {
+    for (const [body, w] of tally.weights(this.members)) if (hasQuorum(w, this.total)) return body;
+    return undefined;
+  }
+
+  private certificate(tally: RoundTally, body: string): QuorumCertificate {
+    const voters = this.members.filter((m) => tally.bodyOf(m.nodeId) === body);
+    const seen = voters.map((m) => ({ m, s: tally.seen.get(m.nodeId)!.get(body)! }));
+    const signatures = seen
+      .map(({ s }) => parseSignedNote(s.vote.note).signatures[0]!)
+      .sort((a, b) => (a.keyName < b.keyName ? -1 : a.keyName > b.keyName ? 1 : 0));
+    return {
+      checkpoint: seen[0]!.s.checkpoint,
+      note: formatSignedNote({ body, signatures }),
+      signers: voters.map((m) => m.nodeId),
+      signedWeight: voters.reduce((a, m) => a + m.weight, 0n),
+      totalWeight: this.total,
+      eip712Signatures: sortBySigner(
+        seen.map(({ m, s }) => ({ address: m.address, signature: s.vote.eip712Signature })),
+      ),
+    };
+  }
+
+  /** Evidence for wrong roots and withheld votes; participation and accuracy counters. */
+  private settle(
+    tally: RoundTally,
+    round: bigint,
+    attempt: number,
+    final: string | undefined,
+    timedOut: Set<string>,
+  ): void {
+    for (const m of this.members) {
+      const c = this.cfg.evidence.countersFor(this.origin, m.nodeId);
+      c.roundsExpected++;
+      const body = tally.bodyOf(m.nodeId);
+      if (tally.seen.has(m.nodeId)) c.roundsParticipated++;
+      if (final !== undefined && body === final) c.correctVotes++;
+      if (final !== undefined && body !== undefined && body !== final) {
+        const s = tally.seen.get(m.nodeId)!.get(body)!;
+        this.evidence(
+          tally,
+          "wrong-root",
+          m.nodeId,
+          round,
+          attempt,
+          "signed a checkpoint other than the final one",
+          [s.vote],
+        );
+      }
+      if (timedOut.has(m.nodeId) && !tally.seen.has(m.nodeId)) {
+        this.evidence(tally, "withheld-vote", m.nodeId, round, attempt, "no vote before the timeout", []);
+      }
+    }
+    this.cfg.evidence.flush();
+  }
+
+  private fail(round: bigint, attempts: number, reason: string, tally: RoundTally): ConsensusOutcome {
+    const t: Record<string, string> = {};
+    for (const [body, w] of tally.weights(this.members)) t[body] = w.toString();
+    const alert: RoundAlert = { origin: this.origin, round, attempts, reason, tally: t };
+    this.logger.error("round failed", { ...alert });
+    this.cfg.onAlert?.(alert);
+    return { status: "failed", attempts, reason };
+  }
+}

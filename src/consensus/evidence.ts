@@ -1,0 +1,92 @@
+/**
+ * Byzantine evidence and per-node accuracy/participation counters (PROTOCOL §5.6, §9).
+ *
+ * Evidence is appended to `<dir>/evidence.jsonl` (one JSON object a line, fsynced) and keeps the
+ * signed material that proves it (signed notes, EIP-712 signatures). Counters live in
+ * `<dir>/node-counters.json` (atomic rewrite) for the credit registry to read.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { appendLineDurable, writeFileAtomic } from "./atomic-file";
+
+export type FaultKind =
+  "wrong-root" | "equivocation" | "invalid-signature" | "wrong-length-signature" | "withheld-vote";
+
+export interface Evidence {
+  readonly kind: FaultKind;
+  readonly origin: string;
+  readonly round: string;
+  readonly nodeId: string;
+  readonly attempt: number;
+  readonly detail: string;
+  /** Signed notes the node produced (both, for equivocation). */
+  readonly notes: readonly string[];
+  readonly eip712Signatures: readonly string[];
+  readonly recordedAt: string;
+}
+
+export interface NodeCounters {
+  /** Vote requests the node was asked (one per round it was expected to vote in). */
+  roundsExpected: number;
+  /** Rounds in which the node returned at least one validly signed vote. */
+  roundsParticipated: number;
+  /** Validly signed votes received from the node. */
+  votesCast: number;
+  /** Votes for the checkpoint that became final. */
+  correctVotes: number;
+  faults: Partial<Record<FaultKind, number>>;
+}
+
+function emptyCounters(): NodeCounters {
+  return { roundsExpected: 0, roundsParticipated: 0, votesCast: 0, correctVotes: 0, faults: {} };
+}
+
+export class EvidenceStore {
+  private readonly evidenceFile: string;
+  private readonly countersFile: string;
+  private readonly counters: Map<string, NodeCounters>;
+
+  constructor(readonly dir: string) {
+    fs.mkdirSync(dir, { recursive: true });
+    this.evidenceFile = path.join(dir, "evidence.jsonl");
+    this.countersFile = path.join(dir, "node-counters.json");
+    this.counters = new Map();
+    if (fs.existsSync(this.countersFile)) {
+      const raw = JSON.parse(fs.readFileSync(this.countersFile, "utf8")) as Record<string, NodeCounters>;
+      for (const [k, v] of Object.entries(raw)) this.counters.set(k, v);
+    }
+  }
+
+  record(e: Omit<Evidence, "recordedAt">): Evidence {
+    const full: Evidence = { ...e, recordedAt: new Date().toISOString() };
+    appendLineDurable(this.evidenceFile, JSON.stringify(full));
+    const c = this.countersFor(e.origin, e.nodeId);
+    c.faults[e.kind] = (c.faults[e.kind] ?? 0) + 1;
+    return full;
+  }
+
+  /** All evidence recorded so far (read back from disk). */
+  all(): Evidence[] {
+    if (!fs.existsSync(this.evidenceFile)) return [];
+    return fs
+      .readFileSync(this.evidenceFile, "utf8")
+      .split("\n")
+      .filter((l) => l.length > 0)
+      .map((l) => JSON.parse(l) as Evidence);
+  }
+
+  countersFor(origin: string, nodeId: string): NodeCounters {
+    const key = `${origin}/${nodeId}`;
+    let c = this.counters.get(key);
+    if (!c) {
+      c = emptyCounters();
+      this.counters.set(key, c);
+    }
+    return c;
+  }
+
+  /** Persist counters (called once per round). */
+  flush(): void {
+    writeFileAtomic(this.countersFile, JSON.stringify(Object.fromEntries(this.counters), null, 2) + "\n");
+  }
+}

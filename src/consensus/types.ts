@@ -1,0 +1,94 @@
+/**
+ * Shared consensus types: federation members, votes, quorum certificates and the Transport that
+ * carries batches and vote requests between the round's coordinator and the validators.
+ */
+import type { Checkpoint } from "../crypto/note";
+
+/** One validator of a federation in one epoch (from the manifest / ValidatorRegistry). */
+export interface FederationMember {
+  readonly nodeId: string;
+  /** C2SP key name used in signed notes: `<origin>/<nodeId>`. */
+  readonly keyName: string;
+  readonly mldsaPublicKey: Uint8Array;
+  /** EVM address of the node's secp256k1 key (checksummed). */
+  readonly address: string;
+  /** Integer governance weight (basis points). */
+  readonly weight: bigint;
+}
+
+export interface FederationConfig {
+  readonly origin: string;
+  readonly epoch: bigint;
+  readonly members: readonly FederationMember[];
+}
+
+/** EIP-712 domain the anchor contract uses. */
+export interface AnchorDomain {
+  readonly chainId: bigint;
+  readonly anchor: string;
+}
+
+/** A validator's vote: the signed note (one ML-DSA signature) and the EIP-712 signature. */
+export interface Vote {
+  readonly nodeId: string;
+  /** C2SP signed note text over the checkpoint body (context `amp/vote/v1`). */
+  readonly note: string;
+  /** 65-byte EIP-712 secp256k1 signature, 0x-hex (r ‖ s ‖ v). */
+  readonly eip712Signature: string;
+}
+
+/** What the coordinator asks a validator to vote on. */
+export interface VoteRequest {
+  readonly origin: string;
+  readonly epoch: bigint;
+  readonly round: bigint;
+  /** Log size before this round's batch (the last final checkpoint). */
+  readonly baseSize: bigint;
+  /** Number of entries in the batch. */
+  readonly batchSize: number;
+  /** 1-based attempt number (≤ 3). */
+  readonly attempt: number;
+  /** Peers to fetch missing batch entries from (resync). */
+  readonly peers: readonly string[];
+}
+
+export type VoteResponse =
+  | { readonly kind: "vote"; readonly votes: readonly Vote[] }
+  | { readonly kind: "missing"; readonly have: number }
+  | { readonly kind: "refused"; readonly reason: string };
+
+/** A batch as delivered to validators: canonical (JCS) event bytes in log order. */
+export interface BatchDelivery {
+  readonly origin: string;
+  readonly round: bigint;
+  readonly entries: readonly Uint8Array[];
+}
+
+/**
+ * How the coordinator and validators talk. `InProcessTransport` calls nodes directly; an HTTP
+ * transport implements the same three calls between processes.
+ */
+export interface Transport {
+  deliverBatch(nodeId: string, batch: BatchDelivery): Promise<void>;
+  requestVote(nodeId: string, request: VoteRequest): Promise<VoteResponse>;
+  /** Entries [from, from+count) of the round's batch as held by `peerId`. */
+  fetchEntries(
+    peerId: string,
+    origin: string,
+    round: bigint,
+    from: number,
+    count: number,
+  ): Promise<Uint8Array[]>;
+}
+
+/** A final checkpoint with the quorum's signatures. */
+export interface QuorumCertificate {
+  readonly checkpoint: Checkpoint;
+  /** Signed note with the ML-DSA vote signatures of the quorum (context `amp/vote/v1`). */
+  readonly note: string;
+  readonly signers: readonly string[];
+  readonly signedWeight: bigint;
+  readonly totalWeight: bigint;
+  /** EIP-712 signatures of the quorum, sorted by signer address ascending (for the anchor). */
+  readonly eip712Signatures: readonly string[];
+}

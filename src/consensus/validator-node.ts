@@ -1,0 +1,199 @@
+/**
+ * ValidatorNode: one federation node's validator role. It keeps its own copy of the federation log,
+ * appends each round's batch, computes the checkpoint, checks it extends the last checkpoint it
+ * signed, persists its signed state (atomic JSON file) and only then releases its vote. It never
+ * signs two different checkpoints for one round.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { FederationLog } from "../log";
+import { leafHash, verifyConsistency } from "../merkle";
+import type { NodeKeys } from "../crypto/keys";
+import {
+  VOTE_CONTEXT,
+  checkpointBody,
+  formatSignedNote,
+  makeSigner,
+  signBody,
+  type Checkpoint,
+  type NoteSigner,
+} from "../crypto/note";
+import { AmpError } from "../util/errors";
+import { writeFileAtomic } from "./atomic-file";
+import { signCheckpoint } from "./anchor-signature";
+import type { FaultInjector } from "./fault-injector";
+import type { TransportEndpoint } from "./transport";
+import type { AnchorDomain, BatchDelivery, Transport, Vote, VoteRequest, VoteResponse } from "./types";
+import { applyFault } from "./faulty-vote";
+
+export interface ValidatorNodeConfig {
+  readonly origin: string;
+  readonly keys: NodeKeys;
+  /** Directory for this node's signed state (`<nodeId>.validator-state.json`). */
+  readonly dataDir: string;
+  readonly domain: AnchorDomain;
+  readonly faults?: FaultInjector;
+  /** Log copy; a fresh in-memory log when omitted. */
+  readonly log?: FederationLog;
+}
+
+/** The last checkpoint the node signed, persisted before the vote is released. */
+interface SignedState {
+  readonly round: string;
+  readonly treeSize: string;
+  readonly rootHex: string;
+  readonly vote: Vote;
+}
+
+export class ValidatorNode implements TransportEndpoint {
+  readonly nodeId: string;
+  readonly origin: string;
+  readonly log: FederationLog;
+  readonly signer: NoteSigner;
+  private readonly stateFile: string;
+  private state: SignedState | undefined;
+  private readonly batches = new Map<string, (Uint8Array | undefined)[]>();
+  private transport: Transport | undefined;
+
+  constructor(private readonly cfg: ValidatorNodeConfig) {
+    this.nodeId = cfg.keys.nodeId;
+    this.origin = cfg.origin;
+    this.log = cfg.log ?? new FederationLog(cfg.origin);
+    this.signer = makeSigner(
+      `${cfg.origin}/${this.nodeId}`,
+      cfg.keys.mldsa.publicKey,
+      cfg.keys.mldsa.secretKey,
+    );
+    fs.mkdirSync(cfg.dataDir, { recursive: true });
+    this.stateFile = path.join(cfg.dataDir, `${this.nodeId}.validator-state.json`);
+    if (fs.existsSync(this.stateFile)) {
+      this.state = JSON.parse(fs.readFileSync(this.stateFile, "utf8")) as SignedState;
+    }
+  }
+
+  attach(transport: Transport): void {
+    this.transport = transport;
+  }
+
+  /** The last checkpoint this node signed (round, size, root), if any. */
+  lastSigned(): { round: bigint; treeSize: bigint; root: Uint8Array } | undefined {
+    const s = this.state;
+    if (!s) return undefined;
+    return { round: BigInt(s.round), treeSize: BigInt(s.treeSize), root: Buffer.from(s.rootHex, "hex") };
+  }
+
+  receiveBatch(batch: BatchDelivery): void {
+    if (batch.origin !== this.origin) return;
+    let entries: (Uint8Array | undefined)[] = [...batch.entries];
+    if (this.cfg.faults?.faultFor(this.nodeId, batch.round) === "drop-events") {
+      entries = entries.map((e, i) => (i % 2 === 1 ? undefined : e)); // lose every other entry
+    }
+    this.batches.set(batch.round.toString(), entries);
+    // Keep the previous round's batch for peers that still resync it; drop older ones.
+    for (const k of this.batches.keys()) if (BigInt(k) < batch.round - 1n) this.batches.delete(k);
+  }
+
+  entries(origin: string, round: bigint, from: number, count: number): Uint8Array[] {
+    const b = this.batches.get(round.toString());
+    if (origin !== this.origin || !b) return [];
+    return b.slice(from, from + count).filter((e): e is Uint8Array => e !== undefined);
+  }
+
+  async handleVoteRequest(req: VoteRequest): Promise<VoteResponse> {
+    const honest = await this.honestResponse(req);
+    if (honest.kind !== "vote") return honest;
+    const fault = this.cfg.faults?.faultFor(this.nodeId, req.round);
+    if (fault === undefined || fault === "drop-events") return honest;
+    return applyFault(fault, honest.votes[0]!, this.signer, this.cfg.keys.wallet, this.cfg.domain);
+  }
+
+  private async honestResponse(req: VoteRequest): Promise<VoteResponse> {
+    if (req.origin !== this.origin) return { kind: "refused", reason: `not a node of ${req.origin}` };
+    const last = this.lastSigned();
+    if (last && req.round === last.round) return { kind: "vote", votes: [this.state!.vote] };
+    if (last && req.round < last.round) {
+      return { kind: "refused", reason: `round ${req.round} is before round ${last.round} already signed` };
+    }
+    const entries = await this.completeBatch(req);
+    if (!entries) return { kind: "missing", have: this.have(req.round) };
+    if (this.log.size !== req.baseSize) {
+      return {
+        kind: "refused",
+        reason: `log is at size ${this.log.size}, request builds on ${req.baseSize}`,
+      };
+    }
+    return { kind: "vote", votes: [this.appendAndSign(req, entries)] };
+  }
+
+  private have(round: bigint): number {
+    return (this.batches.get(round.toString()) ?? []).filter((e) => e !== undefined).length;
+  }
+
+  /** The round's full batch, fetching missing entries from peers on a retry (resync). */
+  private async completeBatch(req: VoteRequest): Promise<Uint8Array[] | undefined> {
+    const key = req.round.toString();
+    const b = this.batches.get(key) ?? [];
+    if (b.length !== req.batchSize) b.length = req.batchSize;
+    if (req.attempt > 1 && this.transport) {
+      for (let i = 0; i < b.length; i++) {
+        if (b[i] !== undefined) continue;
+        for (const peer of req.peers) {
+          const got = await this.transport.fetchEntries(peer, this.origin, req.round, i, 1);
+          if (got.length === 1) {
+            b[i] = got[0];
+            break;
+          }
+        }
+      }
+    }
+    this.batches.set(key, b);
+    for (let i = 0; i < b.length; i++) if (b[i] === undefined) return undefined;
+    return b as Uint8Array[];
+  }
+
+  private appendAndSign(req: VoteRequest, entries: Uint8Array[]): Vote {
+    const last = this.lastSigned();
+    const cp = this.appendChecked(req, entries, last);
+    const note = formatSignedNote({
+      body: checkpointBody(cp),
+      signatures: [signBody(checkpointBody(cp), this.signer, VOTE_CONTEXT)],
+    });
+    const vote: Vote = {
+      nodeId: this.nodeId,
+      note,
+      eip712Signature: signCheckpoint(this.cfg.keys.wallet, this.cfg.domain, cp),
+    };
+    const state: SignedState = {
+      round: req.round.toString(),
+      treeSize: cp.treeSize.toString(),
+      rootHex: Buffer.from(cp.rootHash).toString("hex"),
+      vote,
+    };
+    writeFileAtomic(this.stateFile, JSON.stringify(state));
+    this.state = state;
+    return vote;
+  }
+
+  private appendChecked(
+    req: VoteRequest,
+    entries: Uint8Array[],
+    last: { treeSize: bigint; root: Uint8Array } | undefined,
+  ): Checkpoint {
+    const appended = this.log.append(entries.map((e) => leafHash(e)));
+    if (last && last.treeSize > 0n) {
+      const proof = this.log.consistencyProof(last.treeSize, appended.size);
+      if (!verifyConsistency(last.treeSize, appended.size, proof, last.root, appended.root)) {
+        throw new AmpError(`node ${this.nodeId}: new checkpoint does not extend the last one it signed`, {
+          kind: "bug",
+        });
+      }
+    }
+    return {
+      origin: this.origin,
+      treeSize: appended.size,
+      rootHash: appended.root,
+      round: req.round,
+      epoch: req.epoch,
+    };
+  }
+}

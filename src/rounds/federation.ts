@@ -1,0 +1,85 @@
+/**
+ * Builds one federation for in-process rounds: a ValidatorNode per member on an InProcessTransport,
+ * and a ConsensusValidator (coordinator) with its reference log and evidence store.
+ */
+import path from "node:path";
+import { FederationLog } from "../log";
+import { publicIdentity, type NodeKeys } from "../crypto/keys";
+import { ConsensusValidator, type RoundAlert } from "../consensus/consensus-validator";
+import { EvidenceStore } from "../consensus/evidence";
+import type { FaultInjector } from "../consensus/fault-injector";
+import { InProcessTransport } from "../consensus/transport";
+import type { AnchorDomain, FederationConfig, FederationMember } from "../consensus/types";
+import { ValidatorNode } from "../consensus/validator-node";
+import { InvalidInputError } from "../util/errors";
+
+export interface FederationSpec {
+  readonly origin: string;
+  readonly epoch?: bigint;
+  readonly nodes: readonly { readonly keys: NodeKeys; readonly weight: bigint }[];
+}
+
+export interface FederationRuntime {
+  readonly config: FederationConfig;
+  readonly nodes: readonly ValidatorNode[];
+  readonly coordinator: ConsensusValidator;
+  readonly evidence: EvidenceStore;
+  readonly log: FederationLog;
+  readonly transport: InProcessTransport;
+}
+
+export interface BuildOptions {
+  readonly dataDir: string;
+  readonly domain: AnchorDomain;
+  readonly faults?: FaultInjector;
+  readonly voteTimeoutMs?: number;
+  readonly onAlert?: (alert: RoundAlert) => void;
+}
+
+export function federationMembers(spec: FederationSpec): FederationMember[] {
+  return spec.nodes.map(({ keys, weight }) => {
+    const id = publicIdentity(keys);
+    return {
+      nodeId: id.nodeId,
+      keyName: `${spec.origin}/${id.nodeId}`,
+      mldsaPublicKey: id.mldsaPublicKey,
+      address: id.address,
+      weight,
+    };
+  });
+}
+
+export function buildFederation(spec: FederationSpec, opts: BuildOptions): FederationRuntime {
+  if (spec.nodes.length === 0) throw new InvalidInputError(`federation ${spec.origin} has no nodes`);
+  const dir = path.join(opts.dataDir, spec.origin.replace(/[^A-Za-z0-9._-]/g, "_"));
+  const config: FederationConfig = {
+    origin: spec.origin,
+    epoch: spec.epoch ?? 1n,
+    members: federationMembers(spec),
+  };
+  const transport = new InProcessTransport();
+  const nodes = spec.nodes.map(({ keys }) => {
+    const node = new ValidatorNode({
+      origin: spec.origin,
+      keys,
+      dataDir: path.join(dir, "validators"),
+      domain: opts.domain,
+      ...(opts.faults ? { faults: opts.faults } : {}),
+    });
+    node.attach(transport);
+    transport.register(node);
+    return node;
+  });
+  const evidence = new EvidenceStore(path.join(dir, "evidence"));
+  const log = new FederationLog(spec.origin);
+  const coordinator = new ConsensusValidator({
+    federation: config,
+    domain: opts.domain,
+    transport,
+    evidence,
+    log,
+    ...(opts.voteTimeoutMs !== undefined ? { voteTimeoutMs: opts.voteTimeoutMs } : {}),
+    ...(opts.onAlert ? { onAlert: opts.onAlert } : {}),
+  });
+  return { config, nodes, coordinator, evidence, log, transport };
+}

@@ -1,0 +1,37 @@
+/** Shared setup for consensus tests (no tests here). */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { deriveThrowawayKeys } from "../../src/crypto/keys";
+import { rootHash } from "../../src/merkle";
+import { leafHash } from "../../src/merkle";
+import type { FederationSpec } from "../../src/rounds/federation";
+
+process.env.AMP_LOG_LEVEL ??= "silent";
+
+export const DOMAIN = { chainId: 31337n, anchor: "0x5FbDB2315678afecb367f032d93F642f64180aa3" };
+
+export function tmpDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export function spec(origin: string, n: number, weights?: bigint[]): FederationSpec {
+  return {
+    origin,
+    nodes: Array.from({ length: n }, (_, i) => ({
+      keys: deriveThrowawayKeys("consensus-test", `${origin.split("/")[1]}-${i + 1}`),
+      weight: weights?.[i] ?? 2500n,
+    })),
+  };
+}
+
+/** Deterministic fake event bytes (JCS of a small object). */
+export function entries(origin: string, round: number, count: number): Uint8Array[] {
+  return Array.from({ length: count }, (_, i) =>
+    new TextEncoder().encode(`{"i":${i},"origin":"${origin}","round":${round}}`),
+  );
+}
+
+export function expectedRoot(all: Uint8Array[]): Uint8Array {
+  return rootHash(all.map((e) => leafHash(e)));
+}

@@ -1,0 +1,87 @@
+import { expect } from "chai";
+import fs from "node:fs";
+import path from "node:path";
+import { deriveThrowawayKeys } from "../../src/crypto/keys";
+import { parseCheckpointBody, parseSignedNote } from "../../src/crypto/note";
+import { ValidatorNode } from "../../src/consensus/validator-node";
+import type { VoteRequest } from "../../src/consensus/types";
+import { DOMAIN, entries, expectedRoot, tmpDir } from "./fixture";
+
+const ORIGIN = "amp.local/ssid";
+
+function request(round: bigint, baseSize: bigint, batchSize: number): VoteRequest {
+  return { origin: ORIGIN, epoch: 1n, round, baseSize, batchSize, attempt: 1, peers: [] };
+}
+
+describe("consensus/ValidatorNode", () => {
+  let dir: string;
+  let node: ValidatorNode;
+  const stateFile = () => path.join(dir, "v1.validator-state.json");
+  beforeEach(() => {
+    dir = tmpDir("amp-validator-");
+    node = new ValidatorNode({
+      origin: ORIGIN,
+      keys: deriveThrowawayKeys("node-test", "v1"),
+      dataDir: dir,
+      domain: DOMAIN,
+    });
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("signs the checkpoint it recomputed and persists its signed state with the vote", async () => {
+    const b = entries(ORIGIN, 1, 4);
+    node.receiveBatch({ origin: ORIGIN, round: 1n, entries: b });
+    const res = await node.handleVoteRequest(request(1n, 0n, 4));
+    expect(res.kind).to.equal("vote");
+    if (res.kind !== "vote") return;
+    const cp = parseCheckpointBody(parseSignedNote(res.votes[0]!.note).body);
+    expect(Buffer.from(cp.rootHash)).to.deep.equal(Buffer.from(expectedRoot(b)));
+    const state = JSON.parse(fs.readFileSync(stateFile(), "utf8")) as { round: string; vote: unknown };
+    expect(state.round).to.equal("1");
+    expect(state.vote).to.deep.equal(res.votes[0]);
+  });
+
+  it("never signs a second checkpoint for a round it already signed: it repeats its vote", async () => {
+    node.receiveBatch({ origin: ORIGIN, round: 1n, entries: entries(ORIGIN, 1, 4) });
+    const first = await node.handleVoteRequest(request(1n, 0n, 4));
+    node.receiveBatch({ origin: ORIGIN, round: 1n, entries: entries(ORIGIN, 99, 7) });
+    const second = await node.handleVoteRequest(request(1n, 0n, 7));
+    expect(second).to.deep.equal(first);
+    expect(node.log.size).to.equal(4n);
+  });
+
+  it("keeps refusing a different checkpoint for a signed round after a restart", async () => {
+    node.receiveBatch({ origin: ORIGIN, round: 1n, entries: entries(ORIGIN, 1, 4) });
+    const first = await node.handleVoteRequest(request(1n, 0n, 4));
+    const restarted = new ValidatorNode({
+      origin: ORIGIN,
+      keys: deriveThrowawayKeys("node-test", "v1"),
+      dataDir: dir,
+      domain: DOMAIN,
+    });
+    restarted.receiveBatch({ origin: ORIGIN, round: 1n, entries: entries(ORIGIN, 5, 2) });
+    expect(await restarted.handleVoteRequest(request(1n, 0n, 2))).to.deep.equal(first);
+  });
+
+  it("refuses an earlier round, another origin and a mismatched base size without changing its state", async () => {
+    node.receiveBatch({ origin: ORIGIN, round: 2n, entries: entries(ORIGIN, 2, 3) });
+    await node.handleVoteRequest(request(2n, 0n, 3));
+    const before = fs.readFileSync(stateFile(), "utf8");
+    node.receiveBatch({ origin: ORIGIN, round: 1n, entries: entries(ORIGIN, 1, 3) });
+    expect(await node.handleVoteRequest(request(1n, 0n, 3))).to.deep.include({ kind: "refused" });
+    expect(await node.handleVoteRequest({ ...request(3n, 3n, 3), origin: "x" })).to.deep.include({
+      kind: "refused",
+    });
+    node.receiveBatch({ origin: ORIGIN, round: 3n, entries: entries(ORIGIN, 3, 3) });
+    const res = await node.handleVoteRequest(request(3n, 1n, 3));
+    expect(res).to.deep.include({ kind: "refused" });
+    expect(fs.readFileSync(stateFile(), "utf8")).to.equal(before);
+    expect(node.log.size).to.equal(3n);
+  });
+
+  it("reports missing entries instead of voting when its batch is incomplete", async () => {
+    node.receiveBatch({ origin: ORIGIN, round: 1n, entries: entries(ORIGIN, 1, 2) });
+    expect(await node.handleVoteRequest(request(1n, 0n, 5))).to.deep.equal({ kind: "missing", have: 2 });
+    expect(fs.existsSync(stateFile())).to.equal(false);
+  });
+});
