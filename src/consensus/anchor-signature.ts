@@ -1,31 +1,18 @@
 /**
  * EIP-712 signatures over the anchor data (docs/interfaces.md "EIP-712"): what validators' secp256k1
- * keys sign and what GlobalProofAnchor checks.
+ * keys sign and what GlobalProofAnchor checks. The digest comes from src/chain/eip712.ts.
  */
-import { Signature, TypedDataEncoder, getAddress, recoverAddress, type Wallet } from "ethers";
+import { Signature, getAddress, recoverAddress, type Wallet } from "ethers";
+import { checkpointTypedDataHash } from "../chain/eip712";
 import { federationIdOf } from "../chain/ids";
 import type { Checkpoint } from "../crypto/note";
 import type { AnchorDomain } from "./types";
 
 const HALF_N = BigInt("0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0");
 
-const TYPES = {
-  Checkpoint: [
-    { name: "federationId", type: "bytes32" },
-    { name: "epoch", type: "uint64" },
-    { name: "round", type: "uint64" },
-    { name: "treeSize", type: "uint64" },
-    { name: "rootHash", type: "bytes32" },
-  ],
-};
-
-function domainOf(d: AnchorDomain) {
-  return { name: "AMP GlobalProofAnchor", version: "1", chainId: d.chainId, verifyingContract: d.anchor };
-}
-
 /** The EIP-712 digest the anchor recomputes (`checkpointDigest`). */
 export function checkpointDigest(domain: AnchorDomain, cp: Checkpoint): string {
-  return TypedDataEncoder.hash(domainOf(domain), TYPES, {
+  return checkpointTypedDataHash(domain.chainId, domain.anchor, {
     federationId: federationIdOf(cp.origin),
     epoch: cp.epoch,
     round: cp.round,

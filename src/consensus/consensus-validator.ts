@@ -88,6 +88,22 @@ class RoundTally {
 
 const TIMEOUT = Symbol("timeout");
 
+/**
+ * The certificate carries a minimal quorum: voters in ascending key-name order until their weight
+ * exceeds 2/3 (fewer bytes across federations, fewer checks for witnesses, less gas on-chain).
+ */
+function minimalQuorum(voters: readonly FederationMember[], total: bigint): FederationMember[] {
+  const sorted = [...voters].sort((a, b) => (a.keyName < b.keyName ? -1 : a.keyName > b.keyName ? 1 : 0));
+  const out: FederationMember[] = [];
+  let w = 0n;
+  for (const m of sorted) {
+    if (hasQuorum(w, total)) break;
+    out.push(m);
+    w += m.weight;
+  }
+  return out;
+}
+
 export class ConsensusValidator {
   readonly origin: string;
   private readonly members: readonly FederationMember[];
@@ -254,7 +270,10 @@ export class ConsensusValidator {
   }
 
   private certificate(tally: RoundTally, body: string): QuorumCertificate {
-    const voters = this.members.filter((m) => tally.bodyOf(m.nodeId) === body);
+    const voters = minimalQuorum(
+      this.members.filter((m) => tally.bodyOf(m.nodeId) === body),
+      this.total,
+    );
     const seen = voters.map((m) => ({ m, s: tally.seen.get(m.nodeId)!.get(body)! }));
     const signatures = seen
       .map(({ s }) => parseSignedNote(s.vote.note).signatures[0]!)

@@ -33,15 +33,17 @@ describe("consensus/ConsensusValidator: honest rounds", () => {
     expect(out.attempts).to.equal(1);
     expect(Buffer.from(out.qc.checkpoint.rootHash)).to.deep.equal(Buffer.from(expectedRoot(batch)));
     expect(out.qc.checkpoint.treeSize).to.equal(10n);
-    expect(out.qc.signedWeight).to.equal(10000n);
+    // A minimal quorum: 3 of 4 equal weights exceed 2/3.
+    expect(out.qc.signedWeight).to.equal(7500n);
+    expect(out.qc.signers).to.deep.equal(["ssid-1", "ssid-2", "ssid-3"]);
     const verifiers = fed.config.members.map((m) => makeVerifier(m.keyName, m.mldsaPublicKey));
-    expect(verifyNote(parseSignedNote(out.qc.note), verifiers, VOTE_CONTEXT)).to.have.length(4);
+    expect(verifyNote(parseSignedNote(out.qc.note), verifiers, VOTE_CONTEXT)).to.have.length(3);
     const signers = out.qc.eip712Signatures.map((s) =>
       recoverCheckpointSigner(DOMAIN, out.qc.checkpoint, s)!,
     );
     const sorted = [...signers].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
     expect(signers).to.deep.equal(sorted);
-    expect(new Set(signers)).to.deep.equal(new Set(fed.config.members.map((m) => m.address)));
+    expect(new Set(signers)).to.deep.equal(new Set(fed.config.members.slice(0, 3).map((m) => m.address)));
     expect(fed.log.size).to.equal(10n);
     expect(fed.evidence.all()).to.deep.equal([]);
     fs.rmSync(dir, { recursive: true, force: true });
@@ -124,7 +126,8 @@ describe("consensus/ConsensusValidator: Byzantine weight below 1/3 (1 of 4 in ss
     expect(out.status).to.equal("final");
     if (out.status !== "final") return;
     expect(out.attempts).to.equal(2);
-    expect(out.qc.signers).to.deep.equal(["ssid-1", "ssid-2", "ssid-3", "ssid-4"]);
+    expect(out.qc.signers).to.include("ssid-2");
+    expect(fed.evidence.countersFor(SSID, "ssid-4").correctVotes).to.equal(1);
     expect(Buffer.from(out.qc.checkpoint.rootHash)).to.deep.equal(Buffer.from(expectedRoot(b)));
   });
 });
