@@ -1,0 +1,235 @@
+/**
+ * Anchor submission: one `anchorRound` transaction per nexus round through the typechain bindings.
+ *
+ * Idempotent by construction: before every send (and after every failure) the submitter re-reads
+ * `nextRound()` and `anchorOf(round)`. A round already anchored with the same global root is a
+ * success (its tx hash is found from the `GlobalRootAnchored` log); with another root it is a
+ * conflict. So a dropped transaction, a nonce conflict or a retry after a crash never yields two
+ * anchors for one round — the contract itself also refuses any round but the next.
+ */
+import { ZeroHash, isError } from "ethers";
+import type { BytesLike, ContractTransactionReceipt, TransactionReceipt } from "ethers";
+import { GlobalProofAnchor__factory } from "../../typechain-types";
+import type { GlobalProofAnchor } from "../../typechain-types";
+import { AmpError } from "../util/errors";
+import { createLogger } from "../util/log";
+import type { ChainConnection } from "./connect";
+
+const log = createLogger("chain/anchor");
+
+export interface CheckpointSubmissionInput {
+  federationId: string;
+  epoch: bigint;
+  treeSize: bigint;
+  rootHash: string;
+  consistencyProof: string[];
+  signatures: string[];
+}
+
+export interface AnchorRoundInput {
+  round: bigint;
+  globalRoot: string;
+  checkpoints: CheckpointSubmissionInput[];
+}
+
+export interface AnchorResult {
+  /** "anchored" by this call, or "already-anchored" (same root found on-chain: idempotent success). */
+  status: "anchored" | "already-anchored";
+  round: bigint;
+  globalRoot: string;
+  txHash: string;
+  blockNumber: number;
+  gasUsed: bigint;
+}
+
+/** The contract refused the round; `errorName`/`errorArgs` are the decoded custom error. */
+export class AnchorRevertedError extends AmpError {
+  override name = "AnchorRevertedError";
+  constructor(
+    readonly round: bigint,
+    readonly errorName: string,
+    readonly errorArgs: readonly unknown[],
+    cause?: unknown,
+  ) {
+    const args = errorArgs.map((a) => String(a)).join(", ");
+    super(`anchor of round ${round} reverted: ${errorName}(${args})`, { kind: "invalid-input", cause });
+  }
+}
+
+/** The round is anchored on-chain with a different global root, or is not the next round. */
+export class AnchorConflictError extends AmpError {
+  override name = "AnchorConflictError";
+  constructor(shortMessage: string) {
+    super(shortMessage, { kind: "conflict" });
+  }
+}
+
+/** Gave up after retrying transient failures (dropped tx, nonce conflict, RPC hiccup). */
+export class AnchorNotConfirmedError extends AmpError {
+  override name = "AnchorNotConfirmedError";
+  constructor(round: bigint, attempts: number, cause: unknown) {
+    super(`anchor of round ${round} not confirmed after ${attempts} attempts`, {
+      kind: "retry-later",
+      cause,
+    });
+  }
+}
+
+export interface AnchorSubmitterOptions {
+  /** Attempts for transient failures (default 3). */
+  maxAttempts?: number;
+  /** How long to wait for a receipt before treating the tx as dropped (default 60 s). */
+  receiptTimeoutMs?: number;
+}
+
+type RoundState =
+  { kind: "next" } | { kind: "anchored"; globalRoot: string } | { kind: "ahead"; next: bigint };
+
+export class AnchorSubmitter {
+  private constructor(
+    private readonly conn: ChainConnection,
+    private readonly anchor: GlobalProofAnchor,
+    private readonly opts: Required<AnchorSubmitterOptions>,
+  ) {}
+
+  static async create(conn: ChainConnection, anchorAddress: string, opts: AnchorSubmitterOptions = {}) {
+    const anchor = GlobalProofAnchor__factory.connect(anchorAddress, await conn.signer());
+    return new AnchorSubmitter(conn, anchor, { maxAttempts: 3, receiptTimeoutMs: 60_000, ...opts });
+  }
+
+  /** The round the contract expects next. */
+  async nextRound(): Promise<bigint> {
+    return this.anchor.nextRound();
+  }
+
+  private async roundState(round: bigint): Promise<RoundState> {
+    const next = await this.anchor.nextRound();
+    if (round === next) return { kind: "next" };
+    if (round > next) return { kind: "ahead", next };
+    const [globalRoot] = await this.anchor.anchorOf(round);
+    return { kind: "anchored", globalRoot };
+  }
+
+  /** Find the transaction that anchored `round` (idempotent path). */
+  private async findAnchorTx(round: bigint): Promise<TransactionReceipt> {
+    const logs = await this.anchor.queryFilter(this.anchor.filters.GlobalRootAnchored(round), 0, "latest");
+    const first = logs[0];
+    const receipt = first ? await this.conn.provider.getTransactionReceipt(first.transactionHash) : null;
+    if (!receipt)
+      throw new AnchorConflictError(`round ${round} is anchored but its GlobalRootAnchored log is missing`);
+    return receipt;
+  }
+
+  /** Returns undefined when the round still has to be sent. */
+  private async settled(input: AnchorRoundInput): Promise<AnchorResult | undefined> {
+    const state = await this.roundState(input.round);
+    if (state.kind === "next") return undefined;
+    if (state.kind === "ahead") {
+      throw new AnchorConflictError(
+        `round ${input.round} is ahead of the chain: the anchor expects round ${state.next}`,
+      );
+    }
+    if (state.globalRoot.toLowerCase() !== input.globalRoot.toLowerCase() || state.globalRoot === ZeroHash) {
+      throw new AnchorConflictError(
+        `round ${input.round} is already anchored with global root ${state.globalRoot}, not ${input.globalRoot}`,
+      );
+    }
+    const receipt = await this.findAnchorTx(input.round);
+    log.info("round already anchored with the same root; treating as success", { round: input.round });
+    return result("already-anchored", input, receipt);
+  }
+
+  /** Anchor one round; safe to call again for the same round (see file comment). */
+  async submit(input: AnchorRoundInput): Promise<AnchorResult> {
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= this.opts.maxAttempts; attempt++) {
+      const done = await this.settled(input);
+      if (done) return done;
+      try {
+        return await this.sendOnce(input);
+      } catch (err) {
+        const reverted = this.decodeRevert(input.round, err);
+        if (reverted) {
+          // A revert can also mean someone else anchored this round meanwhile.
+          const after = await this.settled(input);
+          if (after) return after;
+          throw reverted;
+        }
+        if (!isTransient(err)) throw err;
+        lastError = err;
+        log.warn("anchor attempt failed; re-reading chain state", { round: input.round, attempt, err });
+      }
+    }
+    const done = await this.settled(input);
+    if (done) return done;
+    throw new AnchorNotConfirmedError(input.round, this.opts.maxAttempts, lastError);
+  }
+
+  private async sendOnce(input: AnchorRoundInput): Promise<AnchorResult> {
+    const args = [input.round, input.globalRoot, input.checkpoints] as const;
+    // Simulate first: a refusal comes back as a decoded custom error, and no gas is spent.
+    await this.anchor.anchorRound.staticCall(...args);
+    const tx = await this.anchor.anchorRound(...args);
+    const receipt = await this.waitReceipt(tx.hash);
+    if (receipt.status !== 1) {
+      // Mined but reverted (state changed between simulation and mining): replay to decode.
+      await this.anchor.anchorRound.staticCall(...args, { blockTag: receipt.blockNumber - 1 });
+      throw new AnchorRevertedError(input.round, "UnknownRevert", [], receipt.hash);
+    }
+    return result("anchored", input, receipt);
+  }
+
+  private async waitReceipt(hash: string): Promise<ContractTransactionReceipt | TransactionReceipt> {
+    const receipt = await this.conn.provider.waitForTransaction(hash, 1, this.opts.receiptTimeoutMs);
+    if (!receipt) throw new AmpError(`no receipt for ${hash}`, { kind: "retry-later" });
+    return receipt;
+  }
+
+  /** Decode a contract revert into {@link AnchorRevertedError}; undefined if `err` is not a revert. */
+  private decodeRevert(round: bigint, err: unknown): AnchorRevertedError | undefined {
+    if (err instanceof AnchorRevertedError) return err;
+    if (!isError(err, "CALL_EXCEPTION")) return undefined;
+    if (err.revert)
+      return new AnchorRevertedError(
+        round,
+        err.revert.name,
+        Array.from(err.revert.args as Iterable<unknown>),
+        err,
+      );
+    const data: BytesLike | null = err.data;
+    if (data && data !== "0x") {
+      const parsed = this.anchor.interface.parseError(data);
+      if (parsed)
+        return new AnchorRevertedError(round, parsed.name, Array.from(parsed.args as Iterable<unknown>), err);
+    }
+    return new AnchorRevertedError(round, "UnknownRevert", [err.shortMessage], err);
+  }
+}
+
+function result(
+  status: AnchorResult["status"],
+  input: AnchorRoundInput,
+  r: TransactionReceipt,
+): AnchorResult {
+  return {
+    status,
+    round: input.round,
+    globalRoot: input.globalRoot,
+    txHash: r.hash,
+    blockNumber: r.blockNumber,
+    gasUsed: r.gasUsed,
+  };
+}
+
+/** Failures where the transaction may or may not have landed: re-read the chain and retry. */
+function isTransient(err: unknown): boolean {
+  return (
+    isError(err, "NONCE_EXPIRED") ||
+    isError(err, "REPLACEMENT_UNDERPRICED") ||
+    isError(err, "TRANSACTION_REPLACED") ||
+    isError(err, "TIMEOUT") ||
+    isError(err, "NETWORK_ERROR") ||
+    isError(err, "SERVER_ERROR") ||
+    (err instanceof AmpError && err.kind === "retry-later")
+  );
+}

@@ -1,0 +1,117 @@
+/**
+ * Connections to an EVM chain: a JSON-RPC URL (a separate `npx hardhat node`, anvil, geth --dev…)
+ * or any EIP-1193 provider (Hardhat's in-process network). One shape for both, so deploy, anchor
+ * and verify code never cares which.
+ */
+import { BrowserProvider, JsonRpcProvider, Network, Wallet } from "ethers";
+import type { AbstractProvider, Signer } from "ethers";
+import { AmpError, InvalidInputError } from "../util/errors";
+
+/** The minimal EIP-1193 surface that Ignition, viem and ethers all accept. */
+export interface Eip1193 {
+  request(args: { method: string; params?: readonly unknown[] | object }): Promise<unknown>;
+}
+
+export interface ChainConnection {
+  /** "embedded" for the in-process network, else the RPC URL. */
+  readonly label: string;
+  readonly chainId: bigint;
+  readonly provider: AbstractProvider;
+  readonly eip1193: Eip1193;
+  /** The account that sends transactions (AMP_SUBMITTER_KEY if set, else the node's first unlocked account). */
+  signer(): Promise<Signer>;
+  close(): void;
+}
+
+/** The chain cannot be reached or answered nonsense. */
+export class ChainUnavailableError extends AmpError {
+  override name = "ChainUnavailableError";
+  constructor(shortMessage: string, cause?: unknown) {
+    super(shortMessage, { kind: "retry-later", cause });
+  }
+}
+
+const RPC_DEADLINE_MS = 10_000;
+/** Receipts on dev chains arrive at once; poll often so waits are short. */
+const POLLING_MS = 250;
+
+async function rpcChainId(url: string, deadlineMs: number): Promise<bigint> {
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
+      signal: AbortSignal.timeout(deadlineMs),
+    });
+  } catch (err) {
+    throw new ChainUnavailableError(`no JSON-RPC answer from ${url} (is the node running?)`, err);
+  }
+  const body = (await res.json().catch(() => undefined)) as { result?: unknown } | undefined;
+  if (!res.ok || typeof body?.result !== "string") {
+    throw new ChainUnavailableError(`${url} did not answer eth_chainId (HTTP ${res.status})`);
+  }
+  return BigInt(body.result);
+}
+
+function submitterFrom(provider: AbstractProvider & { getSigner(i?: number): Promise<Signer> }) {
+  return async (): Promise<Signer> => {
+    const key = process.env.AMP_SUBMITTER_KEY;
+    if (key) {
+      if (!/^0x[0-9a-fA-F]{64}$/.test(key)) {
+        throw new InvalidInputError("AMP_SUBMITTER_KEY must be a 0x-prefixed 32-byte hex private key");
+      }
+      return new Wallet(key, provider);
+    }
+    return provider.getSigner(0);
+  };
+}
+
+/** Connect to a JSON-RPC endpoint; fails fast with a clear error if it does not answer. */
+export async function connectRpc(url: string): Promise<ChainConnection> {
+  if (!/^https?:\/\//.test(url)) throw new InvalidInputError(`--rpc must be an http(s) URL, got "${url}"`);
+  const chainId = await rpcChainId(url, RPC_DEADLINE_MS);
+  const network = Network.from(chainId);
+  const provider = new JsonRpcProvider(url, network, { staticNetwork: network, pollingInterval: POLLING_MS });
+  const eip1193: Eip1193 = {
+    request: ({ method, params }) =>
+      provider.send(method, (params ?? []) as unknown[] | Record<string, unknown>),
+  };
+  return {
+    label: url,
+    chainId,
+    provider,
+    eip1193,
+    signer: submitterFrom(provider),
+    close: () => provider.destroy(),
+  };
+}
+
+/** Wrap an EIP-1193 provider (Hardhat's in-process network, a test's provider). */
+export async function connectEip1193(eip1193: Eip1193, label: string): Promise<ChainConnection> {
+  const provider = new BrowserProvider(eip1193, undefined, { pollingInterval: POLLING_MS });
+  const chainId = (await provider.getNetwork()).chainId;
+  return {
+    label,
+    chainId,
+    provider,
+    eip1193,
+    signer: submitterFrom(provider),
+    close: () => provider.destroy(),
+  };
+}
+
+/**
+ * Hardhat's in-process network. Loads the project's Hardhat runtime (the caller may already be
+ * running inside it, e.g. under `hardhat test` or `hardhat run`).
+ */
+export async function connectEmbedded(): Promise<ChainConnection> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const hre = require("hardhat") as { network: { name: string; provider: Eip1193 } };
+  if (hre.network.name !== "hardhat") {
+    throw new InvalidInputError(
+      `the embedded network needs HARDHAT_NETWORK unset or "hardhat", got "${hre.network.name}"`,
+    );
+  }
+  return connectEip1193(hre.network.provider, "embedded");
+}
