@@ -1,0 +1,315 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.28;
+
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {IGlobalProofAnchor} from "./interfaces/IGlobalProofAnchor.sol";
+import {IValidatorRegistry} from "./interfaces/IValidatorRegistry.sol";
+import {GlobalRoot} from "./libraries/GlobalRoot.sol";
+import {RFC9162} from "./libraries/RFC9162.sol";
+
+/// @title GlobalProofAnchor
+/// @notice Stores one global root per nexus round after checking quorum signatures and log consistency.
+/// @dev Storage per round, chosen for gas (see docs/gas.md): one slot per federation for its root, and a
+/// stream of uint64 values packed four to a slot: [blockNumber, timestamp, treeSize of the round's
+/// federations in ascending id order...]. The global root is not stored; reads recompute it. The epoch of a
+/// checkpoint is kept as "first round anchored in epoch e" per federation, written once per epoch.
+/// The next round is not stored either: rounds 1..k-1 have a non-zero first slot (blockNumber > 0), round k
+/// does not. Every registered federation is in every round, so a federation anchored in round k-1 is in k.
+contract GlobalProofAnchor is EIP712, IGlobalProofAnchor {
+    /// @notice EIP-712 type hash of the signed checkpoint.
+    // solhint-disable-next-line gas-small-strings
+    bytes32 public constant CHECKPOINT_TYPEHASH = keccak256(
+        "Checkpoint(bytes32 federationId,uint64 epoch,uint64 round,uint64 treeSize,bytes32 rootHash)"
+    );
+
+    /// @dev secp256k1n / 2: signatures with a larger s are the malleable twin of a low-s one.
+    uint256 private constant _HALF_ORDER = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0;
+
+    IValidatorRegistry private immutable _REGISTRY;
+
+    mapping(uint64 round => mapping(uint256 word => uint256 packed)) private _values;
+    mapping(uint64 round => mapping(bytes32 federationId => bytes32 rootHash)) private _roots;
+    mapping(bytes32 federationId => mapping(uint64 epoch => uint64 firstRound)) private _epochSince;
+
+    /// @dev Working state of one anchorRound call, kept in memory to stay clear of stack limits.
+    struct Round {
+        uint64 round;
+        uint256 newBefore; // federations anchored for the first time, among those processed so far
+        bytes preimage; // global-root preimage, see GlobalRoot
+        uint256 word; // the packed value word being filled
+    }
+
+    /// @param registry_ The validator registry the signatures are checked against.
+    constructor(IValidatorRegistry registry_) EIP712("AMP GlobalProofAnchor", "1") {
+        _REGISTRY = registry_;
+    }
+
+    /// @notice The validator registry this anchor reads.
+    /// @return The registry.
+    function registry() external view returns (IValidatorRegistry) {
+        return _REGISTRY;
+    }
+
+    /// @inheritdoc IGlobalProofAnchor
+    function anchorRound(
+        uint64 round,
+        bytes32 globalRoot,
+        CheckpointSubmission[] calldata checkpoints
+    ) external {
+        if (round == 0 || _values[round][0] != 0 || (round > 1 && _values[round - 1][0] == 0)) {
+            revert AnchorRoundOutOfOrder(nextRound(), round);
+        }
+        uint256 registered = _REGISTRY.federationCount();
+        if (registered == 0) revert AnchorNoFederations();
+        if (checkpoints.length != registered)
+            revert AnchorFederationCountMismatch(registered, checkpoints.length);
+
+        Round memory r = Round({
+            round: round,
+            newBefore: 0,
+            preimage: GlobalRoot.start(round, checkpoints.length),
+            word: block.number | (block.timestamp << 64)
+        });
+        for (uint256 i = 0; i < checkpoints.length; ++i) {
+            if (i > 0 && !(checkpoints[i].federationId > checkpoints[i - 1].federationId)) {
+                revert AnchorFederationsNotAscending(
+                    checkpoints[i - 1].federationId,
+                    checkpoints[i].federationId
+                );
+            }
+            _acceptCheckpoint(r, i, checkpoints[i]);
+        }
+        _values[round][(checkpoints.length + 1) / 4] = r.word;
+
+        bytes32 computed = GlobalRoot.hash(r.preimage);
+        if (computed != globalRoot) revert AnchorGlobalRootMismatch(computed, globalRoot);
+        emit GlobalRootAnchored(round, globalRoot, msg.sender);
+    }
+
+    /// @inheritdoc IGlobalProofAnchor
+    function nextRound() public view returns (uint64 round) {
+        // Anchored rounds form the prefix 1..k-1; find k by doubling then bisecting.
+        uint256 hi = 1;
+        while (_values[uint64(hi)][0] != 0) hi <<= 1;
+        uint256 lo = hi >> 1; // anchored (or 0)
+        while (hi - lo > 1) {
+            uint256 mid = (lo + hi) >> 1;
+            if (_values[uint64(mid)][0] != 0) lo = mid;
+            else hi = mid;
+        }
+        return uint64(hi);
+    }
+
+    /// @inheritdoc IGlobalProofAnchor
+    function anchorOf(
+        uint64 round
+    ) external view returns (bytes32 globalRoot, uint64 blockNumber, uint64 timestamp) {
+        uint256 first = _values[round][0];
+        if (first == 0) return (0, 0, 0);
+        return (_globalRootOf(round), uint64(first), uint64(first >> 64));
+    }
+
+    /// @inheritdoc IGlobalProofAnchor
+    function checkpointOf(
+        uint64 round,
+        bytes32 federationId
+    ) public view returns (uint64 epoch, uint64 treeSize, bytes32 rootHash) {
+        rootHash = _roots[round][federationId];
+        if (rootHash == 0) return (0, 0, 0);
+        bytes32[] memory ids = _federationsOf(round);
+        uint256 position = 0;
+        while (ids[position] != federationId) ++position;
+        treeSize = _valueAt(round, position + 2);
+        for (epoch = _REGISTRY.currentEpoch(federationId); epoch > 0; --epoch) {
+            uint64 since = _epochSince[federationId][epoch];
+            if (since != 0 && since < round + 1) break;
+        }
+    }
+
+    /// @inheritdoc IGlobalProofAnchor
+    function latestCheckpoint(
+        bytes32 federationId
+    ) external view returns (uint64 round, uint64 treeSize, bytes32 rootHash) {
+        round = nextRound() - 1;
+        if (round == 0) return (0, 0, 0);
+        (, treeSize, rootHash) = checkpointOf(round, federationId);
+        if (rootHash == 0) return (0, 0, 0);
+    }
+
+    /// @inheritdoc IGlobalProofAnchor
+    function verifyEventInclusion(
+        uint64 round,
+        bytes32 federationId,
+        bytes32 leafHash,
+        uint256 index,
+        bytes32[] calldata proof
+    ) external view returns (bool) {
+        (, uint64 treeSize, bytes32 rootHash) = checkpointOf(round, federationId);
+        if (rootHash == 0) return false;
+        return RFC9162.verifyInclusion(leafHash, index, treeSize, proof, rootHash);
+    }
+
+    /// @inheritdoc IGlobalProofAnchor
+    function checkpointDigest(
+        bytes32 federationId,
+        uint64 epoch,
+        uint64 round,
+        uint64 treeSize,
+        bytes32 rootHash
+    ) public view returns (bytes32) {
+        return
+            _hashTypedDataV4(
+                keccak256(abi.encode(CHECKPOINT_TYPEHASH, federationId, epoch, round, treeSize, rootHash))
+            );
+    }
+
+    /// @dev Checks one federation's checkpoint, stores it and appends it to the global-root preimage.
+    function _acceptCheckpoint(Round memory r, uint256 i, CheckpointSubmission calldata cp) private {
+        bytes32 id = cp.federationId;
+        (uint64 epoch, bytes memory set) = _REGISTRY.currentSetOf(id);
+        if (set.length == 0) revert AnchorFederationUnknown(id);
+        if (cp.epoch != epoch) revert AnchorEpochNotCurrent(id, epoch, cp.epoch);
+        if (cp.rootHash == 0) revert AnchorRootZero(id);
+
+        bytes32 prevRoot = r.round > 1 ? _roots[r.round - 1][id] : bytes32(0);
+        uint64 prevSize = 0;
+        if (prevRoot == 0) ++r.newBefore;
+        else prevSize = _valueAt(r.round - 1, i + 2 - r.newBefore);
+        _checkExtension(cp, prevSize, prevRoot);
+        _checkQuorum(cp, r.round, set);
+
+        if (_epochSince[id][epoch] == 0) _epochSince[id][epoch] = r.round;
+        _roots[r.round][id] = cp.rootHash;
+        _pushValue(r, i + 2, cp.treeSize);
+        uint256 originOffset = 32 * ((_wordAt(set, 0) >> 128) + 1);
+        uint256 originPtr;
+        assembly ("memory-safe") {
+            originPtr := add(add(set, 0x20), originOffset)
+        }
+        GlobalRoot.append(r.preimage, originPtr, set.length - originOffset, cp.treeSize, cp.rootHash);
+    }
+
+    /// @dev Reverts unless (treeSize, rootHash) extends the anchored (prevSize, prevRoot).
+    function _checkExtension(
+        CheckpointSubmission calldata cp,
+        uint64 prevSize,
+        bytes32 prevRoot
+    ) private view {
+        if (cp.treeSize < prevSize) revert AnchorLogShrank(cp.federationId, prevSize, cp.treeSize);
+        bool ok;
+        if (prevSize == 0) {
+            // Any tree extends the empty one (or none); an empty tree can only repeat its own root.
+            ok =
+                cp.consistencyProof.length == 0 &&
+                (cp.treeSize != 0 || prevRoot == 0 || prevRoot == cp.rootHash);
+        } else {
+            ok = RFC9162.verifyConsistency(prevSize, cp.treeSize, cp.consistencyProof, prevRoot, cp.rootHash);
+        }
+        if (!ok) revert AnchorConsistencyProofInvalid(cp.federationId, prevSize, cp.treeSize);
+    }
+
+    /// @dev Reverts unless the signatures recover strictly ascending validators of `set` with > 2/3 weight.
+    function _checkQuorum(CheckpointSubmission calldata cp, uint64 round, bytes memory set) private view {
+        bytes32 digest = checkpointDigest(cp.federationId, cp.epoch, round, cp.treeSize, cp.rootHash);
+        uint256 count = _wordAt(set, 0) >> 128;
+        uint256 j = 0; // next unmatched validator: both lists are ascending, so one pass suffices
+        uint256 signedWeight = 0;
+        address previous = address(0);
+        for (uint256 k = 0; k < cp.signatures.length; ++k) {
+            address signer = _recover(cp.federationId, k, digest, cp.signatures[k]);
+            if (signer == previous) revert AnchorSignerDuplicated(cp.federationId, signer);
+            if (signer < previous) revert AnchorSignersNotAscending(cp.federationId, previous, signer);
+            uint256 entry;
+            while (j < count && (entry = _wordAt(set, 32 * (j + 1))) >> 96 < uint160(signer)) ++j;
+            if (j == count || entry >> 96 != uint160(signer)) {
+                revert AnchorSignerUnknown(cp.federationId, cp.epoch, signer);
+            }
+            signedWeight += uint96(entry);
+            ++j;
+            previous = signer;
+        }
+        uint256 total = uint128(_wordAt(set, 0));
+        // Weights are uint96 and sets hold at most 256 validators: no product here comes near 2^256.
+        if (!(3 * signedWeight > 2 * total))
+            revert AnchorQuorumNotReached(cp.federationId, signedWeight, total);
+    }
+
+    /// @dev Recovers the signer of a 65-byte low-s signature r || s || v; reverts on any defect.
+    function _recover(
+        bytes32 federationId,
+        uint256 index,
+        bytes32 digest,
+        bytes calldata sig
+    ) private pure returns (address signer) {
+        if (sig.length != 65) revert AnchorSignatureLengthInvalid(federationId, index, sig.length);
+        bytes32 r = bytes32(sig[0:32]);
+        bytes32 s = bytes32(sig[32:64]);
+        uint8 v = uint8(sig[64]);
+        if (uint256(s) > _HALF_ORDER) revert AnchorSignatureMalleable(federationId, index);
+        // ecrecover yields address(0) for v outside {27, 28} and for r, s that are not a valid signature.
+        signer = ecrecover(digest, v, r, s);
+        if (signer == address(0)) revert AnchorSignatureInvalid(federationId, index);
+    }
+
+    /// @dev Recomputes the global root of an anchored round from storage and the registry's origins.
+    function _globalRootOf(uint64 round) private view returns (bytes32) {
+        bytes32[] memory ids = _federationsOf(round);
+        bytes memory preimage = GlobalRoot.start(round, ids.length);
+        for (uint256 i = 0; i < ids.length; ++i) {
+            bytes memory name = bytes(_REGISTRY.originOf(ids[i]));
+            uint256 originPtr;
+            assembly ("memory-safe") {
+                originPtr := add(name, 0x20)
+            }
+            GlobalRoot.append(
+                preimage,
+                originPtr,
+                name.length,
+                _valueAt(round, i + 2),
+                _roots[round][ids[i]]
+            );
+        }
+        return GlobalRoot.hash(preimage);
+    }
+
+    /// @dev Ids of the federations anchored in `round`, ascending.
+    function _federationsOf(uint64 round) private view returns (bytes32[] memory ids) {
+        bytes32[] memory all = _REGISTRY.federationIds();
+        ids = new bytes32[](all.length);
+        uint256 n = 0;
+        for (uint256 i = 0; i < all.length; ++i) {
+            if (_roots[round][all[i]] == 0) continue;
+            uint256 j = n;
+            ++n;
+            while (j > 0 && ids[j - 1] > all[i]) {
+                ids[j] = ids[j - 1];
+                --j;
+            }
+            ids[j] = all[i];
+        }
+        assembly ("memory-safe") {
+            mstore(ids, n)
+        }
+    }
+
+    /// @dev Value `index` of the round's packed uint64 stream.
+    function _valueAt(uint64 round, uint256 index) private view returns (uint64) {
+        return uint64(_values[round][index / 4] >> (64 * (index % 4)));
+    }
+
+    /// @dev Puts value `index` into the word being filled, flushing the word when a new one starts.
+    function _pushValue(Round memory r, uint256 index, uint64 value) private {
+        if (index % 4 == 0) {
+            _values[r.round][index / 4 - 1] = r.word;
+            r.word = 0;
+        }
+        r.word |= uint256(value) << (64 * (index % 4));
+    }
+
+    /// @dev The 32-byte word of `data` at byte offset `offset`.
+    function _wordAt(bytes memory data, uint256 offset) private pure returns (uint256 word) {
+        assembly ("memory-safe") {
+            word := mload(add(add(data, 0x20), offset))
+        }
+    }
+}
