@@ -1,8 +1,10 @@
 /**
- * RFC 8785 JSON Canonicalization Scheme (JCS) through the `canonicalize` package, guarded so that
- * values JCS cannot represent are refused with an InvalidInputError naming the JSON Pointer of the
- * offending value, instead of being silently changed (NaN → error, undefined → dropped, Date →
- * toJSON string, lone surrogate → escaped) and hashed.
+ * RFC 8785 JSON Canonicalization Scheme (JCS) through the `canonicalize` package (the RFC's
+ * reference JavaScript construction: ECMAScript number/string serialisation + keys sorted by UTF-16
+ * code units), guarded: values JCS cannot represent are refused with an InvalidInputError naming
+ * the JSON Pointer of the offending value, instead of being silently changed by the library
+ * (NaN → error text, undefined → dropped or null, Date → toJSON string, lone surrogate → escaped,
+ * symbol keys → ignored) and hashed. The guard is one cheap walk before serialisation.
  *
  * -0: RFC 8785 §3.2.2.3 serialises negative zero as `0` (ECMAScript Number-to-String). We follow the
  * RFC, so `-0` and `0` have the same canonical bytes; -0 is accepted, not refused.
@@ -17,13 +19,22 @@ const encoder = new TextEncoder();
 
 type Path = (string | number)[];
 
-function pointer(path: Path): string {
-  return path.map((s) => "/" + String(s).replace(/~/g, "~0").replace(/\//g, "~1")).join("") || "/";
+function pointerSegment(s: string | number): string {
+  const text = String(s)
+    .replace(/~/g, "~0")
+    .replace(/\//g, "~1")
+    .replace(/[\uD800-\uDFFF]/gu, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
+  return "/" + text;
+}
+
+/** RFC 6901 JSON Pointer of `path` ("/" for the root); lone surrogates shown as \uXXXX. */
+export function jsonPointer(path: readonly (string | number)[]): string {
+  return path.map(pointerSegment).join("") || "/";
 }
 
 function refuse(path: Path, rule: string): never {
-  const at = pointer(path);
-  throw new InvalidInputError(`cannot canonicalise ${at}: ${rule}`, { meta: { path: at, rule } });
+  const at = jsonPointer(path);
+  throw new InvalidInputError(`cannot canonicalise ${at}: ${rule}`, { meta: { field: at, rule } });
 }
 
 function isWellFormed(s: string): boolean {
@@ -51,6 +62,7 @@ function checkValue(value: unknown, path: Path, depth: number): void {
 }
 
 function checkArray(value: unknown[], path: Path, depth: number): void {
+  if (Object.getPrototypeOf(value) !== Array.prototype) refuse(path, "array subclasses are not plain JSON");
   for (let i = 0; i < value.length; i++) {
     path.push(i);
     checkValue(value[i], path, depth);
@@ -64,8 +76,9 @@ function checkObject(value: object, path: Path, depth: number): void {
     const name = (value.constructor as { name?: string } | undefined)?.name ?? "unknown";
     refuse(path, `${name} is not a plain object`);
   }
-  if ("toJSON" in value) refuse(path, "objects with toJSON are not plain JSON");
-  if (Object.getOwnPropertySymbols(value).length > 0) refuse(path, "symbol-keyed properties");
+  if (typeof (value as { toJSON?: unknown }).toJSON === "function")
+    refuse(path, "objects with toJSON are not plain JSON");
+  if (Object.getOwnPropertySymbols(value).length > 0) refuse(path, "symbol-keyed properties are not JSON");
   for (const key of Object.keys(value)) {
     path.push(key);
     if (!isWellFormed(key)) refuse(path, "key contains a lone UTF-16 surrogate");

@@ -1,0 +1,16 @@
+/**
+ * Audit events: the federation_event schema, RFC 8785 canonical bytes, and event leaves.
+ */
+export { canonicalJson, canonicalBytes, assertCanonicalisable, MAX_JSON_DEPTH } from "./canonical";
+export {
+  prepareEvent,
+  validateEvent,
+  parseEventJson,
+  parseAndPrepareEvent,
+  eventLeaf,
+  payloadDigest,
+  digestPayload,
+  federationEventSchema,
+  type PreparedEvent,
+} from "./validate";
+export * from "./types";
