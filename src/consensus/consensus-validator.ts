@@ -110,6 +110,7 @@ export class ConsensusValidator {
   private readonly verifiers: Map<string, NoteVerifier>;
   private readonly total: bigint;
   private readonly logger: Logger;
+  private finalised: { qc: QuorumCertificate; entries: number } | undefined;
 
   constructor(private readonly cfg: ConsensusValidatorConfig) {
     this.origin = cfg.federation.origin;
@@ -126,6 +127,14 @@ export class ConsensusValidator {
 
   /** Run round `round` over `entries` (canonical event bytes, log order). */
   async runRound(round: bigint, entries: readonly Uint8Array[]): Promise<ConsensusOutcome> {
+    const done = this.finalised;
+    if (done && done.qc.checkpoint.round === round) {
+      // Already final (the nexus round failed elsewhere and is retried): the same certificate again.
+      if (done.entries !== entries.length) {
+        throw new InvalidInputError(`round ${round} of ${this.origin} is final with ${done.entries} entries`);
+      }
+      return { status: "final", qc: done.qc, attempts: 0, quorumAt: performance.now() };
+    }
     const plan = this.cfg.log.prepareAppend(entries.map((e) => leafHash(e)));
     const baseSize = this.cfg.log.size;
     const tally = new RoundTally();
@@ -150,6 +159,7 @@ export class ConsensusValidator {
       this.cfg.log.store.writeAppend(plan);
       this.cfg.log.applyAppend(plan);
       this.settle(tally, round, attempt, final, timedOut);
+      this.finalised = { qc, entries: entries.length };
       return { status: "final", qc, attempts: attempt, quorumAt: tally.quorumAt ?? performance.now() };
     }
     this.settle(tally, round, maxAttempts, undefined, timedOut);

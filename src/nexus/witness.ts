@@ -1,0 +1,231 @@
+/**
+ * Witness: one node of federation B checking and cosigning federation A's final checkpoint
+ * (C2SP tlog-witness semantics). It verifies the QC (A's validators' ML-DSA signatures, weight
+ * strictly > 2/3 of A's registered weight) and a consistency proof from the last checkpoint it
+ * witnessed for A; it refuses a rollback and a second root for one size. It stores references only
+ * (origin, round, size, root, the QC's signature lines) and persists its state before cosigning.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import type { NodeKeys } from "../crypto/keys";
+import {
+  NoteError,
+  VOTE_CONTEXT,
+  WITNESS_CONTEXT,
+  makeSigner,
+  parseCheckpointBody,
+  parseSignedNote,
+  signBody,
+  verifyNote,
+  type Checkpoint,
+  type NoteSignature,
+  type NoteSigner,
+  type NoteVerifier,
+} from "../crypto/note";
+import { verifyConsistency } from "../merkle";
+import { appendLineDurable, writeFileAtomic } from "../consensus/atomic-file";
+import { hasQuorum, totalWeight } from "../consensus/quorum";
+import type { FederationConfig } from "../consensus/types";
+import { memberVerifier } from "../consensus/vote-check";
+import { InvalidInputError } from "../util/errors";
+
+export type WitnessRefusal =
+  | "malformed-qc"
+  | "unknown-origin"
+  | "wrong-epoch"
+  | "bad-qc-signature"
+  | "no-quorum"
+  | "rollback"
+  | "second-root"
+  | "bad-consistency-proof";
+
+export class WitnessError extends InvalidInputError {
+  override name = "WitnessError";
+  constructor(
+    readonly code: WitnessRefusal,
+    shortMessage: string,
+    cause?: unknown,
+  ) {
+    super(shortMessage, { meta: { code }, ...(cause === undefined ? {} : { cause }) });
+  }
+}
+
+/** What a witness keeps per witnessed checkpoint: references, never events. */
+export interface WitnessedRef {
+  readonly origin: string;
+  readonly round: string;
+  readonly treeSize: string;
+  readonly rootHex: string;
+  /** The QC's signature lines (C2SP format) that convinced the witness. */
+  readonly qcSignatures: readonly string[];
+}
+
+interface Watched {
+  readonly config: FederationConfig;
+  readonly verifiers: NoteVerifier[];
+  readonly weights: Map<string, bigint>;
+  readonly total: bigint;
+}
+
+export interface WitnessConfig {
+  /** Origin of the witness's own federation (its key name is `<witnessOrigin>/<nodeId>`). */
+  readonly witnessOrigin: string;
+  readonly keys: NodeKeys;
+  /** The federations this node witnesses, with their registered validators and weights. */
+  readonly watched: readonly FederationConfig[];
+  /** Directory for `<nodeId>.witness-state.json` and `<nodeId>.witnessed.jsonl`; memory only if omitted. */
+  readonly dataDir?: string;
+}
+
+export class Witness {
+  readonly nodeId: string;
+  readonly signer: NoteSigner;
+  private readonly watched = new Map<string, Watched>();
+  private last = new Map<string, { round: bigint; treeSize: bigint; root: Uint8Array }>();
+
+  constructor(private readonly cfg: WitnessConfig) {
+    this.nodeId = cfg.keys.nodeId;
+    this.signer = makeSigner(
+      `${cfg.witnessOrigin}/${this.nodeId}`,
+      cfg.keys.mldsa.publicKey,
+      cfg.keys.mldsa.secretKey,
+    );
+    for (const f of cfg.watched) {
+      const weights = new Map(f.members.map((m) => [m.keyName, m.weight]));
+      this.watched.set(f.origin, {
+        config: f,
+        verifiers: f.members.map(memberVerifier),
+        weights,
+        total: totalWeight(weights),
+      });
+    }
+    if (cfg.dataDir) this.load(cfg.dataDir);
+  }
+
+  /** Last checkpoint witnessed for `origin` (size 0 before the first). */
+  lastWitnessed(origin: string): { round: bigint; treeSize: bigint; root: Uint8Array } | undefined {
+    return this.last.get(origin);
+  }
+
+  /**
+   * Verify `qcNote` and `consistencyProof` (from `lastWitnessed(origin).treeSize`; empty for the
+   * first checkpoint or an unchanged size) and return this witness's cosignature line.
+   */
+  cosign(qcNote: string, consistencyProof: readonly Uint8Array[]): NoteSignature {
+    const { cp, body, signatures } = this.checkQc(qcNote);
+    this.checkExtends(cp, consistencyProof);
+    this.remember(cp, signatures);
+    return signBody(body, this.signer, WITNESS_CONTEXT);
+  }
+
+  private checkQc(qcNote: string): { cp: Checkpoint; body: string; signatures: string[] } {
+    let note;
+    let cp;
+    try {
+      note = parseSignedNote(qcNote);
+      cp = parseCheckpointBody(note.body);
+    } catch (e) {
+      throw new WitnessError("malformed-qc", `malformed quorum certificate: ${(e as Error).message}`, e);
+    }
+    const w = this.watched.get(cp.origin);
+    if (!w) throw new WitnessError("unknown-origin", `not witnessing ${cp.origin}`);
+    if (cp.epoch !== w.config.epoch) {
+      throw new WitnessError(
+        "wrong-epoch",
+        `QC is for epoch ${cp.epoch}, registered epoch is ${w.config.epoch}`,
+      );
+    }
+    let verified: NoteVerifier[];
+    try {
+      verified = verifyNote(note, w.verifiers, VOTE_CONTEXT);
+    } catch (e) {
+      const code =
+        e instanceof NoteError && e.code === "no-known-signature" ? "no-quorum" : "bad-qc-signature";
+      throw new WitnessError(code, `QC of ${cp.origin} round ${cp.round}: ${(e as Error).message}`, e);
+    }
+    const signed = verified.reduce((a, v) => a + w.weights.get(v.keyName)!, 0n);
+    if (!hasQuorum(signed, w.total)) {
+      throw new WitnessError("no-quorum", `QC of ${cp.origin} has weight ${signed} of ${w.total}, not > 2/3`);
+    }
+    const lines = qcNote.slice(note.body.length + 1, -1).split("\n");
+    return { cp, body: note.body, signatures: lines };
+  }
+
+  private checkExtends(cp: Checkpoint, proof: readonly Uint8Array[]): void {
+    const prev = this.last.get(cp.origin);
+    if (!prev) return; // first checkpoint witnessed for this origin
+    if (cp.treeSize < prev.treeSize || cp.round < prev.round) {
+      throw new WitnessError(
+        "rollback",
+        `${cp.origin}: size ${cp.treeSize} round ${cp.round} is behind witnessed size ${prev.treeSize} round ${prev.round}`,
+      );
+    }
+    const same = Buffer.from(cp.rootHash).equals(Buffer.from(prev.root));
+    if (cp.treeSize === prev.treeSize && !same) {
+      throw new WitnessError("second-root", `${cp.origin}: a second root for size ${cp.treeSize}`);
+    }
+    if (prev.treeSize === 0n) return;
+    if (!verifyConsistency(prev.treeSize, cp.treeSize, [...proof], prev.root, cp.rootHash)) {
+      throw new WitnessError(
+        "bad-consistency-proof",
+        `${cp.origin}: size ${cp.treeSize} is not shown to extend witnessed size ${prev.treeSize}`,
+      );
+    }
+  }
+
+  private remember(cp: Checkpoint, qcSignatures: string[]): void {
+    const ref: WitnessedRef = {
+      origin: cp.origin,
+      round: cp.round.toString(),
+      treeSize: cp.treeSize.toString(),
+      rootHex: Buffer.from(cp.rootHash).toString("hex"),
+      qcSignatures,
+    };
+    if (this.cfg.dataDir) {
+      appendLineDurable(this.refsFile(this.cfg.dataDir), JSON.stringify(ref));
+      const next = new Map(this.last).set(cp.origin, {
+        round: cp.round,
+        treeSize: cp.treeSize,
+        root: cp.rootHash,
+      });
+      writeFileAtomic(this.stateFile(this.cfg.dataDir), JSON.stringify(serialise(next)));
+    }
+    this.last.set(cp.origin, { round: cp.round, treeSize: cp.treeSize, root: cp.rootHash });
+  }
+
+  private stateFile(dir: string): string {
+    return path.join(dir, `${this.nodeId}.witness-state.json`);
+  }
+
+  private refsFile(dir: string): string {
+    return path.join(dir, `${this.nodeId}.witnessed.jsonl`);
+  }
+
+  /** All references stored so far (empty without a data dir). */
+  references(): WitnessedRef[] {
+    const dir = this.cfg.dataDir;
+    if (!dir || !fs.existsSync(this.refsFile(dir))) return [];
+    const text = fs.readFileSync(this.refsFile(dir), "utf8");
+    return text
+      .split("\n")
+      .filter((l) => l.length > 0)
+      .map((l) => JSON.parse(l) as WitnessedRef);
+  }
+
+  private load(dir: string): void {
+    fs.mkdirSync(dir, { recursive: true });
+    const f = this.stateFile(dir);
+    if (!fs.existsSync(f)) return;
+    const raw = JSON.parse(fs.readFileSync(f, "utf8")) as Record<string, [string, string, string]>;
+    for (const [origin, [round, size, root]] of Object.entries(raw)) {
+      this.last.set(origin, { round: BigInt(round), treeSize: BigInt(size), root: Buffer.from(root, "hex") });
+    }
+  }
+}
+
+function serialise(m: Map<string, { round: bigint; treeSize: bigint; root: Uint8Array }>) {
+  const o: Record<string, [string, string, string]> = {};
+  for (const [k, v] of m)
+    o[k] = [v.round.toString(), v.treeSize.toString(), Buffer.from(v.root).toString("hex")];
+  return o;
+}

@@ -1,0 +1,147 @@
+import { expect } from "chai";
+import fs from "node:fs";
+import path from "node:path";
+import { deriveThrowawayKeys } from "../../src/crypto/keys";
+import {
+  VOTE_CONTEXT,
+  WITNESS_CONTEXT,
+  checkpointBody,
+  formatSignedNote,
+  makeSigner,
+  makeVerifier,
+  parseSignedNote,
+  signBody,
+  verifySignature,
+} from "../../src/crypto/note";
+import { FaultInjector } from "../../src/consensus/fault-injector";
+import type { QuorumCertificate } from "../../src/consensus/types";
+import { Witness, WitnessError } from "../../src/nexus/witness";
+import { buildFederation } from "../../src/rounds/federation";
+import { DOMAIN, entries, spec, tmpDir } from "../consensus/fixture";
+
+const SSID = "amp.local/ssid";
+
+function code(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).to.be.instanceOf(WitnessError);
+    return (e as WitnessError).code;
+  }
+  throw new Error("expected a WitnessError");
+}
+
+describe("nexus/Witness", () => {
+  let dir: string;
+  const qcs: QuorumCertificate[] = [];
+  let fed: ReturnType<typeof buildFederation>;
+  const witnessKeys = deriveThrowawayKeys("witness-test", "opencore-1");
+  const newWitness = () =>
+    new Witness({
+      witnessOrigin: "amp.local/opencore",
+      keys: witnessKeys,
+      watched: [fed.config],
+      dataDir: path.join(dir, "w"),
+    });
+
+  before(async () => {
+    dir = tmpDir("amp-witness-");
+    fed = buildFederation(spec(SSID, 4), { dataDir: dir, domain: DOMAIN, faults: new FaultInjector() });
+    for (let r = 1; r <= 2; r++) {
+      const out = await fed.coordinator.runRound(BigInt(r), entries(SSID, r, 5));
+      if (out.status !== "final") throw new Error("setup round failed");
+      qcs.push(out.qc);
+    }
+  });
+  beforeEach(() => fs.rmSync(path.join(dir, "w"), { recursive: true, force: true }));
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  /** A QC for `cp` signed by the first `n` ssid validators (they are throwaway keys). */
+  function forgedQc(cp: QuorumCertificate["checkpoint"], n: number): string {
+    const body = checkpointBody(cp);
+    const sigs = fed.nodes.slice(0, n).map((node) => signBody(body, node.signer, VOTE_CONTEXT));
+    return formatSignedNote({ body, signatures: sigs });
+  }
+
+  it("cosigns a valid QC with an amp/witness/v1 signature and stores only a reference", () => {
+    const w = newWitness();
+    const sig = w.cosign(qcs[0]!.note, []);
+    const v = makeVerifier(w.signer.keyName, witnessKeys.mldsa.publicKey);
+    verifySignature(parseSignedNote(qcs[0]!.note).body, sig, v, WITNESS_CONTEXT);
+    expect(w.lastWitnessed(SSID)?.treeSize).to.equal(5n);
+    const refs = w.references();
+    expect(refs).to.have.length(1);
+    expect(Object.keys(refs[0]!).sort()).to.deep.equal([
+      "origin",
+      "qcSignatures",
+      "rootHex",
+      "round",
+      "treeSize",
+    ]);
+  });
+
+  it("cosigns the next checkpoint only with a valid consistency proof from the last witnessed size", () => {
+    const w = newWitness();
+    w.cosign(qcs[0]!.note, []);
+    const proof = fed.log.consistencyProof(5n, 10n);
+    const bad = proof.map((h, i) => (i === 0 ? Uint8Array.from(h).fill(9) : h));
+    expect(code(() => w.cosign(qcs[1]!.note, bad))).to.equal("bad-consistency-proof");
+    expect(code(() => w.cosign(qcs[1]!.note, []))).to.equal("bad-consistency-proof");
+    expect(w.lastWitnessed(SSID)?.treeSize).to.equal(5n);
+    w.cosign(qcs[1]!.note, proof);
+    expect(w.lastWitnessed(SSID)?.treeSize).to.equal(10n);
+  });
+
+  it("refuses a rollback, also after a restart", () => {
+    const w = newWitness();
+    w.cosign(qcs[0]!.note, []);
+    w.cosign(qcs[1]!.note, fed.log.consistencyProof(5n, 10n));
+    expect(code(() => w.cosign(qcs[0]!.note, []))).to.equal("rollback");
+    expect(code(() => newWitness().cosign(qcs[0]!.note, []))).to.equal("rollback");
+  });
+
+  it("refuses a second root for a size it already witnessed, and re-cosigns the same one", () => {
+    const w = newWitness();
+    w.cosign(qcs[0]!.note, []);
+    const root = Uint8Array.from(qcs[0]!.checkpoint.rootHash);
+    root[5] = root[5]! ^ 1;
+    const fork = forgedQc({ ...qcs[0]!.checkpoint, rootHash: root }, 3);
+    expect(code(() => w.cosign(fork, []))).to.equal("second-root");
+    expect(() => w.cosign(qcs[0]!.note, [])).to.not.throw();
+    expect(w.references()).to.have.length(2);
+  });
+
+  it("refuses QCs without > 2/3 of the weight, with a bad signature, or malformed, storing nothing", () => {
+    const w = newWitness();
+    expect(code(() => w.cosign(forgedQc(qcs[0]!.checkpoint, 2), []))).to.equal("no-quorum");
+    const note = parseSignedNote(qcs[0]!.note);
+    const s0 = note.signatures[0]!;
+    const flipped = Uint8Array.from(s0.signature);
+    flipped[10] = flipped[10]! ^ 1;
+    const tampered = formatSignedNote({
+      body: note.body,
+      signatures: [{ ...s0, signature: flipped }, ...note.signatures.slice(1)],
+    });
+    expect(code(() => w.cosign(tampered, []))).to.equal("bad-qc-signature");
+    const short = formatSignedNote({
+      body: note.body,
+      signatures: [{ ...s0, signature: s0.signature.slice(1) }],
+    });
+    expect(code(() => w.cosign(short, []))).to.equal("bad-qc-signature");
+    expect(code(() => w.cosign("garbage", []))).to.equal("malformed-qc");
+    const stranger = makeSigner(`${SSID}/x`, witnessKeys.mldsa.publicKey, witnessKeys.mldsa.secretKey);
+    const foreign = formatSignedNote({
+      body: note.body,
+      signatures: [signBody(note.body, stranger, VOTE_CONTEXT)],
+    });
+    expect(code(() => w.cosign(foreign, []))).to.equal("no-quorum");
+    expect(code(() => w.cosign(forgedQc({ ...qcs[0]!.checkpoint, epoch: 2n }, 4), []))).to.equal(
+      "wrong-epoch",
+    );
+    expect(code(() => w.cosign(forgedQc({ ...qcs[0]!.checkpoint, origin: "amp.local/x" }, 4), []))).to.equal(
+      "unknown-origin",
+    );
+    expect(w.lastWitnessed(SSID)).to.equal(undefined);
+    expect(w.references()).to.deep.equal([]);
+  });
+});
