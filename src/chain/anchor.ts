@@ -8,11 +8,12 @@
  * anchors for one round — the contract itself also refuses any round but the next.
  */
 import { ZeroHash, isError } from "ethers";
-import type { BytesLike, ContractTransactionReceipt, TransactionReceipt } from "ethers";
+import type { BytesLike, TransactionReceipt } from "ethers";
 import { GlobalProofAnchor__factory } from "../../typechain-types";
 import type { GlobalProofAnchor } from "../../typechain-types";
 import { AmpError } from "../util/errors";
 import { createLogger } from "../util/log";
+import { waitForReceipt } from "./connect";
 import type { ChainConnection } from "./connect";
 
 const log = createLogger("chain/anchor");
@@ -179,10 +180,8 @@ export class AnchorSubmitter {
     return result("anchored", input, receipt);
   }
 
-  private async waitReceipt(hash: string): Promise<ContractTransactionReceipt | TransactionReceipt> {
-    const receipt = await this.conn.provider.waitForTransaction(hash, 1, this.opts.receiptTimeoutMs);
-    if (!receipt) throw new AmpError(`no receipt for ${hash}`, { kind: "retry-later" });
-    return receipt;
+  private waitReceipt(hash: string): Promise<TransactionReceipt> {
+    return waitForReceipt(this.conn.provider, hash, this.opts.receiptTimeoutMs);
   }
 
   /** Decode a contract revert into {@link AnchorRevertedError}; undefined if `err` is not a revert. */

@@ -4,7 +4,7 @@
  * and verify code never cares which.
  */
 import { BrowserProvider, JsonRpcProvider, Network, Wallet } from "ethers";
-import type { AbstractProvider, Signer } from "ethers";
+import type { AbstractProvider, Signer, TransactionReceipt } from "ethers";
 import { AmpError, InvalidInputError } from "../util/errors";
 
 /** The minimal EIP-1193 surface that Ignition, viem and ethers all accept. */
@@ -114,4 +114,26 @@ export async function connectEmbedded(): Promise<ChainConnection> {
     );
   }
   return connectEip1193(hre.network.provider, "embedded");
+}
+
+/**
+ * Poll for a transaction's receipt with a deadline. Dev chains mine at once and may never mine
+ * another block, so this does not wait for a "new block" event the way ethers' wait helpers do.
+ */
+export async function waitForReceipt(
+  provider: AbstractProvider,
+  hash: string,
+  timeoutMs = 60_000,
+): Promise<TransactionReceipt> {
+  const deadline = Date.now() + timeoutMs;
+  for (let delay = 20; ; delay = Math.min(delay * 2, 1000)) {
+    const receipt = await provider.getTransactionReceipt(hash);
+    if (receipt) return receipt;
+    if (Date.now() > deadline) {
+      throw new AmpError(`no receipt for transaction ${hash} within ${timeoutMs} ms`, {
+        kind: "retry-later",
+      });
+    }
+    await new Promise((r) => setTimeout(r, delay));
+  }
 }

@@ -12,6 +12,7 @@ import AmpModule from "../../ignition/modules/Amp";
 import { ValidatorRegistry__factory } from "../../typechain-types";
 import { AmpError, InvalidInputError } from "../util/errors";
 import { FileArtifactResolver } from "./artifacts";
+import { waitForReceipt } from "./connect";
 import type { ChainConnection } from "./connect";
 import { DEPLOYMENT_VERSION } from "./deployment";
 import type { DeploymentRecord, FederationRecord } from "./deployment";
@@ -105,7 +106,7 @@ export async function registerFederations(
     const id = federationIdOf(spec.origin);
     if (!known.has(id.toLowerCase())) {
       const tx = await registry.registerFederation(spec.origin, spec.validators, spec.weights);
-      await tx.wait();
+      await waitForReceipt(conn.provider, tx.hash);
     }
     const epoch = await registry.currentEpoch(id);
     const [validators, weights] = await registry.validatorsOf(id, epoch);

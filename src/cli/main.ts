@@ -1,0 +1,69 @@
+/**
+ * The `amp` command. Each subcommand lives in its own file; this one wires them into commander,
+ * prints one line on failure and sets the exit code (0 ok, 1 failure / invalid proof, 2 usage).
+ */
+import { Command, CommanderError } from "commander";
+import { oneLine } from "../util/errors";
+import { addDemoCommand } from "./demo";
+import { addDeployCommand } from "./deploy";
+import { addEventsCommand, addIngestCommand } from "./events";
+import { addKeysCommand } from "./keys";
+import { addProofCommand } from "./proof";
+import { addRunCommand } from "./run";
+import { addVerifyCommand } from "./verify";
+
+export function buildProgram(): Command {
+  const program = new Command("amp")
+    .description(
+      "AMP, the audit-mesh anchoring suite: federated audit logs, quorum checkpoints, anchored global roots",
+    )
+    .showHelpAfterError("(run with --help for usage)")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ amp demo                                        # embedded chain, 10 rounds, verify samples
+  $ amp deploy --rpc http://127.0.0.1:8545 --data ./amp-data
+  $ amp run --rpc http://127.0.0.1:8545 --data ./amp-data --rounds 3 --generate 100
+  $ amp proof <EVENT_ID> --data ./amp-data --out proof.json
+  $ amp verify proof.json --rpc http://127.0.0.1:8545`,
+    );
+  program.exitOverride();
+  addDemoCommand(program);
+  addDeployCommand(program);
+  addRunCommand(program);
+  addIngestCommand(program);
+  addEventsCommand(program);
+  addProofCommand(program);
+  addVerifyCommand(program);
+  addKeysCommand(program);
+  return program;
+}
+
+/** Run the CLI; resolves to the exit code (also set on process.exitCode). */
+export async function run(argv: readonly string[]): Promise<number> {
+  const program = buildProgram();
+  let code = 0;
+  try {
+    await program.parseAsync([...argv]);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      code = err.exitCode === 0 ? 0 : 2; // help/version exit 0; usage errors 2 (already printed)
+    } else {
+      process.stderr.write(`amp: ${oneLine(err)}\n`);
+      if (process.env.AMP_DEBUG && err instanceof Error) process.stderr.write(`${err.stack ?? ""}\n`);
+      code = 1;
+    }
+  }
+  if (code === 0 && typeof process.exitCode === "number" && process.exitCode !== 0) code = process.exitCode;
+  process.exitCode = code;
+  return code;
+}
+
+/** Entry point used by bin/amp.js. */
+export function main(argv: readonly string[]): void {
+  void run(argv).then((code) => {
+    // Hardhat's in-process network and RPC sockets can keep the loop alive: exit explicitly.
+    process.exit(code);
+  });
+}

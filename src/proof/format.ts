@@ -1,0 +1,123 @@
+/**
+ * The AMP proof file (`amp-proof/v1`), documented field by field in docs/cli.md.
+ *
+ * Everything a verifier needs besides an RPC endpoint: the event's canonical bytes and leaf hash,
+ * its position in the federation log, the inclusion path, the quorum-signed checkpoint, the
+ * nexus round's global root with every federation's checkpoint (to recompute it), and the anchor
+ * reference (chain, contract, round, transaction, block). Numbers that can exceed 2^53 are strings.
+ */
+import Ajv from "ajv";
+import type { ErrorObject } from "ajv";
+import { InvalidInputError } from "../util/errors";
+
+export const PROOF_FORMAT = "amp-proof/v1";
+
+export interface NexusCheckpoint {
+  origin: string;
+  treeSize: string;
+  rootHash: string;
+}
+
+export interface NoteKey {
+  keyName: string;
+  /** ML-DSA-65 public key, base64 (1952 bytes). */
+  publicKey: string;
+}
+
+export interface ProofFile {
+  format: typeof PROOF_FORMAT;
+  event: {
+    id: string;
+    /** RFC 8785 (JCS) text of the event; omitted for a digest-only proof (the leaf hash alone). */
+    canonical?: string;
+    leafHash: string;
+  };
+  federation: { origin: string; federationId: string };
+  inclusion: { index: string; treeSize: string; path: string[] };
+  checkpoint: {
+    epoch: string;
+    treeSize: string;
+    rootHash: string;
+    /** C2SP signed note (tlog-checkpoint body + ML-DSA-65 vote signatures). */
+    signedNote: string;
+    /** ML-DSA-65 keys of the note's signers (from the manifest). */
+    noteKeys: NoteKey[];
+    /** 65-byte EIP-712 signatures the anchor checked, signers strictly ascending. */
+    signatures: string[];
+  };
+  nexus: { round: string; globalRoot: string; checkpoints: NexusCheckpoint[] };
+  anchor: { chainId: string; contract: string; round: string; txHash: string; blockNumber: string };
+}
+
+const hash32 = { type: "string", pattern: "^0x[0-9a-f]{64}$" };
+const u64 = { type: "string", pattern: "^(0|[1-9][0-9]{0,19})$" };
+const address = { type: "string", pattern: "^0x[0-9a-fA-F]{40}$" };
+const sig65 = { type: "string", pattern: "^0x[0-9a-f]{130}$" };
+const origin = { type: "string", pattern: "^[\\x21-\\x7e]{1,255}$" };
+const obj = (properties: Record<string, unknown>, optional: string[] = []) => ({
+  type: "object",
+  additionalProperties: false,
+  required: Object.keys(properties).filter((k) => !optional.includes(k)),
+  properties,
+});
+
+export const PROOF_SCHEMA = obj({
+  format: { const: PROOF_FORMAT },
+  event: obj({ id: { type: "string", minLength: 1 }, canonical: { type: "string" }, leafHash: hash32 }, [
+    "canonical",
+  ]),
+  federation: obj({ origin, federationId: hash32 }),
+  inclusion: obj({ index: u64, treeSize: u64, path: { type: "array", items: hash32, maxItems: 64 } }),
+  checkpoint: obj({
+    epoch: u64,
+    treeSize: u64,
+    rootHash: hash32,
+    signedNote: { type: "string", maxLength: 1_000_000 },
+    noteKeys: {
+      type: "array",
+      maxItems: 64,
+      items: obj({ keyName: { type: "string" }, publicKey: { type: "string" } }),
+    },
+    signatures: { type: "array", items: sig65, minItems: 1, maxItems: 256 },
+  }),
+  nexus: obj({
+    round: u64,
+    globalRoot: hash32,
+    checkpoints: {
+      type: "array",
+      minItems: 1,
+      maxItems: 256,
+      items: obj({ origin, treeSize: u64, rootHash: hash32 }),
+    },
+  }),
+  anchor: obj({ chainId: u64, contract: address, round: u64, txHash: hash32, blockNumber: u64 }),
+});
+
+const validate = new Ajv({ allErrors: false, strict: true }).compile<ProofFile>(PROOF_SCHEMA);
+
+function describe(e: ErrorObject): string {
+  const at = e.instancePath ? e.instancePath.slice(1).replace(/\//g, ".") : "(root)";
+  if (e.keyword === "additionalProperties") {
+    return `${at}: unknown field "${String((e.params as { additionalProperty: string }).additionalProperty)}"`;
+  }
+  return `${at}: ${e.message ?? e.keyword}`;
+}
+
+/** Parse and shape-check a proof file; errors name the offending field. */
+export function parseProofFile(text: string): ProofFile {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (cause) {
+    throw new InvalidInputError("proof file is not JSON", { cause });
+  }
+  if (!validate(raw)) {
+    const first = validate.errors?.[0];
+    throw new InvalidInputError(`proof file malformed: ${first ? describe(first) : "unknown error"}`);
+  }
+  return raw;
+}
+
+export function serializeProofFile(proof: ProofFile): string {
+  return JSON.stringify(proof, null, 2) + "\n";
+}
