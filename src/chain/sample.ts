@@ -7,11 +7,13 @@ import { ZeroHash, sha256, toUtf8Bytes } from "ethers";
 import { ProofCreditReceipts__factory } from "../../typechain-types";
 import { signCheckpoint, sortBySigner } from "../consensus/anchor-signature";
 import type { Checkpoint } from "../crypto/note";
+import type { AnchorDomain } from "../consensus/types";
+import { AmpError } from "../util/errors";
 import type { NodeKeys } from "../crypto/keys";
 import { canonicalJson, leafHash } from "../merkle";
 import { computeGlobalRoot } from "../nexus/global-root";
 import { AnchorSubmitter } from "./anchor";
-import type { AnchorResult, CheckpointSubmissionInput } from "./anchor";
+import type { AnchorResult, AnchorRoundInput } from "./anchor";
 import { waitForReceipt } from "./connect";
 import type { ChainConnection } from "./connect";
 import type { DeploymentRecord } from "./deployment";
@@ -25,7 +27,58 @@ export interface SampleFederation {
   keys: NodeKeys[];
 }
 
-/** Anchor the next round with one sample event per federation (tree size grows by one). */
+export interface RoundCheckpoint extends SampleFederation {
+  treeSize: bigint;
+  rootHash: Uint8Array;
+  consistencyProof?: Uint8Array[];
+}
+
+/**
+ * The anchor input for `round`: federations in ascending federationId order, each checkpoint signed
+ * (EIP-712) by the given keys with signatures sorted by signer, and the global root over them.
+ */
+export function signedRoundInput(
+  domain: AnchorDomain,
+  round: bigint,
+  federations: RoundCheckpoint[],
+): AnchorRoundInput {
+  const sorted = [...federations].sort((a, b) =>
+    BigInt(federationIdOf(a.origin)) < BigInt(federationIdOf(b.origin)) ? -1 : 1,
+  );
+  const checkpoints = sorted.map((f) => {
+    const cp: Checkpoint = {
+      origin: f.origin,
+      treeSize: f.treeSize,
+      rootHash: f.rootHash,
+      round,
+      epoch: f.epoch,
+    };
+    const signed = f.keys.map((k) => ({
+      address: k.wallet.address,
+      signature: signCheckpoint(k.wallet, domain, cp),
+    }));
+    return {
+      federationId: federationIdOf(f.origin),
+      epoch: f.epoch,
+      treeSize: f.treeSize,
+      rootHash: hex(f.rootHash),
+      consistencyProof: (f.consistencyProof ?? []).map(hex),
+      signatures: sortBySigner(signed),
+    };
+  });
+  const globalRoot = hex(computeGlobalRoot(round, sorted));
+  return { round, globalRoot, checkpoints };
+}
+
+/** A one-event tree per federation for `round` (leaf = JCS of a small sample event). */
+export function sampleCheckpoints(round: bigint, federations: SampleFederation[]): RoundCheckpoint[] {
+  return federations.map((f) => {
+    const event = { sample: true, origin: f.origin, round: round.toString() };
+    return { ...f, treeSize: 1n, rootHash: leafHash(new TextEncoder().encode(canonicalJson(event))) };
+  });
+}
+
+/** Anchor round 1 of a fresh deployment with one sample event per federation. */
 export async function anchorSampleRound(
   conn: ChainConnection,
   record: DeploymentRecord,
@@ -33,36 +86,10 @@ export async function anchorSampleRound(
 ): Promise<AnchorResult> {
   const submitter = await AnchorSubmitter.create(conn, record.contracts.globalProofAnchor);
   const round = await submitter.nextRound();
+  if (round !== 1n)
+    throw new AmpError("the sample round only fits a fresh deployment (round 1)", { kind: "conflict" });
   const domain = { chainId: conn.chainId, anchor: record.contracts.globalProofAnchor };
-  const sorted = [...federations].sort((a, b) =>
-    BigInt(federationIdOf(a.origin)) < BigInt(federationIdOf(b.origin)) ? -1 : 1,
-  );
-  const checkpoints: Checkpoint[] = sorted.map((f) => {
-    const event = { sample: true, origin: f.origin, round: round.toString() };
-    const root = leafHash(new TextEncoder().encode(canonicalJson(event)));
-    return { origin: f.origin, treeSize: 1n, rootHash: root, round, epoch: f.epoch };
-  });
-  if (round !== 1n) throw new Error("the sample round only fits a fresh deployment (round 1)");
-  const submissions: CheckpointSubmissionInput[] = checkpoints.map((cp, i) => ({
-    federationId: federationIdOf(cp.origin),
-    epoch: cp.epoch,
-    treeSize: cp.treeSize,
-    rootHash: hex(cp.rootHash),
-    consistencyProof: [],
-    signatures: sortBySigner(
-      sorted[i]!.keys.map((k) => ({
-        address: k.wallet.address,
-        signature: signCheckpoint(k.wallet, domain, cp),
-      })),
-    ),
-  }));
-  const globalRoot = hex(
-    computeGlobalRoot(
-      round,
-      checkpoints.map((c) => ({ origin: c.origin, treeSize: c.treeSize, rootHash: c.rootHash })),
-    ),
-  );
-  return submitter.submit({ round, globalRoot, checkpoints: submissions });
+  return submitter.submit(signedRoundInput(domain, round, sampleCheckpoints(round, federations)));
 }
 
 /** nodeRef per docs/interfaces.md: SHA-256("amp/node/v1\n" + origin + "\n" + nodeId). */
