@@ -94,7 +94,12 @@ export function assertCanonicalisable(value: unknown): void {
 
 /** RFC 8785 canonical JSON text of `value`; refuses values JCS cannot represent (see module doc). */
 export function canonicalJson(value: unknown): string {
-  checkValue(value, [], 0);
+  return canonicalJsonAt(value, []);
+}
+
+/** canonicalJson for a value found at `at` inside a larger document (errors name the full path). */
+export function canonicalJsonAt(value: unknown, at: readonly (string | number)[]): string {
+  checkValue(value, [...at], at.length);
   const text = canonicalize(value);
   if (text === undefined) refuse([], "value has no JSON representation");
   return text;

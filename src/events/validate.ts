@@ -6,7 +6,7 @@ import Ajv2020, { type ErrorObject } from "ajv/dist/2020";
 import addFormats from "ajv-formats";
 import { InvalidInputError } from "../util/errors";
 import { leafHash, sha256 } from "../merkle/hash";
-import { canonicalBytes, canonicalJson } from "./canonical";
+import { canonicalBytes, canonicalJsonAt } from "./canonical";
 import schema from "./federation_event.schema.json";
 import { DEFAULT_EVENT_LIMITS, type EventLimits, type FederationEvent } from "./types";
 
@@ -26,6 +26,8 @@ function refuse(field: string, rule: string, extra: Record<string, unknown> = {}
 /** Turn Ajv's first error into a field (JSON Pointer) and a rule a person can act on. */
 function describe(errors: ErrorObject[], input: unknown): never {
   // A failed oneOf also reports its branches' "required" errors first; the oneOf is the real rule.
+  if (typeof input !== "object" || input === null || Array.isArray(input))
+    refuse("/", "must be object (type rule)");
   const error = errors.find((e) => e.keyword === "oneOf" && e.instancePath === "") ?? errors[0]!;
   const at = error.instancePath || "/";
   const params = error.params as Record<string, unknown>;
@@ -91,6 +93,7 @@ export interface PreparedEvent {
 }
 
 const encoder = new TextEncoder();
+const PAYLOAD_PATH = ["payload"] as const;
 
 /**
  * RFC 8785 text of a schema-valid event. The envelope's keys and shape are fixed by the schema and
@@ -102,7 +105,7 @@ function canonicalEventText(e: FederationEvent): string {
   const c = e.federation_context;
   const body =
     e.payload !== undefined
-      ? `"payload":${canonicalJson(e.payload)}`
+      ? `"payload":${canonicalJsonAt(e.payload, PAYLOAD_PATH)}`
       : `"payload_digest":"${e.payload_digest}"`;
   return (
     `{"event_id":"${e.event_id}","event_type":"${e.event_type}",` +
