@@ -64,11 +64,40 @@ export class Archive {
   readonly db: Database.Database;
   readonly path: string;
   private readonly st: Statements;
+  /** origin → fid, for federation rows known to be committed. */
+  private readonly fids = new Map<string, number>();
 
   private constructor(path: string, db: Database.Database) {
     this.path = path;
     this.db = db;
     this.st = new Statements(db);
+    this.loadFederations();
+  }
+
+  private loadFederations(): void {
+    for (const r of this.st.federations.all() as { fid: number; origin: string }[])
+      this.fids.set(r.origin, r.fid);
+  }
+
+  /**
+   * The federation's numeric key, creating its row if needed. Rows created inside an open transaction
+   * are cached only after they are known committed (a rollback would otherwise leave a stale key).
+   */
+  federationKey(origin: string): number {
+    const known = this.fids.get(origin);
+    if (known !== undefined) return known;
+    const row = this.st.fidOf.get(origin) as { fid: number } | undefined;
+    const fid = row ? row.fid : Number(this.st.insertFederation.run(origin, Date.now()).lastInsertRowid);
+    if (!this.db.inTransaction) this.fids.set(origin, fid);
+    return fid;
+  }
+
+  /** Key for reads: -1 (matches nothing) for a federation with no row. */
+  private readKey(origin: string): number {
+    const known = this.fids.get(origin);
+    if (known !== undefined) return known;
+    const row = this.st.fidOf.get(origin) as { fid: number } | undefined;
+    return row?.fid ?? -1;
   }
 
   /** Opens (creating if needed) the archive at `path` and applies pending migrations. */
@@ -103,8 +132,9 @@ export class Archive {
   /** Inserts events of `federation` in one transaction. Throws on a duplicate id or seq (nothing stored). */
   insertEvents(federation: string, records: readonly EventRecord[], ingestedAt = Date.now()): void {
     this.transaction(() => {
+      const fid = this.federationKey(federation);
       for (const r of records) {
-        this.st.insertEvent.run(federation, r.seq, r.eventId, r.canonical, r.leafHash, ingestedAt);
+        this.st.insertEvent.run(fid, r.seq, r.eventId, r.canonical, r.leafHash, ingestedAt);
         if (r.payload !== undefined) this.st.insertPayload.run(r.eventId, r.payload);
       }
     });
@@ -112,7 +142,7 @@ export class Archive {
 
   /** One past the highest stored seq of `federation` (0 if none). */
   nextSeq(federation: string): bigint {
-    const row = this.st.maxSeq.get(federation) as { m: bigint | null };
+    const row = this.st.maxSeq.get(this.readKey(federation)) as { m: bigint | null };
     return row.m === null ? 0n : row.m + 1n;
   }
 
@@ -124,18 +154,18 @@ export class Archive {
 
   /** Events of `federation` with from ≤ seq < to, ascending. */
   eventsInRange(federation: string, from: bigint, to: bigint): StoredEvent[] {
-    return (this.st.eventsInRange.all(federation, from, to) as EventRow[]).map(toStoredEvent);
+    return (this.st.eventsInRange.all(this.readKey(federation), from, to) as EventRow[]).map(toStoredEvent);
   }
 
   /** Leaf hashes of `federation` with from ≤ seq < to, ascending. */
   leafHashes(federation: string, from: bigint, to: bigint): Uint8Array[] {
-    return (this.st.leafRange.all(federation, from, to) as { leaf_hash: Buffer }[]).map((r) =>
+    return (this.st.leafRange.all(this.readKey(federation), from, to) as { leaf_hash: Buffer }[]).map((r) =>
       bytes(r.leaf_hash),
     );
   }
 
   leafHash(federation: string, seq: bigint): Uint8Array | undefined {
-    const row = this.st.leafAt.get(federation, seq) as { leaf_hash: Buffer } | undefined;
+    const row = this.st.leafAt.get(this.readKey(federation), seq) as { leaf_hash: Buffer } | undefined;
     return row && bytes(row.leaf_hash);
   }
 
@@ -160,9 +190,15 @@ export class Archive {
     return erased;
   }
 
+  /** Hashes of stored tree nodes (level ≥ 1) from ≤ idx < to, ascending (only the stored ones). */
+  nodeRange(federation: string, level: number, from: bigint, to: bigint): Uint8Array[] {
+    const rows = this.st.nodeRange.all(this.readKey(federation), level, from, to) as { hash: Buffer }[];
+    return rows.map((r) => bytes(r.hash));
+  }
+
   /** Hash of tree node (level ≥ 1, idx) of `federation`, or undefined. */
   node(federation: string, level: number, idx: bigint): Uint8Array | undefined {
-    const row = this.st.getNode.get(federation, level, idx) as { hash: Buffer } | undefined;
+    const row = this.st.getNode.get(this.readKey(federation), level, idx) as { hash: Buffer } | undefined;
     return row && bytes(row.hash);
   }
 
@@ -170,28 +206,36 @@ export class Archive {
     federation: string,
     nodes: readonly { level: number; index: bigint; hash: Uint8Array }[],
   ): void {
-    for (const n of nodes) this.st.insertNode.run(federation, n.level, n.index, n.hash);
+    const fid = this.federationKey(federation);
+    for (const n of nodes) this.st.insertNode.run(fid, n.level, n.index, n.hash);
   }
 
   insertBatch(federation: string, b: BatchRecord): void {
-    this.st.insertBatch.run(federation, b.batchNo, b.startSeq, b.endSeq, b.root, b.sealedAt);
+    this.st.insertBatch.run(
+      this.federationKey(federation),
+      b.batchNo,
+      b.startSeq,
+      b.endSeq,
+      b.root,
+      b.sealedAt,
+    );
   }
 
   lastBatch(federation: string): BatchRecord | undefined {
-    const row = this.st.lastBatch.get(federation) as BatchRow | undefined;
+    const row = this.st.lastBatch.get(this.readKey(federation)) as BatchRow | undefined;
     return row && toBatch(row);
   }
 
   batches(federation: string): BatchRecord[] {
-    return (this.st.batches.all(federation) as BatchRow[]).map(toBatch);
+    return (this.st.batches.all(this.readKey(federation)) as BatchRow[]).map(toBatch);
   }
 
   insertCheckpoint(federation: string, c: Omit<CheckpointRecord, "createdAt">, createdAt = Date.now()): void {
-    this.st.insertCheckpoint.run(federation, c.round, c.size, c.root, createdAt);
+    this.st.insertCheckpoint.run(this.federationKey(federation), c.round, c.size, c.root, createdAt);
   }
 
   checkpoints(federation: string): CheckpointRecord[] {
-    return (this.st.checkpoints.all(federation) as CheckpointRow[]).map((r) => ({
+    return (this.st.checkpoints.all(this.readKey(federation)) as CheckpointRow[]).map((r) => ({
       round: r.round,
       size: r.size,
       root: bytes(r.root),
@@ -202,7 +246,15 @@ export class Archive {
   /** Row counts per table: used to show that a refused input changed nothing. */
   counts(): Record<string, number> {
     const out: Record<string, number> = {};
-    for (const t of ["events", "event_payloads", "erasures", "tree_nodes", "batches", "checkpoints"]) {
+    for (const t of [
+      "federations",
+      "events",
+      "event_payloads",
+      "erasures",
+      "tree_nodes",
+      "batches",
+      "checkpoints",
+    ]) {
       out[t] = (this.db.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n;
     }
     return out;

@@ -35,17 +35,30 @@ export function appendOnlyTriggers(table: string): string {
     .join("\n");
 }
 
-const PROOF_BEARING = ["events", "tree_nodes", "batches", "checkpoints", "erasures", "schema_migrations"];
+const PROOF_BEARING = [
+  "federations",
+  "events",
+  "tree_nodes",
+  "batches",
+  "checkpoints",
+  "erasures",
+  "schema_migrations",
+];
 
 const V1_SQL = `
+CREATE TABLE federations (
+  fid INTEGER PRIMARY KEY,
+  origin TEXT NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL
+);
 CREATE TABLE events (
-  federation TEXT NOT NULL,
+  fid INTEGER NOT NULL,
   seq INTEGER NOT NULL CHECK (seq >= 0),
   event_id TEXT NOT NULL UNIQUE,
   canonical BLOB NOT NULL,
   leaf_hash BLOB NOT NULL CHECK (length(leaf_hash) = 32),
   ingested_at INTEGER NOT NULL,
-  PRIMARY KEY (federation, seq)
+  PRIMARY KEY (fid, seq)
 ) WITHOUT ROWID;
 CREATE TABLE event_payloads (
   event_id TEXT PRIMARY KEY,
@@ -57,35 +70,39 @@ CREATE TABLE erasures (
   reason TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE TABLE tree_nodes (
-  federation TEXT NOT NULL,
+  fid INTEGER NOT NULL,
   level INTEGER NOT NULL CHECK (level >= 1),
   idx INTEGER NOT NULL CHECK (idx >= 0),
   hash BLOB NOT NULL CHECK (length(hash) = 32),
-  PRIMARY KEY (federation, level, idx)
+  PRIMARY KEY (fid, level, idx)
 ) WITHOUT ROWID;
 CREATE TABLE batches (
-  federation TEXT NOT NULL,
+  fid INTEGER NOT NULL,
   batch_no INTEGER NOT NULL CHECK (batch_no >= 1),
   start_seq INTEGER NOT NULL,
   end_seq INTEGER NOT NULL CHECK (end_seq > start_seq),
   root BLOB NOT NULL CHECK (length(root) = 32),
   sealed_at INTEGER NOT NULL,
-  PRIMARY KEY (federation, batch_no)
+  PRIMARY KEY (fid, batch_no)
 ) WITHOUT ROWID;
 CREATE TABLE checkpoints (
-  federation TEXT NOT NULL,
+  fid INTEGER NOT NULL,
   round INTEGER NOT NULL CHECK (round >= 1),
   size INTEGER NOT NULL CHECK (size >= 0),
   root BLOB NOT NULL CHECK (length(root) = 32),
   created_at INTEGER NOT NULL,
-  PRIMARY KEY (federation, round)
+  PRIMARY KEY (fid, round)
 ) WITHOUT ROWID;
 ${PROOF_BEARING.map(appendOnlyTriggers).join("\n")}
 `;
 
 /** The archive's own migrations. Append new ones at the end; never edit an applied one. */
 export const ARCHIVE_MIGRATIONS: readonly Migration[] = [
-  { version: 1, name: "events, payloads, erasures, tree nodes, batches, checkpoints", sql: V1_SQL },
+  {
+    version: 1,
+    name: "federations, events, payloads, erasures, tree nodes, batches, checkpoints",
+    sql: V1_SQL,
+  },
 ];
 
 function checksum(sql: string): string {

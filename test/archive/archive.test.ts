@@ -91,14 +91,27 @@ describe("archive/Archive", () => {
     archive = Archive.open(file);
   });
 
-  for (const table of ["events", "tree_nodes", "batches", "checkpoints", "erasures", "schema_migrations"]) {
+  for (const table of [
+    "federations",
+    "events",
+    "tree_nodes",
+    "batches",
+    "checkpoints",
+    "erasures",
+    "schema_migrations",
+  ]) {
     it(`refuses UPDATE and DELETE on ${table} (append-only trigger) and keeps the rows`, () => {
-      fill(archive, 5, 5);
-      archive.insertCheckpoint(FED, { round: 1n, size: 5n, root: new Uint8Array(32) });
+      fill(archive, 20, 20); // 20 leaves: one stored level-4 node
+      archive.insertCheckpoint(FED, { round: 1n, size: 20n, root: new Uint8Array(32) });
       archive.erasePayload("id-0", "test");
       const before = archive.db.prepare(`SELECT * FROM ${table}`).all();
       expect(before.length).to.be.greaterThan(0);
-      const col = table === "schema_migrations" ? "name" : table === "erasures" ? "reason" : "federation";
+      const cols: Record<string, string> = {
+        schema_migrations: "name",
+        erasures: "reason",
+        federations: "origin",
+      };
+      const col = cols[table] ?? "fid";
       expect(() => archive.db.prepare(`UPDATE ${table} SET ${col} = 'x'`).run()).to.throw(
         new RegExp(`${table} is append-only \\(UPDATE refused\\)`),
       );
