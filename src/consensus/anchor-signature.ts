@@ -10,8 +10,22 @@ import type { AnchorDomain } from "./types";
 
 const HALF_N = BigInt("0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0");
 
+/** Recent digests: every vote of a round signs and checks the same checkpoint. */
+const digestCache = new Map<string, string>();
+
 /** The EIP-712 digest the anchor recomputes (`checkpointDigest`). */
 export function checkpointDigest(domain: AnchorDomain, cp: Checkpoint): string {
+  const root = Buffer.from(cp.rootHash).toString("hex");
+  const key = `${domain.chainId}/${domain.anchor}/${cp.origin}/${cp.epoch}/${cp.round}/${cp.treeSize}/${root}`;
+  const hit = digestCache.get(key);
+  if (hit !== undefined) return hit;
+  const digest = computeDigest(domain, cp);
+  if (digestCache.size >= 64) digestCache.delete(digestCache.keys().next().value!);
+  digestCache.set(key, digest);
+  return digest;
+}
+
+function computeDigest(domain: AnchorDomain, cp: Checkpoint): string {
   return checkpointTypedDataHash(domain.chainId, domain.anchor, {
     federationId: federationIdOf(cp.origin),
     epoch: cp.epoch,

@@ -6,6 +6,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
+import { performance } from "node:perf_hooks";
 import { FederationLog } from "../log";
 import { leafHash, verifyConsistency } from "../merkle";
 import type { NodeKeys } from "../crypto/keys";
@@ -54,6 +55,8 @@ export class ValidatorNode implements TransportEndpoint {
   private state: SignedState | undefined;
   private readonly batches = new Map<string, (Uint8Array | undefined)[]>();
   private transport: Transport | undefined;
+  /** Time the node spent on its last vote (hash, append, check, persist, sign), for benchmarks. */
+  lastVoteMs = 0;
 
   constructor(private readonly cfg: ValidatorNodeConfig) {
     this.nodeId = cfg.keys.nodeId;
@@ -122,7 +125,10 @@ export class ValidatorNode implements TransportEndpoint {
         reason: `log is at size ${this.log.size}, request builds on ${req.baseSize}`,
       };
     }
-    return { kind: "vote", votes: [this.appendAndSign(req, entries)] };
+    const t0 = performance.now();
+    const vote = this.appendAndSign(req, entries);
+    this.lastVoteMs = performance.now() - t0;
+    return { kind: "vote", votes: [vote] };
   }
 
   private have(round: bigint): number {

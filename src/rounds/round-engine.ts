@@ -53,6 +53,11 @@ export interface FederationRoundResult {
 export interface RoundLatencies {
   /** Per federation: seal → quorum (ms). */
   readonly sealToQuorumMs: Readonly<Record<string, number>>;
+  /**
+   * Estimate if validators ran in parallel (one machine each): slowest vote of the QC's signers plus
+   * the coordinator's checks of their votes (ms).
+   */
+  readonly parallelSealToQuorumMs: Readonly<Record<string, number>>;
   /** Last quorum → witnessed by all federations (ms, sequential in-process). */
   readonly quorumToWitnessedMs: number;
   /** Witnessing critical path if witness nodes ran in parallel (ms). */
@@ -76,6 +81,12 @@ export type RoundResult =
       readonly reason: string;
       readonly carriedEntries: number;
     };
+
+function parallelQuorumMs(rt: FederationRuntime, qc: QuorumCertificate): number {
+  const signers = rt.nodes.filter((n) => qc.signers.includes(n.nodeId));
+  const slowest = Math.max(0, ...signers.map((n) => n.lastVoteMs));
+  return slowest + signers.reduce((a, n) => a + (rt.coordinator.verifyMs.get(n.nodeId) ?? 0), 0);
+}
 
 export class RoundEngine {
   readonly runtimes: ReadonlyMap<string, FederationRuntime>;
@@ -150,6 +161,7 @@ export class RoundEngine {
     this.carried = batches;
     const finals = new Map<string, FederationFinal>();
     const sealToQuorum: Record<string, number> = {};
+    const parallelQuorum: Record<string, number> = {};
     let lastQuorum = 0;
     for (const [origin, rt] of this.runtimes) {
       const sealedAt = performance.now();
@@ -157,6 +169,7 @@ export class RoundEngine {
       if (out.status !== "final")
         return this.failed(round, batches, `${origin}: ${out.reason}`, sealToQuorum);
       sealToQuorum[origin] = out.quorumAt - sealedAt;
+      parallelQuorum[origin] = parallelQuorumMs(rt, out.qc);
       lastQuorum = Math.max(lastQuorum, performance.now());
       finals.set(origin, { qc: out.qc, consistencyProof: (a, b) => rt.log.consistencyProof(a, b) });
     }
@@ -180,6 +193,7 @@ export class RoundEngine {
       payloadBytes,
       latencies: {
         sealToQuorumMs: sealToQuorum,
+        parallelSealToQuorumMs: parallelQuorum,
         quorumToWitnessedMs: quorumToWitnessed,
         parallelWitnessMs: nexus.parallelWitnessMs,
       },
