@@ -70,15 +70,15 @@ contract GlobalProofAnchor is EIP712, IGlobalProofAnchor {
             preimage: GlobalRoot.start(round, checkpoints.length),
             word: block.number | (block.timestamp << 64)
         });
-        for (uint256 i = 0; i < checkpoints.length; ++i) {
-            if (i > 0 && !(checkpoints[i].federationId > checkpoints[i - 1].federationId)) {
+        for (uint256 i = 1; i < checkpoints.length; ++i) {
+            if (!(checkpoints[i].federationId > checkpoints[i - 1].federationId)) {
                 revert AnchorFederationsNotAscending(
                     checkpoints[i - 1].federationId,
                     checkpoints[i].federationId
                 );
             }
-            _acceptCheckpoint(r, i, checkpoints[i]);
         }
+        for (uint256 i = 0; i < checkpoints.length; ++i) _acceptCheckpoint(r, i, checkpoints[i]);
         _values[round][(checkpoints.length + 1) / 4] = r.word;
 
         bytes32 computed = GlobalRoot.hash(r.preimage);

@@ -1,0 +1,227 @@
+import { expect } from "chai";
+import hre from "hardhat";
+import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
+import { FunctionFragment, Interface, sha256, toUtf8Bytes, ZeroAddress, ZeroHash } from "ethers";
+import { byAddress, deployAmp, testWallet, type Amp } from "../helpers/amp";
+import type { ValidatorRegistry } from "../../typechain-types";
+
+const ORIGIN = "amp.local/ssid";
+const ID = sha256(toUtf8Bytes(ORIGIN));
+const wallets = Array.from({ length: 4 }, (_, i) => testWallet(`registry/${i}`));
+const addresses = wallets.map((w) => w.address);
+const WEIGHTS = [4000n, 3000n, 2000n, 1000n];
+
+/** Everything the registry stores, for "nothing changed" checks. */
+async function registryState(registry: ValidatorRegistry, ids: string[]): Promise<unknown[]> {
+  const out: unknown[] = [[...(await registry.federationIds())]];
+  for (const id of ids) {
+    const epoch = await registry.currentEpoch(id);
+    out.push(epoch, await registry.originOf(id));
+    for (let e = 1n; e <= epoch + 1n; e++) {
+      const [v, w] = await registry.validatorsOf(id, e);
+      out.push([...v], [...w], await registry.totalWeight(id, e));
+    }
+  }
+  return out;
+}
+
+describe("ValidatorRegistry", function () {
+  let amp: Amp;
+
+  beforeEach(async function () {
+    amp = await loadFixture(deployAmp);
+  });
+
+  async function expectRejected(call: () => Promise<unknown>, error: string, args: unknown[]): Promise<void> {
+    const before = await registryState(amp.registry, [ID]);
+    await expect(call())
+      .to.be.revertedWithCustomError(amp.registry, error)
+      .withArgs(...args);
+    expect(await registryState(amp.registry, [ID])).to.deep.equal(before);
+  }
+
+  it("registers a federation in epoch 1 with its set sorted by address", async function () {
+    const sorted = byAddress(wallets).map((w) => w.address);
+    const sortedWeights = sorted.map((a) => WEIGHTS[addresses.indexOf(a)]!);
+    await expect(amp.registry.registerFederation(ORIGIN, addresses, WEIGHTS))
+      .to.emit(amp.registry, "FederationRegistered")
+      .withArgs(ID, ORIGIN)
+      .and.to.emit(amp.registry, "ValidatorSetRotated")
+      .withArgs(ID, 1n, sorted, sortedWeights);
+    expect(await amp.registry.federationIds()).to.deep.equal([ID]);
+    expect(await amp.registry.federationCount()).to.equal(1n);
+    expect(await amp.registry.originOf(ID)).to.equal(ORIGIN);
+    expect(await amp.registry.currentEpoch(ID)).to.equal(1n);
+    expect(await amp.registry.totalWeight(ID, 1n)).to.equal(10_000n);
+    expect(await amp.registry.weightOf(ID, 1n, addresses[2]!)).to.equal(2000n);
+    expect(await amp.registry.weightOf(ID, 1n, testWallet("nobody").address)).to.equal(0n);
+    const [v, w] = await amp.registry.validatorsOf(ID, 1n);
+    expect([...v]).to.deep.equal(sorted);
+    expect([...w]).to.deep.equal(sortedWeights);
+    const [epoch, packed] = await amp.registry.currentSetOf(ID);
+    expect(epoch).to.equal(1n);
+    expect(hre.ethers.toUtf8String("0x" + packed.slice(2 + 2 * 32 * 5))).to.equal(ORIGIN);
+  });
+
+  it("rotates to a new epoch and keeps the old one readable", async function () {
+    await (await amp.registry.registerFederation(ORIGIN, addresses, WEIGHTS)).wait();
+    const next = [testWallet("registry/new").address, addresses[0]!];
+    await expect(amp.registry.rotateValidators(ID, next, [5n, 6n]))
+      .to.emit(amp.registry, "ValidatorSetRotated")
+      .withArgs(
+        ID,
+        2n,
+        [...next].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1)),
+        anyWeights(next, [5n, 6n]),
+      );
+    expect(await amp.registry.currentEpoch(ID)).to.equal(2n);
+    expect(await amp.registry.totalWeight(ID, 2n)).to.equal(11n);
+    expect(await amp.registry.totalWeight(ID, 1n)).to.equal(10_000n);
+    expect(await amp.registry.weightOf(ID, 1n, addresses[3]!)).to.equal(1000n);
+    expect(await amp.registry.weightOf(ID, 2n, addresses[3]!)).to.equal(0n);
+    expect(await amp.registry.originOf(ID)).to.equal(ORIGIN);
+  });
+
+  it("answers zero and empty for unknown federations and epochs", async function () {
+    expect(await amp.registry.currentEpoch(ID)).to.equal(0n);
+    expect(await amp.registry.originOf(ID)).to.equal("");
+    expect(await amp.registry.totalWeight(ID, 1n)).to.equal(0n);
+    expect((await amp.registry.validatorsOf(ID, 1n))[0]).to.deep.equal([]);
+    expect([...(await amp.registry.currentSetOf(ID))]).to.deep.equal([0n, "0x"]);
+  });
+
+  describe("rejects", function () {
+    it("governance calls from an account without GOVERNANCE_ROLE", async function () {
+      const [, stranger] = await hre.ethers.getSigners();
+      const role = await amp.registry.GOVERNANCE_ROLE();
+      await expectRejected(
+        () => amp.registry.connect(stranger).registerFederation(ORIGIN, addresses, WEIGHTS),
+        "AccessControlUnauthorizedAccount",
+        [stranger!.address, role],
+      );
+      await (await amp.registry.registerFederation(ORIGIN, addresses, WEIGHTS)).wait();
+      await expectRejected(
+        () => amp.registry.connect(stranger).rotateValidators(ID, addresses, WEIGHTS),
+        "AccessControlUnauthorizedAccount",
+        [stranger!.address, role],
+      );
+    });
+
+    it("a second registration of the same origin", async function () {
+      await (await amp.registry.registerFederation(ORIGIN, addresses, WEIGHTS)).wait();
+      await expectRejected(
+        () => amp.registry.registerFederation(ORIGIN, addresses, WEIGHTS),
+        "RegistryFederationExists",
+        [ID],
+      );
+    });
+
+    it("origins that are empty, too long, or not printable ASCII without spaces", async function () {
+      for (const origin of ["", "a".repeat(256), "amp local", "amp.local/\n", "amp.local/ü"]) {
+        await expectRejected(
+          () => amp.registry.registerFederation(origin, addresses, WEIGHTS),
+          "RegistryOriginInvalid",
+          [origin],
+        );
+      }
+    });
+
+    it("malformed validator sets", async function () {
+      const r = amp.registry;
+      await expectRejected(
+        () => r.registerFederation(ORIGIN, addresses, [1n]),
+        "RegistryValidatorSetLengthMismatch",
+        [4n, 1n],
+      );
+      await expectRejected(() => r.registerFederation(ORIGIN, [], []), "RegistryValidatorSetSizeInvalid", [
+        0n,
+        256n,
+      ]);
+      const many = Array.from({ length: 257 }, (_, i) => testWallet(`many/${i}`).address);
+      await expectRejected(
+        () =>
+          r.registerFederation(
+            ORIGIN,
+            many,
+            many.map(() => 1n),
+          ),
+        "RegistryValidatorSetSizeInvalid",
+        [257n, 256n],
+      );
+      await expectRejected(
+        () => r.registerFederation(ORIGIN, [addresses[0]!, ZeroAddress], [1n, 1n]),
+        "RegistryValidatorZero",
+        [1n],
+      );
+      await expectRejected(
+        () => r.registerFederation(ORIGIN, addresses, [1n, 0n, 1n, 1n]),
+        "RegistryValidatorWeightZero",
+        [addresses[1]!],
+      );
+      await expectRejected(
+        () => r.registerFederation(ORIGIN, [addresses[0]!, addresses[1]!, addresses[0]!], [1n, 2n, 3n]),
+        "RegistryValidatorDuplicated",
+        [addresses[0]!],
+      );
+    });
+
+    it("rotating an unknown federation or to a malformed set", async function () {
+      await expectRejected(
+        () => amp.registry.rotateValidators(ZeroHash, addresses, WEIGHTS),
+        "RegistryFederationUnknown",
+        [ZeroHash],
+      );
+      await (await amp.registry.registerFederation(ORIGIN, addresses, WEIGHTS)).wait();
+      await expectRejected(
+        () => amp.registry.rotateValidators(ID, [], []),
+        "RegistryValidatorSetSizeInvalid",
+        [0n, 256n],
+      );
+    });
+
+    it("value sent to any function or to the contract", async function () {
+      await (await amp.registry.registerFederation(ORIGIN, addresses, WEIGHTS)).wait();
+      const before = await registryState(amp.registry, [ID]);
+      const [sender] = await hre.ethers.getSigners();
+      const to = await amp.registry.getAddress();
+      const iface = amp.registry.interface as Interface;
+      const args: Record<string, unknown[]> = {
+        registerFederation: ["amp.local/other", addresses, WEIGHTS],
+        rotateValidators: [ID, addresses, WEIGHTS],
+        federationIds: [],
+        federationCount: [],
+        originOf: [ID],
+        currentEpoch: [ID],
+        weightOf: [ID, 1n, addresses[0]!],
+        totalWeight: [ID, 1n],
+        validatorsOf: [ID, 1n],
+        currentSetOf: [ID],
+        GOVERNANCE_ROLE: [],
+        MAX_VALIDATORS: [],
+        DEFAULT_ADMIN_ROLE: [],
+        getRoleAdmin: [ZeroHash],
+        grantRole: [ZeroHash, sender!.address],
+        revokeRole: [ZeroHash, sender!.address],
+        renounceRole: [ZeroHash, sender!.address],
+        hasRole: [ZeroHash, sender!.address],
+        supportsInterface: ["0x01ffc9a7"],
+      };
+      const functions = iface.fragments.filter((f): f is FunctionFragment => f.type === "function");
+      expect(functions.length).to.equal(Object.keys(args).length);
+      for (const f of functions) {
+        const name = f.name;
+        const data = iface.encodeFunctionData(name, args[name]);
+        await expect(sender!.sendTransaction({ to, data, value: 1n }), name).to.be.reverted;
+      }
+      await expect(sender!.sendTransaction({ to, value: 1n })).to.be.reverted;
+      expect(await hre.ethers.provider.getBalance(to)).to.equal(0n);
+      expect(await registryState(amp.registry, [ID])).to.deep.equal(before);
+    });
+  });
+});
+
+/** Weights reordered to follow the validators sorted by address. */
+function anyWeights(validators: string[], weights: bigint[]): bigint[] {
+  const sorted = [...validators].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
+  return sorted.map((a) => weights[validators.indexOf(a)]!);
+}
