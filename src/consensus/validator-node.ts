@@ -113,7 +113,10 @@ export class ValidatorNode implements TransportEndpoint {
   private async honestResponse(req: VoteRequest): Promise<VoteResponse> {
     if (req.origin !== this.origin) return { kind: "refused", reason: `not a node of ${req.origin}` };
     const last = this.lastSigned();
-    if (last && req.round === last.round) return { kind: "vote", votes: [this.state!.vote] };
+    if (last && req.round === last.round) {
+      await this.catchUp(req, last);
+      return { kind: "vote", votes: [this.state!.vote] };
+    }
     if (last && req.round < last.round) {
       return { kind: "refused", reason: `round ${req.round} is before round ${last.round} already signed` };
     }
@@ -129,6 +132,20 @@ export class ValidatorNode implements TransportEndpoint {
     const vote = this.appendAndSign(req, entries);
     this.lastVoteMs = performance.now() - t0;
     return { kind: "vote", votes: [vote] };
+  }
+
+  /**
+   * After a restart the node's log may lag behind the checkpoint it already signed for this round:
+   * re-append the round's batch if it reproduces exactly that checkpoint (else leave the log alone).
+   */
+  private async catchUp(req: VoteRequest, last: { treeSize: bigint; root: Uint8Array }): Promise<void> {
+    if (this.log.size !== req.baseSize || this.log.size >= last.treeSize) return;
+    const entries = await this.completeBatch(req);
+    if (!entries) return;
+    const plan = this.log.prepareAppend(entries.map((e) => leafHash(e)));
+    if (plan.newSize !== last.treeSize || !Buffer.from(plan.root).equals(Buffer.from(last.root))) return;
+    this.log.store.writeAppend(plan);
+    this.log.applyAppend(plan);
   }
 
   private have(round: bigint): number {

@@ -103,6 +103,18 @@ describe("consensus/ConsensusValidator: Byzantine weight below 1/3 (1 of 4 in ss
     });
   }
 
+  it("finalises in opencore when the faulty node holds 3333 of 10000 (below 1/3)", async () => {
+    const faults = new FaultInjector([{ nodeId: "opencore-3", kind: "wrong-root" }]);
+    const { fed } = setup(OPENCORE, 3, faults, [3334n, 3333n, 3333n]);
+    const b = entries(OPENCORE, 1, 5);
+    const out = await fed.coordinator.runRound(1n, b);
+    expect(out.status).to.equal("final");
+    if (out.status !== "final") return;
+    expect(out.qc.signedWeight).to.equal(6667n);
+    expect(Buffer.from(out.qc.checkpoint.rootHash)).to.deep.equal(Buffer.from(expectedRoot(b)));
+    expect(fed.evidence.all().map((e) => e.kind)).to.deep.equal(["wrong-root"]);
+  });
+
   it("resyncs a node that missed events: it fetches them from peers and votes on the retry", async () => {
     const faults = new FaultInjector([{ nodeId: "ssid-2", kind: "drop-events", rounds: [1n] }]);
     const { fed } = setup(SSID, 4, faults);

@@ -85,3 +85,23 @@ describe("consensus/ValidatorNode", () => {
     expect(fs.existsSync(stateFile())).to.equal(false);
   });
 });
+
+describe("consensus/ValidatorNode after a restart", () => {
+  it("catches its log up to the checkpoint it already signed when the round is retried", async () => {
+    const dir = tmpDir("amp-validator-restart-");
+    const keys = deriveThrowawayKeys("node-test", "v1");
+    const node = new ValidatorNode({ origin: ORIGIN, keys, dataDir: dir, domain: DOMAIN });
+    const b = entries(ORIGIN, 1, 4);
+    node.receiveBatch({ origin: ORIGIN, round: 1n, entries: b });
+    const first = await node.handleVoteRequest(request(1n, 0n, 4));
+    const restarted = new ValidatorNode({ origin: ORIGIN, keys, dataDir: dir, domain: DOMAIN });
+    expect(restarted.log.size).to.equal(0n);
+    restarted.receiveBatch({ origin: ORIGIN, round: 1n, entries: b });
+    expect(await restarted.handleVoteRequest(request(1n, 0n, 4))).to.deep.equal(first);
+    expect(restarted.log.size).to.equal(4n);
+    expect(Buffer.from(restarted.log.root())).to.deep.equal(Buffer.from(expectedRoot(b)));
+    restarted.receiveBatch({ origin: ORIGIN, round: 2n, entries: entries(ORIGIN, 2, 2) });
+    expect(await restarted.handleVoteRequest(request(2n, 4n, 2))).to.have.property("kind", "vote");
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
