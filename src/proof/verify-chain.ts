@@ -128,7 +128,9 @@ export async function checkQuorum(client: Client, p: ProofFile, registry: Hex): 
     const v = parseInt(sig.slice(130, 132), 16);
     check(v === 27 || v === 28, field, `signature ${i} has v=${v}, not 27 or 28`);
     check(BigInt("0x" + sig.slice(66, 130)) <= HALF_N, field, `signature ${i} has a high s (malleable)`);
-    const signer = await recoverAddress({ hash: digest, signature: sig as Hex });
+    const signer = await recoverAddress({ hash: digest, signature: sig as Hex }).catch(() => {
+      throw new ProofInvalidError(field, `signature ${i} does not recover to any address`);
+    });
     const prev = signers[signers.length - 1];
     check(!prev || BigInt(signer) > BigInt(prev), field, `signer ${i} (${signer}) is not strictly ascending`);
     const weight = await client.readContract({

@@ -1,0 +1,345 @@
+/**
+ * AnchoringRunner: archive → RoundEngine → archive log → anchor, one nexus round at a time, durable
+ * across restarts. The chain is the source of truth for what is anchored:
+ *
+ * - On open, each federation's archived log is replayed into the engine's logs up to the size the
+ *   anchor holds (its root must match the anchored root), and the engine starts at `nextRound()`.
+ * - A witnessed round's entries are sealed into the archive log BEFORE the anchor transaction; a
+ *   crash in between leaves sealed-but-unanchored entries, which the next run re-proposes as the
+ *   same batch for the same round number (validators re-sign the same checkpoint).
+ * - Consistency proofs are computed from the size the anchor holds, never from local memory.
+ * - An anchored round is recorded in `anchors.sqlite` only after its receipt (or when the chain
+ *   shows it already anchored with the same root): never two anchors for one round.
+ */
+import path from "node:path";
+import fs from "node:fs";
+import { performance } from "node:perf_hooks";
+import { Archive, SqliteLogStore } from "../archive";
+import { encodeAll, federationEventEncoder } from "../batching/encode";
+import { storeEvents } from "../batching/store-events";
+import type { FaultInjector } from "../consensus/fault-injector";
+import { FederationLog } from "../log";
+import { RoundEngine } from "../rounds/round-engine";
+import type { RoundResult } from "../rounds/round-engine";
+import { RoundMetricsStore } from "../rounds/metrics-store";
+import { AmpError, InvalidInputError } from "../util/errors";
+import { GlobalProofAnchor__factory } from "../../typechain-types";
+import type { GlobalProofAnchor } from "../../typechain-types";
+import { AnchoredRounds } from "./anchored-rounds";
+import type { AnchoredCheckpoint } from "./anchored-rounds";
+import { AnchorSubmitter } from "./anchor";
+import type { AnchorRoundInput } from "./anchor";
+import type { ChainConnection } from "./connect";
+import type { DeploymentRecord } from "./deployment";
+import { federationIdOf } from "./ids";
+import type { NodeKeys } from "../crypto/keys";
+
+export const ARCHIVE_FILE = "archive.sqlite";
+const hex = (b: Uint8Array): string => "0x" + Buffer.from(b).toString("hex");
+type Witnessed = Extract<RoundResult, { status: "witnessed" }>;
+
+export interface RunnerFederation {
+  /** Manifest name; events name it in `federation_context.federation_id`; the archive key. */
+  name: string;
+  origin: string;
+  nodes: { keys: NodeKeys; weight: bigint }[];
+}
+
+export interface RunnerConfig {
+  dataDir: string;
+  conn: ChainConnection;
+  record: DeploymentRecord;
+  federations: RunnerFederation[];
+  faults?: FaultInjector;
+  maxBatch?: number;
+  voteTimeoutMs?: number;
+}
+
+export interface FederationReport {
+  origin: string;
+  treeSize: bigint;
+  rootHash: string;
+  batchEntries: number;
+  signedWeight: bigint;
+  totalWeight: bigint;
+}
+
+export type RoundReport =
+  | {
+      status: "anchored" | "already-anchored";
+      round: bigint;
+      globalRoot: string;
+      federations: FederationReport[];
+      witnessBytes: number;
+      payloadBytes: number;
+      txHash: string;
+      blockNumber: number;
+      gasUsed: bigint;
+      latencies: { sealToQuorumMs: number; quorumToWitnessedMs: number; witnessedToAnchoredMs: number };
+    }
+  | { status: "failed"; round: bigint; reason: string; carriedEntries: number };
+
+interface FedState {
+  fed: RunnerFederation;
+  archiveLog: FederationLog;
+  /** Next archive seq to hand to the engine. */
+  queued: bigint;
+}
+
+export class AnchoringRunner {
+  private carrying = false;
+
+  private constructor(
+    private readonly cfg: RunnerConfig,
+    readonly archive: Archive,
+    readonly anchors: AnchoredRounds,
+    private readonly metrics: RoundMetricsStore,
+    private readonly engine: RoundEngine,
+    private readonly submitter: AnchorSubmitter,
+    private readonly anchor: GlobalProofAnchor,
+    private readonly feds: Map<string, FedState>,
+  ) {}
+
+  static async open(cfg: RunnerConfig): Promise<AnchoringRunner> {
+    fs.mkdirSync(cfg.dataDir, { recursive: true });
+    const archive = Archive.open(path.join(cfg.dataDir, ARCHIVE_FILE));
+    const anchors = AnchoredRounds.open(cfg.dataDir);
+    const metrics = new RoundMetricsStore(path.join(cfg.dataDir, "metrics.sqlite"));
+    const anchorAddress = cfg.record.contracts.globalProofAnchor;
+    const anchor = GlobalProofAnchor__factory.connect(anchorAddress, cfg.conn.provider);
+    const submitter = await AnchorSubmitter.create(cfg.conn, anchorAddress);
+    const engine = new RoundEngine({
+      dataDir: path.join(cfg.dataDir, "engine"),
+      domain: { chainId: cfg.conn.chainId, anchor: anchorAddress },
+      federations: cfg.federations.map((f) => ({ origin: f.origin, epoch: 1n, nodes: f.nodes })),
+      metrics,
+      firstRound: await anchor.nextRound(),
+      ...(cfg.faults ? { faults: cfg.faults } : {}),
+      ...(cfg.maxBatch !== undefined ? { maxBatch: cfg.maxBatch } : {}),
+      ...(cfg.voteTimeoutMs !== undefined ? { voteTimeoutMs: cfg.voteTimeoutMs } : {}),
+    });
+    const feds = new Map<string, FedState>();
+    for (const fed of cfg.federations) {
+      const archiveLog = new FederationLog(fed.origin, new SqliteLogStore(archive, fed.name));
+      feds.set(fed.origin, { fed, archiveLog, queued: 0n });
+    }
+    const runner = new AnchoringRunner(cfg, archive, anchors, metrics, engine, submitter, anchor, feds);
+    await runner.replay();
+    return runner;
+  }
+
+  close(): void {
+    this.metrics.close();
+    this.anchors.close();
+    this.archive.close();
+  }
+
+  /** The round the next {@link runRound} works on. */
+  get nextRound(): bigint {
+    return this.engine.nextRound;
+  }
+
+  /** Bring the engine's logs to what the chain holds (see file comment). */
+  private async replay(): Promise<void> {
+    for (const st of this.feds.values()) {
+      const [, anchoredSize, anchoredRoot] = await this.anchor.latestCheckpoint(
+        federationIdOf(st.fed.origin),
+      );
+      if (anchoredSize > st.archiveLog.size) {
+        throw new AmpError(
+          `${st.fed.origin}: the anchor holds ${anchoredSize} entries but the archive only ${st.archiveLog.size}: wrong --data dir for this deployment?`,
+          { kind: "conflict" },
+        );
+      }
+      if (anchoredSize > 0n && hex(st.archiveLog.rootAt(anchoredSize)) !== anchoredRoot) {
+        throw new AmpError(
+          `${st.fed.origin}: archived log root at ${anchoredSize} differs from the anchored root`,
+          {
+            kind: "conflict",
+          },
+        );
+      }
+      const leaves = this.archive.leafHashes(st.fed.name, 0n, anchoredSize);
+      const rt = this.engine.runtimes.get(st.fed.origin)!;
+      if (leaves.length > 0) {
+        rt.log.append(leaves);
+        for (const node of rt.nodes) node.log.append(leaves);
+      }
+      st.queued = anchoredSize;
+    }
+  }
+
+  /** Validate and durably archive raw events (routed by `federation_context.federation_id`). */
+  ingest(raw: readonly unknown[]): { stored: number; duplicates: number } {
+    const encoded = encodeAll(federationEventEncoder(), raw);
+    const byFed = new Map<string, typeof encoded>();
+    for (const [i, e] of encoded.entries()) {
+      if (![...this.feds.values()].some((s) => s.fed.name === e.federation)) {
+        throw new InvalidInputError(`events[${i}]: unknown federation "${e.federation}"`);
+      }
+      byFed.set(e.federation, [...(byFed.get(e.federation) ?? []), e]);
+    }
+    let stored = 0;
+    let duplicates = 0;
+    this.archive.transaction(() => {
+      for (const [name, list] of byFed) {
+        const r = storeEvents(this.archive, name, list, this.archive.nextSeq(name));
+        stored += r.stored.length;
+        duplicates += r.duplicates;
+      }
+    });
+    return { stored, duplicates };
+  }
+
+  /** Archived events not yet in an anchored round. */
+  pending(): bigint {
+    let n = 0n;
+    for (const st of this.feds.values()) n += this.archive.nextSeq(st.fed.name) - st.queued;
+    return n;
+  }
+
+  private enqueueNext(): void {
+    if (this.carrying) return; // the engine re-proposes its carried batch
+    const max = BigInt(this.cfg.maxBatch ?? 1000);
+    for (const st of this.feds.values()) {
+      const sealed = st.archiveLog.size;
+      const end = st.queued < sealed ? sealed : minBig(st.queued + max, this.archive.nextSeq(st.fed.name));
+      const events = this.archive.eventsInRange(st.fed.name, st.queued, end);
+      this.engine.enqueue(
+        st.fed.origin,
+        events.map((e) => e.canonical),
+      );
+      st.queued = end;
+    }
+  }
+
+  /** Run one nexus round and anchor it. */
+  async runRound(): Promise<RoundReport> {
+    this.enqueueNext();
+    const result = await this.engine.runRound();
+    if (result.status === "failed") {
+      this.carrying = true;
+      return result;
+    }
+    this.carrying = false;
+    const witnessedAt = performance.now();
+    this.sealIntoArchive(result);
+    const input = await this.anchorInput(result);
+    const anchored = await this.submitter.submit(input);
+    const witnessedToAnchoredMs = performance.now() - witnessedAt;
+    this.engine.markAnchored(result);
+    this.anchors.record({
+      round: result.round,
+      globalRoot: input.globalRoot,
+      chainId: this.cfg.conn.chainId.toString(),
+      contract: this.cfg.record.contracts.globalProofAnchor,
+      txHash: anchored.txHash,
+      blockNumber: anchored.blockNumber,
+      gasUsed: anchored.gasUsed,
+      checkpoints: this.anchoredCheckpoints(result),
+      metrics: {
+        witnessBytes: result.witnessBytes,
+        payloadBytes: result.payloadBytes,
+        witnessedToAnchoredMs,
+      },
+    });
+    this.metrics.recordAnchored(result.round, {
+      witnessedToAnchoredMs,
+      gasUsed: anchored.gasUsed,
+      txHash: anchored.txHash,
+    });
+    const seal = Object.values(result.latencies.sealToQuorumMs);
+    return {
+      status: anchored.status,
+      round: result.round,
+      globalRoot: input.globalRoot,
+      federations: result.federations.map((f) => ({
+        origin: f.origin,
+        treeSize: f.checkpoint.treeSize,
+        rootHash: hex(f.checkpoint.rootHash),
+        batchEntries: f.batchEntries,
+        signedWeight: f.qc.signedWeight,
+        totalWeight: f.qc.totalWeight,
+      })),
+      witnessBytes: result.witnessBytes,
+      payloadBytes: result.payloadBytes,
+      txHash: anchored.txHash,
+      blockNumber: anchored.blockNumber,
+      gasUsed: anchored.gasUsed,
+      latencies: {
+        sealToQuorumMs: seal.length > 0 ? Math.max(...seal) : 0,
+        quorumToWitnessedMs: result.latencies.quorumToWitnessedMs,
+        witnessedToAnchoredMs,
+      },
+    };
+  }
+
+  /** Append the round's new entries to the archive log; its root must equal the final checkpoint. */
+  private sealIntoArchive(result: Witnessed): void {
+    for (const f of result.federations) {
+      const st = this.feds.get(f.origin)!;
+      const size = f.checkpoint.treeSize;
+      if (st.archiveLog.size < size) {
+        st.archiveLog.append(this.archive.leafHashes(st.fed.name, st.archiveLog.size, size));
+      }
+      if (hex(st.archiveLog.rootAt(size)) !== hex(f.checkpoint.rootHash)) {
+        throw new AmpError(`${f.origin}: archive root at ${size} differs from the final checkpoint`, {
+          kind: "bug",
+        });
+      }
+    }
+  }
+
+  private async anchorInput(result: Witnessed): Promise<AnchorRoundInput> {
+    const checkpoints = [];
+    for (const f of result.federations) {
+      const id = federationIdOf(f.origin);
+      const [, from] = await this.anchor.latestCheckpoint(id);
+      const size = f.checkpoint.treeSize;
+      const rt = this.engine.runtimes.get(f.origin)!;
+      const proof = from === 0n || from === size ? [] : rt.log.consistencyProof(from, size);
+      checkpoints.push({
+        federationId: id,
+        epoch: f.checkpoint.epoch,
+        treeSize: size,
+        rootHash: hex(f.checkpoint.rootHash),
+        consistencyProof: proof.map(hex),
+        signatures: [...f.eip712Signatures],
+      });
+    }
+    checkpoints.sort((a, b) => (BigInt(a.federationId) < BigInt(b.federationId) ? -1 : 1));
+    return { round: result.round, globalRoot: hex(result.globalRoot), checkpoints };
+  }
+
+  private anchoredCheckpoints(result: Witnessed): AnchoredCheckpoint[] {
+    return result.federations
+      .map((f) => {
+        const rt = this.engine.runtimes.get(f.origin)!;
+        return {
+          origin: f.origin,
+          federationId: federationIdOf(f.origin),
+          epoch: f.checkpoint.epoch.toString(),
+          treeSize: f.checkpoint.treeSize.toString(),
+          rootHash: hex(f.checkpoint.rootHash),
+          signedNote: f.qc.note,
+          noteKeys: rt.config.members.map((m) => ({
+            keyName: m.keyName,
+            publicKey: Buffer.from(m.mldsaPublicKey).toString("base64"),
+          })),
+          signatures: [...f.eip712Signatures],
+        };
+      })
+      .sort((a, b) => (BigInt(a.federationId) < BigInt(b.federationId) ? -1 : 1));
+  }
+
+  /** The archive federation key for an origin (for proof building). */
+  nameOf(origin: string): string {
+    const st = this.feds.get(origin);
+    if (!st) throw new InvalidInputError(`unknown federation ${origin}`);
+    return st.fed.name;
+  }
+}
+
+function minBig(a: bigint, b: bigint): bigint {
+  return a < b ? a : b;
+}
