@@ -188,7 +188,7 @@ describe("ProofCreditReceipts", function () {
       const functions = iface.fragments.filter((f): f is FunctionFragment => f.type === "function");
       expect(functions.map((f) => f.name).sort()).to.deep.equal(Object.keys(args).sort());
       for (const f of functions) {
-        const data = iface.encodeFunctionData(f.name, args[f.name]!);
+        const data = iface.encodeFunctionData(f.name, args[f.name]);
         await expect(sender!.sendTransaction({ to, data, value: 1n }), f.name).to.be.reverted;
       }
       await expect(sender!.sendTransaction({ to, value: 1n })).to.be.reverted;
