@@ -5,3 +5,4 @@ export * from "./util/errors";
 export { createLogger, type Logger } from "./util/log";
 export * from "./merkle";
 export * from "./events";
+export * from "./manifest";
