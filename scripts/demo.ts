@@ -7,7 +7,7 @@ import { runDemo } from "../src/cli/demo";
 
 const rounds = Number(process.env.AMP_DEMO_ROUNDS ?? "10");
 
-runDemo({ rounds }).then(
+runDemo({ rounds, events: Number(process.env.AMP_DEMO_EVENTS ?? "25") }).then(
   () => process.exit(0),
   (err: unknown) => {
     process.stderr.write(`amp demo: ${oneLine(err)}\n`);

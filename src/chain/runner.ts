@@ -170,25 +170,12 @@ export class AnchoringRunner {
   }
 
   /** Validate and durably archive raw events (routed by `federation_context.federation_id`). */
-  ingest(raw: readonly unknown[]): { stored: number; duplicates: number } {
-    const encoded = encodeAll(federationEventEncoder(), raw);
-    const byFed = new Map<string, typeof encoded>();
-    for (const [i, e] of encoded.entries()) {
-      if (![...this.feds.values()].some((s) => s.fed.name === e.federation)) {
-        throw new InvalidInputError(`events[${i}]: unknown federation "${e.federation}"`);
-      }
-      byFed.set(e.federation, [...(byFed.get(e.federation) ?? []), e]);
-    }
-    let stored = 0;
-    let duplicates = 0;
-    this.archive.transaction(() => {
-      for (const [name, list] of byFed) {
-        const r = storeEvents(this.archive, name, list, this.archive.nextSeq(name));
-        stored += r.stored.length;
-        duplicates += r.duplicates;
-      }
-    });
-    return { stored, duplicates };
+  ingest(raw: readonly unknown[]): IngestResult {
+    return ingestEvents(
+      this.archive,
+      [...this.feds.values()].map((s) => s.fed.name),
+      raw,
+    );
   }
 
   /** Archived events not yet in an anchored round. */
@@ -342,4 +329,43 @@ export class AnchoringRunner {
 
 function minBig(a: bigint, b: bigint): bigint {
   return a < b ? a : b;
+}
+
+export interface IngestResult {
+  stored: number;
+  duplicates: number;
+}
+
+/**
+ * Validate every event, then archive them all in one transaction (all or nothing: one invalid
+ * event, or one of an unknown federation, stores none). Re-ingesting an identical event is a
+ * counted duplicate; the same id with other content is refused.
+ */
+export function ingestEvents(
+  archive: Archive,
+  federationNames: readonly string[],
+  raw: readonly unknown[],
+): IngestResult {
+  const encoded = encodeAll(federationEventEncoder(), raw);
+  const byFed = new Map<string, typeof encoded>();
+  for (const [i, e] of encoded.entries()) {
+    if (!federationNames.includes(e.federation)) {
+      throw new InvalidInputError(`events[${i}]: unknown federation "${e.federation}"`, {
+        meta: { index: i },
+      });
+    }
+    const list = byFed.get(e.federation) ?? [];
+    list.push(e);
+    byFed.set(e.federation, list);
+  }
+  let stored = 0;
+  let duplicates = 0;
+  archive.transaction(() => {
+    for (const [name, list] of byFed) {
+      const r = storeEvents(archive, name, list, archive.nextSeq(name));
+      stored += r.stored.length;
+      duplicates += r.duplicates;
+    }
+  });
+  return { stored, duplicates };
 }

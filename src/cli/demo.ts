@@ -1,41 +1,123 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import type { Command } from "commander";
 import { connectEmbedded } from "../chain/connect";
-import { anchorSampleRound, recordSampleReceipt } from "../chain/sample";
+import { writeDeployment } from "../chain/deployment";
+import { AnchoringRunner } from "../chain/runner";
+import { recordSampleReceipt } from "../chain/sample";
+import { FaultInjector } from "../consensus/fault-injector";
+import type { FaultKind } from "../consensus/evidence";
+import { buildProofFile } from "../proof/build";
+import { publicClientFor, verifyProof } from "../proof/verify";
 import { deployAndRegister, printDeployment } from "./deploy";
-import { loadFederationKeys, loadManifestFederations } from "./context";
+import { short } from "./output";
+import { parseCount, runRounds } from "./run";
+import { runnerFederationsFor } from "./session";
 
 export interface DemoOptions {
   rounds: number;
+  /** Events per federation per round. */
+  events: number;
+  /** Keep the data dir here (default: a temp dir removed afterwards). */
+  data?: string;
+  /** Make one ssid node Byzantine in rounds 3..5 (default true). */
+  byzantine?: boolean;
+}
+
+const BYZANTINE_NODE = "ssid-apac-1";
+const BYZANTINE_ROUNDS: [bigint, FaultKind][] = [
+  [3n, "wrong-root"],
+  [4n, "equivocation"],
+  [5n, "invalid-signature"],
+];
+
+function demoFaults(say: (l: string) => void): FaultInjector {
+  const faults = new FaultInjector();
+  for (const [round, kind] of BYZANTINE_ROUNDS) faults.add({ nodeId: BYZANTINE_NODE, kind, rounds: [round] });
+  say(
+    `Byzantine: ${BYZANTINE_NODE} (25% of ssid's weight) misbehaves in rounds ` +
+      BYZANTINE_ROUNDS.map(([r, k]) => `${r} (${k})`).join(", "),
+  );
+  return faults;
+}
+
+/** Verify proofs of a few archived events (first, middle, last) against the chain. */
+async function verifySamples(
+  runner: AnchoringRunner,
+  client: ReturnType<typeof publicClientFor>,
+  originOf: (n: string) => string,
+  say: (l: string) => void,
+) {
+  const anchored = runner.anchors.all();
+  const last = anchored[anchored.length - 1];
+  if (!last) return;
+  for (const cp of last.checkpoints) {
+    const name = runner.nameOf(cp.origin);
+    const size = BigInt(cp.treeSize);
+    for (const seq of [0n, size / 2n, size - 1n]) {
+      const [ev] = runner.archive.eventsInRange(name, seq, seq + 1n);
+      if (!ev) continue;
+      const proof = buildProofFile({
+        archive: runner.archive,
+        anchors: runner.anchors,
+        eventId: ev.eventId,
+        originOf,
+      });
+      const v = await verifyProof(proof, client);
+      say(
+        `VALID event ${v.eventId} ${v.origin}#${v.index} in round ${v.round} (tree ${v.treeSize}), ` +
+          `quorum ${v.signedWeight}/${v.totalWeight}, anchored in ${short(v.txHash)}`,
+      );
+    }
+  }
 }
 
 /**
- * The demo on Hardhat's in-process network: deploy via Ignition, register the default
- * federations with throwaway keys, anchor a sample round and record a sample credit receipt.
+ * The demo on Hardhat's in-process network: deploy via Ignition, register the default federations
+ * (throwaway keys), run rounds with generated events and a Byzantine node, anchor every round,
+ * verify sample proofs against the chain, record a sample credit receipt.
  */
 export async function runDemo(
-  _opts: DemoOptions,
+  opts: DemoOptions,
   say: (line: string) => void = (l) => console.log(l),
 ): Promise<void> {
   const conn = await connectEmbedded();
-  const record = await deployAndRegister(conn, {}, say);
-  printDeployment(record, say);
-  const federations = loadManifestFederations();
-  const keys = await loadFederationKeys(federations, undefined);
-  const anchored = await anchorSampleRound(
-    conn,
-    record,
-    keys.map((k) => ({ origin: k.federation.origin, epoch: 1n, keys: k.keys })),
-  );
-  say(
-    `sample round ${anchored.round}: global root ${anchored.globalRoot} anchored in tx ${anchored.txHash} ` +
-      `(block ${anchored.blockNumber}, gas ${anchored.gasUsed})`,
-  );
-  const first = federations[0]!;
-  const node = first.nodes[0]!;
-  const receipt = await recordSampleReceipt(conn, record, first.origin, node.id);
-  say(
-    `sample credit receipt for ${node.id}: allocation ${receipt.allocationHash} in tx ${receipt.txHash} (gas ${receipt.gasUsed})`,
-  );
+  const dataDir = opts.data ?? fs.mkdtempSync(path.join(os.tmpdir(), "amp-demo-"));
+  try {
+    const record = await deployAndRegister(conn, {}, say);
+    writeDeployment(dataDir, record);
+    printDeployment(record, say);
+    const { manifest, feds } = await runnerFederationsFor(record, {}, () => undefined);
+    const faults = opts.byzantine === false ? undefined : demoFaults(say);
+    const runner = await AnchoringRunner.open({
+      dataDir,
+      conn,
+      record,
+      federations: feds,
+      voteTimeoutMs: 250,
+      ...(faults ? { faults } : {}),
+    });
+    try {
+      await runRounds(
+        runner,
+        manifest,
+        { rounds: opts.rounds, generate: opts.events, salt: "amp-demo" },
+        say,
+      );
+      const originOf = (name: string) => manifest.find((f) => f.name === name)!.origin;
+      await verifySamples(runner, publicClientFor(conn.eip1193), originOf, say);
+    } finally {
+      runner.close();
+    }
+    const first = manifest[0]!;
+    const receipt = await recordSampleReceipt(conn, record, first.origin, first.nodes[0]!.id);
+    say(
+      `credit receipt for ${first.nodes[0]!.id}: allocation ${short(receipt.allocationHash)} in tx ${short(receipt.txHash)} (gas ${receipt.gasUsed})`,
+    );
+  } finally {
+    if (opts.data === undefined) fs.rmSync(dataDir, { recursive: true, force: true });
+  }
 }
 
 export function addDemoCommand(program: Command): void {
@@ -43,16 +125,26 @@ export function addDemoCommand(program: Command): void {
     .command("demo")
     .description("run AMP end to end on Hardhat's in-process network (no node needed)")
     .option("--rounds <n>", "rounds to run", "10")
+    .option("--events <n>", "generated events per federation per round", "25")
+    .option("--data <dir>", "keep the data dir here (default: a temp dir, removed afterwards)")
+    .option("--no-byzantine", "run without the Byzantine node")
     .addHelpText(
       "after",
       `
-Uses THROWAWAY DEMO KEYS derived from a public label: never reuse them.
+Deploys through the Ignition module, registers ssid (4 nodes) and opencore (3 nodes) with
+THROWAWAY DEMO KEYS (derived from a public label: never reuse them), runs the rounds with one
+ssid node Byzantine in rounds 3-5, prints one line per round, then verifies sample proofs.
 
 Examples:
   $ amp demo
-  $ amp demo --rounds 3`,
+  $ amp demo --rounds 3 --events 100 --data ./demo-data`,
     )
-    .action(async (opts: { rounds: string }) => {
-      await runDemo({ rounds: Number(opts.rounds) });
+    .action(async (opts: { rounds: string; events: string; data?: string; byzantine: boolean }) => {
+      await runDemo({
+        rounds: parseCount(opts.rounds, "--rounds", 1),
+        events: parseCount(opts.events, "--events", 1),
+        byzantine: opts.byzantine,
+        ...(opts.data !== undefined ? { data: opts.data } : {}),
+      });
     });
 }

@@ -1,12 +1,56 @@
+import fs from "node:fs";
 import type { Command } from "commander";
-import { AmpError } from "../util/errors";
+import { buildProofFile } from "../proof/build";
+import { serializeProofFile } from "../proof/format";
+import { InvalidInputError } from "../util/errors";
+import { loadManifestFederations } from "./context";
+import { openStores } from "./session";
 
 export function addProofCommand(program: Command): void {
   program
     .command("proof")
-    .argument("<eventId>")
-    .description("write a proof file for an anchored event (not available yet)")
-    .action(() => {
-      throw new AmpError("amp proof is not available yet");
-    });
+    .argument("<eventId>", "event_id of an archived, anchored event")
+    .description("write a self-contained proof file (amp-proof/v1) for an anchored event")
+    .requiredOption("--data <dir>", "data dir the event was archived and anchored in")
+    .requiredOption("--out <file>", "where to write the proof file")
+    .option("--digest-only", "leave out the event's canonical bytes (prove the leaf hash only)")
+    .option("--manifest <file>", "federation manifest (default: the shipped default manifest)")
+    .addHelpText(
+      "after",
+      `
+Needs no chain access: everything comes from the data dir. The proof is against the first
+anchored round whose checkpoint contains the event. Format: docs/cli.md.
+
+Examples:
+  $ amp proof 3f2a9c1e-0b4d-4c1a-9f7e-2d5b8a6c4e10 --data ./amp-data --out proof.json
+  $ amp verify proof.json --rpc http://127.0.0.1:8545`,
+    )
+    .action(
+      (eventId: string, opts: { data: string; out: string; digestOnly?: boolean; manifest?: string }) => {
+        const feds = loadManifestFederations(opts.manifest);
+        const stores = openStores(opts.data);
+        try {
+          const proof = buildProofFile({
+            archive: stores.archive,
+            anchors: stores.anchors,
+            eventId,
+            originOf: (name) => {
+              const f = feds.find((x) => x.name === name);
+              if (!f)
+                throw new InvalidInputError(
+                  `event ${eventId} belongs to federation ${name}, not in the manifest`,
+                );
+              return f.origin;
+            },
+            ...(opts.digestOnly ? { digestOnly: true } : {}),
+          });
+          fs.writeFileSync(opts.out, serializeProofFile(proof));
+          console.log(
+            `wrote ${opts.out}: event ${eventId} at index ${proof.inclusion.index} of ${proof.inclusion.treeSize} in ${proof.federation.origin}, round ${proof.anchor.round}`,
+          );
+        } finally {
+          stores.close();
+        }
+      },
+    );
 }

@@ -1,13 +1,117 @@
 import type { Command } from "commander";
-import { AmpError } from "../util/errors";
+import { connectRpc } from "../chain/connect";
+import type { AnchoringRunner, RoundReport } from "../chain/runner";
+import { InvalidInputError } from "../util/errors";
+import type { ManifestFederation } from "./context";
+import { generateEvents } from "./generate";
+import { progress, short } from "./output";
+import { openSession } from "./session";
+
+/** One line per round: round, sizes, roots, quorum weight, witness bytes, tx, gas, latency. */
+export function formatRound(r: RoundReport): string {
+  if (r.status === "failed") {
+    return `round ${r.round}  FAILED (${r.reason}); ${r.carriedEntries} events carried to the next attempt`;
+  }
+  const feds = r.federations
+    .map(
+      (f) =>
+        `${f.origin.split("/").pop()} +${f.batchEntries}=${f.treeSize} ${short(f.rootHash)} q=${f.signedWeight}/${f.totalWeight}`,
+    )
+    .join("  ");
+  const l = r.latencies;
+  const tag = r.status === "already-anchored" ? " (already anchored)" : "";
+  return (
+    `round ${r.round}  ${feds}  global ${short(r.globalRoot)}  witness ${r.witnessBytes} B  ` +
+    `tx ${short(r.txHash)} gas ${r.gasUsed}  ms quorum ${l.sealToQuorumMs.toFixed(0)} witness ${l.quorumToWitnessedMs.toFixed(0)} anchor ${l.witnessedToAnchoredMs.toFixed(0)}${tag}`
+  );
+}
+
+export function parseCount(value: string, what: string, min = 0): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < min)
+    throw new InvalidInputError(`${what} must be an integer ≥ ${min}, got "${value}"`);
+  return n;
+}
+
+/** Generate events (optional) and run rounds until `rounds` are done or nothing is pending. */
+export async function runRounds(
+  runner: AnchoringRunner,
+  manifest: ManifestFederation[],
+  opts: { rounds: number; generate: number; salt: string },
+  say: (l: string) => void,
+): Promise<RoundReport[]> {
+  const bar = progress("rounds", opts.rounds);
+  const out: RoundReport[] = [];
+  try {
+    for (let i = 0; i < opts.rounds; i++) {
+      if (opts.generate > 0) {
+        for (const f of manifest) {
+          runner.ingest(generateEvents(f, runner.archive.nextSeq(f.name), opts.generate, opts.salt));
+        }
+      }
+      if (runner.pending() === 0n && out.every((r) => r.status !== "failed")) {
+        say(`no queued events: stopping after ${i} rounds`);
+        break;
+      }
+      const report = await runner.runRound();
+      out.push(report);
+      bar.tick();
+      say(formatRound(report));
+    }
+  } finally {
+    bar.stop();
+  }
+  return out;
+}
 
 export function addRunCommand(program: Command): void {
   program
     .command("run")
-    .description("process queued events in rounds and anchor each round (not available yet)")
-    .requiredOption("--rpc <url>", "JSON-RPC endpoint")
+    .description("run nexus rounds over the queued events and anchor each round (one transaction per round)")
+    .requiredOption("--rpc <url>", "JSON-RPC endpoint of the chain in the deployment record")
     .requiredOption("--data <dir>", "data dir written by `amp deploy`")
-    .action(() => {
-      throw new AmpError("amp run is not available yet");
-    });
+    .option("--rounds <n>", "rounds to run at most", "1")
+    .option("--generate <n>", "add N synthetic events per federation before each round (trials)", "0")
+    .option("--max-batch <n>", "largest batch per federation per round", "1000")
+    .option("--manifest <file>", "federation manifest (default: the shipped default manifest)")
+    .option("--keys <dir>", "node key files (default: THROWAWAY DEMO KEYS, as deployed)")
+    .addHelpText(
+      "after",
+      `
+Resumes where the chain is: a restarted run continues at the anchor's next round and never
+anchors a round twice. Stops early when no events are queued.
+
+Examples:
+  $ amp ingest events.ndjson --data ./amp-data
+  $ amp run --rpc http://127.0.0.1:8545 --data ./amp-data --rounds 5
+  $ amp run --rpc http://127.0.0.1:8545 --data ./amp-data --rounds 3 --generate 100`,
+    )
+    .action(
+      async (opts: {
+        rpc: string;
+        data: string;
+        rounds: string;
+        generate: string;
+        maxBatch: string;
+        manifest?: string;
+        keys?: string;
+      }) => {
+        const say = (l: string) => console.log(l);
+        const rounds = parseCount(opts.rounds, "--rounds", 1);
+        const generate = parseCount(opts.generate, "--generate");
+        const maxBatch = parseCount(opts.maxBatch, "--max-batch", 1);
+        const conn = await connectRpc(opts.rpc);
+        try {
+          const { runner, manifest } = await openSession(conn, opts.data, { ...opts, maxBatch }, say);
+          try {
+            say(`starting at round ${runner.nextRound}; ${runner.pending()} events queued`);
+            await runRounds(runner, manifest, { rounds, generate, salt: opts.data }, say);
+          } finally {
+            runner.close();
+          }
+        } finally {
+          conn.close();
+        }
+      },
+    );
 }

@@ -1,0 +1,96 @@
+/**
+ * Opening a data dir for work: deployment record checked against the live chain, keys checked
+ * against the registered validators, the AnchoringRunner ready at the chain's next round.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { Archive } from "../archive";
+import type { ChainConnection } from "../chain/connect";
+import { AnchoredRounds, ANCHORS_FILE } from "../chain/anchored-rounds";
+import { assertDeploymentLive, readDeployment } from "../chain/deployment";
+import type { DeploymentRecord } from "../chain/deployment";
+import { AnchoringRunner, ARCHIVE_FILE } from "../chain/runner";
+import type { RunnerFederation } from "../chain/runner";
+import type { FaultInjector } from "../consensus/fault-injector";
+import { AmpError, InvalidInputError } from "../util/errors";
+import { loadFederationKeys, loadManifestFederations, THROWAWAY_BANNER } from "./context";
+import type { ManifestFederation } from "./context";
+
+export interface SessionOptions {
+  manifest?: string | undefined;
+  keys?: string | undefined;
+  faults?: FaultInjector;
+  maxBatch?: number;
+}
+
+/** Runner federations from the manifest and keys; keys must be the deployment's validators. */
+export async function runnerFederationsFor(
+  record: DeploymentRecord | undefined,
+  opts: SessionOptions,
+  say: (l: string) => void,
+): Promise<{ manifest: ManifestFederation[]; feds: RunnerFederation[] }> {
+  const manifest = loadManifestFederations(opts.manifest);
+  const keys = await loadFederationKeys(manifest, opts.keys, () => say(THROWAWAY_BANNER));
+  const feds = keys.map((k) => ({
+    name: k.federation.name,
+    origin: k.federation.origin,
+    nodes: k.keys.map((key, i) => ({ keys: key, weight: k.federation.nodes[i]!.weight })),
+  }));
+  for (const f of feds) {
+    const registered = record?.federations.find((r) => r.origin === f.origin);
+    if (!record) continue;
+    if (!registered) throw new InvalidInputError(`federation ${f.origin} is not in the deployment record`);
+    const mine = f.nodes.map((n) => n.keys.wallet.address);
+    const norm = (xs: string[]) => JSON.stringify(xs.map((x) => x.toLowerCase()).sort());
+    if (norm(mine) !== norm(registered.validators)) {
+      throw new InvalidInputError(
+        `the keys of ${f.origin} are not the validators registered at deployment (wrong --keys?)`,
+      );
+    }
+  }
+  return { manifest, feds };
+}
+
+export async function openSession(
+  conn: ChainConnection,
+  dataDir: string,
+  opts: SessionOptions,
+  say: (l: string) => void,
+): Promise<{ runner: AnchoringRunner; manifest: ManifestFederation[]; record: DeploymentRecord }> {
+  const record = readDeployment(dataDir);
+  await assertDeploymentLive(conn, record);
+  const { manifest, feds } = await runnerFederationsFor(record, opts, say);
+  const runner = await AnchoringRunner.open({
+    dataDir,
+    conn,
+    record,
+    federations: feds,
+    ...(opts.faults ? { faults: opts.faults } : {}),
+    ...(opts.maxBatch !== undefined ? { maxBatch: opts.maxBatch } : {}),
+  });
+  return { runner, manifest, record };
+}
+
+/** Read-only stores of a data dir (no chain needed): the archive and the anchored rounds. */
+export function openStores(dataDir: string): { archive: Archive; anchors: AnchoredRounds; close(): void } {
+  const file = path.join(dataDir, ARCHIVE_FILE);
+  if (!fs.existsSync(file)) {
+    throw new InvalidInputError(
+      `no archive at ${file}: ingest events or run "amp run" with this --data dir first`,
+    );
+  }
+  const archive = Archive.open(file);
+  if (!fs.existsSync(path.join(dataDir, ANCHORS_FILE))) {
+    archive.close();
+    throw new AmpError(`no anchored rounds in ${dataDir} yet: run "amp run" first`, { kind: "not-found" });
+  }
+  const anchors = AnchoredRounds.open(dataDir);
+  return {
+    archive,
+    anchors,
+    close: () => {
+      anchors.close();
+      archive.close();
+    },
+  };
+}
