@@ -5,4 +5,7 @@ export * from "./util/errors";
 export { createLogger, type Logger } from "./util/log";
 export * from "./merkle";
 export * from "./events";
+export * from "./log";
+export * from "./archive";
+export * from "./batching";
 export * from "./manifest";
