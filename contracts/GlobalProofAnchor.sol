@@ -210,28 +210,46 @@ contract GlobalProofAnchor is EIP712, IGlobalProofAnchor {
 
     /// @dev Reverts unless the signatures recover strictly ascending validators of `set` with > 2/3 weight.
     function _checkQuorum(CheckpointSubmission calldata cp, uint64 round, bytes memory set) private view {
-        bytes32 digest = checkpointDigest(cp.federationId, cp.epoch, round, cp.treeSize, cp.rootHash);
-        uint256 count = _wordAt(set, 0) >> 128;
-        uint256 j = 0; // next unmatched validator: both lists are ascending, so one pass suffices
+        bytes32 id = cp.federationId;
+        bytes32 digest = checkpointDigest(id, cp.epoch, round, cp.treeSize, cp.rootHash);
+        bytes[] calldata signatures = cp.signatures;
+        uint256 header = _wordAt(set, 0);
+        // Memory cursor over the set's entries: signers and entries both ascend, so one pass suffices.
+        uint256 next;
+        uint256 end;
+        assembly ("memory-safe") {
+            next := add(set, 0x40)
+            end := add(next, shl(5, shr(128, header)))
+        }
         uint256 signedWeight = 0;
         address previous = address(0);
-        for (uint256 k = 0; k < cp.signatures.length; ++k) {
-            address signer = _recover(cp.federationId, k, digest, cp.signatures[k]);
-            if (signer == previous) revert AnchorSignerDuplicated(cp.federationId, signer);
-            if (signer < previous) revert AnchorSignersNotAscending(cp.federationId, previous, signer);
+        for (uint256 k = 0; k < signatures.length; ++k) {
+            address signer = _recover(id, k, digest, signatures[k]);
+            if (signer == previous) revert AnchorSignerDuplicated(id, signer);
+            if (signer < previous) revert AnchorSignersNotAscending(id, previous, signer);
             uint256 entry;
-            while (j < count && (entry = _wordAt(set, 32 * (j + 1))) >> 96 < uint160(signer)) ++j;
-            if (j == count || entry >> 96 != uint160(signer)) {
-                revert AnchorSignerUnknown(cp.federationId, cp.epoch, signer);
+            assembly ("memory-safe") {
+                for {} lt(next, end) {
+                    next := add(next, 0x20)
+                } {
+                    entry := mload(next)
+                    if iszero(lt(shr(96, entry), signer)) {
+                        break
+                    }
+                }
             }
-            signedWeight += uint96(entry);
-            ++j;
+            if (next == end || address(uint160(entry >> 96)) != signer)
+                revert AnchorSignerUnknown(id, cp.epoch, signer);
+            // At most 256 uint96 weights are summed, and `next` stays below `end`: neither can overflow.
+            unchecked {
+                signedWeight += uint96(entry);
+                next += 32;
+            }
             previous = signer;
         }
-        uint256 total = uint128(_wordAt(set, 0));
+        uint256 total = uint128(header);
         // Weights are uint96 and sets hold at most 256 validators: no product here comes near 2^256.
-        if (!(3 * signedWeight > 2 * total))
-            revert AnchorQuorumNotReached(cp.federationId, signedWeight, total);
+        if (!(3 * signedWeight > 2 * total)) revert AnchorQuorumNotReached(id, signedWeight, total);
     }
 
     /// @dev Recovers the signer of a 65-byte low-s signature r || s || v; reverts on any defect.
@@ -242,9 +260,14 @@ contract GlobalProofAnchor is EIP712, IGlobalProofAnchor {
         bytes calldata sig
     ) private pure returns (address signer) {
         if (sig.length != 65) revert AnchorSignatureLengthInvalid(federationId, index, sig.length);
-        bytes32 r = bytes32(sig[0:32]);
-        bytes32 s = bytes32(sig[32:64]);
-        uint8 v = uint8(sig[64]);
+        bytes32 r;
+        bytes32 s;
+        uint8 v;
+        assembly ("memory-safe") {
+            r := calldataload(sig.offset)
+            s := calldataload(add(sig.offset, 0x20))
+            v := byte(0, calldataload(add(sig.offset, 0x40)))
+        }
         if (uint256(s) > _HALF_ORDER) revert AnchorSignatureMalleable(federationId, index);
         // ecrecover yields address(0) for v outside {27, 28} and for r, s that are not a valid signature.
         signer = ecrecover(digest, v, r, s);
