@@ -114,18 +114,26 @@ function canonicalEventText(e: FederationEvent): string {
   );
 }
 
-/** Validate, canonicalise (RFC 8785), enforce limits and leaf-hash `input` in one pass. */
-export function prepareEvent(input: unknown, limits?: Partial<EventLimits>): PreparedEvent {
+function validateAndCanonicalise(input: unknown, limits: Partial<EventLimits> | undefined) {
   const lim = limitsOf(limits);
   const event = checkSchema(input);
   const canonical = encoder.encode(canonicalEventText(event));
   checkSizes(event, canonical, lim);
+  return { event, canonical };
+}
+
+/**
+ * Validate, canonicalise (RFC 8785), enforce limits and leaf-hash `input` in one pass. `event` is
+ * the input object itself (not a copy): do not mutate it afterwards, or `canonical` goes stale.
+ */
+export function prepareEvent(input: unknown, limits?: Partial<EventLimits>): PreparedEvent {
+  const { event, canonical } = validateAndCanonicalise(input, limits);
   return { event, canonical, leaf: leafHash(canonical) };
 }
 
-/** Validate `input` against federation_event and the size limits; returns it typed. */
+/** Validate `input` against federation_event and the size limits; returns it typed (same object). */
 export function validateEvent(input: unknown, limits?: Partial<EventLimits>): FederationEvent {
-  return prepareEvent(input, limits).event;
+  return validateAndCanonicalise(input, limits).event;
 }
 
 /** Parse JSON text and validate it as a federation_event. */
