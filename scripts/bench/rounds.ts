@@ -87,12 +87,15 @@ export async function runRoundsBench(o: RoundsBenchOptions): Promise<Record<stri
   const warmup = 3;
   const seal: Record<string, number[]> = { [origins[0]!]: [], [origins[1]!]: [] };
   const sealPar: Record<string, number[]> = { [origins[0]!]: [], [origins[1]!]: [] };
+  const cpuCons: Record<string, number[]> = { [origins[0]!]: [], [origins[1]!]: [] };
+  const cpuWit: number[] = [];
   const toWitnessed: number[] = [];
   const parallel: number[] = [];
   const bytes: number[] = [];
   const bytesPerNode: number[] = [];
   const payload: number[] = [];
   const gas: number[] = [];
+  const parts = { qc: [] as number[], proofs: [] as number[], cosignatures: [] as number[] };
   for (let r = 1; r <= o.rounds + warmup; r++) {
     for (const origin of origins)
       engine.enqueue(
@@ -107,10 +110,15 @@ export async function runRoundsBench(o: RoundsBenchOptions): Promise<Record<stri
     for (const origin of origins) {
       seal[origin]!.push(res.latencies.sealToQuorumMs[origin]!);
       sealPar[origin]!.push(res.latencies.parallelSealToQuorumMs[origin]!);
+      cpuCons[origin]!.push(res.latencies.cpuMs.consensus[origin]!);
     }
     toWitnessed.push(res.latencies.quorumToWitnessedMs);
+    cpuWit.push(res.latencies.cpuMs.witness);
     parallel.push(res.latencies.parallelWitnessMs);
     bytes.push(res.witnessBytes);
+    parts.qc.push(res.witnessBytesBreakdown.qc);
+    parts.proofs.push(res.witnessBytesBreakdown.proofs);
+    parts.cosignatures.push(res.witnessBytesBreakdown.cosignatures);
     bytesPerNode.push(res.witnessBytesPerNode);
     payload.push(res.payloadBytes);
     if (g !== null) gas.push(Number(g));
@@ -130,9 +138,16 @@ export async function runRoundsBench(o: RoundsBenchOptions): Promise<Record<stri
       sealToQuorumIfValidatorsParallel: Object.fromEntries(origins.map((x) => [x, stats(sealPar[x]!)])),
       quorumToWitnessed: stats(toWitnessed),
       quorumToWitnessedIfWitnessNodesParallel: stats(parallel),
+      cpuConsensusAllNodesOfFederation: Object.fromEntries(origins.map((x) => [x, stats(cpuCons[x]!)])),
+      cpuWitnessAllNodes: stats(cpuWit),
     },
     bytesPerRound: {
       acrossFederations: stats(bytes),
+      acrossFederationsP50Breakdown: {
+        qcNotes: stats(parts.qc).p50,
+        consistencyProofs: stats(parts.proofs).p50,
+        cosignatureLines: stats(parts.cosignatures).p50,
+      },
       acrossFederationsFanOutPerWitnessNode: stats(bytesPerNode),
       batchPayload: stats(payload),
       reductionPercent: reduction(bytes),

@@ -41,6 +41,12 @@ export interface NexusRound {
   readonly globalRoot: Uint8Array;
   /** Bytes across federation boundaries, each QC + proof sent once per witnessing federation. */
   readonly witnessBytes: number;
+  /** `witnessBytes` split into QC notes, consistency proofs and returned cosignature lines. */
+  readonly witnessBytesBreakdown: {
+    readonly qc: number;
+    readonly proofs: number;
+    readonly cosignatures: number;
+  };
   /** Same, if the QC + proof is sent to every witness node separately. */
   readonly witnessBytesPerNode: number;
   /** Cosigning time of each witness node (ms), for a parallel-deployment estimate. */
@@ -67,6 +73,7 @@ export class GlobalProofNexus {
   witnessRound(round: bigint, finals: ReadonlyMap<string, FederationFinal>): NexusRound {
     const nodeMs: number[] = [];
     let bytes = 0;
+    const breakdown = { qc: 0, proofs: 0, cosignatures: 0 };
     let bytesPerNode = 0;
     let parallel = 0;
     const witnessed: WitnessedCheckpoint[] = [];
@@ -84,6 +91,9 @@ export class GlobalProofNexus {
         cosignatures.push(...r.sigs.map((signature) => ({ witnessOrigin: w.config.origin, signature })));
         nodeMs.push(...r.ms);
         bytes += r.bytes;
+        breakdown.qc += r.qcBytes;
+        breakdown.proofs += r.proofBytes;
+        breakdown.cosignatures += r.sigBytes;
         bytesPerNode += r.bytesPerNode;
         parallel = Math.max(parallel, r.quorumMs);
       }
@@ -107,6 +117,7 @@ export class GlobalProofNexus {
       witnessed,
       globalRoot: root,
       witnessBytes: bytes,
+      witnessBytesBreakdown: breakdown,
       witnessBytesPerNode: bytesPerNode,
       witnessNodeMs: nodeMs,
       parallelWitnessMs: parallel,
@@ -157,6 +168,9 @@ export class GlobalProofNexus {
       sigs,
       ms: done.map((d) => d.ms),
       bytes: qcBytes + proofBytes + sigBytes,
+      qcBytes,
+      proofBytes,
+      sigBytes,
       bytesPerNode,
       quorumMs: quorumTime(done, totalWeight(weights)),
     };

@@ -14,6 +14,7 @@ import type { AnchorDomain, QuorumCertificate } from "../consensus/types";
 import {
   GlobalProofNexus,
   type FederationFinal,
+  type NexusRound,
   type WitnessedCheckpoint,
 } from "../nexus/global-proof-nexus";
 import { Witness } from "../nexus/witness";
@@ -62,6 +63,8 @@ export interface RoundLatencies {
   readonly quorumToWitnessedMs: number;
   /** Witnessing critical path if witness nodes ran in parallel (ms). */
   readonly parallelWitnessMs: number;
+  /** Process CPU time of each stage (ms): steadier than wall time on a shared machine. */
+  readonly cpuMs: { readonly consensus: Readonly<Record<string, number>>; readonly witness: number };
 }
 
 export type RoundResult =
@@ -71,6 +74,7 @@ export type RoundResult =
       readonly federations: readonly FederationRoundResult[];
       readonly globalRoot: Uint8Array;
       readonly witnessBytes: number;
+      readonly witnessBytesBreakdown: NexusRound["witnessBytesBreakdown"];
       readonly witnessBytesPerNode: number;
       readonly payloadBytes: number;
       readonly latencies: RoundLatencies;
@@ -81,6 +85,11 @@ export type RoundResult =
       readonly reason: string;
       readonly carriedEntries: number;
     };
+
+function cpuMsSince(start: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(start);
+  return (d.user + d.system) / 1000;
+}
 
 function parallelQuorumMs(rt: FederationRuntime, qc: QuorumCertificate): number {
   const signers = rt.nodes.filter((n) => qc.signers.includes(n.nodeId));
@@ -163,19 +172,25 @@ export class RoundEngine {
     const sealToQuorum: Record<string, number> = {};
     const parallelQuorum: Record<string, number> = {};
     let lastQuorum = 0;
+    const cpuConsensus: Record<string, number> = {};
+    let cpuWitness = 0;
     for (const [origin, rt] of this.runtimes) {
       const sealedAt = performance.now();
+      const cpu0 = process.cpuUsage();
       const out = await rt.coordinator.runRound(round, batches.get(origin)!);
       if (out.status !== "final")
         return this.failed(round, batches, `${origin}: ${out.reason}`, sealToQuorum);
       sealToQuorum[origin] = out.quorumAt - sealedAt;
+      cpuConsensus[origin] = cpuMsSince(cpu0);
       parallelQuorum[origin] = parallelQuorumMs(rt, out.qc);
       lastQuorum = Math.max(lastQuorum, performance.now());
       finals.set(origin, { qc: out.qc, consistencyProof: (a, b) => rt.log.consistencyProof(a, b) });
     }
     let nexus;
     try {
+      const cpu0 = process.cpuUsage();
       nexus = this.nexus.witnessRound(round, finals);
+      cpuWitness = cpuMsSince(cpu0);
     } catch (e) {
       return this.failed(round, batches, `witnessing: ${(e as Error).message}`, sealToQuorum);
     }
@@ -189,6 +204,7 @@ export class RoundEngine {
       federations: nexus.witnessed.map((w) => this.federationResult(w, batches)),
       globalRoot: nexus.globalRoot,
       witnessBytes: nexus.witnessBytes,
+      witnessBytesBreakdown: nexus.witnessBytesBreakdown,
       witnessBytesPerNode: nexus.witnessBytesPerNode,
       payloadBytes,
       latencies: {
@@ -196,6 +212,7 @@ export class RoundEngine {
         parallelSealToQuorumMs: parallelQuorum,
         quorumToWitnessedMs: quorumToWitnessed,
         parallelWitnessMs: nexus.parallelWitnessMs,
+        cpuMs: { consensus: cpuConsensus, witness: cpuWitness },
       },
     };
     this.cfg.metrics?.record({

@@ -5,7 +5,7 @@ import type { RoundAlert } from "../../src/consensus/consensus-validator";
 import { VOTE_CONTEXT, makeVerifier, parseSignedNote, verifyNote } from "../../src/crypto/note";
 import { recoverCheckpointSigner } from "../../src/consensus/anchor-signature";
 import { buildFederation } from "../../src/rounds/federation";
-import { DOMAIN, entries, expectedRoot, spec, tmpDir } from "./fixture";
+import { DOMAIN, entries, expectedRoot, spec, tmpDir, quietLogs } from "./fixture";
 
 const SSID = "amp.local/ssid";
 const OPENCORE = "amp.local/opencore";
@@ -24,6 +24,7 @@ function setup(origin: string, n: number, faults: FaultInjector, weights?: bigin
 }
 
 describe("consensus/ConsensusValidator: honest rounds", () => {
+  quietLogs();
   it("finalises the round with the recomputed root, a verifiable QC and sorted EIP-712 signatures", async () => {
     const { dir, fed } = setup(SSID, 4, new FaultInjector());
     const batch = entries(SSID, 1, 10);
@@ -77,6 +78,7 @@ const KINDS: InjectedFault[] = [
 ];
 
 describe("consensus/ConsensusValidator: Byzantine weight below 1/3 (1 of 4 in ssid)", () => {
+  quietLogs();
   for (const kind of KINDS) {
     it(`finalises the honest root and stores ${kind} evidence against the faulty node`, async () => {
       const faults = new FaultInjector([{ nodeId: "ssid-3", kind, rounds: [2n] }]);
@@ -145,6 +147,7 @@ describe("consensus/ConsensusValidator: Byzantine weight below 1/3 (1 of 4 in ss
 });
 
 describe("consensus/ConsensusValidator: Byzantine weight at or above 1/3", () => {
+  quietLogs();
   const cases: [string, number, bigint[] | undefined, { nodeId: string; kind: InjectedFault }[]][] = [
     [OPENCORE, 3, [1n, 1n, 1n], [{ nodeId: "opencore-2", kind: "wrong-root" }]],
     [OPENCORE, 3, [1n, 1n, 1n], [{ nodeId: "opencore-3", kind: "withheld-vote" }]],

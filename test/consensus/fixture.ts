@@ -7,7 +7,18 @@ import { rootHash } from "../../src/merkle";
 import { leafHash } from "../../src/merkle";
 import type { FederationSpec } from "../../src/rounds/federation";
 
-process.env.AMP_LOG_LEVEL ??= "silent";
+/** Silence the engine's structured logs inside the calling describe block only. */
+export function quietLogs(): void {
+  let saved: string | undefined;
+  before(() => {
+    saved = process.env.AMP_LOG_LEVEL;
+    process.env.AMP_LOG_LEVEL = "silent";
+  });
+  after(() => {
+    if (saved === undefined) delete process.env.AMP_LOG_LEVEL;
+    else process.env.AMP_LOG_LEVEL = saved;
+  });
+}
 
 export const DOMAIN = { chainId: 31337n, anchor: "0x5FbDB2315678afecb367f032d93F642f64180aa3" };
 

@@ -5,7 +5,7 @@ import { deriveThrowawayKeys } from "../../src/crypto/keys";
 import { parseCheckpointBody, parseSignedNote } from "../../src/crypto/note";
 import { ValidatorNode } from "../../src/consensus/validator-node";
 import type { VoteRequest } from "../../src/consensus/types";
-import { DOMAIN, entries, expectedRoot, tmpDir } from "./fixture";
+import { DOMAIN, entries, expectedRoot, tmpDir, quietLogs } from "./fixture";
 
 const ORIGIN = "amp.local/ssid";
 
@@ -14,6 +14,7 @@ function request(round: bigint, baseSize: bigint, batchSize: number): VoteReques
 }
 
 describe("consensus/ValidatorNode", () => {
+  quietLogs();
   let dir: string;
   let node: ValidatorNode;
   const stateFile = () => path.join(dir, "v1.validator-state.json");
@@ -87,6 +88,7 @@ describe("consensus/ValidatorNode", () => {
 });
 
 describe("consensus/ValidatorNode after a restart", () => {
+  quietLogs();
   it("catches its log up to the checkpoint it already signed when the round is retried", async () => {
     const dir = tmpDir("amp-validator-restart-");
     const keys = deriveThrowawayKeys("node-test", "v1");

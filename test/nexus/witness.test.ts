@@ -17,7 +17,7 @@ import { FaultInjector } from "../../src/consensus/fault-injector";
 import type { QuorumCertificate } from "../../src/consensus/types";
 import { Witness, WitnessError } from "../../src/nexus/witness";
 import { buildFederation } from "../../src/rounds/federation";
-import { DOMAIN, entries, spec, tmpDir } from "../consensus/fixture";
+import { DOMAIN, entries, spec, tmpDir, quietLogs } from "../consensus/fixture";
 
 const SSID = "amp.local/ssid";
 
@@ -32,6 +32,7 @@ function code(fn: () => unknown): string {
 }
 
 describe("nexus/Witness", () => {
+  quietLogs();
   let dir: string;
   const qcs: QuorumCertificate[] = [];
   let fed: ReturnType<typeof buildFederation>;

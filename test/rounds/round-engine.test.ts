@@ -8,7 +8,7 @@ import { verifyConsistency } from "../../src/merkle";
 import { globalRoot } from "../../src/nexus/global-root";
 import { RoundMetricsStore } from "../../src/rounds/metrics-store";
 import { RoundEngine, type RoundResult } from "../../src/rounds/round-engine";
-import { DOMAIN, entries, expectedRoot, spec, tmpDir } from "../consensus/fixture";
+import { DOMAIN, entries, expectedRoot, spec, tmpDir, quietLogs } from "../consensus/fixture";
 
 const SSID = "amp.local/ssid";
 const OPENCORE = "amp.local/opencore";
@@ -20,6 +20,7 @@ function witnessed(r: RoundResult): Witnessed {
 }
 
 describe("rounds/RoundEngine", () => {
+  quietLogs();
   let dir: string;
   let metrics: RoundMetricsStore;
   const make = (faults = new FaultInjector()) =>
