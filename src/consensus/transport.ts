@@ -28,8 +28,11 @@ export class InProcessTransport implements Transport {
     return Promise.resolve();
   }
 
-  requestVote(nodeId: string, request: VoteRequest): Promise<VoteResponse> {
-    return this.node(nodeId).handleVoteRequest(request);
+  /** Each node answers in its own macrotask, so the coordinator checks a vote as soon as it exists. */
+  async requestVote(nodeId: string, request: VoteRequest): Promise<VoteResponse> {
+    const node = this.node(nodeId);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    return node.handleVoteRequest(request);
   }
 
   fetchEntries(

@@ -3,7 +3,7 @@
  * (C2SP tlog-witness semantics). It verifies the QC (A's validators' ML-DSA signatures, weight
  * strictly > 2/3 of A's registered weight) and a consistency proof from the last checkpoint it
  * witnessed for A; it refuses a rollback and a second root for one size. It stores references only
- * (origin, round, size, root, the QC's signature lines) and persists its state before cosigning.
+ * (origin, round, size, root, the QC's signature lines), fsynced before it cosigns.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -23,7 +23,7 @@ import {
   type NoteVerifier,
 } from "../crypto/note";
 import { verifyConsistency } from "../merkle";
-import { appendLineDurable, writeFileAtomic } from "../consensus/atomic-file";
+import { appendLineDurable } from "../consensus/atomic-file";
 import { hasQuorum, totalWeight } from "../consensus/quorum";
 import type { FederationConfig } from "../consensus/types";
 import { memberVerifier } from "../consensus/vote-check";
@@ -73,7 +73,7 @@ export interface WitnessConfig {
   readonly keys: NodeKeys;
   /** The federations this node witnesses, with their registered validators and weights. */
   readonly watched: readonly FederationConfig[];
-  /** Directory for `<nodeId>.witness-state.json` and `<nodeId>.witnessed.jsonl`; memory only if omitted. */
+  /** Directory for `<nodeId>.witnessed.jsonl` (references = state); memory only if omitted. */
   readonly dataDir?: string;
 }
 
@@ -181,51 +181,32 @@ export class Witness {
       rootHex: Buffer.from(cp.rootHash).toString("hex"),
       qcSignatures,
     };
-    if (this.cfg.dataDir) {
-      appendLineDurable(this.refsFile(this.cfg.dataDir), JSON.stringify(ref));
-      const next = new Map(this.last).set(cp.origin, {
-        round: cp.round,
-        treeSize: cp.treeSize,
-        root: cp.rootHash,
-      });
-      writeFileAtomic(this.stateFile(this.cfg.dataDir), JSON.stringify(serialise(next)));
-    }
+    // The reference log is also the state: the last reference per origin is what was witnessed.
+    if (this.cfg.dataDir) appendLineDurable(this.refsFile(this.cfg.dataDir), JSON.stringify(ref));
     this.last.set(cp.origin, { round: cp.round, treeSize: cp.treeSize, root: cp.rootHash });
-  }
-
-  private stateFile(dir: string): string {
-    return path.join(dir, `${this.nodeId}.witness-state.json`);
   }
 
   private refsFile(dir: string): string {
     return path.join(dir, `${this.nodeId}.witnessed.jsonl`);
   }
 
-  /** All references stored so far (empty without a data dir). */
+  /** All references stored so far (empty without a data dir); an unterminated last line is ignored. */
   references(): WitnessedRef[] {
     const dir = this.cfg.dataDir;
     if (!dir || !fs.existsSync(this.refsFile(dir))) return [];
-    const text = fs.readFileSync(this.refsFile(dir), "utf8");
-    return text
-      .split("\n")
-      .filter((l) => l.length > 0)
-      .map((l) => JSON.parse(l) as WitnessedRef);
+    const lines = fs.readFileSync(this.refsFile(dir), "utf8").split("\n");
+    lines.pop(); // "" after the final newline, or a torn write
+    return lines.filter((l) => l.length > 0).map((l) => JSON.parse(l) as WitnessedRef);
   }
 
   private load(dir: string): void {
     fs.mkdirSync(dir, { recursive: true });
-    const f = this.stateFile(dir);
-    if (!fs.existsSync(f)) return;
-    const raw = JSON.parse(fs.readFileSync(f, "utf8")) as Record<string, [string, string, string]>;
-    for (const [origin, [round, size, root]] of Object.entries(raw)) {
-      this.last.set(origin, { round: BigInt(round), treeSize: BigInt(size), root: Buffer.from(root, "hex") });
+    for (const r of this.references()) {
+      this.last.set(r.origin, {
+        round: BigInt(r.round),
+        treeSize: BigInt(r.treeSize),
+        root: Buffer.from(r.rootHex, "hex"),
+      });
     }
   }
-}
-
-function serialise(m: Map<string, { round: bigint; treeSize: bigint; root: Uint8Array }>) {
-  const o: Record<string, [string, string, string]> = {};
-  for (const [k, v] of m)
-    o[k] = [v.round.toString(), v.treeSize.toString(), Buffer.from(v.root).toString("hex")];
-  return o;
 }
