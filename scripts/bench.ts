@@ -4,6 +4,7 @@
  */
 const BENCHES: Record<string, string> = {
   rounds: "./bench/rounds",
+  ingest: "./bench/ingest",
 };
 
 async function run(argv: readonly string[]): Promise<void> {

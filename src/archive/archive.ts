@@ -111,6 +111,7 @@ export class Archive {
       db.pragma("journal_mode = WAL");
       db.pragma(`synchronous = ${sync}`);
       db.pragma("secure_delete = ON");
+      db.pragma("cache_size = -65536"); // 64 MiB: keeps the event_id index hot at 10^6+ events
       db.pragma("busy_timeout = 5000");
       runMigrations(db, options.migrations ?? ARCHIVE_MIGRATIONS);
       return new Archive(path, db);

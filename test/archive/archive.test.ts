@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import fc from "fast-check";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -12,6 +13,7 @@ import {
 import { FederationLog, MemoryLogStore } from "../../src/log";
 import { leafHash, sha256 } from "../../src/merkle/hash";
 import { verifyInclusion, verifyConsistency } from "../../src/merkle/verify";
+import { consistencyProof, inclusionProof, rootHash } from "../../src/merkle/tree";
 import { InvalidInputError } from "../../src/util/errors";
 
 const FED = "amp.local/ssid";
@@ -150,6 +152,21 @@ describe("archive/Archive", () => {
       expect(log.inclusionProof(m - 1, n)).to.deep.equal(mem.inclusionProof(m - 1, n));
     }
     expect(archive.batches(FED).map((b) => b.endSeq)).to.deep.equal([64n, 128n, 192n, 256n, 300n]);
+  });
+
+  it("serves proofs from stored (every 4th level) nodes equal to the array-based ones (fast-check)", () => {
+    const log = fill(archive, 300, 37);
+    const all = archive.leafHashes(FED, 0n, 300n);
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 300 }), fc.nat(), fc.nat(), (n, a, b) => {
+        const m = (a % n) + 1;
+        const i = b % n;
+        expect(log.rootAt(n)).to.deep.equal(rootHash(all.slice(0, n)));
+        expect(log.inclusionProof(i, n)).to.deep.equal(inclusionProof(all.slice(0, n), i));
+        expect(log.consistencyProof(m, n)).to.deep.equal(consistencyProof(all, m, n));
+      }),
+      { numRuns: 150 },
+    );
   });
 
   it("refuses an append whose leaves are not the archived ones, changing nothing", () => {

@@ -1,0 +1,133 @@
+/**
+ * `npm run bench -- ingest [--events N] [--batch-sizes 100,1000,10000] [--payload digest|inline] [--sync FULL|NORMAL]`
+ *
+ * Pushes N generated federation events (default 10^6) through ingest at each batch size and prints
+ * one JSON object on stdout; a progress bar goes to stderr. Per batch size, measured in the same run:
+ * - sha256FloorEventsPerSec: raw SHA-256 of each event's canonical bytes (the floor);
+ * - hashOnlyEventsPerSec: validate (Ajv) + canonicalise (JCS, digest form) + RFC 9162 leaf hash;
+ * - durableEventsPerSec: the same through FederationBatchProcessor.ingest with maxSize = batch size:
+ *   archived in one SQLite transaction (WAL, synchronous FULL by default), sealed into the log with
+ *   its checkpoint, acknowledged. Calls carry one batch of events each.
+ * Event generation is outside the timed sections.
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { SingleBar, Presets } from "cli-progress";
+import { Archive, type SyncMode } from "../../src/archive";
+import { FederationBatchProcessor } from "../../src/batching/processor";
+import { federationEventEncoder } from "../../src/batching/encode";
+import { sha256 } from "../../src/merkle/hash";
+import { makeEvents } from "../../test/fixtures/events";
+
+interface Options {
+  events: number;
+  batchSizes: number[];
+  payload: "digest" | "inline";
+  sync: SyncMode;
+}
+
+function option(args: readonly string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  return i < 0 ? undefined : args[i + 1];
+}
+
+function parse(args: readonly string[]): Options {
+  const events = Number(option(args, "--events") ?? 1_000_000);
+  const batchSizes = (option(args, "--batch-sizes") ?? "100,1000,10000").split(",").map(Number);
+  const payload = option(args, "--payload") ?? "digest";
+  const sync = option(args, "--sync") ?? "FULL";
+  if (!Number.isSafeInteger(events) || events < 1) throw new Error("--events needs a positive integer");
+  if (batchSizes.some((b) => !Number.isSafeInteger(b) || b < 1))
+    throw new Error("--batch-sizes: positive integers");
+  if (payload !== "digest" && payload !== "inline") throw new Error("--payload is digest or inline");
+  if (sync !== "FULL" && sync !== "NORMAL") throw new Error("--sync is FULL or NORMAL");
+  return { events, batchSizes, payload, sync };
+}
+
+const rate = (n: number, ms: number): number => Math.round((n * 1000) / ms);
+
+/** One pass: per chunk, time encode (hash-only) and, separately, raw SHA-256 of the canonical bytes. */
+function hashPass(o: Options, batch: number, tick: (n: number) => void) {
+  const encode = federationEventEncoder();
+  let encodeMs = 0;
+  let shaMs = 0;
+  for (let at = 0; at < o.events; at += batch) {
+    const events = makeEvents(at, Math.min(batch, o.events - at), { payload: o.payload });
+    let t = performance.now();
+    const canonical = events.map((e) => encode(e).canonical);
+    encodeMs += performance.now() - t;
+    t = performance.now();
+    for (const c of canonical) sha256(c);
+    shaMs += performance.now() - t;
+    tick(events.length);
+  }
+  return { hashOnlyEventsPerSec: rate(o.events, encodeMs), sha256FloorEventsPerSec: rate(o.events, shaMs) };
+}
+
+/** Durable pass into a fresh archive; returns events/s over the timed ingest calls plus the final flush. */
+async function durablePass(o: Options, batch: number, tick: (n: number) => void) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "amp-bench-ingest-"));
+  const archive = Archive.open(path.join(dir, "archive.db"), { synchronous: o.sync });
+  const p = new FederationBatchProcessor({
+    archive,
+    origin: "amp.local/ssid",
+    maxSize: batch,
+    maxAgeMs: 60_000,
+  });
+  let ms = 0;
+  try {
+    for (let at = 0; at < o.events; at += batch) {
+      const events = makeEvents(at, Math.min(batch, o.events - at), { payload: o.payload });
+      const t = performance.now();
+      await p.ingest(events);
+      ms += performance.now() - t;
+      tick(events.length);
+    }
+    const t = performance.now();
+    await p.flush();
+    ms += performance.now() - t;
+    if (p.log.size !== BigInt(o.events)) throw new Error(`log holds ${p.log.size} of ${o.events} events`);
+    return {
+      durableEventsPerSec: rate(o.events, ms),
+      logSize: Number(p.log.size),
+      archiveBytes: dirBytes(dir),
+    };
+  } finally {
+    await p.close();
+    archive.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function dirBytes(dir: string): number {
+  return fs.readdirSync(dir).reduce((s, f) => s + fs.statSync(path.join(dir, f)).size, 0);
+}
+
+export async function main(args: readonly string[]): Promise<void> {
+  const o = parse(args);
+  const bar = new SingleBar(
+    { stream: process.stderr, format: "ingest {phase} |{bar}| {percentage}% {value}/{total} events" },
+    Presets.shades_classic,
+  );
+  bar.start(o.events * o.batchSizes.length * 2, 0, { phase: "" });
+  const results = [];
+  for (const batchSize of o.batchSizes) {
+    bar.update({ phase: `b=${batchSize} hash` });
+    const hashed = hashPass(o, batchSize, (n) => bar.increment(n));
+    bar.update({ phase: `b=${batchSize} durable` });
+    const durable = await durablePass(o, batchSize, (n) => bar.increment(n));
+    results.push({ batchSize, ...hashed, ...durable });
+  }
+  bar.stop();
+  const machine = {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? "unknown",
+    node: process.version,
+    platform: `${os.platform()} ${os.release()}`,
+    loadAverage1m: Math.round(os.loadavg()[0]! * 100) / 100,
+  };
+  const target = { durableEventsPerSecAtBatch1000: 50_000 };
+  const config = { events: o.events, payload: o.payload, synchronous: o.sync, journal: "WAL" };
+  console.log(JSON.stringify({ benchmark: "ingest", ...config, machine, target, results }, null, 2));
+}
