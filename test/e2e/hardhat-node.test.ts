@@ -1,0 +1,211 @@
+/**
+ * End to end as a user runs it: a separate `hardhat node` process on a free loopback port, and the
+ * `amp` CLI invoked as child processes (deploy, ingest, run, events, proof, verify).
+ */
+import { execFile, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { expect } from "chai";
+import { JsonRpcProvider } from "ethers";
+import { readDeployment } from "../../src/chain/deployment";
+import { loadManifestFederations } from "../../src/cli/context";
+import { generateEvents } from "../../src/cli/generate";
+import { GlobalProofAnchor__factory } from "../../typechain-types";
+import { tmpDir } from "./helpers";
+
+const ROOT = path.resolve(__dirname, "..", "..");
+const AMP = path.join(ROOT, "bin", "amp.js");
+const HARDHAT = path.join(ROOT, "node_modules", "hardhat", "internal", "cli", "cli.js");
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForRpc(url: string, deadlineMs: number): Promise<void> {
+  const deadline = Date.now() + deadlineMs;
+  for (;;) {
+    try {
+      const res = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
+      });
+      if (res.ok) return;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) throw new Error(`no JSON-RPC at ${url} within ${deadlineMs} ms`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+function startNode(port: number): ChildProcess {
+  const env = { ...process.env };
+  delete env.HARDHAT_NETWORK; // `hardhat node` serves the in-process network itself
+  return spawn(process.execPath, [HARDHAT, "node", "--hostname", "127.0.0.1", "--port", String(port)], {
+    cwd: ROOT,
+    stdio: "ignore",
+    env,
+  });
+}
+
+function stopNode(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once("exit", () => resolve());
+    child.kill("SIGTERM");
+  });
+}
+
+interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function amp(...args: string[]): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [AMP, ...args],
+      { cwd: ROOT, env: { ...process.env, AMP_LOG_LEVEL: "error" }, timeout: 180_000 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+describe("e2e against a separate hardhat node, through the amp CLI", function () {
+  this.timeout(600_000);
+  let node: ChildProcess | undefined;
+  let port: number;
+  let rpc: string;
+  let dir: string;
+  let data: string;
+
+  before(async function () {
+    port = await freePort();
+    rpc = `http://127.0.0.1:${port}`;
+    dir = tmpDir("amp-node-e2e-");
+    data = path.join(dir, "data");
+    node = startNode(port);
+    await waitForRpc(rpc, 60_000);
+  });
+
+  after(async function () {
+    await stopNode(node);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function anchoredRounds(): Promise<{ next: bigint; logs: number }> {
+    const provider = new JsonRpcProvider(rpc, 31337, { staticNetwork: true });
+    try {
+      const anchor = GlobalProofAnchor__factory.connect(
+        readDeployment(data).contracts.globalProofAnchor,
+        provider,
+      );
+      const next = await anchor.nextRound();
+      const logs = (await anchor.queryFilter(anchor.filters.GlobalRootAnchored())).length;
+      return { next, logs };
+    } finally {
+      provider.destroy();
+    }
+  }
+
+  it("deploys through `amp deploy` and writes the deployment record", async function () {
+    const r = await amp("deploy", "--rpc", rpc, "--data", data);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.match(/THROWAWAY DEMO KEYS/);
+    expect(r.stdout).to.match(/GlobalProofAnchor\s+0x[0-9a-fA-F]{40}/);
+    expect(readDeployment(data).federations.map((f) => f.validators.length)).to.deep.equal([4, 3]);
+  });
+
+  it("ingests an NDJSON file, refusing a bad file whole and naming the line", async function () {
+    const [ssid, opencore] = loadManifestFederations();
+    const events = [
+      ...generateEvents(ssid!, 0n, 3, "node-e2e"),
+      ...generateEvents(opencore!, 0n, 2, "node-e2e"),
+    ];
+    const good = path.join(dir, "events.ndjson");
+    fs.writeFileSync(good, events.map((e) => JSON.stringify(e)).join("\n") + "\n");
+    const bad = path.join(dir, "bad.ndjson");
+    const broken = { ...(events[0] as Record<string, unknown>), event_id: "not-a-uuid" };
+    fs.writeFileSync(bad, [JSON.stringify(events[1]), JSON.stringify(broken)].join("\n") + "\n");
+    const refused = await amp("ingest", bad, "--data", data);
+    expect(refused.code).to.equal(1);
+    expect(refused.stderr).to.match(/events\[1\].*event_id/);
+    const r = await amp("ingest", good, "--data", data);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.match(/queued 5 events/);
+  });
+
+  it("runs rounds with `amp run`, one anchor per round", async function () {
+    const r = await amp("run", "--rpc", rpc, "--data", data, "--rounds", "2", "--generate", "4");
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.match(/starting at round 1; 5 events queued/);
+    expect(r.stdout).to.match(/^round 1 .*ssid \+7=7 .*opencore \+6=6 .*tx 0x/m);
+    expect(r.stdout).to.match(/^round 2 .*ssid \+4=11 /m);
+    expect(await anchoredRounds()).to.deep.equal({ next: 3n, logs: 2 });
+  });
+
+  it("resumes at the next round after a restart, with no duplicate anchor", async function () {
+    const r = await amp("run", "--rpc", rpc, "--data", data, "--rounds", "1", "--generate", "2");
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.match(/starting at round 3/);
+    expect(r.stdout).to.match(/^round 3 .*ssid \+2=13 /m);
+    expect(await anchoredRounds()).to.deep.equal({ next: 4n, logs: 3 });
+  });
+
+  it("lists events, writes a proof, and `amp verify` accepts it and rejects a tampered copy", async function () {
+    const list = await amp("events", "--data", data);
+    expect(list.code, list.stderr).to.equal(0);
+    const rows = list.stdout
+      .trim()
+      .split("\n")
+      .slice(1)
+      .map((l) => l.split("\t"));
+    expect(rows.length).to.equal(13 + 12);
+    const row = rows.find((x) => x[1] === "opencore" && x[2] === "2")!;
+    const leaf = await amp("events", "--data", data, "--leaf", row[4]!);
+    expect(leaf.stdout).to.contain(row[0]);
+    const out = path.join(dir, "proof.json");
+    const p = await amp("proof", row[0]!, "--data", data, "--out", out);
+    expect(p.code, p.stderr).to.equal(0);
+    const ok = await amp("verify", out, "--rpc", rpc);
+    expect(ok.code, ok.stdout + ok.stderr).to.equal(0);
+    expect(ok.stdout).to.match(/^VALID event /);
+    const proof = JSON.parse(fs.readFileSync(out, "utf8")) as { anchor: { txHash: string } };
+    proof.anchor.txHash = "0x" + "ab".repeat(32);
+    const bad = path.join(dir, "bad-proof.json");
+    fs.writeFileSync(bad, JSON.stringify(proof));
+    const no = await amp("verify", bad, "--rpc", rpc);
+    expect(no.code).to.equal(1);
+    expect(no.stdout.trim()).to.match(/^INVALID anchor\.txHash: /);
+    expect(no.stdout.trim().split("\n")).to.have.length(1);
+  });
+
+  it("refuses to run against a restarted chain with a clear one-line reason", async function () {
+    await stopNode(node);
+    node = startNode(port);
+    await waitForRpc(rpc, 60_000);
+    const r = await amp("run", "--rpc", rpc, "--data", data, "--rounds", "1");
+    expect(r.code).to.equal(1);
+    expect(r.stderr.trim()).to.match(
+      /^amp: DeploymentMismatchError: no contract code for .* restarted or reset/,
+    );
+    const v = await amp("verify", path.join(dir, "proof.json"), "--rpc", rpc);
+    expect(v.code).to.equal(1);
+    expect(v.stdout).to.match(/^INVALID anchor\.contract: holds no contract code/);
+  });
+});
