@@ -27,7 +27,7 @@ export class RoundMetricsStore {
 
   /** Open (or share) a SQLite database; creates the table if missing. */
   constructor(db: Database.Database | string) {
-    this.db = typeof db === "string" ? new Database(db) : db;
+    this.db = typeof db === "string" ? RoundMetricsStore.openFile(db) : db;
     this.db.exec(`CREATE TABLE IF NOT EXISTS amp_round_metrics (
       id INTEGER PRIMARY KEY AUTOINCREMENT,
       round INTEGER NOT NULL,
@@ -43,6 +43,12 @@ export class RoundMetricsStore {
       detail TEXT NOT NULL,
       created_at TEXT NOT NULL
     )`);
+  }
+
+  private static openFile(file: string): Database.Database {
+    const db = new Database(file);
+    db.pragma("journal_mode = WAL");
+    return db;
   }
 
   record(row: RoundMetricsRow): void {
