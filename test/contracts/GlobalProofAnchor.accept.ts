@@ -3,7 +3,7 @@ import hre from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { hexlify } from "ethers";
 import { inclusionProof } from "../../src/merkle";
-import { checkpointTypedDataHash } from "../../src/chain/eip712";
+import { checkpointTypedData, checkpointTypedDataHash } from "../../src/chain/eip712";
 import {
   anchor,
   byAddress,
@@ -183,6 +183,32 @@ describe("GlobalProofAnchor: accepted rounds", function () {
     expect(
       await amp.anchor.verifyEventInclusion(1n, hre.ethers.ZeroHash, ssid.leaves[3]!, 3, proof),
     ).to.equal(false);
+  });
+
+  it("accepts signatures made with Wallet.signTypedData over checkpointTypedData", async function () {
+    ssid.grow(2);
+    opencore.grow(2);
+    const sign = async (fed: TestFederation) => {
+      const msg = {
+        federationId: fed.id,
+        epoch: 1n,
+        round: 1n,
+        treeSize: fed.size,
+        rootHash: fed.rootAt(fed.size),
+      };
+      const td = checkpointTypedData(amp.chainId, amp.anchorAddress, msg);
+      return Promise.all(
+        byAddress(fed.validators).map((w) => w.signTypedData(td.domain, td.types, td.message)),
+      );
+    };
+    const r = roundFor(amp, feds, 1n, {
+      [ssid.origin]: { signatures: await sign(ssid) },
+      [opencore.origin]: { signatures: await sign(opencore) },
+    });
+    await expect(amp.anchor.anchorRound(r.round, r.globalRoot, r.checkpoints)).to.emit(
+      amp.anchor,
+      "GlobalRootAnchored",
+    );
   });
 
   it("computes the same EIP-712 digest as src/chain/eip712", async function () {
