@@ -8,6 +8,7 @@ import { deriveThrowawayKeys, loadNodeKeys } from "../crypto/keys";
 import type { NodeKeys } from "../crypto/keys";
 import { InvalidInputError } from "../util/errors";
 import type { FederationSpec } from "../chain/deploy";
+import { DEFAULT_MANIFEST_PATH, loadManifest } from "../manifest";
 
 /** The label every throwaway demo key is derived from (so demo, deploy and run agree). */
 export const DEMO_KEY_LABEL = "amp-demo";
@@ -24,35 +25,15 @@ export interface ManifestFederation {
   nodes: ManifestNode[];
 }
 
-const DEFAULT_FEDERATIONS: ManifestFederation[] = [
-  {
-    name: "ssid",
-    origin: "amp.local/ssid",
-    nodes: [
-      { id: "ssid-eu-1", region: "EU", weight: 2500n },
-      { id: "ssid-us-1", region: "US", weight: 2500n },
-      { id: "ssid-apac-1", region: "APAC", weight: 2500n },
-      { id: "ssid-eu-2", region: "EU", weight: 2500n },
-    ],
-  },
-  {
-    name: "opencore",
-    origin: "amp.local/opencore",
-    nodes: [
-      { id: "opencore-eu-1", region: "EU", weight: 3334n },
-      { id: "opencore-us-1", region: "US", weight: 3333n },
-      { id: "opencore-apac-1", region: "APAC", weight: 3333n },
-    ],
-  },
-];
-
-/** Federations of the manifest (the shipped default when no file is given). */
+/** Federations of the manifest (the shipped `manifest_federation.yaml` when no file is given). */
 export function loadManifestFederations(file?: string): ManifestFederation[] {
-  if (file !== undefined) {
-    if (!fs.existsSync(file)) throw new InvalidInputError(`no such manifest: ${file}`);
-    throw new InvalidInputError("custom manifests are not supported yet");
-  }
-  return DEFAULT_FEDERATIONS.map((f) => ({ ...f, nodes: f.nodes.map((n) => ({ ...n })) }));
+  if (file !== undefined && !fs.existsSync(file)) throw new InvalidInputError(`no such manifest: ${file}`);
+  const manifest = loadManifest(file ?? DEFAULT_MANIFEST_PATH);
+  return manifest.federations.map((f) => ({
+    name: f.id,
+    origin: f.origin,
+    nodes: f.nodes.map((n) => ({ id: n.id, region: n.region, weight: BigInt(n.weight) })),
+  }));
 }
 
 export interface FederationKeys {
