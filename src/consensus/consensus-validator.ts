@@ -139,6 +139,7 @@ export class ConsensusValidator {
     }
     const plan = this.cfg.log.prepareAppend(entries.map((e) => leafHash(e)));
     const baseSize = this.cfg.log.size;
+    const baseRoot = this.cfg.log.root();
     const tally = new RoundTally();
     const maxAttempts = this.cfg.maxAttempts ?? 3;
     await Promise.all(
@@ -148,7 +149,7 @@ export class ConsensusValidator {
     );
     let timedOut = new Set<string>();
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-      timedOut = await this.collect(tally, round, baseSize, entries.length, attempt);
+      timedOut = await this.collect(tally, round, { baseSize, baseRoot }, entries.length, attempt);
       const final = this.finalBody(tally);
       if (final === undefined) continue;
       const qc = this.certificate(tally, final);
@@ -172,7 +173,7 @@ export class ConsensusValidator {
   private async collect(
     tally: RoundTally,
     round: bigint,
-    baseSize: bigint,
+    base: { baseSize: bigint; baseRoot: Uint8Array },
     batchSize: number,
     attempt: number,
   ): Promise<Set<string>> {
@@ -181,7 +182,7 @@ export class ConsensusValidator {
     const fed = this.cfg.federation;
     await Promise.all(
       this.members.map(async (m) => {
-        const req = { origin: this.origin, epoch: fed.epoch, round, baseSize, batchSize, attempt, peers };
+        const req = { origin: this.origin, epoch: fed.epoch, round, ...base, batchSize, attempt, peers };
         const res = await this.withTimeout(this.cfg.transport.requestVote(m.nodeId, req));
         if (res === TIMEOUT) timedOut.add(m.nodeId);
         else this.absorb(tally, m, res, round, attempt);

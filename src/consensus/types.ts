@@ -44,6 +44,8 @@ export interface VoteRequest {
   readonly round: bigint;
   /** Log size before this round's batch (the last final checkpoint). */
   readonly baseSize: bigint;
+  /** Root at `baseSize` (the last final checkpoint): a node one round behind catches up to it. */
+  readonly baseRoot: Uint8Array;
   /** Number of entries in the batch. */
   readonly batchSize: number;
   /** 1-based attempt number (≤ 3). */

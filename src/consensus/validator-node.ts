@@ -122,6 +122,7 @@ export class ValidatorNode implements TransportEndpoint {
     }
     const entries = await this.completeBatch(req);
     if (!entries) return { kind: "missing", have: this.have(req.round) };
+    if (this.log.size < req.baseSize) await this.catchUpPreviousRound(req);
     if (this.log.size !== req.baseSize) {
       return {
         kind: "refused",
@@ -144,6 +145,23 @@ export class ValidatorNode implements TransportEndpoint {
     if (!entries) return;
     const plan = this.log.prepareAppend(entries.map((e) => leafHash(e)));
     if (plan.newSize !== last.treeSize || !Buffer.from(plan.root).equals(Buffer.from(last.root))) return;
+    this.log.store.writeAppend(plan);
+    this.log.applyAppend(plan);
+  }
+
+  /**
+   * A node that missed the previous round (it lacked events when the quorum formed without it)
+   * completes that round's batch from its peers and appends it if that reproduces the request's
+   * base checkpoint exactly. A node further behind needs a full state sync (not done here).
+   */
+  private async catchUpPreviousRound(req: VoteRequest): Promise<void> {
+    const prev = req.round - 1n;
+    const b = this.batches.get(prev.toString());
+    if (prev < 1n || !b || this.log.size + BigInt(b.length) !== req.baseSize) return;
+    const entries = await this.completeBatch({ ...req, round: prev, batchSize: b.length, attempt: 2 });
+    if (!entries) return;
+    const plan = this.log.prepareAppend(entries.map((e) => leafHash(e)));
+    if (!Buffer.from(plan.root).equals(Buffer.from(req.baseRoot))) return;
     this.log.store.writeAppend(plan);
     this.log.applyAppend(plan);
   }

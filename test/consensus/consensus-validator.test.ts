@@ -117,7 +117,7 @@ describe("consensus/ConsensusValidator: Byzantine weight below 1/3 (1 of 4 in ss
     expect(fed.evidence.all().map((e) => e.kind)).to.deep.equal(["wrong-root"]);
   });
 
-  it("resyncs a node that missed events: it fetches them from peers and votes on the retry", async () => {
+  it("lets a node that missed events and the quorum catch up from its peers in the next round", async () => {
     const faults = new FaultInjector([{ nodeId: "ssid-2", kind: "drop-events", rounds: [1n] }]);
     const { fed } = setup(SSID, 4, faults);
     const b = entries(SSID, 1, 9);
@@ -127,6 +127,13 @@ describe("consensus/ConsensusValidator: Byzantine weight below 1/3 (1 of 4 in ss
     // ssid-2 did not vote in attempt 1 but 3 of 4 did, so quorum came in attempt 1 without it.
     expect(out.attempts).to.equal(1);
     expect(out.qc.signers).to.not.include("ssid-2");
+    // In round 2 it completes round 1 from its peers first, then votes for the right checkpoint.
+    const b2 = entries(SSID, 2, 3);
+    const out2 = await fed.coordinator.runRound(2n, b2);
+    expect(out2.status).to.equal("final");
+    expect(fed.evidence.countersFor(SSID, "ssid-2")).to.include({ roundsExpected: 2, correctVotes: 1 });
+    expect(fed.nodes[1]!.log.size).to.equal(12n);
+    expect(Buffer.from(fed.nodes[1]!.log.root())).to.deep.equal(Buffer.from(expectedRoot([...b, ...b2])));
   });
 
   it("retries with resync when missing events block the quorum", async () => {

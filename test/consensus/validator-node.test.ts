@@ -10,7 +10,16 @@ import { DOMAIN, entries, expectedRoot, tmpDir, quietLogs } from "./fixture";
 const ORIGIN = "amp.local/ssid";
 
 function request(round: bigint, baseSize: bigint, batchSize: number): VoteRequest {
-  return { origin: ORIGIN, epoch: 1n, round, baseSize, batchSize, attempt: 1, peers: [] };
+  return {
+    origin: ORIGIN,
+    epoch: 1n,
+    round,
+    baseSize,
+    baseRoot: new Uint8Array(32),
+    batchSize,
+    attempt: 1,
+    peers: [],
+  };
 }
 
 describe("consensus/ValidatorNode", () => {
