@@ -5,7 +5,7 @@
 import { InvalidInputError } from "../util/errors";
 import { leafHash, sha256 } from "../merkle/hash";
 import { canonicalBytes } from "../events/canonical";
-import { prepareEvent } from "../events/validate";
+import { prepareEvent, validateEvent } from "../events/validate";
 import type { EventLimits } from "../events/types";
 
 export interface EncodedEvent {
@@ -65,20 +65,33 @@ export function encodeAll(
  */
 export function federationEventEncoder(limits?: Partial<EventLimits>): EventEncoder {
   return (raw) => {
-    const { event, canonical, leaf } = prepareEvent(raw, limits);
+    if (!hasInlinePayload(raw)) {
+      const { event, canonical, leaf } = prepareEvent(raw, limits);
+      return {
+        eventId: event.event_id,
+        federation: event.federation_context.federation_id,
+        canonical,
+        leafHash: leaf,
+      };
+    }
+    const event = validateEvent(raw, limits);
     const federation = event.federation_context.federation_id;
-    if (event.payload === undefined)
-      return { eventId: event.event_id, federation, canonical, leafHash: leaf };
     const { payload, ...rest } = event;
-    const payloadBytes = canonicalBytes(payload);
-    const digestForm = { ...rest, payload_digest: Buffer.from(sha256(payloadBytes)).toString("hex") };
-    const digestCanonical = canonicalBytes(digestForm);
+    // `payload: undefined` passes as a digest event: hash it exactly like one.
+    const payloadBytes = payload === undefined ? undefined : canonicalBytes(payload);
+    const digest =
+      payloadBytes === undefined ? event.payload_digest : Buffer.from(sha256(payloadBytes)).toString("hex");
+    const digestCanonical = canonicalBytes({ ...rest, payload_digest: digest });
     return {
       eventId: event.event_id,
       federation,
       canonical: digestCanonical,
       leafHash: leafHash(digestCanonical),
-      payload: payloadBytes,
+      ...(payloadBytes === undefined ? {} : { payload: payloadBytes }),
     };
   };
+}
+
+function hasInlinePayload(raw: unknown): boolean {
+  return typeof raw === "object" && raw !== null && "payload" in raw;
 }
