@@ -3,6 +3,7 @@
  * prints one line on failure and sets the exit code (0 ok, 1 failure / invalid proof, 2 usage).
  */
 import { Command, CommanderError } from "commander";
+import type { OutputConfiguration } from "commander";
 import { oneLine } from "../util/errors";
 import { addDemoCommand } from "./demo";
 import { addDeployCommand } from "./deploy";
@@ -12,7 +13,7 @@ import { addProofCommand } from "./proof";
 import { addRunCommand } from "./run";
 import { addVerifyCommand } from "./verify";
 
-export function buildProgram(): Command {
+export function buildProgram(output?: OutputConfiguration): Command {
   const program = new Command("amp")
     .description(
       "AMP, the audit-mesh anchoring suite: federated audit logs, quorum checkpoints, anchored global roots",
@@ -29,6 +30,7 @@ Examples:
   $ amp verify proof.json --rpc http://127.0.0.1:8545`,
     );
   program.exitOverride();
+  if (output) program.configureOutput(output);
   addDemoCommand(program);
   addDeployCommand(program);
   addRunCommand(program);
@@ -40,9 +42,14 @@ Examples:
   return program;
 }
 
-/** Run the CLI; resolves to the exit code (also set on process.exitCode). */
-export async function run(argv: readonly string[]): Promise<number> {
-  const program = buildProgram();
+/**
+ * Run the CLI; resolves to the exit code. Commands signal "failed without an error" (an invalid
+ * proof) through process.exitCode; it is read here and restored, so callers (tests) are unaffected.
+ */
+export async function run(argv: readonly string[], output?: OutputConfiguration): Promise<number> {
+  const program = buildProgram(output);
+  const before = process.exitCode;
+  process.exitCode = undefined;
   let code = 0;
   try {
     await program.parseAsync([...argv]);
@@ -50,13 +57,14 @@ export async function run(argv: readonly string[]): Promise<number> {
     if (err instanceof CommanderError) {
       code = err.exitCode === 0 ? 0 : 2; // help/version exit 0; usage errors 2 (already printed)
     } else {
-      process.stderr.write(`amp: ${oneLine(err)}\n`);
-      if (process.env.AMP_DEBUG && err instanceof Error) process.stderr.write(`${err.stack ?? ""}\n`);
+      const write = (s: string) => (output?.writeErr ? output.writeErr(s) : process.stderr.write(s));
+      write(`amp: ${oneLine(err)}\n`);
+      if (process.env.AMP_DEBUG && err instanceof Error) write(`${err.stack ?? ""}\n`);
       code = 1;
     }
   }
   if (code === 0 && typeof process.exitCode === "number" && process.exitCode !== 0) code = process.exitCode;
-  process.exitCode = code;
+  process.exitCode = before;
   return code;
 }
 

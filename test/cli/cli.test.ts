@@ -1,0 +1,164 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { expect } from "chai";
+import { Archive } from "../../src/archive";
+import { ARCHIVE_FILE, ingestEvents } from "../../src/chain/runner";
+import { loadManifestFederations } from "../../src/cli/context";
+import { parseNdjson } from "../../src/cli/events";
+import { generateEvents } from "../../src/cli/generate";
+import { buildProgram, run } from "../../src/cli/main";
+
+interface Captured {
+  code: number;
+  out: string;
+  err: string;
+}
+
+async function amp(...args: string[]): Promise<Captured> {
+  let out = "";
+  let err = "";
+  const code = await run(["node", "amp", ...args], {
+    writeOut: (s) => (out += s),
+    writeErr: (s) => (err += s),
+  });
+  return { code, out, err };
+}
+
+describe("cli: the amp command", function () {
+  let dir: string;
+  beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "amp-cli-"))));
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("has --help with examples on every command", async function () {
+    const names = (cmd: ReturnType<typeof buildProgram>, prefix: string[]): string[][] =>
+      cmd.commands.flatMap((c) =>
+        c.commands.length > 0 ? names(c, [...prefix, c.name()]) : [[...prefix, c.name()]],
+      );
+    const all = names(buildProgram(), []);
+    expect(all.map((a) => a.join(" "))).to.include.members([
+      "demo",
+      "deploy",
+      "run",
+      "ingest",
+      "events",
+      "proof",
+      "verify",
+      "keys generate",
+    ]);
+    for (const cmd of all) {
+      const r = await amp(...cmd, "--help");
+      expect(r.code, cmd.join(" ")).to.equal(0);
+      expect(r.out, cmd.join(" ")).to.match(/Usage: amp/);
+      expect(r.out, cmd.join(" ")).to.match(/\nExamples:\n[\s\S]*\$ amp /);
+    }
+  });
+
+  it("exits 2 on a usage error (missing required option)", async function () {
+    const r = await amp("deploy", "--data", dir);
+    expect(r.code).to.equal(2);
+    expect(r.err).to.match(/required option '--rpc <url>' not specified/);
+  });
+
+  it("exits 1 with one line naming the problem for a bad argument", async function () {
+    const r = await amp("run", "--rpc", "ftp://x", "--data", dir, "--rounds", "0");
+    expect(r.code).to.equal(1);
+    expect(r.err.trim().split("\n")).to.have.length(1);
+    expect(r.err).to.match(/^amp: InvalidInputError: --rounds must be an integer ≥ 1, got "0"/);
+    const v = await amp("verify", path.join(dir, "missing.json"), "--rpc", "http://127.0.0.1:1");
+    expect(v.code).to.equal(1);
+    expect(v.err).to.match(/no such proof file/);
+  });
+
+  it("refuses an unreachable RPC endpoint with a clear reason", async function () {
+    const r = await amp("deploy", "--rpc", "http://127.0.0.1:1", "--data", dir);
+    expect(r.code).to.equal(1);
+    expect(r.err).to.match(/ChainUnavailableError: no JSON-RPC answer from http:\/\/127\.0\.0\.1:1/);
+    expect(fs.existsSync(path.join(dir, "deployment.json"))).to.equal(false);
+  });
+
+  it("says what to do when the data dir has no deployment or archive", async function () {
+    const p = await amp(
+      "proof",
+      "00000000-0000-4000-a000-000000000000",
+      "--data",
+      dir,
+      "--out",
+      path.join(dir, "p.json"),
+    );
+    expect(p.code).to.equal(1);
+    expect(p.err).to.match(/no archive at .*amp run/);
+    const e = await amp("events", "--data", dir);
+    expect(e.code).to.equal(1);
+    expect(e.err).to.match(/no archive at/);
+  });
+
+  it("keys generate writes key files for the named nodes and never overwrites them", async function () {
+    const out = path.join(dir, "keys");
+    const prev = process.env.AMP_KEYSTORE_PASSWORD;
+    try {
+      delete process.env.AMP_KEYSTORE_PASSWORD;
+      const noPw = await amp("keys", "generate", "--out", out, "--nodes", "ssid-eu-1");
+      expect(noPw.code).to.equal(1);
+      expect(noPw.err).to.match(/AMP_KEYSTORE_PASSWORD/);
+      process.env.AMP_KEYSTORE_PASSWORD = "test password";
+      const r = await amp("keys", "generate", "--out", out, "--nodes", "ssid-eu-1");
+      expect(r.code, r.err).to.equal(0);
+      expect(fs.readdirSync(out).sort()).to.deep.equal(["ssid-eu-1.keystore.json", "ssid-eu-1.mldsa.json"]);
+      const before = fs.readFileSync(path.join(out, "ssid-eu-1.mldsa.json"), "utf8");
+      const again = await amp("keys", "generate", "--out", out, "--nodes", "ssid-eu-1");
+      expect(again.code).to.equal(1);
+      expect(again.err).to.match(/already exists; refusing to overwrite/);
+      expect(fs.readFileSync(path.join(out, "ssid-eu-1.mldsa.json"), "utf8")).to.equal(before);
+    } finally {
+      if (prev === undefined) delete process.env.AMP_KEYSTORE_PASSWORD;
+      else process.env.AMP_KEYSTORE_PASSWORD = prev;
+    }
+  });
+});
+
+describe("cli: ingest", function () {
+  let dir: string;
+  let archive: Archive;
+  const [ssid, opencore] = loadManifestFederations();
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "amp-ingest-"));
+    archive = Archive.open(path.join(dir, ARCHIVE_FILE));
+  });
+  afterEach(() => {
+    archive.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("names the line of a malformed NDJSON file", function () {
+    expect(() => parseNdjson('{"a":1}\n\n{oops\n', "f.ndjson")).to.throw(/f\.ndjson:3: not a JSON object/);
+    expect(parseNdjson('{"a":1}\n\n{"b":2}\n', "f")).to.deep.equal([{ a: 1 }, { b: 2 }]);
+  });
+
+  it("archives valid events of both federations and counts resubmissions as duplicates", function () {
+    const events = [...generateEvents(ssid!, 0n, 3, "t"), ...generateEvents(opencore!, 0n, 2, "t")];
+    expect(ingestEvents(archive, ["ssid", "opencore"], events)).to.deep.equal({ stored: 5, duplicates: 0 });
+    expect(ingestEvents(archive, ["ssid", "opencore"], events.slice(0, 2))).to.deep.equal({
+      stored: 0,
+      duplicates: 2,
+    });
+    expect([archive.nextSeq("ssid"), archive.nextSeq("opencore")]).to.deep.equal([3n, 2n]);
+  });
+
+  it("refuses a batch with one invalid event whole, naming it, and stores nothing", function () {
+    const events = generateEvents(ssid!, 0n, 3, "t") as Record<string, unknown>[];
+    events[2] = { ...events[2], timestamp: "yesterday" };
+    const before = archive.counts();
+    expect(() => ingestEvents(archive, ["ssid", "opencore"], events)).to.throw(/events\[2\].*timestamp/);
+    expect(archive.counts()).to.deep.equal(before);
+  });
+
+  it("refuses an event of a federation not in the manifest, storing nothing", function () {
+    const events = generateEvents(ssid!, 0n, 2, "t");
+    const before = archive.counts();
+    expect(() => ingestEvents(archive, ["opencore"], events)).to.throw(
+      /events\[0\]: unknown federation "ssid"/,
+    );
+    expect(archive.counts()).to.deep.equal(before);
+  });
+});
