@@ -9,12 +9,13 @@ import {RFC9162} from "./libraries/RFC9162.sol";
 
 /// @title GlobalProofAnchor
 /// @notice Stores one global root per nexus round after checking quorum signatures and log consistency.
-/// @dev Storage per round, chosen for gas (see docs/gas.md): one slot per federation for its root, and a
-/// stream of uint64 values packed four to a slot: [blockNumber, timestamp, treeSize of the round's
-/// federations in ascending id order...]. The global root is not stored; reads recompute it. The epoch of a
-/// checkpoint is kept as "first round anchored in epoch e" per federation, written once per epoch.
-/// The next round is not stored either: rounds 1..k-1 have a non-zero first slot (blockNumber > 0), round k
-/// does not. Every registered federation is in every round, so a federation anchored in round k-1 is in k.
+/// @dev Storage, chosen for gas (docs/gas.md): each anchored round is one immutable record, written as the
+/// code of a data contract this anchor creates (the SSTORE2 pattern) — cheaper than three storage slots:
+///   u64 blockNumber || u64 timestamp || per federation, ascending id: rootHash || u64 treeSize || u64 epoch.
+/// The anchor creates nothing else, so the record of round k is the CREATE address of its nonce k (EIP-161
+/// nonces start at 1) and needs no pointer; round k is anchored iff code exists there. The global root is
+/// not stored: reads recompute it. Federations are never removed and every registered federation is in
+/// every round, so round k holds exactly the first n_k federations in registration order.
 contract GlobalProofAnchor is EIP712, IGlobalProofAnchor {
     /// @notice EIP-712 type hash of the signed checkpoint.
     // solhint-disable-next-line gas-small-strings
@@ -25,18 +26,19 @@ contract GlobalProofAnchor is EIP712, IGlobalProofAnchor {
     /// @dev secp256k1n / 2: signatures with a larger s are the malleable twin of a low-s one.
     uint256 private constant _HALF_ORDER = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0;
 
-    IValidatorRegistry private immutable _REGISTRY;
+    /// @dev Record layout: 16-byte header, then 48 bytes per federation.
+    uint256 private constant _HEADER = 16;
+    uint256 private constant _ENTRY = 48;
 
-    mapping(uint64 round => mapping(uint256 word => uint256 packed)) private _values;
-    mapping(uint64 round => mapping(bytes32 federationId => bytes32 rootHash)) private _roots;
-    mapping(bytes32 federationId => mapping(uint64 epoch => uint64 firstRound)) private _epochSince;
+    IValidatorRegistry private immutable _REGISTRY;
 
     /// @dev Working state of one anchorRound call, kept in memory to stay clear of stack limits.
     struct Round {
         uint64 round;
+        bytes previous; // record of round - 1, empty for round 1
         uint256 newBefore; // federations anchored for the first time, among those processed so far
         bytes preimage; // global-root preimage, see GlobalRoot
-        uint256 word; // the packed value word being filled
+        bytes record; // this round's record, filled federation by federation
     }
 
     /// @param registry_ The validator registry the signatures are checked against.
@@ -56,20 +58,15 @@ contract GlobalProofAnchor is EIP712, IGlobalProofAnchor {
         bytes32 globalRoot,
         CheckpointSubmission[] calldata checkpoints
     ) external {
-        if (round == 0 || _values[round][0] != 0 || (round > 1 && _values[round - 1][0] == 0)) {
+        address target = _recordAddress(round);
+        bytes memory previous = round > 1 ? _readRecord(_recordAddress(round - 1)) : new bytes(0);
+        if (round == 0 || target.code.length != 0 || (round > 1 && previous.length == 0)) {
             revert AnchorRoundOutOfOrder(nextRound(), round);
         }
         uint256 registered = _REGISTRY.federationCount();
         if (registered == 0) revert AnchorNoFederations();
         if (checkpoints.length != registered)
             revert AnchorFederationCountMismatch(registered, checkpoints.length);
-
-        Round memory r = Round({
-            round: round,
-            newBefore: 0,
-            preimage: GlobalRoot.start(round, checkpoints.length),
-            word: block.number | (block.timestamp << 64)
-        });
         for (uint256 i = 1; i < checkpoints.length; ++i) {
             if (!(checkpoints[i].federationId > checkpoints[i - 1].federationId)) {
                 revert AnchorFederationsNotAscending(
@@ -78,11 +75,20 @@ contract GlobalProofAnchor is EIP712, IGlobalProofAnchor {
                 );
             }
         }
+
+        Round memory r = Round({
+            round: round,
+            previous: previous,
+            newBefore: 0,
+            preimage: GlobalRoot.start(round, checkpoints.length),
+            record: _newRecord(checkpoints.length)
+        });
         for (uint256 i = 0; i < checkpoints.length; ++i) _acceptCheckpoint(r, i, checkpoints[i]);
-        _values[round][(checkpoints.length + 1) / 4] = r.word;
 
         bytes32 computed = GlobalRoot.hash(r.preimage);
         if (computed != globalRoot) revert AnchorGlobalRootMismatch(computed, globalRoot);
+        // Lands at `target` because this contract's nonce is `round`: one CREATE per anchored round.
+        if (_writeRecord(r.record) != target) revert AnchorRoundOutOfOrder(nextRound(), round);
         emit GlobalRootAnchored(round, globalRoot, msg.sender);
     }
 
@@ -90,11 +96,11 @@ contract GlobalProofAnchor is EIP712, IGlobalProofAnchor {
     function nextRound() public view returns (uint64 round) {
         // Anchored rounds form the prefix 1..k-1; find k by doubling then bisecting.
         uint256 hi = 1;
-        while (_values[uint64(hi)][0] != 0) hi <<= 1;
+        while (_recordAddress(uint64(hi)).code.length != 0) hi <<= 1;
         uint256 lo = hi >> 1; // anchored (or 0)
         while (hi - lo > 1) {
             uint256 mid = (lo + hi) >> 1;
-            if (_values[uint64(mid)][0] != 0) lo = mid;
+            if (_recordAddress(uint64(mid)).code.length != 0) lo = mid;
             else hi = mid;
         }
         return uint64(hi);
@@ -104,9 +110,21 @@ contract GlobalProofAnchor is EIP712, IGlobalProofAnchor {
     function anchorOf(
         uint64 round
     ) external view returns (bytes32 globalRoot, uint64 blockNumber, uint64 timestamp) {
-        uint256 first = _values[round][0];
-        if (first == 0) return (0, 0, 0);
-        return (_globalRootOf(round), uint64(first), uint64(first >> 64));
+        bytes memory record = _readRecord(_recordAddress(round));
+        if (record.length == 0) return (0, 0, 0);
+        bytes32[] memory ids = _federationsIn(record);
+        bytes memory preimage = GlobalRoot.start(round, ids.length);
+        for (uint256 i = 0; i < ids.length; ++i) {
+            bytes memory name = bytes(_REGISTRY.originOf(ids[i]));
+            uint256 namePtr;
+            assembly ("memory-safe") {
+                namePtr := add(name, 0x20)
+            }
+            (bytes32 root, uint64 size, ) = _entryAt(record, i);
+            GlobalRoot.append(preimage, namePtr, name.length, size, root);
+        }
+        uint256 header = _wordAt(record, 0);
+        return (GlobalRoot.hash(preimage), uint64(header >> 192), uint64(header >> 128));
     }
 
     /// @inheritdoc IGlobalProofAnchor
@@ -114,15 +132,14 @@ contract GlobalProofAnchor is EIP712, IGlobalProofAnchor {
         uint64 round,
         bytes32 federationId
     ) public view returns (uint64 epoch, uint64 treeSize, bytes32 rootHash) {
-        rootHash = _roots[round][federationId];
-        if (rootHash == 0) return (0, 0, 0);
-        bytes32[] memory ids = _federationsOf(round);
-        uint256 position = 0;
-        while (ids[position] != federationId) ++position;
-        treeSize = _valueAt(round, position + 2);
-        for (epoch = _REGISTRY.currentEpoch(federationId); epoch > 0; --epoch) {
-            uint64 since = _epochSince[federationId][epoch];
-            if (since != 0 && since < round + 1) break;
+        bytes memory record = _readRecord(_recordAddress(round));
+        if (record.length == 0) return (0, 0, 0);
+        bytes32[] memory ids = _federationsIn(record);
+        for (uint256 i = 0; i < ids.length; ++i) {
+            if (ids[i] == federationId) {
+                (rootHash, treeSize, epoch) = _entryAt(record, i);
+                break;
+            }
         }
     }
 
@@ -163,24 +180,25 @@ contract GlobalProofAnchor is EIP712, IGlobalProofAnchor {
             );
     }
 
-    /// @dev Checks one federation's checkpoint, stores it and appends it to the global-root preimage.
-    function _acceptCheckpoint(Round memory r, uint256 i, CheckpointSubmission calldata cp) private {
+    /// @dev Checks one federation's checkpoint and adds it to the record and the global-root preimage.
+    function _acceptCheckpoint(Round memory r, uint256 i, CheckpointSubmission calldata cp) private view {
         bytes32 id = cp.federationId;
-        (uint64 epoch, bytes memory set) = _REGISTRY.currentSetOf(id);
+        (uint64 epoch, uint256 index, bytes memory set) = _REGISTRY.currentSetOf(id);
         if (set.length == 0) revert AnchorFederationUnknown(id);
         if (cp.epoch != epoch) revert AnchorEpochNotCurrent(id, epoch, cp.epoch);
         if (cp.rootHash == 0) revert AnchorRootZero(id);
 
-        bytes32 prevRoot = r.round > 1 ? _roots[r.round - 1][id] : bytes32(0);
+        // The previous round held the first n federations registered, so this one was in it iff index < n;
+        // then its position there is its position here minus the new federations before it.
+        uint256 previousCount = r.previous.length == 0 ? 0 : (r.previous.length - _HEADER) / _ENTRY;
+        bytes32 prevRoot = 0;
         uint64 prevSize = 0;
-        if (prevRoot == 0) ++r.newBefore;
-        else prevSize = _valueAt(r.round - 1, i + 2 - r.newBefore);
+        if (index < previousCount) (prevRoot, prevSize, ) = _entryAt(r.previous, i - r.newBefore);
+        else ++r.newBefore;
         _checkExtension(cp, prevSize, prevRoot);
         _checkQuorum(cp, r.round, set);
 
-        if (_epochSince[id][epoch] == 0) _epochSince[id][epoch] = r.round;
-        _roots[r.round][id] = cp.rootHash;
-        _pushValue(r, i + 2, cp.treeSize);
+        _setEntry(r.record, i, cp.rootHash, cp.treeSize, epoch);
         uint256 originOffset = 32 * ((_wordAt(set, 0) >> 128) + 1);
         uint256 originPtr;
         assembly ("memory-safe") {
@@ -274,59 +292,106 @@ contract GlobalProofAnchor is EIP712, IGlobalProofAnchor {
         if (signer == address(0)) revert AnchorSignatureInvalid(federationId, index);
     }
 
-    /// @dev Recomputes the global root of an anchored round from storage and the registry's origins.
-    function _globalRootOf(uint64 round) private view returns (bytes32) {
-        bytes32[] memory ids = _federationsOf(round);
-        bytes memory preimage = GlobalRoot.start(round, ids.length);
-        for (uint256 i = 0; i < ids.length; ++i) {
-            bytes memory name = bytes(_REGISTRY.originOf(ids[i]));
-            uint256 originPtr;
-            assembly ("memory-safe") {
-                originPtr := add(name, 0x20)
-            }
-            GlobalRoot.append(
-                preimage,
-                originPtr,
-                name.length,
-                _valueAt(round, i + 2),
-                _roots[round][ids[i]]
-            );
-        }
-        return GlobalRoot.hash(preimage);
-    }
-
-    /// @dev Ids of the federations anchored in `round`, ascending.
-    function _federationsOf(uint64 round) private view returns (bytes32[] memory ids) {
+    /// @dev Ids of the federations in a round's record: the first n registered, in ascending id order.
+    function _federationsIn(bytes memory record) private view returns (bytes32[] memory ids) {
         bytes32[] memory all = _REGISTRY.federationIds();
-        ids = new bytes32[](all.length);
-        uint256 n = 0;
-        for (uint256 i = 0; i < all.length; ++i) {
-            if (_roots[round][all[i]] == 0) continue;
-            uint256 j = n;
-            ++n;
+        uint256 n = (record.length - _HEADER) / _ENTRY;
+        ids = new bytes32[](n);
+        for (uint256 i = 0; i < n; ++i) {
+            uint256 j = i;
             while (j > 0 && ids[j - 1] > all[i]) {
                 ids[j] = ids[j - 1];
                 --j;
             }
             ids[j] = all[i];
         }
+    }
+
+    /// @dev A record for `federations` entries, its header (block number, timestamp) written.
+    function _newRecord(uint256 federations) private view returns (bytes memory record) {
+        uint256 length = _HEADER + federations * _ENTRY;
+        // 16 spare bytes: `_setEntry` writes whole words, the last one 16 bytes past the entry.
+        record = new bytes(length + 16);
+        uint256 header = (block.number << 192) | (block.timestamp << 128);
         assembly ("memory-safe") {
-            mstore(ids, n)
+            mstore(add(record, 0x20), header)
+            mstore(record, length)
         }
     }
 
-    /// @dev Value `index` of the round's packed uint64 stream.
-    function _valueAt(uint64 round, uint256 index) private view returns (uint64) {
-        return uint64(_values[round][index / 4] >> (64 * (index % 4)));
+    /// @dev Writes entry `i` of a record: rootHash || u64 treeSize || u64 epoch. Entries go in order, so
+    /// the 16 zero bytes written past an entry are overwritten by the next one (or land in the spare room).
+    function _setEntry(
+        bytes memory record,
+        uint256 i,
+        bytes32 rootHash,
+        uint64 treeSize,
+        uint64 epoch
+    ) private pure {
+        uint256 tail = (uint256(treeSize) << 192) | (uint256(epoch) << 128);
+        assembly ("memory-safe") {
+            let p := add(add(record, 0x20), add(16, mul(i, 48)))
+            mstore(p, rootHash)
+            mstore(add(p, 0x20), tail)
+        }
     }
 
-    /// @dev Puts value `index` into the word being filled, flushing the word when a new one starts.
-    function _pushValue(Round memory r, uint256 index, uint64 value) private {
-        if (index % 4 == 0) {
-            _values[r.round][index / 4 - 1] = r.word;
-            r.word = 0;
+    /// @dev Entry `i` of a record.
+    function _entryAt(
+        bytes memory record,
+        uint256 i
+    ) private pure returns (bytes32 rootHash, uint64 treeSize, uint64 epoch) {
+        uint256 offset = _HEADER + i * _ENTRY;
+        rootHash = bytes32(_wordAt(record, offset));
+        uint256 tail = _wordAt(record, offset + 32);
+        return (rootHash, uint64(tail >> 192), uint64(tail >> 128));
+    }
+
+    /// @dev Deploys `record` as the code of a new contract, behind a STOP byte so it can never run.
+    function _writeRecord(bytes memory record) private returns (address pointer) {
+        // Init code: PUSH2 len, DUP1, PUSH1 10, RETURNDATASIZE, CODECOPY, RETURNDATASIZE, RETURN.
+        bytes memory init = abi.encodePacked(
+            hex"61",
+            uint16(record.length + 1),
+            hex"80600a3d393df300",
+            record
+        );
+        assembly ("memory-safe") {
+            pointer := create(0, add(init, 0x20), mload(init))
         }
-        r.word |= uint256(value) << (64 * (index % 4));
+    }
+
+    /// @dev The record stored at `pointer`; empty when there is no code there.
+    function _readRecord(address pointer) private view returns (bytes memory record) {
+        uint256 size = pointer.code.length;
+        if (size == 0) return record;
+        record = new bytes(size - 1);
+        assembly ("memory-safe") {
+            extcodecopy(pointer, add(record, 0x20), 1, sub(size, 1))
+        }
+    }
+
+    /// @dev The CREATE address of this contract's nonce `round`: keccak256(rlp([this, round]))[12:].
+    function _recordAddress(uint64 round) private view returns (address) {
+        if (round < 0x80) {
+            // One-byte nonce: the RLP list is 0xd6 || 0x94 || address || nonce.
+            return
+                address(
+                    uint160(uint256(keccak256(abi.encodePacked(hex"d694", address(this), uint8(round)))))
+                );
+        }
+        uint256 len = 0;
+        for (uint256 v = round; v != 0; v >>= 8) ++len;
+        bytes memory nonce = new bytes(len);
+        for (uint256 k = 0; k < len; ++k) nonce[len - 1 - k] = bytes1(uint8(round >> (8 * k)));
+        bytes memory rlp = abi.encodePacked(
+            uint8(0xd6 + len),
+            hex"94",
+            address(this),
+            uint8(0x80 + len),
+            nonce
+        );
+        return address(uint160(uint256(keccak256(rlp))));
     }
 
     /// @dev The 32-byte word of `data` at byte offset `offset`.

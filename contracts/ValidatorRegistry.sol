@@ -18,6 +18,7 @@ contract ValidatorRegistry is AccessControl, IValidatorRegistry {
     struct Federation {
         uint64 epoch;
         address currentSet;
+        uint32 index; // position in _federationIds (registration order)
     }
 
     bytes32[] private _federationIds;
@@ -39,6 +40,7 @@ contract ValidatorRegistry is AccessControl, IValidatorRegistry {
         _checkOrigin(origin);
         federationId = sha256(bytes(origin));
         if (_federations[federationId].epoch != 0) revert RegistryFederationExists(federationId);
+        _federations[federationId].index = uint32(_federationIds.length);
         _federationIds.push(federationId);
         emit FederationRegistered(federationId, origin);
         _storeSet(federationId, 1, bytes(origin), validators, weights);
@@ -115,9 +117,11 @@ contract ValidatorRegistry is AccessControl, IValidatorRegistry {
     }
 
     /// @inheritdoc IValidatorRegistry
-    function currentSetOf(bytes32 federationId) external view returns (uint64 epoch, bytes memory packedSet) {
+    function currentSetOf(
+        bytes32 federationId
+    ) external view returns (uint64 epoch, uint256 index, bytes memory packedSet) {
         Federation storage f = _federations[federationId];
-        return (f.epoch, _readSet(f.currentSet));
+        return (f.epoch, f.index, _readSet(f.currentSet));
     }
 
     /// @dev Validates, sorts and writes a set as a data contract, then makes it current.
@@ -135,7 +139,8 @@ contract ValidatorRegistry is AccessControl, IValidatorRegistry {
         address pointer = _writeData(data);
         if (pointer == address(0)) revert RegistrySetStoreFailed(federationId, epoch);
         _sets[federationId][epoch] = pointer;
-        _federations[federationId] = Federation({epoch: epoch, currentSet: pointer});
+        Federation storage f = _federations[federationId];
+        (f.epoch, f.currentSet) = (epoch, pointer);
         (address[] memory sortedValidators, uint96[] memory sortedWeights) = validatorsOf(
             federationId,
             epoch

@@ -34,13 +34,16 @@ const parts: [string, string][] = [
     `calldata (${n("round2.calldataBytes")} bytes: 7 signatures, two consistency proofs, roots, ABI offsets)`,
     "round2.calldata",
   ],
-  ["SSTORE: 3 new slots (2 roots + 1 packed block/time/sizes word)", "round2.SSTORE"],
-  ["SLOAD: previous round's roots and sizes, epoch markers, round check", "round2.SLOAD"],
+  ["round record: CREATE of a 113-byte data contract (SSTORE2)", "round2.record write"],
+  ["record reads: previous round's record, check that this round has none", "round2.record reads"],
   ["ecrecover precompile, 7 signatures", "round2.ecrecover"],
   ["registry calls (cold account, validator-set records, set code reads)", "round2.registry"],
   ["SHA-256 precompile (consistency proofs, global root)", "round2.sha256"],
   ["GlobalRootAnchored event", "round2.event"],
-  ["other execution (ABI decoding, EIP-712 hashing, loops, memory)", "round2.other execution"],
+  [
+    "other execution (ABI decoding, EIP-712 hashing, record addresses, loops, memory)",
+    "round2.other execution",
+  ],
 ];
 const rows = parts.map(([label, key]) => `| ${label} | ${key === "21000" ? "21,000" : n(key)} |`).join("\n");
 
@@ -69,21 +72,21 @@ in-process Hardhat network (solc 0.8.28, optimizer 10,000 runs, EVM cancun). Do 
 ${rows}
 | **total** | **${n("round2Gas")}** |
 
-The first four rows are fixed by the interface and the data: 21,000 + calldata + 7 × ecrecover + three
-fresh storage slots already come to about 134k. Three slots is the least that holds a round's history as
-\`checkpointOf(round, federation)\` and \`verifyEventInclusion\` need it: two 32-byte roots plus one word
-packing block number, timestamp and both tree sizes (the global root is recomputed on read, not stored;
-the next round is derived from storage, not kept in a counter; an epoch is written once per epoch).
-What is left for reading the validator sets, the previous checkpoints and verifying two consistency
-proofs is ~16k, less than those reads alone cost (cold registry account 2.6k, two set records 2 × 2.1k,
-two set-code reads 2 × 2.6k, previous roots and sizes 3 × 2.1k).
+Base cost, calldata and the seven ecrecovers are fixed by the interface and the data (~68k). Storage is
+the one large choice. A round's history must stay readable (\`checkpointOf(round, federation)\`,
+\`verifyEventInclusion\`): two 32-byte roots, two sizes, two epochs, block number and timestamp. As storage
+slots that is at least three fresh slots (66,300 gas) plus reads of the previous round's slots; this
+layout measured **201,466** gas for the same round (commit 6db6de4). Writing the round as one immutable
+record — the code of a data contract the anchor creates, found again by its CREATE nonce — costs
+${n("round2.record write")} and is what the anchor does now. The global root is recomputed on read, not stored,
+and the next round is derived from which records exist, not kept in a counter.
 
-Alternative measured: one data contract per round (SSTORE2) holding the 113-byte record instead of the
-three slots costs ${n("sstore2CreateGas")} gas to create, against 66,300 for the slots plus ~10k of slot reads;
-with the previous record read back by one EXTCODECOPY it would save roughly 19k a round (about 182k).
-It is not adopted: it needs the anchor to find each round's record by its CREATE nonce, a layout few
-auditors expect, and it still misses the target. Reaching 150k would mean dropping per-round history
-(only the latest checkpoint per federation kept), which the read interface does not allow.
+The target is still missed by ~35k. Without the registry call (the anchor keeping its own copy of the
+validator sets, splitting governance state across two contracts) it would be ~167k; reaching 150k would
+also need dropping per-round history (only each federation's latest checkpoint kept), which the read
+interface does not allow.
+Round 1 is cheaper (${n("round1Gas")}) because first checkpoints carry no consistency proofs and there is no
+previous record to read.
 
 Receipts: a receipt is three storage slots (node reference, previous hash, packed epoch/block/time) plus
 the node's chain head; a batch of 7 saves the 7 × 21,000 base cost of separate transactions.

@@ -132,11 +132,14 @@ interface IValidatorRegistry {
     ) external view returns (address[] memory validators, uint96[] memory weights);
 
     /// @notice Everything the anchor needs about a federation's current set, in one call.
-    /// @dev `packedSet` is empty and `epoch` 0 for an unknown federation. Layout: word 0 =
+    /// @dev For an unknown federation all three are zero / empty. `packedSet` layout: word 0 =
     /// `count << 128 | totalWeight`; then `count` words `uint256(uint160(validator)) << 96 | weight`,
     /// validators strictly ascending; then the origin's bytes.
     /// @param federationId The federation.
     /// @return epoch The current epoch.
+    /// @return index Position of the federation in `federationIds()` (registration order).
     /// @return packedSet The current validator set and origin, packed as described.
-    function currentSetOf(bytes32 federationId) external view returns (uint64 epoch, bytes memory packedSet);
+    function currentSetOf(
+        bytes32 federationId
+    ) external view returns (uint64 epoch, uint256 index, bytes memory packedSet);
 }

@@ -211,6 +211,20 @@ describe("GlobalProofAnchor: accepted rounds", function () {
     );
   });
 
+  it("keeps finding round records past round 127, where the CREATE nonce takes two RLP bytes", async function () {
+    this.timeout(120_000);
+    for (let round = 1n; round <= 130n; round++) {
+      ssid.grow(1);
+      await anchor(amp, feds, roundFor(amp, feds, round));
+    }
+    expect(await amp.anchor.nextRound()).to.equal(131n);
+    for (const round of [1n, 127n, 128n, 129n, 130n]) {
+      expect((await amp.anchor.checkpointOf(round, ssid.id)).treeSize).to.equal(round);
+    }
+    expect((await amp.anchor.latestCheckpoint(ssid.id)).round).to.equal(130n);
+    expect((await amp.anchor.anchorOf(131n)).blockNumber).to.equal(0n);
+  });
+
   it("computes the same EIP-712 digest as src/chain/eip712", async function () {
     const msg = {
       federationId: ssid.id,

@@ -58,7 +58,8 @@ describe("ValidatorRegistry", function () {
     const [v, w] = await amp.registry.validatorsOf(ID, 1n);
     expect([...v]).to.deep.equal(sorted);
     expect([...w]).to.deep.equal(sortedWeights);
-    const [epoch, packed] = await amp.registry.currentSetOf(ID);
+    const [epoch, index, packed] = await amp.registry.currentSetOf(ID);
+    expect(index).to.equal(0n);
     expect(epoch).to.equal(1n);
     expect(hre.ethers.toUtf8String("0x" + packed.slice(2 + 2 * 32 * 5))).to.equal(ORIGIN);
   });
@@ -87,7 +88,7 @@ describe("ValidatorRegistry", function () {
     expect(await amp.registry.originOf(ID)).to.equal("");
     expect(await amp.registry.totalWeight(ID, 1n)).to.equal(0n);
     expect((await amp.registry.validatorsOf(ID, 1n))[0]).to.deep.equal([]);
-    expect([...(await amp.registry.currentSetOf(ID))]).to.deep.equal([0n, "0x"]);
+    expect([...(await amp.registry.currentSetOf(ID))]).to.deep.equal([0n, 0n, "0x"]);
   });
 
   describe("rejects", function () {

@@ -21,8 +21,9 @@ interface Step {
 
 /**
  * Splits a transaction's execution gas by what the top-level frame spent it on, from
- * debug_traceTransaction: storage, precompiles (0x01 ecrecover, 0x02 SHA-256), the calls to the
- * registry (including all they execute), logs, and everything else.
+ * debug_traceTransaction: storage, the round record (CREATE) and record reads (EXTCODESIZE/COPY),
+ * precompiles (0x01 ecrecover, 0x02 SHA-256), the calls to the registry (including all they execute),
+ * logs, and everything else.
  */
 async function breakdown(txHash: string, registry: string): Promise<Record<string, number>> {
   const trace = (await hre.network.provider.send("debug_traceTransaction", [
@@ -45,6 +46,8 @@ async function breakdown(txHash: string, registry: string): Promise<Record<strin
         cost,
       );
     } else if (s.op === "SSTORE" || s.op === "SLOAD") add(s.op, cost);
+    else if (s.op === "CREATE") add("record write", cost);
+    else if (s.op === "EXTCODESIZE" || s.op === "EXTCODECOPY") add("record reads", cost);
     else if (s.op.startsWith("LOG")) add("event", cost);
     else add("other execution", cost);
   }
@@ -92,29 +95,6 @@ describe("gas scenarios (figures for docs/gas.md)", function () {
     }
     figures.consistencyProofLengths = proofLengths.join(", ");
     expect(await amp.anchor.nextRound()).to.equal(5n);
-  });
-
-  it("measures the alternative layout: one data contract (SSTORE2) per round instead of three slots", async function () {
-    // A round's record for 2 federations: u64 block, u64 timestamp, then (root, u64 size, u64 epoch) each.
-    const record = new Uint8Array(16 + 2 * 48).fill(0xab);
-    const runtime = hre.ethers.concat(["0x00", record]);
-    const init = hre.ethers.concat([
-      "0x61",
-      hre.ethers.toBeHex(getBytes(runtime).length, 2),
-      "0x80600a3d393df3",
-      runtime,
-    ]);
-    const [sender] = await hre.ethers.getSigners();
-    const receipt = await (await sender!.sendTransaction({ data: init })).wait();
-    const bytes = getBytes(init);
-    const zeros = bytes.filter((b) => b === 0).length;
-    const calldata = 4 * zeros + 16 * (bytes.length - zeros);
-    // gasUsed = 21000 + calldata + CREATE (32000 + initcode words + code deposit + init execution)
-    figures.sstore2RecordBytes = getBytes(runtime).length;
-    figures.sstore2CreateGas = Number(receipt!.gasUsed) - 21_000 - calldata;
-    expect(await hre.ethers.provider.getCode(receipt!.contractAddress!)).to.equal(
-      hre.ethers.hexlify(runtime),
-    );
   });
 
   it("records one receipt and a batch of 7", async function () {
