@@ -174,7 +174,7 @@ export class AnchorSubmitter {
     const receipt = await this.waitReceipt(tx.hash);
     if (receipt.status !== 1) {
       // Mined but reverted (state changed between simulation and mining): replay to decode.
-      await this.anchor.anchorRound.staticCall(...args, { blockTag: receipt.blockNumber - 1 });
+      await this.anchor.anchorRound.staticCall(...args, { blockTag: receipt.blockNumber });
       throw new AnchorRevertedError(input.round, "UnknownRevert", [], receipt.hash);
     }
     return result("anchored", input, receipt);
