@@ -5,6 +5,7 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {IGlobalProofAnchor} from "./interfaces/IGlobalProofAnchor.sol";
 import {IValidatorRegistry} from "./interfaces/IValidatorRegistry.sol";
 import {GlobalRoot} from "./libraries/GlobalRoot.sol";
+import {RoundRecord} from "./libraries/RoundRecord.sol";
 import {RFC9162} from "./libraries/RFC9162.sol";
 
 /// @title GlobalProofAnchor
@@ -25,10 +26,6 @@ contract GlobalProofAnchor is EIP712, IGlobalProofAnchor {
 
     /// @dev secp256k1n / 2: signatures with a larger s are the malleable twin of a low-s one.
     uint256 private constant _HALF_ORDER = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0;
-
-    /// @dev Record layout: 16-byte header, then 48 bytes per federation.
-    uint256 private constant _HEADER = 16;
-    uint256 private constant _ENTRY = 48;
 
     IValidatorRegistry private immutable _REGISTRY;
 
@@ -58,8 +55,8 @@ contract GlobalProofAnchor is EIP712, IGlobalProofAnchor {
         bytes32 globalRoot,
         CheckpointSubmission[] calldata checkpoints
     ) external {
-        address target = _recordAddress(round);
-        bytes memory previous = round > 1 ? _readRecord(_recordAddress(round - 1)) : new bytes(0);
+        address target = _recordOf(round);
+        bytes memory previous = round > 1 ? RoundRecord.load(_recordOf(round - 1)) : new bytes(0);
         if (round == 0 || target.code.length != 0 || (round > 1 && previous.length == 0)) {
             revert AnchorRoundOutOfOrder(nextRound(), round);
         }
@@ -81,14 +78,14 @@ contract GlobalProofAnchor is EIP712, IGlobalProofAnchor {
             previous: previous,
             newBefore: 0,
             preimage: GlobalRoot.start(round, checkpoints.length),
-            record: _newRecord(checkpoints.length)
+            record: RoundRecord.create(checkpoints.length)
         });
         for (uint256 i = 0; i < checkpoints.length; ++i) _acceptCheckpoint(r, i, checkpoints[i]);
 
         bytes32 computed = GlobalRoot.hash(r.preimage);
         if (computed != globalRoot) revert AnchorGlobalRootMismatch(computed, globalRoot);
         // Lands at `target` because this contract's nonce is `round`: one CREATE per anchored round.
-        if (_writeRecord(r.record) != target) revert AnchorRoundOutOfOrder(nextRound(), round);
+        if (RoundRecord.store(r.record) != target) revert AnchorRoundOutOfOrder(nextRound(), round);
         emit GlobalRootAnchored(round, globalRoot, msg.sender);
     }
 
@@ -96,11 +93,11 @@ contract GlobalProofAnchor is EIP712, IGlobalProofAnchor {
     function nextRound() public view returns (uint64 round) {
         // Anchored rounds form the prefix 1..k-1; find k by doubling then bisecting.
         uint256 hi = 1;
-        while (_recordAddress(uint64(hi)).code.length != 0) hi <<= 1;
+        while (_recordOf(uint64(hi)).code.length != 0) hi <<= 1;
         uint256 lo = hi >> 1; // anchored (or 0)
         while (hi - lo > 1) {
             uint256 mid = (lo + hi) >> 1;
-            if (_recordAddress(uint64(mid)).code.length != 0) lo = mid;
+            if (_recordOf(uint64(mid)).code.length != 0) lo = mid;
             else hi = mid;
         }
         return uint64(hi);
@@ -110,7 +107,7 @@ contract GlobalProofAnchor is EIP712, IGlobalProofAnchor {
     function anchorOf(
         uint64 round
     ) external view returns (bytes32 globalRoot, uint64 blockNumber, uint64 timestamp) {
-        bytes memory record = _readRecord(_recordAddress(round));
+        bytes memory record = RoundRecord.load(_recordOf(round));
         if (record.length == 0) return (0, 0, 0);
         bytes32[] memory ids = _federationsIn(record);
         bytes memory preimage = GlobalRoot.start(round, ids.length);
@@ -120,11 +117,11 @@ contract GlobalProofAnchor is EIP712, IGlobalProofAnchor {
             assembly ("memory-safe") {
                 namePtr := add(name, 0x20)
             }
-            (bytes32 root, uint64 size, ) = _entryAt(record, i);
+            (bytes32 root, uint64 size, ) = RoundRecord.entryAt(record, i);
             GlobalRoot.append(preimage, namePtr, name.length, size, root);
         }
-        uint256 header = _wordAt(record, 0);
-        return (GlobalRoot.hash(preimage), uint64(header >> 192), uint64(header >> 128));
+        (blockNumber, timestamp) = RoundRecord.header(record);
+        globalRoot = GlobalRoot.hash(preimage);
     }
 
     /// @inheritdoc IGlobalProofAnchor
@@ -132,12 +129,12 @@ contract GlobalProofAnchor is EIP712, IGlobalProofAnchor {
         uint64 round,
         bytes32 federationId
     ) public view returns (uint64 epoch, uint64 treeSize, bytes32 rootHash) {
-        bytes memory record = _readRecord(_recordAddress(round));
+        bytes memory record = RoundRecord.load(_recordOf(round));
         if (record.length == 0) return (0, 0, 0);
         bytes32[] memory ids = _federationsIn(record);
         for (uint256 i = 0; i < ids.length; ++i) {
             if (ids[i] == federationId) {
-                (rootHash, treeSize, epoch) = _entryAt(record, i);
+                (rootHash, treeSize, epoch) = RoundRecord.entryAt(record, i);
                 break;
             }
         }
@@ -190,15 +187,15 @@ contract GlobalProofAnchor is EIP712, IGlobalProofAnchor {
 
         // The previous round held the first n federations registered, so this one was in it iff index < n;
         // then its position there is its position here minus the new federations before it.
-        uint256 previousCount = r.previous.length == 0 ? 0 : (r.previous.length - _HEADER) / _ENTRY;
+        uint256 previousCount = RoundRecord.count(r.previous);
         bytes32 prevRoot = 0;
         uint64 prevSize = 0;
-        if (index < previousCount) (prevRoot, prevSize, ) = _entryAt(r.previous, i - r.newBefore);
+        if (index < previousCount) (prevRoot, prevSize, ) = RoundRecord.entryAt(r.previous, i - r.newBefore);
         else ++r.newBefore;
         _checkExtension(cp, prevSize, prevRoot);
         _checkQuorum(cp, r.round, set);
 
-        _setEntry(r.record, i, cp.rootHash, cp.treeSize, epoch);
+        RoundRecord.setEntry(r.record, i, cp.rootHash, cp.treeSize, epoch);
         uint256 originOffset = 32 * ((_wordAt(set, 0) >> 128) + 1);
         uint256 originPtr;
         assembly ("memory-safe") {
@@ -295,7 +292,7 @@ contract GlobalProofAnchor is EIP712, IGlobalProofAnchor {
     /// @dev Ids of the federations in a round's record: the first n registered, in ascending id order.
     function _federationsIn(bytes memory record) private view returns (bytes32[] memory ids) {
         bytes32[] memory all = _REGISTRY.federationIds();
-        uint256 n = (record.length - _HEADER) / _ENTRY;
+        uint256 n = RoundRecord.count(record);
         ids = new bytes32[](n);
         for (uint256 i = 0; i < n; ++i) {
             uint256 j = i;
@@ -307,91 +304,9 @@ contract GlobalProofAnchor is EIP712, IGlobalProofAnchor {
         }
     }
 
-    /// @dev A record for `federations` entries, its header (block number, timestamp) written.
-    function _newRecord(uint256 federations) private view returns (bytes memory record) {
-        uint256 length = _HEADER + federations * _ENTRY;
-        // 16 spare bytes: `_setEntry` writes whole words, the last one 16 bytes past the entry.
-        record = new bytes(length + 16);
-        uint256 header = (block.number << 192) | (block.timestamp << 128);
-        assembly ("memory-safe") {
-            mstore(add(record, 0x20), header)
-            mstore(record, length)
-        }
-    }
-
-    /// @dev Writes entry `i` of a record: rootHash || u64 treeSize || u64 epoch. Entries go in order, so
-    /// the 16 zero bytes written past an entry are overwritten by the next one (or land in the spare room).
-    function _setEntry(
-        bytes memory record,
-        uint256 i,
-        bytes32 rootHash,
-        uint64 treeSize,
-        uint64 epoch
-    ) private pure {
-        uint256 tail = (uint256(treeSize) << 192) | (uint256(epoch) << 128);
-        assembly ("memory-safe") {
-            let p := add(add(record, 0x20), add(16, mul(i, 48)))
-            mstore(p, rootHash)
-            mstore(add(p, 0x20), tail)
-        }
-    }
-
-    /// @dev Entry `i` of a record.
-    function _entryAt(
-        bytes memory record,
-        uint256 i
-    ) private pure returns (bytes32 rootHash, uint64 treeSize, uint64 epoch) {
-        uint256 offset = _HEADER + i * _ENTRY;
-        rootHash = bytes32(_wordAt(record, offset));
-        uint256 tail = _wordAt(record, offset + 32);
-        return (rootHash, uint64(tail >> 192), uint64(tail >> 128));
-    }
-
-    /// @dev Deploys `record` as the code of a new contract, behind a STOP byte so it can never run.
-    function _writeRecord(bytes memory record) private returns (address pointer) {
-        // Init code: PUSH2 len, DUP1, PUSH1 10, RETURNDATASIZE, CODECOPY, RETURNDATASIZE, RETURN.
-        bytes memory init = abi.encodePacked(
-            hex"61",
-            uint16(record.length + 1),
-            hex"80600a3d393df300",
-            record
-        );
-        assembly ("memory-safe") {
-            pointer := create(0, add(init, 0x20), mload(init))
-        }
-    }
-
-    /// @dev The record stored at `pointer`; empty when there is no code there.
-    function _readRecord(address pointer) private view returns (bytes memory record) {
-        uint256 size = pointer.code.length;
-        if (size == 0) return record;
-        record = new bytes(size - 1);
-        assembly ("memory-safe") {
-            extcodecopy(pointer, add(record, 0x20), 1, sub(size, 1))
-        }
-    }
-
-    /// @dev The CREATE address of this contract's nonce `round`: keccak256(rlp([this, round]))[12:].
-    function _recordAddress(uint64 round) private view returns (address) {
-        if (round < 0x80) {
-            // One-byte nonce: the RLP list is 0xd6 || 0x94 || address || nonce.
-            return
-                address(
-                    uint160(uint256(keccak256(abi.encodePacked(hex"d694", address(this), uint8(round)))))
-                );
-        }
-        uint256 len = 0;
-        for (uint256 v = round; v != 0; v >>= 8) ++len;
-        bytes memory nonce = new bytes(len);
-        for (uint256 k = 0; k < len; ++k) nonce[len - 1 - k] = bytes1(uint8(round >> (8 * k)));
-        bytes memory rlp = abi.encodePacked(
-            uint8(0xd6 + len),
-            hex"94",
-            address(this),
-            uint8(0x80 + len),
-            nonce
-        );
-        return address(uint160(uint256(keccak256(rlp))));
+    /// @dev Address of round `round`'s record: the CREATE address of this contract's nonce `round`.
+    function _recordOf(uint64 round) private view returns (address) {
+        return RoundRecord.addressOf(address(this), round);
     }
 
     /// @dev The 32-byte word of `data` at byte offset `offset`.
