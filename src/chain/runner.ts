@@ -299,20 +299,23 @@ export class AnchoringRunner {
   }
 
   private anchoredCheckpoints(result: Witnessed): AnchoredCheckpoint[] {
+    // Voters of a federation and the witnesses of the others sign its cosigned note.
+    const noteKeys = [...this.engine.runtimes.values()].flatMap((rt) =>
+      rt.config.members.map((m) => ({
+        keyName: m.keyName,
+        publicKey: Buffer.from(m.mldsaPublicKey).toString("base64"),
+      })),
+    );
     return result.federations
       .map((f) => {
-        const rt = this.engine.runtimes.get(f.origin)!;
         return {
           origin: f.origin,
           federationId: federationIdOf(f.origin),
           epoch: f.checkpoint.epoch.toString(),
           treeSize: f.checkpoint.treeSize.toString(),
           rootHash: hex(f.checkpoint.rootHash),
-          signedNote: f.qc.note,
-          noteKeys: rt.config.members.map((m) => ({
-            keyName: m.keyName,
-            publicKey: Buffer.from(m.mldsaPublicKey).toString("base64"),
-          })),
+          signedNote: f.cosignedNote,
+          noteKeys,
           signatures: [...f.eip712Signatures],
         };
       })

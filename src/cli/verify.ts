@@ -37,12 +37,13 @@ Examples:
         } else {
           console.log(
             `VALID event ${v.eventId} in ${v.origin} at index ${v.index} of ${v.treeSize}, round ${v.round}, ` +
-              `tx ${short(v.txHash)} (block ${v.blockNumber}), quorum ${v.signedWeight}/${v.totalWeight}`,
+              `tx ${short(v.txHash)} (block ${v.blockNumber}), quorum ${v.signedWeight}/${v.totalWeight}, ` +
+              `note ${v.noteVotes} votes + ${v.noteCosignatures} witness cosignatures`,
           );
         }
       } catch (err) {
         if (err instanceof ProofInvalidError || err instanceof InvalidInputError) {
-          console.log(`INVALID ${err instanceof ProofInvalidError ? err.shortMessage : err.shortMessage}`);
+          console.log(`INVALID ${err.shortMessage}`);
           process.exitCode = 1;
           return;
         }

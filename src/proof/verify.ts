@@ -42,7 +42,9 @@ export interface VerifiedProof {
   signers: string[];
   signedWeight: bigint;
   totalWeight: bigint;
-  noteSignatures: number;
+  /** ML-DSA signatures on the cosigned note: the federation's votes and the other federations' witnesses. */
+  noteVotes: number;
+  noteCosignatures: number;
 }
 
 /** A read-only viem client for an RPC URL or an EIP-1193 provider. */
@@ -60,7 +62,7 @@ export async function verifyProof(p: ProofFile, client: PublicClient): Promise<V
   await checkAnchorTx(client, p);
   const quorum = await checkQuorum(client, p, await registryOf(client, p));
   checkGlobalRoot(p);
-  const noteSignatures = checkSignedNote(p);
+  const note = checkSignedNote(p);
   checkInclusionLocally(p);
   await checkInclusionOnChain(client, p);
   return {
@@ -73,7 +75,8 @@ export async function verifyProof(p: ProofFile, client: PublicClient): Promise<V
     txHash: p.anchor.txHash,
     blockNumber: BigInt(p.anchor.blockNumber),
     ...quorum,
-    noteSignatures,
+    noteVotes: note.votes,
+    noteCosignatures: note.cosignatures,
   };
 }
 

@@ -162,6 +162,32 @@ describe("e2e on the in-process network: rounds, anchors, proofs", function () {
           )),
       ],
       [
+        "note key",
+        "checkpoint.signedNote",
+        (p) => {
+          const [a, b] = p.checkpoint.noteKeys;
+          [a!.publicKey, b!.publicKey] = [b!.publicKey, a!.publicKey];
+        },
+      ],
+      [
+        "witness cosignature line",
+        "checkpoint.signedNote",
+        (p) => {
+          const lines = p.checkpoint.signedNote.split("\n");
+          const i = lines.findIndex((l) => l.startsWith("— ") && !l.startsWith(`— ${p.federation.origin}/`));
+          lines.splice(i, 1);
+          p.checkpoint.signedNote = lines.join("\n");
+          if (!lines.some((l) => l.startsWith("— ") && !l.startsWith(`— ${p.federation.origin}/`))) return;
+          // still other cosignatures: forge one instead so the check must catch a bad signature
+          const j = lines.findIndex((l) => l.startsWith("— ") && !l.startsWith(`— ${p.federation.origin}/`));
+          const parts = lines[j]!.split(" ");
+          const sig = parts[2]!;
+          parts[2] = sig.slice(0, 20) + (sig[20] === "A" ? "B" : "A") + sig.slice(21);
+          lines[j] = parts.join(" ");
+          p.checkpoint.signedNote = lines.join("\n");
+        },
+      ],
+      [
         "other federation's checkpoint",
         "nexus.checkpoints",
         (p) => {
