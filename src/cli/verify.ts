@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import type { Command } from "commander";
 import { InvalidInputError } from "../util/errors";
+import { ChainUnavailableError } from "../chain/connect";
 import { publicClientFor, verifyProofText } from "../proof/verify";
 import { ProofInvalidError } from "../proof/errors";
 import { short } from "./output";
@@ -29,7 +30,12 @@ Examples:
     )
     .action(async (file: string, opts: { rpc: string; json?: boolean }) => {
       if (!fs.existsSync(file)) throw new InvalidInputError(`no such proof file: ${file}`);
+      if (!/^https?:\/\//.test(opts.rpc))
+        throw new InvalidInputError(`--rpc must be an http(s) URL, got "${opts.rpc}"`);
       const client = publicClientFor(opts.rpc);
+      await client.getChainId().catch((err: unknown) => {
+        throw new ChainUnavailableError(`no JSON-RPC answer from ${opts.rpc} (is the node running?)`, err);
+      });
       try {
         const v = await verifyProofText(fs.readFileSync(file, "utf8"), client);
         if (opts.json) {

@@ -75,6 +75,11 @@ describe("cli: the amp command", function () {
     expect(r.code).to.equal(1);
     expect(r.err).to.match(/ChainUnavailableError: no JSON-RPC answer from http:\/\/127\.0\.0\.1:1/);
     expect(fs.existsSync(path.join(dir, "deployment.json"))).to.equal(false);
+    const proof = path.join(dir, "p.json");
+    fs.writeFileSync(proof, "{}");
+    const v = await amp("verify", proof, "--rpc", "http://127.0.0.1:1");
+    expect(v.code).to.equal(1);
+    expect(v.err).to.match(/^amp: ChainUnavailableError: no JSON-RPC answer from http:\/\/127\.0\.0\.1:1/);
   });
 
   it("says what to do when the data dir has no deployment or archive", async function () {
