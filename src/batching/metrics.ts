@@ -3,7 +3,12 @@
  * it took; a Prometheus exporter or a benchmark can aggregate them. Callbacks MUST be cheap and MUST
  * NOT throw (an exception is caught and logged, never allowed to break ingest).
  */
-export type Stage = "ingest" | "seal" | "append" | "checkpoint" | "publish" | "deliver";
+/**
+ * encode: validate + canonicalise + leaf hash of an ingest call; ingest: the whole call until its
+ * commit (encode + archive + any seal in the same transaction); append: log append of one batch;
+ * seal: from the start of the append until the batch is published; checkpoint: publishing it.
+ */
+export type Stage = "encode" | "ingest" | "seal" | "append" | "checkpoint" | "publish" | "deliver";
 
 export interface StageMetric {
   readonly stage: Stage;

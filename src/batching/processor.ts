@@ -120,6 +120,7 @@ export class FederationBatchProcessor {
     }
     const started = performance.now();
     const encoded = encodeAll(this.encoder, events, this.federationId);
+    this.metric("encode", events.length, started);
     const { ack, sealed } = this.commit(encoded, false);
     this.metric("ingest", events.length, started);
     this.armTimer();

@@ -110,11 +110,12 @@ describe("batching/FederationBatchProcessor", () => {
     await shut(p);
   });
 
-  it("reports ingest, append, seal and checkpoint stages to metricsCallback", async () => {
+  it("reports encode, ingest, append, seal and checkpoint stages to metricsCallback", async () => {
     const metrics: StageMetric[] = [];
     const p = open(tmpDb(), { bus: new InMemoryAuditBus(), metricsCallback: (m) => metrics.push(m) });
     await p.ingest(makeEvents(0, 10));
     expect(metrics.map((m) => [m.stage, m.count])).to.deep.equal([
+      ["encode", 10],
       ["append", 10],
       ["ingest", 10],
       ["seal", 10],
