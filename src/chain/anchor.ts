@@ -7,7 +7,7 @@
  * conflict. So a dropped transaction, a nonce conflict or a retry after a crash never yields two
  * anchors for one round — the contract itself also refuses any round but the next.
  */
-import { ZeroHash, isError } from "ethers";
+import { isError } from "ethers";
 import type { BytesLike, TransactionReceipt } from "ethers";
 import { GlobalProofAnchor__factory } from "../../typechain-types";
 import type { GlobalProofAnchor } from "../../typechain-types";
@@ -111,13 +111,16 @@ export class AnchorSubmitter {
     return { kind: "anchored", globalRoot };
   }
 
-  /** Find the transaction that anchored `round` (idempotent path). */
+  /** Find the transaction that anchored `round` (idempotent path): its log is in the stored block. */
   private async findAnchorTx(round: bigint): Promise<TransactionReceipt> {
-    const logs = await this.anchor.queryFilter(this.anchor.filters.GlobalRootAnchored(round), 0, "latest");
+    const [, blockNumber] = await this.anchor.anchorOf(round);
+    const block = Number(blockNumber);
+    const logs = await this.anchor.queryFilter(this.anchor.filters.GlobalRootAnchored(round), block, block);
     const first = logs[0];
     const receipt = first ? await this.conn.provider.getTransactionReceipt(first.transactionHash) : null;
-    if (!receipt)
+    if (!receipt) {
       throw new AnchorConflictError(`round ${round} is anchored but its GlobalRootAnchored log is missing`);
+    }
     return receipt;
   }
 
@@ -130,7 +133,7 @@ export class AnchorSubmitter {
         `round ${input.round} is ahead of the chain: the anchor expects round ${state.next}`,
       );
     }
-    if (state.globalRoot.toLowerCase() !== input.globalRoot.toLowerCase() || state.globalRoot === ZeroHash) {
+    if (state.globalRoot.toLowerCase() !== input.globalRoot.toLowerCase()) {
       throw new AnchorConflictError(
         `round ${input.round} is already anchored with global root ${state.globalRoot}, not ${input.globalRoot}`,
       );
