@@ -5,7 +5,9 @@
  */
 import { BrowserProvider, JsonRpcProvider, Network, Wallet } from "ethers";
 import type { AbstractProvider, Signer, TransactionReceipt } from "ethers";
+import path from "node:path";
 import { AmpError, InvalidInputError } from "../util/errors";
+import { projectRoot } from "./artifacts";
 
 /** The minimal EIP-1193 surface that Ignition, viem and ethers all accept. */
 export interface Eip1193 {
@@ -106,6 +108,8 @@ export async function connectEip1193(eip1193: Eip1193, label: string): Promise<C
  * running inside it, e.g. under `hardhat test` or `hardhat run`).
  */
 export async function connectEmbedded(): Promise<ChainConnection> {
+  // Find this project's Hardhat config from any working directory.
+  process.env.HARDHAT_CONFIG ??= path.join(projectRoot(), "hardhat.config.ts");
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const hre = require("hardhat") as { network: { name: string; provider: Eip1193 } };
   if (hre.network.name !== "hardhat") {
