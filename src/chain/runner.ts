@@ -111,7 +111,11 @@ export class AnchoringRunner {
     const engine = new RoundEngine({
       dataDir: path.join(cfg.dataDir, "engine"),
       domain: { chainId: cfg.conn.chainId, anchor: anchorAddress },
-      federations: cfg.federations.map((f) => ({ origin: f.origin, epoch: 1n, nodes: f.nodes })),
+      federations: cfg.federations.map((f) => ({
+        origin: f.origin,
+        epoch: BigInt(cfg.record.federations.find((r) => r.origin === f.origin)?.epoch ?? 1),
+        nodes: f.nodes,
+      })),
       metrics,
       firstRound: await anchor.nextRound(),
       ...(cfg.faults ? { faults: cfg.faults } : {}),
