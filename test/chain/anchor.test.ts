@@ -130,6 +130,28 @@ describe("chain/anchor: AnchorSubmitter", function () {
     expect(await anchoredCount(conn, record)).to.equal(1);
   });
 
+  it("relays from AMP_SUBMITTER_KEY when set (anyone may relay), refusing a malformed key", async function () {
+    const prev = process.env.AMP_SUBMITTER_KEY;
+    try {
+      process.env.AMP_SUBMITTER_KEY = "0x1234";
+      let message = "";
+      await AnchorSubmitter.create(conn, record.contracts.globalProofAnchor).catch(
+        (e: Error) => (message = e.message),
+      );
+      expect(message).to.match(/AMP_SUBMITTER_KEY must be a 0x-prefixed 32-byte hex private key/);
+      // Hardhat's well-known test account #1: not the deployer.
+      process.env.AMP_SUBMITTER_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+      const submitter = await AnchorSubmitter.create(conn, record.contracts.globalProofAnchor);
+      const r = await submitter.submit(input);
+      const tx = await conn.provider.getTransaction(r.txHash);
+      expect(tx?.from).to.equal("0x70997970C51812dc3A010C7d01b50e0d17dc79C8");
+      expect(tx?.from).to.not.equal(record.deployer);
+    } finally {
+      if (prev === undefined) delete process.env.AMP_SUBMITTER_KEY;
+      else process.env.AMP_SUBMITTER_KEY = prev;
+    }
+  });
+
   it("yields to another relayer that anchored the same round first", async function () {
     const other = await AnchorSubmitter.create(conn, record.contracts.globalProofAnchor);
     const mine = await AnchorSubmitter.create(conn, record.contracts.globalProofAnchor);
