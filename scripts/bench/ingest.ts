@@ -1,5 +1,6 @@
 /**
- * `npm run bench -- ingest [--events N] [--batch-sizes 100,1000,10000] [--payload digest|inline] [--sync FULL|NORMAL]`
+ * `npm run bench -- ingest [--events N] [--batch-sizes 100,1000,10000] [--payload digest|inline]
+ *   [--sync FULL|NORMAL] [--wal-checkpoint inline|background]`
  *
  * Pushes N generated federation events (default 10^6) through ingest at each batch size and prints
  * one JSON object on stdout; a progress bar goes to stderr. Per batch size, measured in the same run:
@@ -25,6 +26,7 @@ interface Options {
   batchSizes: number[];
   payload: "digest" | "inline";
   sync: SyncMode;
+  walCheckpoint: "inline" | "background";
 }
 
 function option(args: readonly string[], name: string): string | undefined {
@@ -37,12 +39,16 @@ function parse(args: readonly string[]): Options {
   const batchSizes = (option(args, "--batch-sizes") ?? "100,1000,10000").split(",").map(Number);
   const payload = option(args, "--payload") ?? "digest";
   const sync = option(args, "--sync") ?? "FULL";
+  const walCheckpoint = option(args, "--wal-checkpoint") ?? "inline";
   if (!Number.isSafeInteger(events) || events < 1) throw new Error("--events needs a positive integer");
   if (batchSizes.some((b) => !Number.isSafeInteger(b) || b < 1))
     throw new Error("--batch-sizes: positive integers");
   if (payload !== "digest" && payload !== "inline") throw new Error("--payload is digest or inline");
   if (sync !== "FULL" && sync !== "NORMAL") throw new Error("--sync is FULL or NORMAL");
-  return { events, batchSizes, payload, sync };
+  if (walCheckpoint !== "inline" && walCheckpoint !== "background") {
+    throw new Error("--wal-checkpoint is inline or background");
+  }
+  return { events, batchSizes, payload, sync, walCheckpoint };
 }
 
 const rate = (n: number, ms: number): number => Math.round((n * 1000) / ms);
@@ -68,7 +74,10 @@ function hashPass(o: Options, batch: number, tick: (n: number) => void) {
 /** Durable pass into a fresh archive; returns events/s over the timed ingest calls plus the final flush. */
 async function durablePass(o: Options, batch: number, tick: (n: number) => void) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "amp-bench-ingest-"));
-  const archive = Archive.open(path.join(dir, "archive.db"), { synchronous: o.sync });
+  const archive = Archive.open(path.join(dir, "archive.db"), {
+    synchronous: o.sync,
+    walCheckpoint: o.walCheckpoint,
+  });
   const stageMs: Record<string, number> = {};
   const p = new FederationBatchProcessor({
     archive,
@@ -78,11 +87,15 @@ async function durablePass(o: Options, batch: number, tick: (n: number) => void)
     metricsCallback: (m) => void (stageMs[m.stage] = (stageMs[m.stage] ?? 0) + m.latencyMs),
   });
   let ms = 0;
+  let cpuUs = 0;
   try {
     for (let at = 0; at < o.events; at += batch) {
       const events = makeEvents(at, Math.min(batch, o.events - at), { payload: o.payload });
       const t = performance.now();
+      const cpu = process.cpuUsage();
       await p.ingest(events);
+      const used = process.cpuUsage(cpu);
+      cpuUs += used.user + used.system;
       ms += performance.now() - t;
       tick(events.length);
     }
@@ -99,6 +112,10 @@ async function durablePass(o: Options, batch: number, tick: (n: number) => void)
     return {
       durableEventsPerSec: rate(o.events, ms),
       durableMicrosPerEvent,
+      // CPU this process got during the timed durable calls, per wall second (1 = a whole core), and
+      // the rate per CPU-second: what one uncontended core would sustain, fsync waits aside.
+      durableCpuShare: Math.round((cpuUs / 1000 / ms) * 100) / 100,
+      durableEventsPerCpuSec: Math.round((o.events * 1e6) / cpuUs),
       logSize: Number(p.log.size),
       archiveBytes: dirBytes(dir),
     };
@@ -142,6 +159,12 @@ export async function main(args: readonly string[]): Promise<void> {
     loadAverage1m: Math.round(os.loadavg()[0]! * 100) / 100,
   };
   const target = { durableEventsPerSecAtBatch1000: 50_000 };
-  const config = { events: o.events, payload: o.payload, synchronous: o.sync, journal: "WAL" };
+  const config = {
+    events: o.events,
+    payload: o.payload,
+    synchronous: o.sync,
+    journal: "WAL",
+    walCheckpoint: o.walCheckpoint,
+  };
   console.log(JSON.stringify({ benchmark: "ingest", ...config, machine, target, results }, null, 2));
 }

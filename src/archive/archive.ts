@@ -7,6 +7,7 @@ import Database from "better-sqlite3";
 import { AmpError, InvalidInputError } from "../util/errors";
 import { ARCHIVE_MIGRATIONS, runMigrations, type Migration } from "./migrations";
 import { Statements } from "./statements";
+import { BackgroundCheckpointer } from "./checkpointer";
 
 /** `FULL`: every commit is fsynced (survives power loss). `NORMAL`: survives a process crash only. */
 export type SyncMode = "FULL" | "NORMAL";
@@ -16,6 +17,12 @@ export interface ArchiveOptions {
   synchronous?: SyncMode;
   /** Migrations to run on open; default ARCHIVE_MIGRATIONS (pass a longer list to add your own). */
   migrations?: readonly Migration[];
+  /**
+   * "inline" (default): SQLite checkpoints the WAL inside commits on this thread. "background": a
+   * worker thread checkpoints every 50 ms (ingest-heavy nodes; see checkpointer.ts); this connection
+   * then only checkpoints itself past a 64 MiB WAL, as a safety net.
+   */
+  walCheckpoint?: "inline" | "background";
 }
 
 /** One event to store: its leaf index (seq), id, canonical bytes, leaf hash, optional raw payload. */
@@ -64,6 +71,7 @@ export class Archive {
   readonly db: Database.Database;
   readonly path: string;
   private readonly st: Statements;
+  private checkpointer: BackgroundCheckpointer | undefined;
   /** origin → fid, for federation rows known to be committed. */
   private readonly fids = new Map<string, number>();
 
@@ -114,7 +122,12 @@ export class Archive {
       db.pragma("cache_size = -65536"); // 64 MiB: keeps the event_id index hot at 10^6+ events
       db.pragma("busy_timeout = 5000");
       runMigrations(db, options.migrations ?? ARCHIVE_MIGRATIONS);
-      return new Archive(path, db);
+      const archive = new Archive(path, db);
+      if (options.walCheckpoint === "background") {
+        db.pragma("wal_autocheckpoint = 16384");
+        archive.checkpointer = new BackgroundCheckpointer(path, sync);
+      }
+      return archive;
     } catch (err) {
       db.close();
       throw err;
@@ -122,6 +135,8 @@ export class Archive {
   }
 
   close(): void {
+    this.checkpointer?.stop();
+    this.checkpointer = undefined;
     if (this.db.open) this.db.close();
   }
 

@@ -182,6 +182,26 @@ describe("archive/Archive", () => {
   });
 });
 
+describe("archive/Archive background WAL checkpointing", () => {
+  it("moves committed WAL frames into the database file from a worker thread, losing nothing", async () => {
+    const file = tmpDb();
+    const archive = Archive.open(file, { walCheckpoint: "background" });
+    const sizeBefore = fs.statSync(file).size;
+    const log = fill(archive, 2000, 500);
+    const root = log.root();
+    const deadline = Date.now() + 20_000;
+    while (fs.statSync(file).size <= sizeBefore && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(fs.statSync(file).size).to.be.greaterThan(sizeBefore);
+    archive.close();
+    const reopened = Archive.open(file);
+    expect(new FederationLog(FED, new SqliteLogStore(reopened, FED)).root()).to.deep.equal(root);
+    expect(reopened.nextSeq(FED)).to.equal(2000n);
+    reopened.close();
+  });
+});
+
 describe("archive/Archive payload erasure", () => {
   it("removes the payload from the database and WAL, keeps the leaf, and every proof stays valid", () => {
     const file = tmpDb();
