@@ -130,6 +130,32 @@ describe("chain/anchor: AnchorSubmitter", function () {
     expect(await anchoredCount(conn, record)).to.equal(1);
   });
 
+  it("retries after a nonce conflict (tx not sent) and anchors exactly once", async function () {
+    const real = await conn.signer();
+    let conflicts = 1;
+    const racy = new Proxy(real, {
+      get(target, prop, receiver) {
+        if (prop === "sendTransaction") {
+          return async (tx: Parameters<Signer["sendTransaction"]>[0]) => {
+            if (conflicts-- > 0)
+              throw makeError("nonce has already been used", "NONCE_EXPIRED", { transaction: {} });
+            return target.sendTransaction(tx);
+          };
+        }
+        const v = Reflect.get(target, prop, receiver) as unknown;
+        return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const submitter = await AnchorSubmitter.create(
+      { ...conn, signer: () => Promise.resolve(racy) },
+      record.contracts.globalProofAnchor,
+    );
+    const r = await submitter.submit(input);
+    expect(r.status).to.equal("anchored");
+    expect(conflicts).to.equal(-1);
+    expect(await anchoredCount(conn, record)).to.equal(1);
+  });
+
   it("relays from AMP_SUBMITTER_KEY when set (anyone may relay), refusing a malformed key", async function () {
     const prev = process.env.AMP_SUBMITTER_KEY;
     try {
