@@ -202,8 +202,24 @@ export class Archive {
       this.st.insertErasure.run(eventId, Date.now(), reason);
       return true;
     });
-    if (erased) this.db.pragma("wal_checkpoint(TRUNCATE)");
+    if (erased) this.truncateWal();
     return erased;
+  }
+
+  /**
+   * Copies the whole WAL into the database and truncates it, so erased bytes leave the WAL file.
+   * Retries while another connection (the background checkpointer) holds the checkpoint lock.
+   */
+  private truncateWal(): void {
+    const pause = new Int32Array(new SharedArrayBuffer(4));
+    for (let attempt = 0; attempt < 200; attempt++) {
+      const [r] = this.db.pragma("wal_checkpoint(TRUNCATE)") as { busy: number }[];
+      if (r?.busy === 0) return;
+      Atomics.wait(pause, 0, 0, 5);
+    }
+    throw new AmpError(`archive ${this.path}: could not truncate the WAL after erasure (busy)`, {
+      kind: "retry-later",
+    });
   }
 
   /** Hashes of stored tree nodes (level ≥ 1) from ≤ idx < to, ascending (only the stored ones). */

@@ -203,35 +203,37 @@ describe("archive/Archive background WAL checkpointing", () => {
 });
 
 describe("archive/Archive payload erasure", () => {
-  it("removes the payload from the database and WAL, keeps the leaf, and every proof stays valid", () => {
-    const file = tmpDb();
-    const archive = Archive.open(file);
-    const log = fill(archive, 40, 16);
-    const root = log.root();
-    const secret = Buffer.from("secret-7-e4c1");
-    const ev = archive.getEvent("id-7")!;
-    expect(ev.payload).to.not.equal(null);
-    const proof = log.inclusionProof(7);
+  for (const walCheckpoint of ["inline", "background"] as const) {
+    it(`removes the payload from the database and WAL (${walCheckpoint} checkpoints), keeps the leaf, and every proof stays valid`, () => {
+      const file = tmpDb();
+      const archive = Archive.open(file, { walCheckpoint });
+      const log = fill(archive, 40, 16);
+      const root = log.root();
+      const secret = Buffer.from("secret-7-e4c1");
+      const ev = archive.getEvent("id-7")!;
+      expect(ev.payload).to.not.equal(null);
+      const proof = log.inclusionProof(7);
 
-    expect(archive.erasePayload("id-7", "GDPR art. 17 request")).to.equal(true);
-    expect(archive.erasePayload("id-7", "again")).to.equal(false);
-    const after = archive.getEvent("id-7")!;
-    expect(after.payload).to.equal(null);
-    expect(after.erased).to.equal(true);
-    expect(after.canonical).to.deep.equal(ev.canonical);
-    expect(leafHash(after.canonical)).to.deep.equal(ev.leafHash);
+      expect(archive.erasePayload("id-7", "GDPR art. 17 request")).to.equal(true);
+      expect(archive.erasePayload("id-7", "again")).to.equal(false);
+      const after = archive.getEvent("id-7")!;
+      expect(after.payload).to.equal(null);
+      expect(after.erased).to.equal(true);
+      expect(after.canonical).to.deep.equal(ev.canonical);
+      expect(leafHash(after.canonical)).to.deep.equal(ev.leafHash);
 
-    const reopened = new FederationLog(FED, new SqliteLogStore(archive, FED));
-    expect(reopened.root()).to.deep.equal(root);
-    expect(reopened.inclusionProof(7)).to.deep.equal(proof);
-    expect(verifyInclusion(after.leafHash, 7, 40, reopened.inclusionProof(7), root)).to.equal(true);
-    expect(verifyConsistency(16, 40, reopened.consistencyProof(16), log.rootAt(16), root)).to.equal(true);
-    archive.close();
-    for (const f of [file, `${file}-wal`]) {
-      if (fs.existsSync(f)) expect(fs.readFileSync(f).includes(secret)).to.equal(false);
-    }
-    expect(fs.readFileSync(file).includes(Buffer.from("secret-8-e4c1"))).to.equal(true);
-  });
+      const reopened = new FederationLog(FED, new SqliteLogStore(archive, FED));
+      expect(reopened.root()).to.deep.equal(root);
+      expect(reopened.inclusionProof(7)).to.deep.equal(proof);
+      expect(verifyInclusion(after.leafHash, 7, 40, reopened.inclusionProof(7), root)).to.equal(true);
+      expect(verifyConsistency(16, 40, reopened.consistencyProof(16), log.rootAt(16), root)).to.equal(true);
+      archive.close();
+      for (const f of [file, `${file}-wal`]) {
+        if (fs.existsSync(f)) expect(fs.readFileSync(f).includes(secret)).to.equal(false);
+      }
+      expect(fs.readFileSync(file).includes(Buffer.from("secret-8-e4c1"))).to.equal(true);
+    });
+  }
 
   it("refuses to erase an unknown event and records nothing", () => {
     const archive = Archive.open(tmpDb());
