@@ -7,6 +7,7 @@ import addFormats from "ajv-formats";
 import { InvalidInputError } from "../util/errors";
 import { leafHash, sha256 } from "../merkle/hash";
 import { canonicalBytes, canonicalJsonAt } from "./canonical";
+import { surelyValid } from "./fast-check";
 import schema from "./federation_event.schema.json";
 import { DEFAULT_EVENT_LIMITS, type EventLimits, type FederationEvent } from "./types";
 
@@ -66,8 +67,17 @@ function limitsOf(limits: Partial<EventLimits> | undefined): EventLimits {
   return merged;
 }
 
-/** Schema check only; throws InvalidInputError naming the field and the rule. */
+/** The compiled schema's verdict alone (Ajv), for tests of the fast path against it. */
+export function schemaAccepts(input: unknown): boolean {
+  return check(input);
+}
+
+/**
+ * Schema check only; throws InvalidInputError naming the field and the rule. The cheap sufficient
+ * check (fast-check.ts) settles the common valid case; Ajv decides everything else.
+ */
 function checkSchema(input: unknown): FederationEvent {
+  if (surelyValid(input)) return input as FederationEvent;
   if (!check(input)) describe(check.errors ?? [], input);
   return input;
 }
@@ -92,7 +102,6 @@ export interface PreparedEvent {
   leaf: Uint8Array;
 }
 
-const encoder = new TextEncoder();
 const PAYLOAD_PATH = ["payload"] as const;
 
 /**
@@ -114,12 +123,22 @@ function canonicalEventText(e: FederationEvent): string {
   );
 }
 
+/**
+ * UTF-8 of `0x00 ‖ text` in one buffer: the RFC 9162 leaf input, whose tail is the canonical bytes
+ * (one encode, no copy for the leaf prefix). The canonical view is a plain Uint8Array.
+ */
+function leafInput(text: string): { leafData: Buffer; canonical: Uint8Array } {
+  const leafData = Buffer.from("\0" + text, "utf8");
+  const canonical = new Uint8Array(leafData.buffer, leafData.byteOffset + 1, leafData.byteLength - 1);
+  return { leafData, canonical };
+}
+
 function validateAndCanonicalise(input: unknown, limits: Partial<EventLimits> | undefined) {
   const lim = limitsOf(limits);
   const event = checkSchema(input);
-  const canonical = encoder.encode(canonicalEventText(event));
+  const { leafData, canonical } = leafInput(canonicalEventText(event));
   checkSizes(event, canonical, lim);
-  return { event, canonical };
+  return { event, canonical, leafData };
 }
 
 /**
@@ -127,8 +146,9 @@ function validateAndCanonicalise(input: unknown, limits: Partial<EventLimits> | 
  * the input object itself (not a copy): do not mutate it afterwards, or `canonical` goes stale.
  */
 export function prepareEvent(input: unknown, limits?: Partial<EventLimits>): PreparedEvent {
-  const { event, canonical } = validateAndCanonicalise(input, limits);
-  return { event, canonical, leaf: leafHash(canonical) };
+  const { event, canonical, leafData } = validateAndCanonicalise(input, limits);
+  // leafHash(canonical) = SHA-256(0x00 ‖ canonical) = SHA-256(leafData).
+  return { event, canonical, leaf: sha256(leafData) };
 }
 
 /** Validate `input` against federation_event and the size limits; returns it typed (same object). */
