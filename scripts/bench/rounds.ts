@@ -4,8 +4,10 @@
  * Runs N nexus rounds (default 200, after 3 warm-up rounds) of `--events` events per federation
  * (default 1000) through the in-process RoundEngine: seal → ML-DSA-65 + EIP-712 votes → QC →
  * cross-federation witnessing → global root. Prints JSON: P50/P95 of seal→quorum (per federation)
- * and quorum→witnessed, bytes across federations vs batch payload bytes. Gas per anchored round is
- * left null here: `gasPerRound` is the hook the anchoring step fills.
+ * and quorum→witnessed, bytes across federations vs batch payload bytes, with CPU breakdowns.
+ * Then (`anchored`, skipped with `--anchored-rounds 0`) the same rounds end to end through
+ * `AnchoringRunner` on Hardhat's in-process network: all three latencies including
+ * witnessed→anchored, and the gas of every anchored round.
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -13,24 +15,21 @@ import path from "node:path";
 import { deriveThrowawayKeys } from "../../src/crypto/keys";
 import { canonicalBytes } from "../../src/events";
 import { RoundMetricsStore } from "../../src/rounds/metrics-store";
-import { RoundEngine, type RoundResult } from "../../src/rounds/round-engine";
-
-type Witnessed = Extract<RoundResult, { status: "witnessed" }>;
+import { RoundEngine } from "../../src/rounds/round-engine";
+import { runAnchoredRounds } from "./rounds-anchored";
 
 export interface RoundsBenchOptions {
   rounds: number;
   events: number;
   ssidNodes: number;
   opencoreNodes: number;
-  /** Hook for the anchoring step: anchor the round and return its gas (null = not measured). */
-  gasPerRound?: (result: Witnessed) => Promise<bigint | null>;
 }
 
-function arg(args: readonly string[], name: string, dflt: number): number {
+function arg(args: readonly string[], name: string, dflt: number, min = 1): number {
   const i = args.indexOf(name);
   if (i < 0) return dflt;
   const v = Number(args[i + 1]);
-  if (!Number.isInteger(v) || v <= 0) throw new Error(`${name} needs a positive integer`);
+  if (!Number.isInteger(v) || v < min) throw new Error(`${name} needs an integer ≥ ${min}`);
   return v;
 }
 
@@ -58,7 +57,7 @@ function event(origin: string, round: number, i: number): Uint8Array {
       node_id: `${origin.split("/")[1]}-1`,
       region: "EU",
     },
-    payload_digest: `sha256:${(round * 7919 + i).toString(16).padStart(64, "0")}`,
+    payload_digest: (round * 7919 + i).toString(16).padStart(64, "0"),
   });
 }
 
@@ -94,7 +93,6 @@ export async function runRoundsBench(o: RoundsBenchOptions): Promise<Record<stri
   const bytes: number[] = [];
   const bytesPerNode: number[] = [];
   const payload: number[] = [];
-  const gas: number[] = [];
   const parts = { qc: [] as number[], proofs: [] as number[], cosignatures: [] as number[] };
   for (let r = 1; r <= o.rounds + warmup; r++) {
     for (const origin of origins)
@@ -105,7 +103,6 @@ export async function runRoundsBench(o: RoundsBenchOptions): Promise<Record<stri
     const res = await engine.runRound();
     if (res.status !== "witnessed") throw new Error(`round ${r} failed: ${res.reason}`);
     engine.markAnchored(res);
-    const g = o.gasPerRound ? await o.gasPerRound(res) : null;
     if (r <= warmup) continue;
     for (const origin of origins) {
       seal[origin]!.push(res.latencies.sealToQuorumMs[origin]!);
@@ -121,7 +118,6 @@ export async function runRoundsBench(o: RoundsBenchOptions): Promise<Record<stri
     parts.cosignatures.push(res.witnessBytesBreakdown.cosignatures);
     bytesPerNode.push(res.witnessBytesPerNode);
     payload.push(res.payloadBytes);
-    if (g !== null) gas.push(Number(g));
   }
   metrics.close();
   fs.rmSync(dir, { recursive: true, force: true });
@@ -153,20 +149,23 @@ export async function runRoundsBench(o: RoundsBenchOptions): Promise<Record<stri
       reductionPercent: reduction(bytes),
       reductionPercentFanOut: reduction(bytesPerNode),
     },
-    gasPerRound: gas.length > 0 ? stats(gas) : null,
     cpus: os.cpus().length,
     loadAverage: os.loadavg().map((x) => Math.round(x * 100) / 100),
   };
 }
 
 export async function main(args: readonly string[]): Promise<void> {
+  const rounds = arg(args, "--rounds", 200);
+  const events = arg(args, "--events", 1000);
   const result = await runRoundsBench({
-    rounds: arg(args, "--rounds", 200),
-    events: arg(args, "--events", 1000),
+    rounds,
+    events,
     ssidNodes: arg(args, "--ssid-nodes", 4),
     opencoreNodes: arg(args, "--opencore-nodes", 3),
   });
-  console.log(JSON.stringify(result, null, 2));
+  const anchoredRounds = arg(args, "--anchored-rounds", rounds, 0);
+  const anchored = anchoredRounds > 0 ? await runAnchoredRounds(anchoredRounds, events, 3, stats) : null;
+  console.log(JSON.stringify({ ...result, anchored }, null, 2));
 }
 
 if (require.main === module) {
