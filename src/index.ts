@@ -28,3 +28,22 @@ export {
   ProofInvalidError,
   type VerifiedProof,
 } from "./proof/verify";
+export { federationIdOf, globalRoot, type NexusCheckpoint } from "./nexus/global-root";
+export {
+  deriveThrowawayKeys,
+  generateNodeKeys,
+  loadNodeKeys,
+  mlDsaFromSeed,
+  publicIdentity,
+  type NodeKeys,
+} from "./crypto/keys";
+export { checkpointBody, parseCheckpointBody, VOTE_CONTEXT, WITNESS_CONTEXT, NoteError } from "./crypto/note";
+export { hasQuorum, quorumThreshold, belowOneThird } from "./consensus/quorum";
+export { ConsensusValidator, type ConsensusOutcome, type RoundAlert } from "./consensus/consensus-validator";
+export { ValidatorNode } from "./consensus/validator-node";
+export { InProcessTransport, type TransportEndpoint } from "./consensus/transport";
+export { FaultInjector, type FaultRule } from "./consensus/fault-injector";
+export { Witness, WitnessError } from "./nexus/witness";
+export { GlobalProofNexus, NexusError } from "./nexus/global-proof-nexus";
+export { RoundEngine, type RoundResult, type RoundEngineConfig } from "./rounds/round-engine";
+export { RoundMetricsStore } from "./rounds/metrics-store";

@@ -1,7 +1,8 @@
 /** Identifier helpers for chain calls (docs/interfaces.md "Identifiers"). */
-import { sha256, toUtf8Bytes } from "ethers";
+import { hexlify } from "ethers";
+import { federationIdOf as federationIdBytes } from "../nexus/global-root";
 
-/** federationId = SHA-256(utf8(origin)), as a 0x-prefixed bytes32. */
+/** federationId = SHA-256(utf8(origin)) (defined once in src/nexus/global-root.ts), as a 0x-prefixed bytes32. */
 export function federationIdOf(origin: string): string {
-  return sha256(toUtf8Bytes(origin));
+  return hexlify(federationIdBytes(origin));
 }
