@@ -82,7 +82,10 @@ function mutate(e: Record<string, unknown>, path: string[], value: unknown): Rec
   if (path.length === 2) {
     const inner = e[path[0]!];
     if (typeof inner !== "object" || inner === null) return e;
-    target = inner as Record<string, unknown>;
+    // Mutate a copy: the tricky values are shared between runs, and writing into one of them could
+    // change later runs or make an object contain itself.
+    target = Object.assign(Object.create(Object.getPrototypeOf(inner) as object | null) as object, inner);
+    e[path[0]!] = target;
   }
   const key = path.at(-1)!;
   if (value === undefined && path.length === 1 && key !== "payload") delete target[key];
@@ -112,7 +115,7 @@ describe("events: fast validity check (a sufficient condition for the schema)", 
         const ajv = schemaAccepts(e);
         if (fast) fastTrue++;
         if (ajv && !fast) ajvOnly++;
-        expect(!fast || ajv, `fast path accepted ${JSON.stringify(e)}`).to.equal(true);
+        if (fast && !ajv) expect.fail(`fast path accepted ${fc.stringify(e)}, which the schema refuses`);
       }),
       { numRuns: 8000 },
     );
