@@ -84,7 +84,8 @@ function mutate(e: Record<string, unknown>, path: string[], value: unknown): Rec
     if (typeof inner !== "object" || inner === null) return e;
     // Mutate a copy: the tricky values are shared between runs, and writing into one of them could
     // change later runs or make an object contain itself.
-    target = Object.assign(Object.create(Object.getPrototypeOf(inner) as object | null) as object, inner);
+    const copy = Object.create(Object.getPrototypeOf(inner) as object | null) as Record<string, unknown>;
+    target = Object.assign(copy, inner);
     e[path[0]!] = target;
   }
   const key = path.at(-1)!;
