@@ -1,10 +1,13 @@
 /**
- * `npm run bench -- rounds [--rounds N] [--events N] [--ssid-nodes N] [--opencore-nodes N]`
+ * `npm run bench -- rounds [--rounds N] [--events N] [--ssid-nodes N] [--opencore-nodes N]
+ *                          [--mldsa-workers N] [--anchored-rounds N]`
  *
  * Runs N nexus rounds (default 200, after 3 warm-up rounds) of `--events` events per federation
  * (default 1000) through the in-process RoundEngine: seal → ML-DSA-65 + EIP-712 votes → QC →
- * cross-federation witnessing → global root. Prints JSON: P50/P95 of seal→quorum (per federation)
- * and quorum→witnessed, bytes across federations vs batch payload bytes, with CPU breakdowns.
+ * cross-federation witnessing → global root, all 7 nodes sharing this machine, their ML-DSA work on
+ * `--mldsa-workers` threads (default one per core, at least 2; 0 = main thread only). Prints JSON:
+ * P50/P95 of seal→quorum (per federation) and quorum→witnessed, the CPU time behind them (all
+ * threads), bytes across federations vs batch payload bytes.
  * Then (`anchored`, skipped with `--anchored-rounds 0`) the same rounds end to end through
  * `AnchoringRunner` on Hardhat's in-process network: all three latencies including
  * witnessed→anchored, and the gas of every anchored round.
@@ -16,6 +19,7 @@ import { deriveThrowawayKeys } from "../../src/crypto/keys";
 import { canonicalBytes } from "../../src/events";
 import { RoundMetricsStore } from "../../src/rounds/metrics-store";
 import { RoundEngine } from "../../src/rounds/round-engine";
+import { MlDsaWorkerPool, defaultMlDsaWorkers } from "../../src/crypto/mldsa";
 import { runAnchoredRounds } from "./rounds-anchored";
 
 export interface RoundsBenchOptions {
@@ -23,6 +27,8 @@ export interface RoundsBenchOptions {
   events: number;
   ssidNodes: number;
   opencoreNodes: number;
+  /** ML-DSA worker threads (0: all ML-DSA work in the main thread). */
+  mldsaWorkers: number;
 }
 
 function arg(args: readonly string[], name: string, dflt: number, min = 1): number {
@@ -76,7 +82,10 @@ export async function runRoundsBench(o: RoundsBenchOptions): Promise<Record<stri
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "amp-bench-rounds-"));
   const metrics = new RoundMetricsStore(path.join(dir, "metrics.sqlite"));
   const origins = ["amp.local/ssid", "amp.local/opencore"];
+  const pool = o.mldsaWorkers > 0 ? new MlDsaWorkerPool(o.mldsaWorkers) : undefined;
+  await pool?.warmUp();
   const engine = new RoundEngine({
+    ...(pool ? { mldsa: pool } : {}),
     dataDir: dir,
     domain: { chainId: 31337n, anchor: "0x5FbDB2315678afecb367f032d93F642f64180aa3" },
     federations: [specOf(origins[0]!, o.ssidNodes), specOf(origins[1]!, o.opencoreNodes)],
@@ -85,11 +94,9 @@ export async function runRoundsBench(o: RoundsBenchOptions): Promise<Record<stri
   });
   const warmup = 3;
   const seal: Record<string, number[]> = { [origins[0]!]: [], [origins[1]!]: [] };
-  const sealPar: Record<string, number[]> = { [origins[0]!]: [], [origins[1]!]: [] };
   const cpuCons: Record<string, number[]> = { [origins[0]!]: [], [origins[1]!]: [] };
   const cpuWit: number[] = [];
   const toWitnessed: number[] = [];
-  const parallel: number[] = [];
   const bytes: number[] = [];
   const bytesPerNode: number[] = [];
   const payload: number[] = [];
@@ -106,12 +113,10 @@ export async function runRoundsBench(o: RoundsBenchOptions): Promise<Record<stri
     if (r <= warmup) continue;
     for (const origin of origins) {
       seal[origin]!.push(res.latencies.sealToQuorumMs[origin]!);
-      sealPar[origin]!.push(res.latencies.parallelSealToQuorumMs[origin]!);
       cpuCons[origin]!.push(res.latencies.cpuMs.consensus[origin]!);
     }
     toWitnessed.push(res.latencies.quorumToWitnessedMs);
     cpuWit.push(res.latencies.cpuMs.witness);
-    parallel.push(res.latencies.parallelWitnessMs);
     bytes.push(res.witnessBytes);
     parts.qc.push(res.witnessBytesBreakdown.qc);
     parts.proofs.push(res.witnessBytesBreakdown.proofs);
@@ -120,6 +125,7 @@ export async function runRoundsBench(o: RoundsBenchOptions): Promise<Record<stri
     payload.push(res.payloadBytes);
   }
   metrics.close();
+  await pool?.close();
   fs.rmSync(dir, { recursive: true, force: true });
   const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
   const reduction = (crossing: number[]) => Math.round((1 - sum(crossing) / sum(payload)) * 1e5) / 1e3;
@@ -129,11 +135,10 @@ export async function runRoundsBench(o: RoundsBenchOptions): Promise<Record<stri
     eventsPerFederationPerRound: o.events,
     nodes: { [origins[0]!]: o.ssidNodes, [origins[1]!]: o.opencoreNodes },
     signatures: "ML-DSA-65 (votes, witness cosignatures) + secp256k1 EIP-712 (votes)",
+    mldsaWorkerThreads: o.mldsaWorkers,
     latencyMs: {
       sealToQuorum: Object.fromEntries(origins.map((x) => [x, stats(seal[x]!)])),
-      sealToQuorumIfValidatorsParallel: Object.fromEntries(origins.map((x) => [x, stats(sealPar[x]!)])),
       quorumToWitnessed: stats(toWitnessed),
-      quorumToWitnessedIfWitnessNodesParallel: stats(parallel),
       cpuConsensusAllNodesOfFederation: Object.fromEntries(origins.map((x) => [x, stats(cpuCons[x]!)])),
       cpuWitnessAllNodes: stats(cpuWit),
     },
@@ -162,6 +167,7 @@ export async function main(args: readonly string[]): Promise<void> {
     events,
     ssidNodes: arg(args, "--ssid-nodes", 4),
     opencoreNodes: arg(args, "--opencore-nodes", 3),
+    mldsaWorkers: arg(args, "--mldsa-workers", defaultMlDsaWorkers(), 0),
   });
   const anchoredRounds = arg(args, "--anchored-rounds", rounds, 0);
   const anchored = anchoredRounds > 0 ? await runAnchoredRounds(anchoredRounds, events, 3, stats) : null;

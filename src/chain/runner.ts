@@ -33,6 +33,7 @@ import type { ChainConnection } from "./connect";
 import type { DeploymentRecord } from "./deployment";
 import { federationIdOf } from "./ids";
 import type { NodeKeys } from "../crypto/keys";
+import { MlDsaWorkerPool, defaultMlDsaWorkers } from "../crypto/mldsa";
 
 export const ARCHIVE_FILE = "archive.sqlite";
 const hex = (b: Uint8Array): string => "0x" + Buffer.from(b).toString("hex");
@@ -53,6 +54,11 @@ export interface RunnerConfig {
   faults?: FaultInjector;
   maxBatch?: number;
   voteTimeoutMs?: number;
+  /**
+   * Worker threads for the nodes' ML-DSA work (default: one per core, at least 2; 0 runs it all
+   * in the main thread). The runner owns the pool and ends it in `close()`.
+   */
+  mldsaWorkers?: number;
 }
 
 export interface FederationReport {
@@ -98,6 +104,7 @@ export class AnchoringRunner {
     private readonly submitter: AnchorSubmitter,
     private readonly anchor: GlobalProofAnchor,
     private readonly feds: Map<string, FedState>,
+    private readonly pool: MlDsaWorkerPool | undefined,
   ) {}
 
   static async open(cfg: RunnerConfig): Promise<AnchoringRunner> {
@@ -108,7 +115,11 @@ export class AnchoringRunner {
     const anchorAddress = cfg.record.contracts.globalProofAnchor;
     const anchor = GlobalProofAnchor__factory.connect(anchorAddress, cfg.conn.provider);
     const submitter = await AnchorSubmitter.create(cfg.conn, anchorAddress);
+    const workers = cfg.mldsaWorkers ?? defaultMlDsaWorkers();
+    const pool = workers > 0 ? new MlDsaWorkerPool(workers) : undefined;
+    await pool?.warmUp();
     const engine = new RoundEngine({
+      ...(pool ? { mldsa: pool } : {}),
       dataDir: path.join(cfg.dataDir, "engine"),
       domain: { chainId: cfg.conn.chainId, anchor: anchorAddress },
       federations: cfg.federations.map((f) => ({
@@ -127,12 +138,19 @@ export class AnchoringRunner {
       const archiveLog = new FederationLog(fed.origin, new SqliteLogStore(archive, fed.name));
       feds.set(fed.origin, { fed, archiveLog, queued: 0n });
     }
-    const runner = new AnchoringRunner(cfg, archive, anchors, metrics, engine, submitter, anchor, feds);
-    await runner.replay();
+    const runner = new AnchoringRunner(cfg, archive, anchors, metrics, engine, submitter, anchor, feds, pool);
+    try {
+      await runner.replay();
+    } catch (e) {
+      runner.close();
+      throw e;
+    }
     return runner;
   }
 
   close(): void {
+    // Workers are unref'd and hold no state; ending them needs no wait.
+    void this.pool?.close();
     this.metrics.close();
     this.anchors.close();
     this.archive.close();

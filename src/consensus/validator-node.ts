@@ -6,7 +6,6 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { performance } from "node:perf_hooks";
 import { FederationLog } from "../log";
 import { leafHash, verifyConsistency } from "../merkle";
 import type { NodeKeys } from "../crypto/keys";
@@ -15,10 +14,11 @@ import {
   checkpointBody,
   formatSignedNote,
   makeSigner,
-  signBody,
+  signBodyWith,
   type Checkpoint,
   type NoteSigner,
 } from "../crypto/note";
+import { inlineMlDsa, type MlDsaBackend } from "../crypto/mldsa";
 import { AmpError } from "../util/errors";
 import { writeFileAtomic } from "./atomic-file";
 import { signCheckpoint } from "./anchor-signature";
@@ -36,6 +36,8 @@ export interface ValidatorNodeConfig {
   readonly faults?: FaultInjector;
   /** Log copy; a fresh in-memory log when omitted. */
   readonly log?: FederationLog;
+  /** Where the node's ML-DSA vote signature is computed; this thread by default. */
+  readonly mldsa?: MlDsaBackend;
 }
 
 /** The last checkpoint the node signed, persisted before the vote is released. */
@@ -55,8 +57,7 @@ export class ValidatorNode implements TransportEndpoint {
   private state: SignedState | undefined;
   private readonly batches = new Map<string, (Uint8Array | undefined)[]>();
   private transport: Transport | undefined;
-  /** Time the node spent on its last vote (hash, append, check, persist, sign), for benchmarks. */
-  lastVoteMs = 0;
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly cfg: ValidatorNodeConfig) {
     this.nodeId = cfg.keys.nodeId;
@@ -103,7 +104,10 @@ export class ValidatorNode implements TransportEndpoint {
   }
 
   async handleVoteRequest(req: VoteRequest): Promise<VoteResponse> {
-    const honest = await this.honestResponse(req);
+    // One request at a time: a vote is signed and persisted before the next request is looked at.
+    const honestP = this.queue.then(() => this.honestResponse(req));
+    this.queue = honestP.catch(() => undefined);
+    const honest = await honestP;
     if (honest.kind !== "vote") return honest;
     const fault = this.cfg.faults?.faultFor(this.nodeId, req.round);
     if (fault === undefined || fault === "drop-events") return honest;
@@ -129,9 +133,7 @@ export class ValidatorNode implements TransportEndpoint {
         reason: `log is at size ${this.log.size}, request builds on ${req.baseSize}`,
       };
     }
-    const t0 = performance.now();
-    const vote = this.appendAndSign(req, entries);
-    this.lastVoteMs = performance.now() - t0;
+    const vote = await this.appendAndSign(req, entries);
     return { kind: "vote", votes: [vote] };
   }
 
@@ -192,13 +194,12 @@ export class ValidatorNode implements TransportEndpoint {
     return b as Uint8Array[];
   }
 
-  private appendAndSign(req: VoteRequest, entries: Uint8Array[]): Vote {
+  private async appendAndSign(req: VoteRequest, entries: Uint8Array[]): Promise<Vote> {
     const last = this.lastSigned();
     const cp = this.appendChecked(req, entries, last);
-    const note = formatSignedNote({
-      body: checkpointBody(cp),
-      signatures: [signBody(checkpointBody(cp), this.signer, VOTE_CONTEXT)],
-    });
+    const body = checkpointBody(cp);
+    const signature = await signBodyWith(body, this.signer, VOTE_CONTEXT, this.cfg.mldsa ?? inlineMlDsa);
+    const note = formatSignedNote({ body, signatures: [signature] });
     const vote: Vote = {
       nodeId: this.nodeId,
       note,

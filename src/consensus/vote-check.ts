@@ -9,10 +9,11 @@ import {
   makeVerifier,
   parseCheckpointBody,
   parseSignedNote,
-  verifySignature,
+  verifySignatureWith,
   type Checkpoint,
   type NoteVerifier,
 } from "../crypto/note";
+import { inlineMlDsa, type MlDsaBackend } from "../crypto/mldsa";
 import { recoverCheckpointSigner } from "./anchor-signature";
 import type { FaultKind } from "./evidence";
 import type { AnchorDomain, FederationConfig, FederationMember, Vote } from "./types";
@@ -25,14 +26,16 @@ export function memberVerifier(m: FederationMember): NoteVerifier {
   return makeVerifier(m.keyName, m.mldsaPublicKey);
 }
 
-export function checkVote(
+/** Check one vote; the ML-DSA verification runs on `mldsa` (this thread by default). */
+export async function checkVote(
   vote: Vote,
   member: FederationMember,
   verifier: NoteVerifier,
   fed: FederationConfig,
   round: bigint,
   domain: AnchorDomain,
-): VoteCheck {
+  mldsa: MlDsaBackend = inlineMlDsa,
+): Promise<VoteCheck> {
   try {
     const note = parseSignedNote(vote.note);
     const sig = note.signatures[0];
@@ -46,7 +49,7 @@ export function checkVote(
     if (!Buffer.from(sig.keyId).equals(Buffer.from(verifier.keyId))) {
       return { ok: false, fault: "invalid-signature", detail: "key id does not match the voter's key" };
     }
-    verifySignature(note.body, sig, verifier, VOTE_CONTEXT);
+    await verifySignatureWith(note.body, sig, verifier, VOTE_CONTEXT, mldsa);
     const cp = parseCheckpointBody(note.body);
     if (cp.origin !== fed.origin || cp.round !== round || cp.epoch !== fed.epoch) {
       return { ok: false, fault: "malformed", detail: "vote is for another origin, round or epoch" };

@@ -14,10 +14,10 @@
  * context string `amp/vote/v1` (validators' votes) or `amp/witness/v1` (the other federation's
  * cosignatures), so a vote can never be replayed as a cosignature or vice versa.
  */
-import { ml_dsa65 } from "@noble/post-quantum/ml-dsa.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { InvalidInputError } from "../util/errors";
 import { ML_DSA65_PUBLIC_KEY_BYTES, ML_DSA65_SIGNATURE_BYTES } from "./keys";
+import { mldsaSign, mldsaVerify, type MlDsaBackend } from "./mldsa";
 
 export const VOTE_CONTEXT = "amp/vote/v1";
 export const WITNESS_CONTEXT = "amp/witness/v1";
@@ -166,10 +166,18 @@ export function makeSigner(keyName: string, publicKey: Uint8Array, secretKey: Ui
 
 /** Sign a note body (deterministic ML-DSA-65 with the given FIPS 204 context). */
 export function signBody(body: string, signer: NoteSigner, context: SignatureContext): NoteSignature {
-  const signature = ml_dsa65.sign(enc.encode(body), signer.secretKey, {
-    context: enc.encode(context),
-    extraEntropy: false,
-  });
+  const signature = mldsaSign(enc.encode(body), signer.secretKey, enc.encode(context));
+  return { keyName: signer.keyName, keyId: signer.keyId, signature };
+}
+
+/** {@link signBody} on a backend (e.g. a worker pool); the same signature bytes. */
+export async function signBodyWith(
+  body: string,
+  signer: NoteSigner,
+  context: SignatureContext,
+  backend: MlDsaBackend,
+): Promise<NoteSignature> {
+  const signature = await backend.sign(enc.encode(body), signer.secretKey, enc.encode(context));
   return { keyName: signer.keyName, keyId: signer.keyId, signature };
 }
 
@@ -233,16 +241,35 @@ export function verifySignature(
   verifier: NoteVerifier,
   context: SignatureContext,
 ): void {
+  checkSignatureLength(sig);
+  const ok = mldsaVerify(sig.signature, enc.encode(body), verifier.publicKey, enc.encode(context));
+  if (!ok) throw badSignature(sig, context);
+}
+
+/** {@link verifySignature} on a backend (e.g. a worker pool). */
+export async function verifySignatureWith(
+  body: string,
+  sig: NoteSignature,
+  verifier: NoteVerifier,
+  context: SignatureContext,
+  backend: MlDsaBackend,
+): Promise<void> {
+  checkSignatureLength(sig);
+  const ok = await backend.verify(sig.signature, enc.encode(body), verifier.publicKey, enc.encode(context));
+  if (!ok) throw badSignature(sig, context);
+}
+
+function checkSignatureLength(sig: NoteSignature): void {
   if (sig.signature.length !== ML_DSA65_SIGNATURE_BYTES) {
     throw new NoteError(
       "wrong-signature-length",
       `signature of ${sig.keyName} is ${sig.signature.length} bytes; ML-DSA-65 needs ${ML_DSA65_SIGNATURE_BYTES}`,
     );
   }
-  const ok = ml_dsa65.verify(sig.signature, enc.encode(body), verifier.publicKey, {
-    context: enc.encode(context),
-  });
-  if (!ok) throw new NoteError("bad-signature", `signature of ${sig.keyName} does not verify (${context})`);
+}
+
+function badSignature(sig: NoteSignature, context: SignatureContext): NoteError {
+  return new NoteError("bad-signature", `signature of ${sig.keyName} does not verify (${context})`);
 }
 
 export interface VerifyOptions {
@@ -261,8 +288,38 @@ export function verifyNote(
   context: SignatureContext,
   options: VerifyOptions = {},
 ): NoteVerifier[] {
+  const known = knownSignatures(note, verifiers, options);
+  for (const { sig, v } of known) verifySignature(note.body, sig, v, context);
+  return known.map((k) => k.v);
+}
+
+/** {@link verifyNote} on a backend: the signatures are checked concurrently, same outcome. */
+export async function verifyNoteWith(
+  note: SignedNote,
+  verifiers: readonly NoteVerifier[],
+  context: SignatureContext,
+  backend: MlDsaBackend,
+  options: VerifyOptions = {},
+): Promise<NoteVerifier[]> {
+  const known = knownSignatures(note, verifiers, options);
+  for (const { sig } of known) checkSignatureLength(sig);
+  const results = await Promise.allSettled(
+    known.map(({ sig, v }) => verifySignatureWith(note.body, sig, v, context, backend)),
+  );
+  // Report the first failing line in note order, as the one-by-one check would.
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) throw failed.reason;
+  return known.map((k) => k.v);
+}
+
+/** The note's signatures by known keys, each key once; structural refusals as NoteErrors. */
+function knownSignatures(
+  note: SignedNote,
+  verifiers: readonly NoteVerifier[],
+  options: VerifyOptions,
+): { sig: NoteSignature; v: NoteVerifier }[] {
   const seen = new Set<string>();
-  const out: NoteVerifier[] = [];
+  const out: { sig: NoteSignature; v: NoteVerifier }[] = [];
   for (const sig of note.signatures) {
     const v = findVerifier(sig, verifiers);
     if (!v) {
@@ -271,9 +328,8 @@ export function verifyNote(
       continue;
     }
     if (seen.has(v.keyName)) throw new NoteError("duplicate-signature", `two signatures by ${v.keyName}`);
-    verifySignature(note.body, sig, v, context);
     seen.add(v.keyName);
-    out.push(v);
+    out.push({ sig, v });
   }
   if (out.length === 0) throw new NoteError("no-known-signature", "no signature from a known key");
   return out;

@@ -3,10 +3,12 @@
  *
  * For every final federation checkpoint, each node of every *other* federation verifies the QC and
  * a consistency proof from the last checkpoint it witnessed and cosigns (see Witness). A checkpoint
- * is witnessed once cosigners hold > 2/3 of each witnessing federation's weight. Only checkpoints,
+ * is witnessed once cosigners hold > 2/3 of each witnessing federation's weight (the C2SP witness
+ * policy "k of n", with k by weight); the other witnesses cosign right after, off the critical path. Only checkpoints,
  * signatures and proofs cross the boundary; the bytes are counted.
  */
 import { performance } from "node:perf_hooks";
+import { inlineMlDsa, type MlDsaBackend } from "../crypto/mldsa";
 import { formatSignedNote, parseSignedNote, type NoteSignature } from "../crypto/note";
 import { hasQuorum, totalWeight } from "../consensus/quorum";
 import type { FederationConfig, QuorumCertificate } from "../consensus/types";
@@ -39,6 +41,8 @@ export interface NexusRound {
   readonly round: bigint;
   readonly witnessed: readonly WitnessedCheckpoint[];
   readonly globalRoot: Uint8Array;
+  /** Per origin: `performance.now()` when its checkpoint reached its witness quorum. */
+  readonly witnessedAt: ReadonlyMap<string, number>;
   /** Bytes across federation boundaries, each QC + proof sent once per witnessing federation. */
   readonly witnessBytes: number;
   /** `witnessBytes` split into QC notes, consistency proofs and returned cosignature lines. */
@@ -49,53 +53,101 @@ export interface NexusRound {
   };
   /** Same, if the QC + proof is sent to every witness node separately. */
   readonly witnessBytesPerNode: number;
-  /** Cosigning time of each witness node (ms), for a parallel-deployment estimate. */
-  readonly witnessNodeMs: readonly number[];
-  /** Critical path if witness nodes ran in parallel: slowest quorum of witnesses (ms). */
-  readonly parallelWitnessMs: number;
 }
 
 export class NexusError extends AmpError {
   override name = "NexusError";
 }
 
+export interface NexusOptions {
+  readonly logger?: Logger;
+  /** Where witnesses run ML-DSA (QC verification, cosigning); in this thread by default. */
+  readonly mldsa?: MlDsaBackend;
+}
+
+/** One witnessing federation working on one final checkpoint. */
+interface WitnessJob {
+  readonly w: WitnessFederation;
+  readonly final: FederationFinal;
+  readonly weights: Map<string, bigint>;
+  readonly total: bigint;
+  readonly proofs: Map<bigint, Uint8Array[]>;
+  /** Cosignatures by witness index (the cosigned note lists them in witness order). */
+  readonly sigs: Map<number, NoteSignature>;
+  readonly running: Set<Promise<void>>;
+  next: number;
+  signed: bigint;
+  inFlight: bigint;
+  bytesPerNode: number;
+}
+
 export class GlobalProofNexus {
   private readonly feds: readonly WitnessFederation[];
   private readonly logger: Logger;
+  private readonly mldsa: MlDsaBackend;
 
-  constructor(federations: readonly WitnessFederation[], logger?: Logger) {
+  constructor(federations: readonly WitnessFederation[], options: NexusOptions = {}) {
     if (federations.length < 2) throw new InvalidInputError("the nexus needs at least two federations");
     this.feds = federations;
-    this.logger = logger ?? createLogger("nexus");
+    this.logger = options.logger ?? createLogger("nexus");
+    this.mldsa = options.mldsa ?? inlineMlDsa;
   }
 
-  /** Witness every federation's final checkpoint of `round` and compute the global root. */
-  witnessRound(round: bigint, finals: ReadonlyMap<string, FederationFinal>): NexusRound {
-    const nodeMs: number[] = [];
-    let bytes = 0;
-    const breakdown = { qc: 0, proofs: 0, cosignatures: 0 };
-    let bytesPerNode = 0;
-    let parallel = 0;
-    const witnessed: WitnessedCheckpoint[] = [];
-    for (const source of this.feds) {
-      const final = finals.get(source.config.origin);
-      if (!final) throw new NexusError(`no final checkpoint of ${source.config.origin} for round ${round}`);
-      if (final.qc.checkpoint.round !== round) {
+  /**
+   * Witness every federation's final checkpoint of `round` and compute the global root.
+   *
+   * Per checkpoint and witnessing federation, witnesses start in order until the started ones hold
+   * > 2/3 of that federation's weight (another starts for each refusal). The round is witnessed when
+   * every checkpoint has such a quorum of cosignatures (`witnessedAt`). The remaining witnesses then
+   * verify and cosign too before this returns, off the critical path, so every honest witness keeps
+   * up and the cosigned notes carry all their cosignatures. Throws (retry-later) if a checkpoint
+   * finds no witness quorum.
+   */
+  async witnessRound(round: bigint, finals: ReadonlyMap<string, FederationFinal>): Promise<NexusRound> {
+    // Check every checkpoint before any witness starts.
+    const checked = this.feds.map((source) => {
+      const origin = source.config.origin;
+      const final = finals.get(origin);
+      if (!final) throw new NexusError(`no final checkpoint of ${origin} for round ${round}`);
+      const cp = final.qc.checkpoint;
+      if (cp.origin !== origin || cp.round !== round) {
         throw new NexusError(
-          `checkpoint of ${source.config.origin} is for round ${final.qc.checkpoint.round}`,
+          `checkpoint of ${cp.origin} round ${cp.round} given for ${origin} round ${round}`,
         );
       }
+      return { source, final, jobs: this.feds.filter((f) => f !== source).map((w) => newJob(w, final)) };
+    });
+    const witnessedAt = new Map<string, number>();
+    await Promise.all(
+      checked.map(async (c) => {
+        const ok = await Promise.all(c.jobs.map((job) => this.untilQuorum(job)));
+        if (ok.every(Boolean)) witnessedAt.set(c.source.config.origin, performance.now());
+      }),
+    );
+    const all = checked.flatMap((c) => c.jobs);
+    for (const job of all) while (job.next < job.w.witnesses.length) this.start(job, job.next++);
+    await Promise.all(all.flatMap((job) => [...job.running]));
+    for (const job of all) {
+      if (!hasQuorum(job.signed, job.total)) {
+        const cp = job.final.qc.checkpoint;
+        throw new NexusError(`${cp.origin} round ${round} not witnessed by > 2/3 of ${job.w.config.origin}`, {
+          kind: "retry-later",
+        });
+      }
+    }
+
+    const breakdown = { qc: 0, proofs: 0, cosignatures: 0 };
+    let bytesPerNode = 0;
+    const witnessed: WitnessedCheckpoint[] = [];
+    for (const { source, final, jobs } of checked) {
       const cosignatures: WitnessedCheckpoint["cosignatures"][number][] = [];
-      for (const w of this.feds.filter((f) => f !== source)) {
-        const r = this.witnessBy(w, final);
-        cosignatures.push(...r.sigs.map((signature) => ({ witnessOrigin: w.config.origin, signature })));
-        nodeMs.push(...r.ms);
-        bytes += r.bytes;
-        breakdown.qc += r.qcBytes;
-        breakdown.proofs += r.proofBytes;
-        breakdown.cosignatures += r.sigBytes;
-        bytesPerNode += r.bytesPerNode;
-        parallel = Math.max(parallel, r.quorumMs);
+      for (const job of jobs) {
+        const sigs = [...job.sigs.entries()].sort((a, b) => a[0] - b[0]).map(([, sig]) => sig);
+        cosignatures.push(...sigs.map((signature) => ({ witnessOrigin: job.w.config.origin, signature })));
+        breakdown.qc += Buffer.byteLength(final.qc.note, "utf8");
+        breakdown.proofs += [...job.proofs.values()].reduce((a, p) => a + 32 * p.length, 0);
+        breakdown.cosignatures += sigs.reduce((a, sig) => a + cosignatureBytes(sig), 0);
+        bytesPerNode += job.bytesPerNode;
       }
       const note = parseSignedNote(final.qc.note);
       const cosignedNote = formatSignedNote({
@@ -116,65 +168,79 @@ export class GlobalProofNexus {
       round,
       witnessed,
       globalRoot: root,
-      witnessBytes: bytes,
+      witnessedAt,
+      witnessBytes: breakdown.qc + breakdown.proofs + breakdown.cosignatures,
       witnessBytesBreakdown: breakdown,
       witnessBytesPerNode: bytesPerNode,
-      witnessNodeMs: nodeMs,
-      parallelWitnessMs: parallel,
     };
   }
 
-  /** Federation `w` witnesses `final`; throws unless cosigners hold > 2/3 of w's weight. */
-  private witnessBy(w: WitnessFederation, final: FederationFinal) {
-    const cp = final.qc.checkpoint;
-    const qcBytes = Buffer.byteLength(final.qc.note, "utf8");
-    const weights = new Map(w.config.members.map((m) => [m.nodeId, m.weight]));
-    const proofs = new Map<bigint, Uint8Array[]>();
-    const sigs: NoteSignature[] = [];
-    const done: { ms: number; weight: bigint }[] = [];
-    let bytesPerNode = 0;
-    let signed = 0n;
-    for (const witness of w.witnesses) {
-      const from = witness.lastWitnessed(cp.origin)?.treeSize ?? 0n;
-      if (!proofs.has(from)) {
-        proofs.set(from, from === 0n || from >= cp.treeSize ? [] : final.consistencyProof(from, cp.treeSize));
+  /** Start witnesses until the started ones could make a quorum; true once cosigners hold > 2/3. */
+  private async untilQuorum(job: WitnessJob): Promise<boolean> {
+    for (;;) {
+      while (!hasQuorum(job.signed + job.inFlight, job.total) && job.next < job.w.witnesses.length) {
+        this.start(job, job.next++);
       }
-      const proof = proofs.get(from)!;
-      bytesPerNode += qcBytes + 32 * proof.length;
-      const t0 = performance.now();
-      try {
-        const sig = witness.cosign(final.qc.note, proof);
-        const weight = weights.get(witness.nodeId) ?? 0n;
-        done.push({ ms: performance.now() - t0, weight });
-        sigs.push(sig);
-        signed += weight;
-        bytesPerNode += cosignatureBytes(sig);
-      } catch (e) {
-        this.logger.warn("witness refused", {
-          origin: cp.origin,
-          witness: witness.nodeId,
-          error: (e as Error).message,
-        });
-      }
+      if (hasQuorum(job.signed, job.total)) return true;
+      if (job.running.size === 0) return false;
+      await Promise.race(job.running);
     }
-    if (!hasQuorum(signed, totalWeight(weights))) {
-      throw new NexusError(`${cp.origin} round ${cp.round} not witnessed by > 2/3 of ${w.config.origin}`, {
-        kind: "retry-later",
-      });
-    }
-    const proofBytes = [...proofs.values()].reduce((a, p) => a + 32 * p.length, 0);
-    const sigBytes = sigs.reduce((a, s) => a + cosignatureBytes(s), 0);
-    return {
-      sigs,
-      ms: done.map((d) => d.ms),
-      bytes: qcBytes + proofBytes + sigBytes,
-      qcBytes,
-      proofBytes,
-      sigBytes,
-      bytesPerNode,
-      quorumMs: quorumTime(done, totalWeight(weights)),
-    };
   }
+
+  /** Witness number `i` of `job` verifies and cosigns; never rejects (a refusal is logged). */
+  private start(job: WitnessJob, i: number): void {
+    const witness = job.w.witnesses[i]!;
+    const cp = job.final.qc.checkpoint;
+    const weight = job.weights.get(witness.nodeId) ?? 0n;
+    const from = witness.lastWitnessed(cp.origin)?.treeSize ?? 0n;
+    if (!job.proofs.has(from)) {
+      job.proofs.set(
+        from,
+        from === 0n || from >= cp.treeSize ? [] : job.final.consistencyProof(from, cp.treeSize),
+      );
+    }
+    const proof = job.proofs.get(from)!;
+    job.bytesPerNode += Buffer.byteLength(job.final.qc.note, "utf8") + 32 * proof.length;
+    job.inFlight += weight;
+    const p: Promise<void> = witness
+      .cosignWith(job.final.qc.note, proof, this.mldsa)
+      .then(
+        (sig) => {
+          job.sigs.set(i, sig);
+          job.signed += weight;
+          job.bytesPerNode += cosignatureBytes(sig);
+        },
+        (e: unknown) => {
+          this.logger.warn("witness refused", {
+            origin: cp.origin,
+            witness: witness.nodeId,
+            error: e instanceof Error ? e.message : String(e),
+          });
+        },
+      )
+      .finally(() => {
+        job.inFlight -= weight;
+        job.running.delete(p);
+      });
+    job.running.add(p);
+  }
+}
+
+function newJob(w: WitnessFederation, final: FederationFinal): WitnessJob {
+  const weights = new Map(w.config.members.map((m) => [m.nodeId, m.weight]));
+  return {
+    w,
+    final,
+    weights,
+    total: totalWeight(weights),
+    proofs: new Map(),
+    sigs: new Map(),
+    running: new Set(),
+    next: 0,
+    signed: 0n,
+    inFlight: 0n,
+    bytesPerNode: 0,
+  };
 }
 
 /** Bytes of one cosignature line as it crosses back ("— name base64(keyId‖sig)\n"). */
@@ -182,14 +248,4 @@ function cosignatureBytes(sig: NoteSignature): number {
   return (
     Buffer.byteLength(`\u2014 ${sig.keyName} `, "utf8") + Math.ceil((4 + sig.signature.length) / 3) * 4 + 1
   );
-}
-
-/** Time until the fastest witnesses holding > 2/3 of the weight are done, if all ran in parallel. */
-function quorumTime(done: readonly { ms: number; weight: bigint }[], total: bigint): number {
-  let w = 0n;
-  for (const d of [...done].sort((a, b) => a.ms - b.ms)) {
-    w += d.weight;
-    if (hasQuorum(w, total)) return d.ms;
-  }
-  return Number.POSITIVE_INFINITY;
 }

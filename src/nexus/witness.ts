@@ -16,12 +16,16 @@ import {
   parseCheckpointBody,
   parseSignedNote,
   signBody,
+  signBodyWith,
   verifyNote,
+  verifyNoteWith,
   type Checkpoint,
   type NoteSignature,
   type NoteSigner,
   type NoteVerifier,
+  type SignedNote,
 } from "../crypto/note";
+import type { MlDsaBackend } from "../crypto/mldsa";
 import { verifyConsistency } from "../merkle";
 import { appendLineDurable } from "../consensus/atomic-file";
 import { hasQuorum, totalWeight } from "../consensus/quorum";
@@ -77,6 +81,19 @@ export interface WitnessConfig {
   readonly dataDir?: string;
 }
 
+interface ParsedQc {
+  readonly note: SignedNote;
+  readonly cp: Checkpoint;
+  readonly w: Watched;
+  /** The QC's signature lines as received. */
+  readonly signatures: string[];
+}
+
+function qcSignatureError(cp: Checkpoint, e: unknown): WitnessError {
+  const code = e instanceof NoteError && e.code === "no-known-signature" ? "no-quorum" : "bad-qc-signature";
+  return new WitnessError(code, `QC of ${cp.origin} round ${cp.round}: ${(e as Error).message}`, e);
+}
+
 export class Witness {
   readonly nodeId: string;
   readonly signer: NoteSigner;
@@ -112,13 +129,39 @@ export class Witness {
    * first checkpoint or an unchanged size) and return this witness's cosignature line.
    */
   cosign(qcNote: string, consistencyProof: readonly Uint8Array[]): NoteSignature {
-    const { cp, body, signatures } = this.checkQc(qcNote);
-    this.checkExtends(cp, consistencyProof);
-    this.remember(cp, signatures);
-    return signBody(body, this.signer, WITNESS_CONTEXT);
+    const q = this.parseQc(qcNote);
+    let verified: NoteVerifier[];
+    try {
+      verified = verifyNote(q.note, q.w.verifiers, VOTE_CONTEXT);
+    } catch (e) {
+      throw qcSignatureError(q.cp, e);
+    }
+    this.accept(q, verified, consistencyProof);
+    return signBody(q.note.body, this.signer, WITNESS_CONTEXT);
   }
 
-  private checkQc(qcNote: string): { cp: Checkpoint; body: string; signatures: string[] } {
+  /**
+   * {@link cosign} with the ML-DSA work on `backend` (e.g. a worker pool): the same checks, refusals
+   * and signature. The extension check and the durable reference happen together after the QC's
+   * signatures verified, so two concurrent calls for one origin cannot both pass on stale state.
+   */
+  async cosignWith(
+    qcNote: string,
+    consistencyProof: readonly Uint8Array[],
+    backend: MlDsaBackend,
+  ): Promise<NoteSignature> {
+    const q = this.parseQc(qcNote);
+    let verified: NoteVerifier[];
+    try {
+      verified = await verifyNoteWith(q.note, q.w.verifiers, VOTE_CONTEXT, backend);
+    } catch (e) {
+      throw qcSignatureError(q.cp, e);
+    }
+    this.accept(q, verified, consistencyProof);
+    return signBodyWith(q.note.body, this.signer, WITNESS_CONTEXT, backend);
+  }
+
+  private parseQc(qcNote: string): ParsedQc {
     let note;
     let cp;
     try {
@@ -135,20 +178,21 @@ export class Witness {
         `QC is for epoch ${cp.epoch}, registered epoch is ${w.config.epoch}`,
       );
     }
-    let verified: NoteVerifier[];
-    try {
-      verified = verifyNote(note, w.verifiers, VOTE_CONTEXT);
-    } catch (e) {
-      const code =
-        e instanceof NoteError && e.code === "no-known-signature" ? "no-quorum" : "bad-qc-signature";
-      throw new WitnessError(code, `QC of ${cp.origin} round ${cp.round}: ${(e as Error).message}`, e);
+    const signatures = qcNote.slice(note.body.length + 1, -1).split("\n");
+    return { note, cp, w, signatures };
+  }
+
+  /** Quorum of the verified signers, extension of the last witnessed checkpoint, then remember. */
+  private accept(q: ParsedQc, verified: readonly NoteVerifier[], proof: readonly Uint8Array[]): void {
+    const signed = verified.reduce((a, v) => a + q.w.weights.get(v.keyName)!, 0n);
+    if (!hasQuorum(signed, q.w.total)) {
+      throw new WitnessError(
+        "no-quorum",
+        `QC of ${q.cp.origin} has weight ${signed} of ${q.w.total}, not > 2/3`,
+      );
     }
-    const signed = verified.reduce((a, v) => a + w.weights.get(v.keyName)!, 0n);
-    if (!hasQuorum(signed, w.total)) {
-      throw new WitnessError("no-quorum", `QC of ${cp.origin} has weight ${signed} of ${w.total}, not > 2/3`);
-    }
-    const lines = qcNote.slice(note.body.length + 1, -1).split("\n");
-    return { cp, body: note.body, signatures: lines };
+    this.checkExtends(q.cp, proof);
+    this.remember(q.cp, q.signatures);
   }
 
   private checkExtends(cp: Checkpoint, proof: readonly Uint8Array[]): void {

@@ -12,6 +12,7 @@ import { InProcessTransport } from "../consensus/transport";
 import type { AnchorDomain, FederationConfig, FederationMember } from "../consensus/types";
 import { ValidatorNode } from "../consensus/validator-node";
 import { InvalidInputError } from "../util/errors";
+import type { MlDsaBackend } from "../crypto/mldsa";
 
 export interface FederationSpec {
   readonly origin: string;
@@ -34,6 +35,8 @@ export interface BuildOptions {
   readonly faults?: FaultInjector;
   readonly voteTimeoutMs?: number;
   readonly onAlert?: (alert: RoundAlert) => void;
+  /** Where the nodes and the coordinator run ML-DSA; this thread by default. */
+  readonly mldsa?: MlDsaBackend;
 }
 
 export function federationMembers(spec: FederationSpec): FederationMember[] {
@@ -65,6 +68,7 @@ export function buildFederation(spec: FederationSpec, opts: BuildOptions): Feder
       dataDir: path.join(dir, "validators"),
       domain: opts.domain,
       ...(opts.faults ? { faults: opts.faults } : {}),
+      ...(opts.mldsa ? { mldsa: opts.mldsa } : {}),
     });
     node.attach(transport);
     transport.register(node);
@@ -80,6 +84,7 @@ export function buildFederation(spec: FederationSpec, opts: BuildOptions): Feder
     log,
     ...(opts.voteTimeoutMs !== undefined ? { voteTimeoutMs: opts.voteTimeoutMs } : {}),
     ...(opts.onAlert ? { onAlert: opts.onAlert } : {}),
+    ...(opts.mldsa ? { mldsa: opts.mldsa } : {}),
   });
   return { config, nodes, coordinator, evidence, log, transport };
 }

@@ -4,6 +4,7 @@ import path from "node:path";
 import { deriveThrowawayKeys } from "../../src/crypto/keys";
 import { parseCheckpointBody, parseSignedNote } from "../../src/crypto/note";
 import { ValidatorNode } from "../../src/consensus/validator-node";
+import { MlDsaWorkerPool } from "../../src/crypto/mldsa";
 import type { VoteRequest } from "../../src/consensus/types";
 import { DOMAIN, entries, expectedRoot, tmpDir, quietLogs } from "./fixture";
 
@@ -49,6 +50,32 @@ describe("consensus/ValidatorNode", () => {
     const state = JSON.parse(fs.readFileSync(stateFile(), "utf8")) as { round: string; vote: unknown };
     expect(state.round).to.equal("1");
     expect(state.vote).to.deep.equal(res.votes[0]);
+  });
+
+  it("handles concurrent requests one at a time, signing on a worker pool: one append, one vote", async () => {
+    const pool = new MlDsaWorkerPool(2);
+    try {
+      const pooled = new ValidatorNode({
+        origin: ORIGIN,
+        keys: deriveThrowawayKeys("node-test", "v1"),
+        dataDir: path.join(dir, "pooled"),
+        domain: DOMAIN,
+        mldsa: pool,
+      });
+      pooled.receiveBatch({ origin: ORIGIN, round: 1n, entries: entries(ORIGIN, 1, 4) });
+      const [a, b] = await Promise.all([
+        pooled.handleVoteRequest(request(1n, 0n, 4)),
+        pooled.handleVoteRequest(request(1n, 0n, 4)),
+      ]);
+      expect(a.kind).to.equal("vote");
+      expect(b).to.deep.equal(a);
+      expect(pooled.log.size).to.equal(4n);
+      // Signed on the pool, the vote is the one this thread would sign (deterministic ML-DSA).
+      node.receiveBatch({ origin: ORIGIN, round: 1n, entries: entries(ORIGIN, 1, 4) });
+      expect(await node.handleVoteRequest(request(1n, 0n, 4))).to.deep.equal(a);
+    } finally {
+      await pool.close();
+    }
   });
 
   it("never signs a second checkpoint for a round it already signed: it repeats its vote", async () => {

@@ -34,19 +34,21 @@ const check = (vote: { note: string; eip712Signature: string }) =>
   checkVote({ nodeId: me.nodeId, ...vote }, me, memberVerifier(me), fed, 1n, DOMAIN);
 
 describe("consensus/vote-check", () => {
-  it("accepts a vote signed by the voter's ML-DSA and secp256k1 keys", () => {
-    expect(check({ note, eip712Signature: signCheckpoint(keys.wallet, DOMAIN, cp) })).to.deep.include({
+  it("accepts a vote signed by the voter's ML-DSA and secp256k1 keys", async () => {
+    expect(await check({ note, eip712Signature: signCheckpoint(keys.wallet, DOMAIN, cp) })).to.deep.include({
       ok: true,
     });
   });
-  it("flags an EIP-712 signature by another key, or for another chain, as invalid-signature", () => {
+  it("flags an EIP-712 signature by another key, or for another chain, as invalid-signature", async () => {
     const other = deriveThrowawayKeys("x", "y").wallet;
-    expect(check({ note, eip712Signature: signCheckpoint(other, DOMAIN, cp) })).to.deep.include({
+    expect(await check({ note, eip712Signature: signCheckpoint(other, DOMAIN, cp) })).to.deep.include({
       ok: false,
       fault: "invalid-signature",
     });
     const wrongChain = signCheckpoint(keys.wallet, { ...DOMAIN, chainId: 1n }, cp);
-    expect(check({ note, eip712Signature: wrongChain })).to.deep.include({ fault: "invalid-signature" });
+    expect(await check({ note, eip712Signature: wrongChain })).to.deep.include({
+      fault: "invalid-signature",
+    });
   });
   it("refuses a high-s or wrong-length EIP-712 signature", () => {
     const sig = Signature.from(signCheckpoint(keys.wallet, DOMAIN, cp));
@@ -60,12 +62,15 @@ describe("consensus/vote-check", () => {
     expect(recoverCheckpointSigner(DOMAIN, cp, sig.serialized.slice(0, -2))).to.equal(undefined);
     expect(recoverCheckpointSigner(DOMAIN, cp, sig.serialized)).to.equal(keys.wallet.address);
   });
-  it("flags a vote for another round or a vote note that does not parse", () => {
+  it("flags a vote for another round or a vote note that does not parse", async () => {
     const eip = signCheckpoint(keys.wallet, DOMAIN, cp);
     const r2 = checkpointBody({ ...cp, round: 2n });
     const n2 = formatSignedNote({ body: r2, signatures: [signBody(r2, signer, VOTE_CONTEXT)] });
-    expect(check({ note: n2, eip712Signature: eip })).to.deep.include({ ok: false, fault: "malformed" });
-    expect(check({ note: "nonsense", eip712Signature: eip })).to.deep.include({
+    expect(await check({ note: n2, eip712Signature: eip })).to.deep.include({
+      ok: false,
+      fault: "malformed",
+    });
+    expect(await check({ note: "nonsense", eip712Signature: eip })).to.deep.include({
       ok: false,
       fault: "malformed",
     });

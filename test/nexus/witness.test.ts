@@ -12,18 +12,20 @@ import {
   parseSignedNote,
   signBody,
   verifySignature,
+  type NoteSignature,
 } from "../../src/crypto/note";
 import { FaultInjector } from "../../src/consensus/fault-injector";
 import type { QuorumCertificate } from "../../src/consensus/types";
 import { Witness, WitnessError } from "../../src/nexus/witness";
+import { MlDsaWorkerPool } from "../../src/crypto/mldsa";
 import { buildFederation } from "../../src/rounds/federation";
 import { DOMAIN, entries, spec, tmpDir, quietLogs } from "../consensus/fixture";
 
 const SSID = "amp.local/ssid";
 
-function code(fn: () => unknown): string {
+async function code(p: () => Promise<unknown>): Promise<string> {
   try {
-    fn();
+    await p();
   } catch (e) {
     expect(e).to.be.instanceOf(WitnessError);
     return (e as WitnessError).code;
@@ -31,7 +33,23 @@ function code(fn: () => unknown): string {
   throw new Error("expected a WitnessError");
 }
 
+type Cosign = (w: Witness, note: string, proof: readonly Uint8Array[]) => Promise<NoteSignature>;
+
 describe("nexus/Witness", () => {
+  // The same checks run through `cosign` (this thread) and `cosignWith` (ML-DSA on worker threads).
+  let pool: MlDsaWorkerPool;
+  before(() => {
+    pool = new MlDsaWorkerPool(2);
+  });
+  after(() => pool.close());
+  const modes: [string, Cosign][] = [
+    ["cosign, this thread", (w, note, proof) => Promise.resolve().then(() => w.cosign(note, proof))],
+    ["cosignWith, worker pool", (w, note, proof) => w.cosignWith(note, proof, pool)],
+  ];
+  for (const [mode, cosign] of modes) describe(mode, () => witnessTests(cosign));
+});
+
+function witnessTests(cosign: Cosign): void {
   quietLogs();
   let dir: string;
   const qcs: QuorumCertificate[] = [];
@@ -64,9 +82,9 @@ describe("nexus/Witness", () => {
     return formatSignedNote({ body, signatures: sigs });
   }
 
-  it("cosigns a valid QC with an amp/witness/v1 signature and stores only a reference", () => {
+  it("cosigns a valid QC with an amp/witness/v1 signature and stores only a reference", async () => {
     const w = newWitness();
-    const sig = w.cosign(qcs[0]!.note, []);
+    const sig = await cosign(w, qcs[0]!.note, []);
     const v = makeVerifier(w.signer.keyName, witnessKeys.mldsa.publicKey);
     verifySignature(parseSignedNote(qcs[0]!.note).body, sig, v, WITNESS_CONTEXT);
     expect(w.lastWitnessed(SSID)?.treeSize).to.equal(5n);
@@ -81,40 +99,40 @@ describe("nexus/Witness", () => {
     ]);
   });
 
-  it("cosigns the next checkpoint only with a valid consistency proof from the last witnessed size", () => {
+  it("cosigns the next checkpoint only with a valid consistency proof from the last witnessed size", async () => {
     const w = newWitness();
-    w.cosign(qcs[0]!.note, []);
+    await cosign(w, qcs[0]!.note, []);
     const proof = fed.log.consistencyProof(5n, 10n);
     const bad = proof.map((h, i) => (i === 0 ? Uint8Array.from(h).fill(9) : h));
-    expect(code(() => w.cosign(qcs[1]!.note, bad))).to.equal("bad-consistency-proof");
-    expect(code(() => w.cosign(qcs[1]!.note, []))).to.equal("bad-consistency-proof");
+    expect(await code(() => cosign(w, qcs[1]!.note, bad))).to.equal("bad-consistency-proof");
+    expect(await code(() => cosign(w, qcs[1]!.note, []))).to.equal("bad-consistency-proof");
     expect(w.lastWitnessed(SSID)?.treeSize).to.equal(5n);
-    w.cosign(qcs[1]!.note, proof);
+    await cosign(w, qcs[1]!.note, proof);
     expect(w.lastWitnessed(SSID)?.treeSize).to.equal(10n);
   });
 
-  it("refuses a rollback, also after a restart", () => {
+  it("refuses a rollback, also after a restart", async () => {
     const w = newWitness();
-    w.cosign(qcs[0]!.note, []);
-    w.cosign(qcs[1]!.note, fed.log.consistencyProof(5n, 10n));
-    expect(code(() => w.cosign(qcs[0]!.note, []))).to.equal("rollback");
-    expect(code(() => newWitness().cosign(qcs[0]!.note, []))).to.equal("rollback");
+    await cosign(w, qcs[0]!.note, []);
+    await cosign(w, qcs[1]!.note, fed.log.consistencyProof(5n, 10n));
+    expect(await code(() => cosign(w, qcs[0]!.note, []))).to.equal("rollback");
+    expect(await code(() => cosign(newWitness(), qcs[0]!.note, []))).to.equal("rollback");
   });
 
-  it("refuses a second root for a size it already witnessed, and re-cosigns the same one", () => {
+  it("refuses a second root for a size it already witnessed, and re-cosigns the same one", async () => {
     const w = newWitness();
-    w.cosign(qcs[0]!.note, []);
+    await cosign(w, qcs[0]!.note, []);
     const root = Uint8Array.from(qcs[0]!.checkpoint.rootHash);
     root[5] = root[5]! ^ 1;
     const fork = forgedQc({ ...qcs[0]!.checkpoint, rootHash: root }, 3);
-    expect(code(() => w.cosign(fork, []))).to.equal("second-root");
-    expect(() => w.cosign(qcs[0]!.note, [])).to.not.throw();
+    expect(await code(() => cosign(w, fork, []))).to.equal("second-root");
+    await cosign(w, qcs[0]!.note, []);
     expect(w.references()).to.have.length(2);
   });
 
-  it("refuses QCs without > 2/3 of the weight, with a bad signature, or malformed, storing nothing", () => {
+  it("refuses QCs without > 2/3 of the weight, with a bad signature, or malformed, storing nothing", async () => {
     const w = newWitness();
-    expect(code(() => w.cosign(forgedQc(qcs[0]!.checkpoint, 2), []))).to.equal("no-quorum");
+    expect(await code(() => cosign(w, forgedQc(qcs[0]!.checkpoint, 2), []))).to.equal("no-quorum");
     const note = parseSignedNote(qcs[0]!.note);
     const s0 = note.signatures[0]!;
     const flipped = Uint8Array.from(s0.signature);
@@ -123,26 +141,39 @@ describe("nexus/Witness", () => {
       body: note.body,
       signatures: [{ ...s0, signature: flipped }, ...note.signatures.slice(1)],
     });
-    expect(code(() => w.cosign(tampered, []))).to.equal("bad-qc-signature");
+    expect(await code(() => cosign(w, tampered, []))).to.equal("bad-qc-signature");
     const short = formatSignedNote({
       body: note.body,
       signatures: [{ ...s0, signature: s0.signature.slice(1) }],
     });
-    expect(code(() => w.cosign(short, []))).to.equal("bad-qc-signature");
-    expect(code(() => w.cosign("garbage", []))).to.equal("malformed-qc");
+    expect(await code(() => cosign(w, short, []))).to.equal("bad-qc-signature");
+    expect(await code(() => cosign(w, "garbage", []))).to.equal("malformed-qc");
     const stranger = makeSigner(`${SSID}/x`, witnessKeys.mldsa.publicKey, witnessKeys.mldsa.secretKey);
     const foreign = formatSignedNote({
       body: note.body,
       signatures: [signBody(note.body, stranger, VOTE_CONTEXT)],
     });
-    expect(code(() => w.cosign(foreign, []))).to.equal("no-quorum");
-    expect(code(() => w.cosign(forgedQc({ ...qcs[0]!.checkpoint, epoch: 2n }, 4), []))).to.equal(
+    expect(await code(() => cosign(w, foreign, []))).to.equal("no-quorum");
+    expect(await code(() => cosign(w, forgedQc({ ...qcs[0]!.checkpoint, epoch: 2n }, 4), []))).to.equal(
       "wrong-epoch",
     );
-    expect(code(() => w.cosign(forgedQc({ ...qcs[0]!.checkpoint, origin: "amp.local/x" }, 4), []))).to.equal(
-      "unknown-origin",
-    );
+    expect(
+      await code(() => cosign(w, forgedQc({ ...qcs[0]!.checkpoint, origin: "amp.local/x" }, 4), [])),
+    ).to.equal("unknown-origin");
     expect(w.lastWitnessed(SSID)).to.equal(undefined);
     expect(w.references()).to.deep.equal([]);
   });
-});
+
+  it("keeps a consistent state when two checkpoints of one origin are cosigned concurrently", async () => {
+    const w = newWitness();
+    const results = await Promise.allSettled([
+      cosign(w, qcs[0]!.note, []),
+      cosign(w, qcs[1]!.note, fed.log.consistencyProof(5n, 10n)),
+    ]);
+    // Whichever verified first was accepted; the other passed only if it extends it.
+    expect(w.lastWitnessed(SSID)?.treeSize).to.equal(10n);
+    const accepted = results.filter((r) => r.status === "fulfilled").length;
+    expect(w.references()).to.have.length(accepted);
+    for (const r of results) if (r.status === "rejected") expect(r.reason).to.be.instanceOf(WitnessError);
+  });
+}

@@ -8,6 +8,7 @@ import { verifyConsistency } from "../../src/merkle";
 import { globalRoot } from "../../src/nexus/global-root";
 import { RoundMetricsStore } from "../../src/rounds/metrics-store";
 import { RoundEngine, type RoundResult } from "../../src/rounds/round-engine";
+import { MlDsaWorkerPool } from "../../src/crypto/mldsa";
 import { DOMAIN, entries, expectedRoot, spec, tmpDir, quietLogs } from "../consensus/fixture";
 
 const SSID = "amp.local/ssid";
@@ -23,15 +24,15 @@ describe("rounds/RoundEngine", () => {
   quietLogs();
   let dir: string;
   let metrics: RoundMetricsStore;
-  const make = (faults = new FaultInjector()) =>
-    new RoundEngine({
-      dataDir: dir,
-      domain: DOMAIN,
-      federations: [spec(SSID, 4), spec(OPENCORE, 3, [3334n, 3333n, 3333n])],
-      faults,
-      voteTimeoutMs: 100,
-      metrics,
-    });
+  const engineConfig = (dataDir: string, faults = new FaultInjector()) => ({
+    dataDir,
+    domain: DOMAIN,
+    federations: [spec(SSID, 4), spec(OPENCORE, 3, [3334n, 3333n, 3333n])],
+    faults,
+    voteTimeoutMs: 100,
+    metrics,
+  });
+  const make = (faults = new FaultInjector()) => new RoundEngine(engineConfig(dir, faults));
   beforeEach(() => {
     dir = tmpDir("amp-rounds-");
     metrics = new RoundMetricsStore(path.join(dir, "metrics.sqlite"));
@@ -129,6 +130,42 @@ describe("rounds/RoundEngine", () => {
     const next = witnessed(await engine.runRound());
     expect(next.federations.find((f) => f.origin === OPENCORE)!.checkpoint.treeSize).to.equal(10n);
     expect(metrics.rows().map((r) => r.status)).to.deep.equal(["failed", "witnessed", "witnessed"]);
+  });
+
+  it("produces byte-identical rounds with ML-DSA on a worker pool and in this thread", async () => {
+    const pool = new MlDsaWorkerPool(2);
+    try {
+      const engines = [make(), new RoundEngine({ ...engineConfig(path.join(dir, "pooled")), mldsa: pool })];
+      const results: Witnessed[][] = [[], []];
+      for (let r = 1; r <= 2; r++) {
+        for (const [i, engine] of engines.entries()) {
+          for (const o of [SSID, OPENCORE]) engine.enqueue(o, entries(o, r, 3 + r));
+          const res = witnessed(await engine.runRound());
+          engine.markAnchored(res);
+          results[i]!.push(res);
+        }
+      }
+      const bytes = (rs: Witnessed[]) =>
+        rs.map((res) => ({
+          globalRoot: Buffer.from(res.globalRoot).toString("hex"),
+          feds: res.federations.map((f) => ({
+            qc: f.qc.note,
+            cosigned: f.cosignedNote,
+            eip712: f.eip712Signatures,
+            proof: f.consistencyProof.map((h) => Buffer.from(h).toString("hex")),
+          })),
+        }));
+      expect(bytes(results[1]!)).to.deep.equal(bytes(results[0]!));
+      // Every witness of the other federation cosigned (the ones past the quorum too).
+      expect(
+        results[1]![1]!.federations.map((f) => parseSignedNote(f.cosignedNote).signatures.length),
+      ).to.deep.equal([
+        3 + 3, // ssid: minimal QC of 3 of 4, then 3 opencore witnesses
+        2 + 4, // opencore: minimal QC of 2 of 3, then 4 ssid witnesses
+      ]);
+    } finally {
+      await pool.close();
+    }
   });
 
   it("refuses events for an unknown federation without queueing anything", async () => {

@@ -1,0 +1,115 @@
+import { expect } from "chai";
+import { deriveThrowawayKeys } from "../../src/crypto/keys";
+import { MlDsaPoolError, MlDsaWorkerPool, inlineMlDsa } from "../../src/crypto/mldsa";
+import {
+  VOTE_CONTEXT,
+  WITNESS_CONTEXT,
+  checkpointBody,
+  formatSignedNote,
+  makeSigner,
+  parseSignedNote,
+  signBody,
+  signBodyWith,
+  verifyNote,
+  verifyNoteWith,
+  type NoteError,
+} from "../../src/crypto/note";
+
+const ORIGIN = "amp.local/ssid";
+const signers = [1, 2, 3].map((i) => {
+  const k = deriveThrowawayKeys("mldsa-pool-test", `ssid-${i}`);
+  return makeSigner(`${ORIGIN}/ssid-${i}`, k.mldsa.publicKey, k.mldsa.secretKey);
+});
+const body = checkpointBody({
+  origin: ORIGIN,
+  treeSize: 12n,
+  rootHash: new Uint8Array(32).fill(0xab),
+  round: 4n,
+  epoch: 1n,
+});
+
+async function rejection(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p;
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error("expected a rejection");
+}
+
+describe("crypto/mldsa: worker pool", () => {
+  let pool: MlDsaWorkerPool;
+  before(() => {
+    pool = new MlDsaWorkerPool(2);
+  });
+  after(async () => {
+    await pool.close();
+  });
+
+  it("signs the same bytes as this thread (deterministic ML-DSA-65 with the context)", async () => {
+    for (const context of [VOTE_CONTEXT, WITNESS_CONTEXT] as const) {
+      const fromPool = await Promise.all(signers.map((s) => signBodyWith(body, s, context, pool)));
+      const inline = signers.map((s) => signBody(body, s, context));
+      expect(fromPool.map((s) => Buffer.from(s.signature).toString("hex"))).to.deep.equal(
+        inline.map((s) => Buffer.from(s.signature).toString("hex")),
+      );
+      expect(fromPool.map((s) => s.keyName)).to.deep.equal(signers.map((s) => s.keyName));
+    }
+  });
+
+  it("verifies notes with the same outcome and error code as the one-by-one check", async () => {
+    const note = parseSignedNote(
+      formatSignedNote({ body, signatures: signers.map((s) => signBody(body, s, VOTE_CONTEXT)) }),
+    );
+    const ok = await verifyNoteWith(note, signers, VOTE_CONTEXT, pool);
+    expect(ok.map((v) => v.keyName)).to.deep.equal(
+      verifyNote(note, signers, VOTE_CONTEXT).map((v) => v.keyName),
+    );
+
+    const flipped = Uint8Array.from(note.signatures[1]!.signature);
+    flipped[7] = flipped[7]! ^ 1;
+    const cases = {
+      "bad-signature": {
+        ...note,
+        signatures: [note.signatures[0]!, { ...note.signatures[1]!, signature: flipped }],
+      },
+      "wrong-signature-length": {
+        ...note,
+        signatures: [{ ...note.signatures[0]!, signature: note.signatures[0]!.signature.slice(1) }],
+      },
+      "duplicate-signature": { ...note, signatures: [note.signatures[0]!, note.signatures[0]!] },
+    };
+    for (const [code, bad] of Object.entries(cases)) {
+      const e = (await rejection(verifyNoteWith(bad, signers, VOTE_CONTEXT, pool))) as NoteError;
+      expect(e.code, code).to.equal(code);
+      expect(() => verifyNote(bad, signers, VOTE_CONTEXT))
+        .to.throw()
+        .with.property("code", code);
+    }
+    // A vote signature does not verify as a witness cosignature on the pool either.
+    const e = (await rejection(verifyNoteWith(note, signers, WITNESS_CONTEXT, pool))) as NoteError;
+    expect(e.code).to.equal("bad-signature");
+  });
+
+  it("returns false for a wrong signature and rejects work the library refuses, then keeps working", async () => {
+    const sig = signBody(body, signers[0]!, VOTE_CONTEXT).signature;
+    const msg = new TextEncoder().encode(body);
+    const ctx = new TextEncoder().encode(VOTE_CONTEXT);
+    expect(await pool.verify(sig, msg, signers[0]!.publicKey, ctx)).to.equal(true);
+    expect(await pool.verify(sig, msg, signers[1]!.publicKey, ctx)).to.equal(false);
+    const e = await rejection(pool.sign(msg, new Uint8Array(5), ctx));
+    expect(e).to.be.instanceOf(MlDsaPoolError);
+    expect(e.message).to.match(/^ML-DSA worker: /);
+    expect(await pool.verify(sig, msg, signers[0]!.publicKey, ctx)).to.equal(true);
+    expect(await inlineMlDsa.verify(sig, msg, signers[0]!.publicKey, ctx)).to.equal(true);
+  });
+
+  it("refuses a bad size and rejects work after close", async () => {
+    expect(() => new MlDsaWorkerPool(0)).to.throw(MlDsaPoolError, /pool size must be ≥ 1/);
+    const p = new MlDsaWorkerPool(1);
+    await p.close();
+    const e = await rejection(p.sign(new Uint8Array(1), signers[0]!.secretKey, new Uint8Array(0)));
+    expect(e).to.be.instanceOf(MlDsaPoolError);
+    expect(e.message).to.equal("ML-DSA pool is closed");
+  });
+});
