@@ -83,7 +83,7 @@ export class MlDsaPoolError extends AmpError {
 }
 
 interface Slot {
-  readonly worker: Worker;
+  worker: Worker;
   readonly pending: Map<number, { resolve: (v: Uint8Array | boolean) => void; reject: (e: Error) => void }>;
   /** Expected work in flight, in verify-equivalents (a signature costs about four verifications). */
   load: number;
@@ -93,40 +93,45 @@ const COST = { sign: 4, verify: 1 } as const;
 
 /**
  * A fixed pool of worker threads (default: one per available core, at least 2). Work goes to the
- * worker with the least expected work in flight. Workers are unref'd, so an idle pool never keeps the
- * process alive; `close()` ends them.
+ * worker with the least expected work in flight. A worker that fails or exits has its jobs rejected
+ * and is replaced. Workers are unref'd, so an idle pool never keeps the process alive; `close()`
+ * ends them.
  */
 export class MlDsaWorkerPool implements MlDsaBackend {
   readonly size: number;
   private readonly slots: Slot[] = [];
+  private readonly mldsaModule = require.resolve("@noble/post-quantum/ml-dsa.js");
   private nextId = 1;
   private closed = false;
 
   constructor(size: number = defaultMlDsaWorkers()) {
     if (!Number.isInteger(size) || size < 1) throw new MlDsaPoolError(`pool size must be ≥ 1, got ${size}`);
     this.size = size;
-    const mldsaModule = require.resolve("@noble/post-quantum/ml-dsa.js");
-    for (let i = 0; i < size; i++) {
-      const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { mldsaModule } });
-      const slot: Slot = { worker, pending: new Map(), load: 0 };
-      worker.on("message", (r: Reply) => {
-        const p = slot.pending.get(r.id);
-        if (!p) return;
-        slot.pending.delete(r.id);
-        if (r.ok) p.resolve(r.value);
-        else p.reject(new MlDsaPoolError(`ML-DSA worker: ${r.error}`));
-      });
-      const failAll = (why: string) => {
-        for (const p of slot.pending.values()) p.reject(new MlDsaPoolError(why));
-        slot.pending.clear();
-      };
-      worker.on("error", (e) => failAll(`ML-DSA worker ${i} failed: ${e.message}`));
-      worker.on("exit", (code) => {
-        if (!this.closed) failAll(`ML-DSA worker ${i} exited (code ${code})`);
-      });
-      worker.unref();
-      this.slots.push(slot);
-    }
+    for (let i = 0; i < size; i++) this.slots.push({ worker: this.spawn(i), pending: new Map(), load: 0 });
+  }
+
+  /** A worker for slot `i` (its handlers look the slot up when they run). */
+  private spawn(i: number): Worker {
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { mldsaModule: this.mldsaModule } });
+    worker.on("message", (r: Reply) => {
+      const slot = this.slots[i]!;
+      const p = slot.pending.get(r.id);
+      if (!p) return;
+      slot.pending.delete(r.id);
+      if (r.ok) p.resolve(r.value);
+      else p.reject(new MlDsaPoolError(`ML-DSA worker: ${r.error}`));
+    });
+    const lost = (why: string) => {
+      const slot = this.slots[i]!;
+      if (this.closed || slot.worker !== worker) return; // closing, or an event of a replaced worker
+      for (const p of slot.pending.values()) p.reject(new MlDsaPoolError(`ML-DSA worker ${i} ${why}`));
+      slot.pending.clear();
+      slot.worker = this.spawn(i);
+    };
+    worker.on("error", (e) => lost(`failed: ${e.message}`));
+    worker.on("exit", (code) => lost(`exited (code ${code})`));
+    worker.unref();
+    return worker;
   }
 
   sign(message: Uint8Array, secretKey: Uint8Array, context: Uint8Array): Promise<Uint8Array> {

@@ -104,6 +104,31 @@ describe("crypto/mldsa: worker pool", () => {
     expect(await inlineMlDsa.verify(sig, msg, signers[0]!.publicKey, ctx)).to.equal(true);
   });
 
+  it("rejects the jobs of a worker that exits, replaces it, and keeps signing", async () => {
+    const p = new MlDsaWorkerPool(1);
+    try {
+      const signer = signers[0]!;
+      const jobs = Array.from({ length: 20 }, () => signBodyWith(body, signer, VOTE_CONTEXT, p));
+      // Kill the only worker while its queue is full (the pool's internals, for this test only).
+      await (
+        p as unknown as { slots: { worker: { terminate(): Promise<number> } }[] }
+      ).slots[0]!.worker.terminate();
+      const settled = await Promise.allSettled(jobs);
+      const rejected = settled.filter((r): r is PromiseRejectedResult => r.status === "rejected");
+      expect(rejected.length).to.be.greaterThan(0);
+      for (const r of rejected) {
+        expect(r.reason).to.be.instanceOf(MlDsaPoolError);
+        expect((r.reason as Error).message).to.match(/^ML-DSA worker 0 exited \(code \d+\)$/);
+      }
+      const again = await signBodyWith(body, signer, VOTE_CONTEXT, p);
+      expect(Buffer.from(again.signature)).to.deep.equal(
+        Buffer.from(signBody(body, signer, VOTE_CONTEXT).signature),
+      );
+    } finally {
+      await p.close();
+    }
+  });
+
   it("refuses a bad size and rejects work after close", async () => {
     expect(() => new MlDsaWorkerPool(0)).to.throw(MlDsaPoolError, /pool size must be ≥ 1/);
     const p = new MlDsaWorkerPool(1);
