@@ -4,8 +4,8 @@
  * For every final federation checkpoint, each node of every *other* federation verifies the QC and
  * a consistency proof from the last checkpoint it witnessed and cosigns (see Witness). A checkpoint
  * is witnessed once cosigners hold > 2/3 of each witnessing federation's weight (the C2SP witness
- * policy "k of n", with k by weight); the other witnesses cosign right after, off the critical path. Only checkpoints,
- * signatures and proofs cross the boundary; the bytes are counted.
+ * policy "k of n", with k by weight); the other witnesses cosign right after, off the critical
+ * path. Only checkpoints, signatures and proofs cross the boundary; the bytes are counted.
  */
 import { performance } from "node:perf_hooks";
 import { inlineMlDsa, type MlDsaBackend } from "../crypto/mldsa";
@@ -203,7 +203,7 @@ export class GlobalProofNexus {
     job.bytesPerNode += Buffer.byteLength(job.final.qc.note, "utf8") + 32 * proof.length;
     job.inFlight += weight;
     const p: Promise<void> = witness
-      .cosignWith(job.final.qc.note, proof, this.mldsa)
+      .cosign(job.final.qc.note, proof, this.mldsa)
       .then(
         (sig) => {
           job.sigs.set(i, sig);

@@ -15,9 +15,7 @@ import {
   makeSigner,
   parseCheckpointBody,
   parseSignedNote,
-  signBody,
   signBodyWith,
-  verifyNote,
   verifyNoteWith,
   type Checkpoint,
   type NoteSignature,
@@ -25,7 +23,7 @@ import {
   type NoteVerifier,
   type SignedNote,
 } from "../crypto/note";
-import type { MlDsaBackend } from "../crypto/mldsa";
+import { inlineMlDsa, type MlDsaBackend } from "../crypto/mldsa";
 import { verifyConsistency } from "../merkle";
 import { appendLineDurable } from "../consensus/atomic-file";
 import { hasQuorum, totalWeight } from "../consensus/quorum";
@@ -126,39 +124,25 @@ export class Witness {
 
   /**
    * Verify `qcNote` and `consistencyProof` (from `lastWitnessed(origin).treeSize`; empty for the
-   * first checkpoint or an unchanged size) and return this witness's cosignature line.
+   * first checkpoint or an unchanged size) and return this witness's cosignature line. The ML-DSA
+   * work runs on `mldsa` (this thread by default, or a worker pool); the outcome is the same.
    */
-  cosign(qcNote: string, consistencyProof: readonly Uint8Array[]): NoteSignature {
-    const q = this.parseQc(qcNote);
-    let verified: NoteVerifier[];
-    try {
-      verified = verifyNote(q.note, q.w.verifiers, VOTE_CONTEXT);
-    } catch (e) {
-      throw qcSignatureError(q.cp, e);
-    }
-    this.accept(q, verified, consistencyProof);
-    return signBody(q.note.body, this.signer, WITNESS_CONTEXT);
-  }
-
-  /**
-   * {@link cosign} with the ML-DSA work on `backend` (e.g. a worker pool): the same checks, refusals
-   * and signature. The extension check and the durable reference happen together after the QC's
-   * signatures verified, so two concurrent calls for one origin cannot both pass on stale state.
-   */
-  async cosignWith(
+  async cosign(
     qcNote: string,
     consistencyProof: readonly Uint8Array[],
-    backend: MlDsaBackend,
+    mldsa: MlDsaBackend = inlineMlDsa,
   ): Promise<NoteSignature> {
     const q = this.parseQc(qcNote);
     let verified: NoteVerifier[];
     try {
-      verified = await verifyNoteWith(q.note, q.w.verifiers, VOTE_CONTEXT, backend);
+      verified = await verifyNoteWith(q.note, q.w.verifiers, VOTE_CONTEXT, mldsa);
     } catch (e) {
       throw qcSignatureError(q.cp, e);
     }
+    // The quorum check, the extension check and the durable reference run together, after the
+    // signatures verified: two concurrent calls for one origin cannot both pass on stale state.
     this.accept(q, verified, consistencyProof);
-    return signBodyWith(q.note.body, this.signer, WITNESS_CONTEXT, backend);
+    return signBodyWith(q.note.body, this.signer, WITNESS_CONTEXT, mldsa);
   }
 
   private parseQc(qcNote: string): ParsedQc {

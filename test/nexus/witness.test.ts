@@ -36,15 +36,15 @@ async function code(p: () => Promise<unknown>): Promise<string> {
 type Cosign = (w: Witness, note: string, proof: readonly Uint8Array[]) => Promise<NoteSignature>;
 
 describe("nexus/Witness", () => {
-  // The same checks run through `cosign` (this thread) and `cosignWith` (ML-DSA on worker threads).
+  // The same checks with ML-DSA in this thread and on worker threads.
   let pool: MlDsaWorkerPool;
   before(() => {
     pool = new MlDsaWorkerPool(2);
   });
   after(() => pool.close());
   const modes: [string, Cosign][] = [
-    ["cosign, this thread", (w, note, proof) => Promise.resolve().then(() => w.cosign(note, proof))],
-    ["cosignWith, worker pool", (w, note, proof) => w.cosignWith(note, proof, pool)],
+    ["ML-DSA in this thread", (w, note, proof) => w.cosign(note, proof)],
+    ["ML-DSA on a worker pool", (w, note, proof) => w.cosign(note, proof, pool)],
   ];
   for (const [mode, cosign] of modes) describe(mode, () => witnessTests(cosign));
 });
