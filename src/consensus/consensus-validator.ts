@@ -184,7 +184,19 @@ export class ConsensusValidator {
     await Promise.all(
       this.members.map(async (m) => {
         const req = { origin: this.origin, epoch: fed.epoch, round, ...base, batchSize, attempt, peers };
-        const res = await this.withTimeout(this.cfg.transport.requestVote(m.nodeId, req));
+        let res;
+        try {
+          res = await this.withTimeout(this.cfg.transport.requestVote(m.nodeId, req));
+        } catch (e) {
+          // A node that fails to answer (crash, transport error) casts no vote this attempt.
+          this.logger.warn("vote request failed", {
+            origin: this.origin,
+            round,
+            node: m.nodeId,
+            error: e instanceof Error ? e.message : String(e),
+          });
+          return;
+        }
         if (res === TIMEOUT) timedOut.add(m.nodeId);
         else await this.absorb(tally, m, res, round, attempt);
         if (tally.quorumAt === undefined && this.finalBody(tally) !== undefined)

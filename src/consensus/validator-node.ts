@@ -6,7 +6,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { FederationLog } from "../log";
+import { FederationLog, type AppendPlan } from "../log";
 import { leafHash, verifyConsistency } from "../merkle";
 import type { NodeKeys } from "../crypto/keys";
 import {
@@ -196,9 +196,18 @@ export class ValidatorNode implements TransportEndpoint {
 
   private async appendAndSign(req: VoteRequest, entries: Uint8Array[]): Promise<Vote> {
     const last = this.lastSigned();
-    const cp = this.appendChecked(req, entries, last);
+    const plan = this.log.prepareAppend(entries.map((e) => leafHash(e)));
+    const cp: Checkpoint = {
+      origin: this.origin,
+      treeSize: plan.newSize,
+      rootHash: plan.root,
+      round: req.round,
+      epoch: req.epoch,
+    };
     const body = checkpointBody(cp);
+    // Sign before the log changes: a signature that fails (a lost worker) leaves the node as it was.
     const signature = await signBodyWith(body, this.signer, VOTE_CONTEXT, this.cfg.mldsa ?? inlineMlDsa);
+    this.appendChecked(plan, last);
     const note = formatSignedNote({ body, signatures: [signature] });
     const vote: Vote = {
       nodeId: this.nodeId,
@@ -216,12 +225,10 @@ export class ValidatorNode implements TransportEndpoint {
     return vote;
   }
 
-  private appendChecked(
-    req: VoteRequest,
-    entries: Uint8Array[],
-    last: { treeSize: bigint; root: Uint8Array } | undefined,
-  ): Checkpoint {
-    const appended = this.log.append(entries.map((e) => leafHash(e)));
+  /** Append, then check the result extends the last checkpoint signed (before any vote is released). */
+  private appendChecked(plan: AppendPlan, last: { treeSize: bigint; root: Uint8Array } | undefined): void {
+    this.log.store.writeAppend(plan);
+    const appended = this.log.applyAppend(plan);
     if (last && last.treeSize > 0n) {
       const proof = this.log.consistencyProof(last.treeSize, appended.size);
       if (!verifyConsistency(last.treeSize, appended.size, proof, last.root, appended.root)) {
@@ -230,12 +237,5 @@ export class ValidatorNode implements TransportEndpoint {
         });
       }
     }
-    return {
-      origin: this.origin,
-      treeSize: appended.size,
-      rootHash: appended.root,
-      round: req.round,
-      epoch: req.epoch,
-    };
   }
 }

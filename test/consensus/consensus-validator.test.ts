@@ -1,10 +1,13 @@
 import { expect } from "chai";
 import fs from "node:fs";
+import path from "node:path";
 import { FaultInjector, type InjectedFault } from "../../src/consensus/fault-injector";
 import type { RoundAlert } from "../../src/consensus/consensus-validator";
 import { VOTE_CONTEXT, makeVerifier, parseSignedNote, verifyNote } from "../../src/crypto/note";
 import { recoverCheckpointSigner } from "../../src/consensus/anchor-signature";
 import { buildFederation } from "../../src/rounds/federation";
+import { ValidatorNode } from "../../src/consensus/validator-node";
+import { MlDsaWorkerPool } from "../../src/crypto/mldsa";
 import { DOMAIN, entries, expectedRoot, spec, tmpDir, quietLogs } from "./fixture";
 
 const SSID = "amp.local/ssid";
@@ -47,6 +50,29 @@ describe("consensus/ConsensusValidator: honest rounds", () => {
     expect(new Set(signers)).to.deep.equal(new Set(fed.config.members.slice(0, 3).map((m) => m.address)));
     expect(fed.log.size).to.equal(10n);
     expect(fed.evidence.all()).to.deep.equal([]);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("counts a node that fails to answer (its signing backend is gone) as no vote and finalises", async () => {
+    const { dir, fed } = setup(SSID, 4, new FaultInjector());
+    const closed = new MlDsaWorkerPool(1);
+    await closed.close();
+    const keys = spec(SSID, 4).nodes[3]!.keys;
+    const broken = new ValidatorNode({
+      origin: SSID,
+      keys,
+      dataDir: path.join(dir, "broken"),
+      domain: DOMAIN,
+      mldsa: closed,
+    });
+    fed.transport.register(broken); // replaces ssid-4 on the transport
+    const out = await fed.coordinator.runRound(1n, entries(SSID, 1, 6));
+    expect(out.status).to.equal("final");
+    if (out.status !== "final") return;
+    expect(out.qc.signers).to.deep.equal(["ssid-1", "ssid-2", "ssid-3"]);
+    expect(broken.log.size).to.equal(0n); // the failed signature left its log as it was
+    expect(broken.lastSigned()).to.equal(undefined);
+    expect(fed.evidence.countersFor(SSID, "ssid-4").roundsParticipated).to.equal(0);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
