@@ -42,16 +42,10 @@ export const inlineMlDsa: MlDsaBackend = {
     Promise.resolve(mldsaVerify(signature, message, publicKey, context)),
 };
 
+/** A job as posted to a worker (plus its `id`). */
 type Job =
-  | { id: number; op: "sign"; message: Uint8Array; key: Uint8Array; context: Uint8Array }
-  | {
-      id: number;
-      op: "verify";
-      signature: Uint8Array;
-      message: Uint8Array;
-      key: Uint8Array;
-      context: Uint8Array;
-    };
+  | { op: "sign"; message: Uint8Array; key: Uint8Array; context: Uint8Array }
+  | { op: "verify"; signature: Uint8Array; message: Uint8Array; key: Uint8Array; context: Uint8Array };
 
 type Reply = { id: number; ok: true; value: Uint8Array | boolean } | { id: number; ok: false; error: string };
 
@@ -135,7 +129,7 @@ export class MlDsaWorkerPool implements MlDsaBackend {
   }
 
   sign(message: Uint8Array, secretKey: Uint8Array, context: Uint8Array): Promise<Uint8Array> {
-    return this.run({ id: 0, op: "sign", message, key: secretKey, context }) as Promise<Uint8Array>;
+    return this.run({ op: "sign", message, key: secretKey, context }) as Promise<Uint8Array>;
   }
 
   verify(
@@ -144,7 +138,7 @@ export class MlDsaWorkerPool implements MlDsaBackend {
     publicKey: Uint8Array,
     context: Uint8Array,
   ): Promise<boolean> {
-    return this.run({ id: 0, op: "verify", signature, message, key: publicKey, context }) as Promise<boolean>;
+    return this.run({ op: "verify", signature, message, key: publicKey, context }) as Promise<boolean>;
   }
 
   /**
@@ -153,19 +147,17 @@ export class MlDsaWorkerPool implements MlDsaBackend {
    */
   async warmUp(): Promise<void> {
     const { publicKey, secretKey } = ml_dsa65.keygen(new Uint8Array(32));
-    const msg = new Uint8Array(64);
-    const ctx = new Uint8Array(0);
-    const sig = mldsaSign(msg, secretKey, ctx);
+    const message = new Uint8Array(64);
+    const context = new Uint8Array(0);
     await Promise.all(
       this.slots.map(async (slot) => {
-        await this.runOn(slot, { id: 0, op: "sign", message: msg, key: secretKey, context: ctx });
+        const signature = await this.runOn(slot, { op: "sign", message, key: secretKey, context });
         await this.runOn(slot, {
-          id: 0,
           op: "verify",
-          signature: sig,
-          message: msg,
+          signature: signature as Uint8Array,
+          message,
           key: publicKey,
-          context: ctx,
+          context,
         });
       }),
     );
@@ -176,7 +168,7 @@ export class MlDsaWorkerPool implements MlDsaBackend {
     if (this.closed) return;
     this.closed = true;
     for (const s of this.slots) {
-      for (const p of s.pending.values()) p.reject(new MlDsaPoolError("ML-DSA pool closed"));
+      for (const p of s.pending.values()) p.reject(new MlDsaPoolError("ML-DSA pool is closed"));
       s.pending.clear();
     }
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
