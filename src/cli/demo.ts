@@ -12,7 +12,8 @@ import { buildProofFile } from "../proof/build";
 import { publicClientFor, verifyProof } from "../proof/verify";
 import { deployAndRegister, printDeployment } from "./deploy";
 import { short } from "./output";
-import { parseCount, runRounds } from "./run";
+import { WORKERS_HELP, parseCount, runRounds } from "./run";
+import { defaultMlDsaWorkers } from "../crypto/mldsa";
 import { runnerFederationsFor } from "./session";
 
 export interface DemoOptions {
@@ -23,6 +24,8 @@ export interface DemoOptions {
   data?: string;
   /** Make one ssid node Byzantine in rounds 3..5 (default true). */
   byzantine?: boolean;
+  /** ML-DSA worker threads (0: main thread only); the runner's default when omitted. */
+  workers?: number;
 }
 
 const BYZANTINE_NODE = "ssid-apac-1";
@@ -97,6 +100,7 @@ export async function runDemo(
       federations: feds,
       voteTimeoutMs: 250,
       ...(faults ? { faults } : {}),
+      ...(opts.workers !== undefined ? { mldsaWorkers: opts.workers } : {}),
     });
     try {
       await runRounds(
@@ -128,6 +132,7 @@ export function addDemoCommand(program: Command): void {
     .option("--events <n>", "generated events per federation per round", "25")
     .option("--data <dir>", "keep the data dir here (default: a temp dir, removed afterwards)")
     .option("--no-byzantine", "run without the Byzantine node")
+    .option("--workers <n>", WORKERS_HELP, String(defaultMlDsaWorkers()))
     .addHelpText(
       "after",
       `
@@ -139,12 +144,21 @@ Examples:
   $ amp demo
   $ amp demo --rounds 3 --events 100 --data ./demo-data`,
     )
-    .action(async (opts: { rounds: string; events: string; data?: string; byzantine: boolean }) => {
-      await runDemo({
-        rounds: parseCount(opts.rounds, "--rounds", 1),
-        events: parseCount(opts.events, "--events", 1),
-        byzantine: opts.byzantine,
-        ...(opts.data !== undefined ? { data: opts.data } : {}),
-      });
-    });
+    .action(
+      async (opts: {
+        rounds: string;
+        events: string;
+        data?: string;
+        byzantine: boolean;
+        workers: string;
+      }) => {
+        await runDemo({
+          rounds: parseCount(opts.rounds, "--rounds", 1),
+          events: parseCount(opts.events, "--events", 1),
+          byzantine: opts.byzantine,
+          workers: parseCount(opts.workers, "--workers"),
+          ...(opts.data !== undefined ? { data: opts.data } : {}),
+        });
+      },
+    );
 }

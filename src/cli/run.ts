@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { connectRpc } from "../chain/connect";
 import type { AnchoringRunner, RoundReport } from "../chain/runner";
+import { defaultMlDsaWorkers } from "../crypto/mldsa";
 import { InvalidInputError } from "../util/errors";
 import type { ManifestFederation } from "./context";
 import { generateEvents } from "./generate";
@@ -25,6 +26,9 @@ export function formatRound(r: RoundReport): string {
     `tx ${short(r.txHash)} gas ${r.gasUsed}  ms quorum ${l.sealToQuorumMs.toFixed(0)} witness ${l.quorumToWitnessedMs.toFixed(0)} anchor ${l.witnessedToAnchoredMs.toFixed(0)}${tag}`
   );
 }
+
+export const WORKERS_HELP =
+  "worker threads for the nodes' ML-DSA signing and checking (0: all in the main thread)";
 
 export function parseCount(value: string, what: string, min = 0): number {
   const n = Number(value);
@@ -75,6 +79,7 @@ export function addRunCommand(program: Command): void {
     .option("--max-batch <n>", "largest batch per federation per round", "1000")
     .option("--manifest <file>", "federation manifest (default: the shipped default manifest)")
     .option("--keys <dir>", "node key files (default: THROWAWAY DEMO KEYS, as deployed)")
+    .option("--workers <n>", WORKERS_HELP, String(defaultMlDsaWorkers()))
     .addHelpText(
       "after",
       `
@@ -95,14 +100,17 @@ Examples:
         maxBatch: string;
         manifest?: string;
         keys?: string;
+        workers: string;
       }) => {
         const say = (l: string) => console.log(l);
         const rounds = parseCount(opts.rounds, "--rounds", 1);
         const generate = parseCount(opts.generate, "--generate");
         const maxBatch = parseCount(opts.maxBatch, "--max-batch", 1);
+        const mldsaWorkers = parseCount(opts.workers, "--workers");
         const conn = await connectRpc(opts.rpc);
         try {
-          const { runner, manifest } = await openSession(conn, opts.data, { ...opts, maxBatch }, say);
+          const session = { ...opts, maxBatch, mldsaWorkers };
+          const { runner, manifest } = await openSession(conn, opts.data, session, say);
           try {
             say(`starting at round ${runner.nextRound}; ${runner.pending()} events queued`);
             await runRounds(runner, manifest, { rounds, generate, salt: opts.data }, say);

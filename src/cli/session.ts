@@ -21,6 +21,8 @@ export interface SessionOptions {
   keys?: string | undefined;
   faults?: FaultInjector;
   maxBatch?: number;
+  /** ML-DSA worker threads (0: main thread only); the runner's default when omitted. */
+  mldsaWorkers?: number;
 }
 
 /** Runner federations from the manifest and keys; keys must be the deployment's validators. */
@@ -67,6 +69,7 @@ export async function openSession(
     federations: feds,
     ...(opts.faults ? { faults: opts.faults } : {}),
     ...(opts.maxBatch !== undefined ? { maxBatch: opts.maxBatch } : {}),
+    ...(opts.mldsaWorkers !== undefined ? { mldsaWorkers: opts.mldsaWorkers } : {}),
   });
   return { runner, manifest, record };
 }

@@ -65,6 +65,9 @@ describe("cli: the amp command", function () {
     expect(r.code).to.equal(1);
     expect(r.err.trim().split("\n")).to.have.length(1);
     expect(r.err).to.match(/^amp: InvalidInputError: --rounds must be an integer ≥ 1, got "0"/);
+    const w = await amp("run", "--rpc", "ftp://x", "--data", dir, "--workers", "two");
+    expect(w.code).to.equal(1);
+    expect(w.err).to.match(/^amp: InvalidInputError: --workers must be an integer ≥ 0, got "two"/);
     const v = await amp("verify", path.join(dir, "missing.json"), "--rpc", "http://127.0.0.1:1");
     expect(v.code).to.equal(1);
     expect(v.err).to.match(/no such proof file/);

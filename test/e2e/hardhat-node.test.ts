@@ -160,7 +160,20 @@ describe("e2e against a separate hardhat node, through the amp CLI", function ()
   });
 
   it("resumes at the next round after a restart, with no duplicate anchor", async function () {
-    const r = await amp("run", "--rpc", rpc, "--data", data, "--rounds", "1", "--generate", "2");
+    // This run signs in the main thread (--workers 0); the first ran on the worker pool.
+    const r = await amp(
+      "run",
+      "--rpc",
+      rpc,
+      "--data",
+      data,
+      "--rounds",
+      "1",
+      "--generate",
+      "2",
+      "--workers",
+      "0",
+    );
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout).to.match(/starting at round 3/);
     expect(r.stdout).to.match(/^round 3 .*ssid \+2=13 /m);
