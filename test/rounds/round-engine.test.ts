@@ -135,7 +135,11 @@ describe("rounds/RoundEngine", () => {
   it("produces byte-identical rounds with ML-DSA on a worker pool and in this thread", async () => {
     const pool = new MlDsaWorkerPool(2);
     try {
-      const engines = [make(), new RoundEngine({ ...engineConfig(path.join(dir, "pooled")), mldsa: pool })];
+      await pool.warmUp();
+      // Which validators sign a QC depends on which votes arrive before the timeout; a generous
+      // timeout keeps every vote in, so the certificates (not only the roots) must match too.
+      const cfg = (sub: string) => ({ ...engineConfig(path.join(dir, sub)), voteTimeoutMs: 30_000 });
+      const engines = [new RoundEngine(cfg("inline")), new RoundEngine({ ...cfg("pooled"), mldsa: pool })];
       const results: Witnessed[][] = [[], []];
       for (let r = 1; r <= 2; r++) {
         for (const [i, engine] of engines.entries()) {
