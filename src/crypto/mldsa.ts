@@ -47,7 +47,10 @@ type Job =
   | { op: "sign"; message: Uint8Array; key: Uint8Array; context: Uint8Array }
   | { op: "verify"; signature: Uint8Array; message: Uint8Array; key: Uint8Array; context: Uint8Array };
 
-type Reply = { id: number; ok: true; value: Uint8Array | boolean } | { id: number; ok: false; error: string };
+type Reply =
+  | { ready: true }
+  | { id: number; ok: true; value: Uint8Array | boolean }
+  | { id: number; ok: false; error: string };
 
 // The worker calls the same noble functions with the same options as mldsaSign / mldsaVerify above
 // (a test checks that pool and inline signatures are byte-identical). It is plain CommonJS so it
@@ -55,6 +58,7 @@ type Reply = { id: number; ok: true; value: Uint8Array | boolean } | { id: numbe
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads");
 const { ml_dsa65 } = require(workerData.mldsaModule);
+parentPort.postMessage({ ready: true });
 parentPort.on("message", (job) => {
   try {
     const value = job.op === "sign"
@@ -72,12 +76,20 @@ export function defaultMlDsaWorkers(): number {
   return Math.max(2, os.availableParallelism());
 }
 
+/** The pool could not do the work (a worker was lost or could not start, or the pool is closed). */
 export class MlDsaPoolError extends AmpError {
   override name = "MlDsaPoolError";
+  constructor(shortMessage: string) {
+    super(shortMessage, { kind: "retry-later" });
+  }
 }
 
 interface Slot {
   worker: Worker;
+  /** The worker loaded the library (a lost worker is replaced only if it had). */
+  ready: boolean;
+  /** Why this slot takes no more work: its worker could not start. */
+  dead?: string;
   readonly pending: Map<number, { resolve: (v: Uint8Array | boolean) => void; reject: (e: Error) => void }>;
   /** Expected work in flight, in verify-equivalents (a signature costs about four verifications). */
   load: number;
@@ -88,7 +100,7 @@ const COST = { sign: 4, verify: 1 } as const;
 /**
  * A fixed pool of worker threads (default: one per available core, at least 2). Work goes to the
  * worker with the least expected work in flight. A worker that fails or exits has its jobs rejected
- * and is replaced. Workers are unref'd, so an idle pool never keeps the process alive; `close()`
+ * and is replaced; one that cannot even load the library is not (its slot takes no more work). Workers are unref'd, so an idle pool never keeps the process alive; `close()`
  * ends them.
  */
 export class MlDsaWorkerPool implements MlDsaBackend {
@@ -101,7 +113,9 @@ export class MlDsaWorkerPool implements MlDsaBackend {
   constructor(size: number = defaultMlDsaWorkers()) {
     if (!Number.isInteger(size) || size < 1) throw new MlDsaPoolError(`pool size must be ≥ 1, got ${size}`);
     this.size = size;
-    for (let i = 0; i < size; i++) this.slots.push({ worker: this.spawn(i), pending: new Map(), load: 0 });
+    for (let i = 0; i < size; i++) {
+      this.slots.push({ worker: this.spawn(i), ready: false, pending: new Map(), load: 0 });
+    }
   }
 
   /** A worker for slot `i` (its handlers look the slot up when they run). */
@@ -109,6 +123,10 @@ export class MlDsaWorkerPool implements MlDsaBackend {
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { mldsaModule: this.mldsaModule } });
     worker.on("message", (r: Reply) => {
       const slot = this.slots[i]!;
+      if ("ready" in r) {
+        slot.ready = true;
+        return;
+      }
       const p = slot.pending.get(r.id);
       if (!p) return;
       slot.pending.delete(r.id);
@@ -117,12 +135,17 @@ export class MlDsaWorkerPool implements MlDsaBackend {
     });
     const lost = (why: string) => {
       const slot = this.slots[i]!;
-      if (this.closed || slot.worker !== worker) return; // closing, or an event of a replaced worker
+      if (this.closed || slot.worker !== worker || slot.dead !== undefined) return; // closing, or stale
       for (const p of slot.pending.values()) p.reject(new MlDsaPoolError(`ML-DSA worker ${i} ${why}`));
       slot.pending.clear();
-      slot.worker = this.spawn(i);
+      if (slot.ready) {
+        slot.ready = false;
+        slot.worker = this.spawn(i);
+      } else {
+        slot.dead = `ML-DSA worker ${i} could not start (${why})`;
+      }
     };
-    worker.on("error", (e) => lost(`failed: ${e.message}`));
+    worker.on("error", (e) => lost(`failed: ${e.message.split("\n")[0]}`));
     worker.on("exit", (code) => lost(`exited (code ${code})`));
     worker.unref();
     return worker;
@@ -152,13 +175,14 @@ export class MlDsaWorkerPool implements MlDsaBackend {
     await Promise.all(
       this.slots.map(async (slot) => {
         const signature = await this.runOn(slot, { op: "sign", message, key: secretKey, context });
-        await this.runOn(slot, {
+        const ok = await this.runOn(slot, {
           op: "verify",
           signature: signature as Uint8Array,
           message,
           key: publicKey,
           context,
         });
+        if (ok !== true) throw new MlDsaPoolError("ML-DSA worker failed its self-check (sign, then verify)");
       }),
     );
   }
@@ -175,13 +199,15 @@ export class MlDsaWorkerPool implements MlDsaBackend {
   }
 
   private run(job: Job): Promise<Uint8Array | boolean> {
-    let slot = this.slots[0]!;
-    for (const s of this.slots) if (s.load < slot.load) slot = s;
+    const live = this.slots.filter((s) => s.dead === undefined);
+    let slot = live[0] ?? this.slots[0]!;
+    for (const s of live) if (s.load < slot.load) slot = s;
     return this.runOn(slot, job);
   }
 
   private runOn(slot: Slot, job: Job): Promise<Uint8Array | boolean> {
     if (this.closed) return Promise.reject(new MlDsaPoolError("ML-DSA pool is closed"));
+    if (slot.dead !== undefined) return Promise.reject(new MlDsaPoolError(slot.dead));
     const id = this.nextId++;
     const cost = COST[job.op];
     slot.load += cost;

@@ -28,6 +28,8 @@ const body = checkpointBody({
   epoch: 1n,
 });
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 async function rejection(p: Promise<unknown>): Promise<Error> {
   try {
     await p;
@@ -116,6 +118,7 @@ describe("crypto/mldsa: worker pool", () => {
   it("rejects the jobs of a worker that exits, replaces it, and keeps signing", async () => {
     const p = new MlDsaWorkerPool(1);
     try {
+      await p.warmUp(); // a worker lost before it loaded the library is not replaced (next test)
       const signer = signers[0]!;
       const jobs = Array.from({ length: 20 }, () => signBodyWith(body, signer, VOTE_CONTEXT, p));
       // Kill the only worker while its queue is full (the pool's internals, for this test only).
@@ -133,6 +136,32 @@ describe("crypto/mldsa: worker pool", () => {
       expect(Buffer.from(again.signature)).to.deep.equal(
         Buffer.from(signBody(body, signer, VOTE_CONTEXT).signature),
       );
+    } finally {
+      await p.close();
+    }
+  });
+
+  it("stops replacing a worker that cannot load the library, and says why", async () => {
+    const p = new MlDsaWorkerPool(1);
+    try {
+      await p.warmUp();
+      // The pool's internals, for this test only: the replacement will not find the library.
+      const inner = p as unknown as {
+        mldsaModule: string;
+        slots: { worker: { terminate(): Promise<number> }; dead?: string }[];
+      };
+      inner.mldsaModule = "/nonexistent/ml-dsa.js";
+      await inner.slots[0]!.worker.terminate();
+      for (let i = 0; i < 250 && inner.slots[0]!.dead === undefined; i++) await sleep(20);
+      const replacement = inner.slots[0]!.worker;
+      await sleep(300);
+      expect(inner.slots[0]!.worker, "no second replacement").to.equal(replacement);
+      const e = await rejection(p.sign(new Uint8Array(1), signers[0]!.secretKey, new Uint8Array(0)));
+      expect(e).to.be.instanceOf(MlDsaPoolError);
+      expect(e.message).to.match(
+        /^ML-DSA worker 0 could not start \(failed: Cannot find module '\/nonexistent\/ml-dsa.js'\)$/,
+      );
+      expect((e as MlDsaPoolError).kind).to.equal("retry-later");
     } finally {
       await p.close();
     }
