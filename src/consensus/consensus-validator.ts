@@ -9,7 +9,7 @@ import { performance } from "node:perf_hooks";
 import { FederationLog } from "../log";
 import { leafHash } from "../merkle";
 import { formatSignedNote, parseSignedNote, type Checkpoint, type NoteVerifier } from "../crypto/note";
-import { InvalidInputError } from "../util/errors";
+import { AmpError, InvalidInputError } from "../util/errors";
 import { createLogger, type Logger } from "../util/log";
 import { sortBySigner } from "./anchor-signature";
 import type { EvidenceStore, FaultKind } from "./evidence";
@@ -184,21 +184,23 @@ export class ConsensusValidator {
     await Promise.all(
       this.members.map(async (m) => {
         const req = { origin: this.origin, epoch: fed.epoch, round, ...base, batchSize, attempt, peers };
-        let res;
         try {
-          res = await this.withTimeout(this.cfg.transport.requestVote(m.nodeId, req));
+          const res = await this.withTimeout(this.cfg.transport.requestVote(m.nodeId, req));
+          if (res === TIMEOUT) timedOut.add(m.nodeId);
+          else await this.absorb(tally, m, res, round, attempt);
         } catch (e) {
-          // A node that fails to answer (crash, transport error) casts no vote this attempt.
-          this.logger.warn("vote request failed", {
+          // A node that failed to answer (transport) or a vote this coordinator could not check (its
+          // ML-DSA workers) counts as no vote this attempt, with no evidence against the node.
+          // Anything else (a bug, a broken invariant) stops the round.
+          if (!(e instanceof AmpError && e.kind === "retry-later")) throw e;
+          this.logger.warn("no vote: request or check failed", {
             origin: this.origin,
             round,
             node: m.nodeId,
-            error: e instanceof Error ? e.message : String(e),
+            error: e.message,
           });
           return;
         }
-        if (res === TIMEOUT) timedOut.add(m.nodeId);
-        else await this.absorb(tally, m, res, round, attempt);
         if (tally.quorumAt === undefined && this.finalBody(tally) !== undefined)
           tally.quorumAt = performance.now();
       }),

@@ -13,7 +13,7 @@ import {
   type Checkpoint,
   type NoteVerifier,
 } from "../crypto/note";
-import { inlineMlDsa, type MlDsaBackend } from "../crypto/mldsa";
+import { MlDsaPoolError, inlineMlDsa, type MlDsaBackend } from "../crypto/mldsa";
 import { recoverCheckpointSigner } from "./anchor-signature";
 import type { FaultKind } from "./evidence";
 import type { AnchorDomain, FederationConfig, FederationMember, Vote } from "./types";
@@ -26,7 +26,10 @@ export function memberVerifier(m: FederationMember): NoteVerifier {
   return makeVerifier(m.keyName, m.mldsaPublicKey);
 }
 
-/** Check one vote; the ML-DSA verification runs on `mldsa` (this thread by default). */
+/**
+ * Check one vote; the ML-DSA verification runs on `mldsa` (this thread by default). A failure of
+ * `mldsa` itself (MlDsaPoolError) is thrown, never reported as a fault of the voter.
+ */
 export async function checkVote(
   vote: Vote,
   member: FederationMember,
@@ -64,6 +67,8 @@ export async function checkVote(
     }
     return { ok: true, checkpoint: cp, body: note.body };
   } catch (e) {
+    // The checker's own failure (its ML-DSA workers) says nothing about the vote.
+    if (e instanceof MlDsaPoolError) throw e;
     if (e instanceof NoteError && e.code === "wrong-signature-length") {
       return { ok: false, fault: "wrong-length-signature", detail: e.shortMessage };
     }

@@ -3,7 +3,7 @@
  * (C2SP tlog-witness semantics). It verifies the QC (A's validators' ML-DSA signatures, weight
  * strictly > 2/3 of A's registered weight) and a consistency proof from the last checkpoint it
  * witnessed for A; it refuses a rollback and a second root for one size. It stores references only
- * (origin, round, size, root, the QC's signature lines), fsynced before it cosigns.
+ * (origin, round, size, root, the QC's signature lines), fsynced before its cosignature is released.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -23,7 +23,7 @@ import {
   type NoteVerifier,
   type SignedNote,
 } from "../crypto/note";
-import { inlineMlDsa, type MlDsaBackend } from "../crypto/mldsa";
+import { MlDsaPoolError, inlineMlDsa, type MlDsaBackend } from "../crypto/mldsa";
 import { verifyConsistency } from "../merkle";
 import { appendLineDurable } from "../consensus/atomic-file";
 import { hasQuorum, totalWeight } from "../consensus/quorum";
@@ -137,12 +137,23 @@ export class Witness {
     try {
       verified = await verifyNoteWith(q.note, q.w.verifiers, VOTE_CONTEXT, mldsa);
     } catch (e) {
+      if (e instanceof MlDsaPoolError) throw e; // this witness's workers failed, not the QC
       throw qcSignatureError(q.cp, e);
     }
-    // The quorum check, the extension check and the durable reference run together, after the
-    // signatures verified: two concurrent calls for one origin cannot both pass on stale state.
-    this.accept(q, verified, consistencyProof);
-    return signBodyWith(q.note.body, this.signer, WITNESS_CONTEXT, mldsa);
+    const signed = verified.reduce((a, v) => a + q.w.weights.get(v.keyName)!, 0n);
+    if (!hasQuorum(signed, q.w.total)) {
+      throw new WitnessError(
+        "no-quorum",
+        `QC of ${q.cp.origin} has weight ${signed} of ${q.w.total}, not > 2/3`,
+      );
+    }
+    // Sign before the state changes: a signature that fails leaves the witness as it was.
+    const cosignature = await signBodyWith(q.note.body, this.signer, WITNESS_CONTEXT, mldsa);
+    // The extension check and the durable reference run together after the last await, so two
+    // concurrent calls for one origin cannot both pass on stale state.
+    this.checkExtends(q.cp, consistencyProof);
+    this.remember(q.cp, q.signatures);
+    return cosignature;
   }
 
   private parseQc(qcNote: string): ParsedQc {
@@ -164,19 +175,6 @@ export class Witness {
     }
     const signatures = qcNote.slice(note.body.length + 1, -1).split("\n");
     return { note, cp, w, signatures };
-  }
-
-  /** Quorum of the verified signers, extension of the last witnessed checkpoint, then remember. */
-  private accept(q: ParsedQc, verified: readonly NoteVerifier[], proof: readonly Uint8Array[]): void {
-    const signed = verified.reduce((a, v) => a + q.w.weights.get(v.keyName)!, 0n);
-    if (!hasQuorum(signed, q.w.total)) {
-      throw new WitnessError(
-        "no-quorum",
-        `QC of ${q.cp.origin} has weight ${signed} of ${q.w.total}, not > 2/3`,
-      );
-    }
-    this.checkExtends(q.cp, proof);
-    this.remember(q.cp, q.signatures);
   }
 
   private checkExtends(cp: Checkpoint, proof: readonly Uint8Array[]): void {

@@ -2,7 +2,8 @@ import { expect } from "chai";
 import fs from "node:fs";
 import path from "node:path";
 import { FaultInjector, type InjectedFault } from "../../src/consensus/fault-injector";
-import type { RoundAlert } from "../../src/consensus/consensus-validator";
+import { ConsensusValidator, type RoundAlert } from "../../src/consensus/consensus-validator";
+import { FederationLog } from "../../src/log";
 import { VOTE_CONTEXT, makeVerifier, parseSignedNote, verifyNote } from "../../src/crypto/note";
 import { recoverCheckpointSigner } from "../../src/consensus/anchor-signature";
 import { buildFederation } from "../../src/rounds/federation";
@@ -73,6 +74,31 @@ describe("consensus/ConsensusValidator: honest rounds", () => {
     expect(broken.log.size).to.equal(0n); // the failed signature left its log as it was
     expect(broken.lastSigned()).to.equal(undefined);
     expect(fed.evidence.countersFor(SSID, "ssid-4").roundsParticipated).to.equal(0);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("records no evidence against honest nodes when its own ML-DSA workers fail; the round fails", async () => {
+    const { dir, fed } = setup(SSID, 4, new FaultInjector());
+    const alerts: RoundAlert[] = [];
+    const closed = new MlDsaWorkerPool(1);
+    await closed.close();
+    const coordinator = new ConsensusValidator({
+      federation: fed.config,
+      domain: DOMAIN,
+      transport: fed.transport,
+      evidence: fed.evidence,
+      log: new FederationLog(SSID),
+      voteTimeoutMs: 100,
+      mldsa: closed, // the coordinator cannot check any vote
+      onAlert: (a) => alerts.push(a),
+    });
+    const out = await coordinator.runRound(1n, entries(SSID, 1, 3));
+    expect(out).to.deep.include({ status: "failed", attempts: 3 });
+    expect(fed.evidence.all()).to.deep.equal([]);
+    expect(alerts.map((a) => a.reason)).to.deep.equal(["no checkpoint reached more than 2/3 of the weight"]);
+    expect(
+      coordinator.federation.members.map((m) => fed.evidence.countersFor(SSID, m.nodeId).votesCast),
+    ).to.deep.equal([0, 0, 0, 0]);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 

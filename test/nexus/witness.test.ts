@@ -17,7 +17,7 @@ import {
 import { FaultInjector } from "../../src/consensus/fault-injector";
 import type { QuorumCertificate } from "../../src/consensus/types";
 import { Witness, WitnessError } from "../../src/nexus/witness";
-import { MlDsaWorkerPool } from "../../src/crypto/mldsa";
+import { MlDsaPoolError, MlDsaWorkerPool, inlineMlDsa, type MlDsaBackend } from "../../src/crypto/mldsa";
 import { buildFederation } from "../../src/rounds/federation";
 import { DOMAIN, entries, spec, tmpDir, quietLogs } from "../consensus/fixture";
 
@@ -33,8 +33,6 @@ async function code(p: () => Promise<unknown>): Promise<string> {
   throw new Error("expected a WitnessError");
 }
 
-type Cosign = (w: Witness, note: string, proof: readonly Uint8Array[]) => Promise<NoteSignature>;
-
 describe("nexus/Witness", () => {
   // The same checks with ML-DSA in this thread and on worker threads.
   let pool: MlDsaWorkerPool;
@@ -42,15 +40,17 @@ describe("nexus/Witness", () => {
     pool = new MlDsaWorkerPool(2);
   });
   after(() => pool.close());
-  const modes: [string, Cosign][] = [
-    ["ML-DSA in this thread", (w, note, proof) => w.cosign(note, proof)],
-    ["ML-DSA on a worker pool", (w, note, proof) => w.cosign(note, proof, pool)],
+  const modes: [string, () => MlDsaBackend][] = [
+    ["ML-DSA in this thread", () => inlineMlDsa],
+    ["ML-DSA on a worker pool", () => pool],
   ];
-  for (const [mode, cosign] of modes) describe(mode, () => witnessTests(cosign));
+  for (const [mode, backend] of modes) describe(mode, () => witnessTests(backend));
 });
 
-function witnessTests(cosign: Cosign): void {
+function witnessTests(backend: () => MlDsaBackend): void {
   quietLogs();
+  const cosign = (w: Witness, note: string, proof: readonly Uint8Array[]): Promise<NoteSignature> =>
+    w.cosign(note, proof, backend());
   let dir: string;
   const qcs: QuorumCertificate[] = [];
   let fed: ReturnType<typeof buildFederation>;
@@ -164,16 +164,45 @@ function witnessTests(cosign: Cosign): void {
     expect(w.references()).to.deep.equal([]);
   });
 
-  it("keeps a consistent state when two checkpoints of one origin are cosigned concurrently", async () => {
+  it("decides on the state after its last wait: a checkpoint overtaken by a newer one is a rollback", async () => {
     const w = newWitness();
-    const results = await Promise.allSettled([
-      cosign(w, qcs[0]!.note, []),
-      cosign(w, qcs[1]!.note, fed.log.consistencyProof(5n, 10n)),
-    ]);
-    // Whichever verified first was accepted; the other passed only if it extends it.
+    // Hold the verification of the first QC until the second has been cosigned.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const body0 = new TextEncoder().encode(parseSignedNote(qcs[0]!.note).body);
+    const gated: MlDsaBackend = {
+      sign: (m, k, c) => backend().sign(m, k, c),
+      verify: async (sig, m, k, c) => {
+        if (Buffer.from(m).equals(Buffer.from(body0))) await held;
+        return backend().verify(sig, m, k, c);
+      },
+    };
+    const first = w.cosign(qcs[0]!.note, [], gated);
+    await w.cosign(qcs[1]!.note, [], gated); // first checkpoint this witness sees: no proof needed
+    release();
+    expect(await code(() => first)).to.equal("rollback");
     expect(w.lastWitnessed(SSID)?.treeSize).to.equal(10n);
-    const accepted = results.filter((r) => r.status === "fulfilled").length;
-    expect(w.references()).to.have.length(accepted);
-    for (const r of results) if (r.status === "rejected") expect(r.reason).to.be.instanceOf(WitnessError);
+    expect(w.references().map((r) => r.treeSize)).to.deep.equal(["10"]);
+  });
+
+  it("keeps its state when its signature fails after the QC verified", async () => {
+    const w = newWitness();
+    const closed = new MlDsaWorkerPool(1);
+    await closed.close();
+    const noSigning: MlDsaBackend = {
+      verify: (...a) => backend().verify(...a),
+      sign: (...a) => closed.sign(...a),
+    };
+    let err: unknown;
+    try {
+      await w.cosign(qcs[0]!.note, [], noSigning);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).to.be.instanceOf(MlDsaPoolError);
+    expect(w.lastWitnessed(SSID)).to.equal(undefined);
+    expect(w.references()).to.deep.equal([]);
+    await cosign(w, qcs[0]!.note, []); // and it cosigns once its backend works
+    expect(w.references()).to.have.length(1);
   });
 }
