@@ -109,43 +109,59 @@ export class AnchoringRunner {
 
   static async open(cfg: RunnerConfig): Promise<AnchoringRunner> {
     fs.mkdirSync(cfg.dataDir, { recursive: true });
-    const archive = Archive.open(path.join(cfg.dataDir, ARCHIVE_FILE));
-    const anchors = AnchoredRounds.open(cfg.dataDir);
-    const metrics = new RoundMetricsStore(path.join(cfg.dataDir, "metrics.sqlite"));
-    const anchorAddress = cfg.record.contracts.globalProofAnchor;
-    const anchor = GlobalProofAnchor__factory.connect(anchorAddress, cfg.conn.provider);
-    const submitter = await AnchorSubmitter.create(cfg.conn, anchorAddress);
-    const workers = cfg.mldsaWorkers ?? defaultMlDsaWorkers();
-    const pool = workers > 0 ? new MlDsaWorkerPool(workers) : undefined;
-    await pool?.warmUp();
-    const engine = new RoundEngine({
-      ...(pool ? { mldsa: pool } : {}),
-      dataDir: path.join(cfg.dataDir, "engine"),
-      domain: { chainId: cfg.conn.chainId, anchor: anchorAddress },
-      federations: cfg.federations.map((f) => ({
-        origin: f.origin,
-        epoch: BigInt(cfg.record.federations.find((r) => r.origin === f.origin)?.epoch ?? 1),
-        nodes: f.nodes,
-      })),
-      metrics,
-      firstRound: await anchor.nextRound(),
-      ...(cfg.faults ? { faults: cfg.faults } : {}),
-      ...(cfg.maxBatch !== undefined ? { maxBatch: cfg.maxBatch } : {}),
-      ...(cfg.voteTimeoutMs !== undefined ? { voteTimeoutMs: cfg.voteTimeoutMs } : {}),
-    });
-    const feds = new Map<string, FedState>();
-    for (const fed of cfg.federations) {
-      const archiveLog = new FederationLog(fed.origin, new SqliteLogStore(archive, fed.name));
-      feds.set(fed.origin, { fed, archiveLog, queued: 0n });
-    }
-    const runner = new AnchoringRunner(cfg, archive, anchors, metrics, engine, submitter, anchor, feds, pool);
+    // Everything opened so far is closed again if a later step fails.
+    const opened: { close(): unknown }[] = [];
     try {
+      const archive = Archive.open(path.join(cfg.dataDir, ARCHIVE_FILE));
+      opened.push(archive);
+      const anchors = AnchoredRounds.open(cfg.dataDir);
+      opened.push(anchors);
+      const metrics = new RoundMetricsStore(path.join(cfg.dataDir, "metrics.sqlite"));
+      opened.push(metrics);
+      const anchorAddress = cfg.record.contracts.globalProofAnchor;
+      const anchor = GlobalProofAnchor__factory.connect(anchorAddress, cfg.conn.provider);
+      const submitter = await AnchorSubmitter.create(cfg.conn, anchorAddress);
+      const workers = cfg.mldsaWorkers ?? defaultMlDsaWorkers();
+      const pool = workers > 0 ? new MlDsaWorkerPool(workers) : undefined;
+      if (pool) opened.push(pool);
+      await pool?.warmUp();
+      const engine = new RoundEngine({
+        ...(pool ? { mldsa: pool } : {}),
+        dataDir: path.join(cfg.dataDir, "engine"),
+        domain: { chainId: cfg.conn.chainId, anchor: anchorAddress },
+        federations: cfg.federations.map((f) => ({
+          origin: f.origin,
+          epoch: BigInt(cfg.record.federations.find((r) => r.origin === f.origin)?.epoch ?? 1),
+          nodes: f.nodes,
+        })),
+        metrics,
+        firstRound: await anchor.nextRound(),
+        ...(cfg.faults ? { faults: cfg.faults } : {}),
+        ...(cfg.maxBatch !== undefined ? { maxBatch: cfg.maxBatch } : {}),
+        ...(cfg.voteTimeoutMs !== undefined ? { voteTimeoutMs: cfg.voteTimeoutMs } : {}),
+      });
+      const feds = new Map<string, FedState>();
+      for (const fed of cfg.federations) {
+        const archiveLog = new FederationLog(fed.origin, new SqliteLogStore(archive, fed.name));
+        feds.set(fed.origin, { fed, archiveLog, queued: 0n });
+      }
+      const runner = new AnchoringRunner(
+        cfg,
+        archive,
+        anchors,
+        metrics,
+        engine,
+        submitter,
+        anchor,
+        feds,
+        pool,
+      );
       await runner.replay();
+      return runner;
     } catch (e) {
-      runner.close();
+      for (const r of opened.reverse()) void r.close();
       throw e;
     }
-    return runner;
   }
 
   close(): void {

@@ -77,6 +77,8 @@ interface WitnessJob {
   readonly running: Set<Promise<void>>;
   next: number;
   signed: bigint;
+  /** `performance.now()` when cosigners first held > 2/3 of the witnessing federation's weight. */
+  quorumAt: number | undefined;
   inFlight: bigint;
   bytesPerNode: number;
 }
@@ -118,15 +120,20 @@ export class GlobalProofNexus {
       return { source, final, jobs: this.feds.filter((f) => f !== source).map((w) => newJob(w, final)) };
     });
     const witnessedAt = new Map<string, number>();
-    await Promise.all(
-      checked.map(async (c) => {
-        const ok = await Promise.all(c.jobs.map((job) => this.untilQuorum(job)));
-        if (ok.every(Boolean)) witnessedAt.set(c.source.config.origin, performance.now());
-      }),
-    );
     const all = checked.flatMap((c) => c.jobs);
-    for (const job of all) while (job.next < job.w.witnesses.length) this.start(job, job.next++);
+    // allSettled: every job's loop has ended (and starts no more witnesses) before anything throws.
+    const quorums = await Promise.allSettled(all.map((job) => this.untilQuorum(job)));
+    for (const c of checked) {
+      const at = c.jobs.map((job) => job.quorumAt);
+      if (at.every((t) => t !== undefined)) witnessedAt.set(c.source.config.origin, Math.max(...at));
+    }
+    const failed = quorums.find((q): q is PromiseRejectedResult => q.status === "rejected");
+    if (!failed) {
+      for (const job of all) while (job.next < job.w.witnesses.length) this.start(job, job.next++);
+    }
+    // No witness is left working when this returns, also on an error.
     await Promise.all(all.flatMap((job) => [...job.running]));
+    if (failed) throw failed.reason;
     for (const job of all) {
       if (!hasQuorum(job.signed, job.total)) {
         const cp = job.final.qc.checkpoint;
@@ -175,14 +182,17 @@ export class GlobalProofNexus {
     };
   }
 
-  /** Start witnesses until the started ones could make a quorum; true once cosigners hold > 2/3. */
-  private async untilQuorum(job: WitnessJob): Promise<boolean> {
+  /** Start witnesses until cosigners hold > 2/3 (sets `quorumAt`) or every witness has answered. */
+  private async untilQuorum(job: WitnessJob): Promise<void> {
     for (;;) {
       while (!hasQuorum(job.signed + job.inFlight, job.total) && job.next < job.w.witnesses.length) {
         this.start(job, job.next++);
       }
-      if (hasQuorum(job.signed, job.total)) return true;
-      if (job.running.size === 0) return false;
+      if (hasQuorum(job.signed, job.total)) {
+        job.quorumAt = performance.now();
+        return;
+      }
+      if (job.running.size === 0) return;
       await Promise.race(job.running);
     }
   }
@@ -238,6 +248,7 @@ function newJob(w: WitnessFederation, final: FederationFinal): WitnessJob {
     running: new Set(),
     next: 0,
     signed: 0n,
+    quorumAt: undefined,
     inFlight: 0n,
     bytesPerNode: 0,
   };
