@@ -9,7 +9,7 @@
 import os from "node:os";
 import { Worker } from "node:worker_threads";
 import { ml_dsa65 } from "@noble/post-quantum/ml-dsa.js";
-import { AmpError } from "../util/errors";
+import { AmpError, InvalidInputError } from "../util/errors";
 
 /** Where ML-DSA work runs. Both methods take raw bytes; the context is the FIPS 204 context. */
 export interface MlDsaBackend {
@@ -100,8 +100,8 @@ const COST = { sign: 4, verify: 1 } as const;
 /**
  * A fixed pool of worker threads (default: one per available core, at least 2). Work goes to the
  * worker with the least expected work in flight. A worker that fails or exits has its jobs rejected
- * and is replaced; one that cannot even load the library is not (its slot takes no more work). Workers are unref'd, so an idle pool never keeps the process alive; `close()`
- * ends them.
+ * and is replaced; one that cannot even load the library is not (its slot takes no more work).
+ * Workers are unref'd, so an idle pool never keeps the process alive; `close()` ends them.
  */
 export class MlDsaWorkerPool implements MlDsaBackend {
   readonly size: number;
@@ -131,7 +131,8 @@ export class MlDsaWorkerPool implements MlDsaBackend {
       if (!p) return;
       slot.pending.delete(r.id);
       if (r.ok) p.resolve(r.value);
-      else p.reject(new MlDsaPoolError(`ML-DSA worker: ${r.error}`));
+      // The library refused the input (as it would in this thread): not a failure of the pool.
+      else p.reject(new InvalidInputError(`ML-DSA worker: ${r.error}`));
     });
     const lost = (why: string) => {
       const slot = this.slots[i]!;
