@@ -1,11 +1,12 @@
 /**
  * The `amp` command. Each subcommand lives in its own file; this one wires them into commander,
- * prints one line on failure and sets the exit code (0 ok, 1 failure / invalid proof, 2 usage).
+ * prints one line on failure and sets the exit code (see ./exit.ts: 0 ok, 1 invalid, 2 usage, 3 could not check).
  */
 import { Command, CommanderError } from "commander";
 import type { OutputConfiguration } from "commander";
 import { oneLine } from "../util/errors";
 import { addDemoCommand } from "./demo";
+import { exitCodeFor } from "./exit";
 import { addDeployCommand } from "./deploy";
 import { addEventsCommand, addIngestCommand } from "./events";
 import { addKeysCommand } from "./keys";
@@ -60,7 +61,7 @@ export async function run(argv: readonly string[], output?: OutputConfiguration)
       const write = (s: string) => (output?.writeErr ? output.writeErr(s) : process.stderr.write(s));
       write(`amp: ${oneLine(err)}\n`);
       if (process.env.AMP_DEBUG && err instanceof Error) write(`${err.stack ?? ""}\n`);
-      code = 1;
+      code = exitCodeFor(err);
     }
   }
   if (code === 0 && typeof process.exitCode === "number" && process.exitCode !== 0) code = process.exitCode;
