@@ -12,15 +12,9 @@ contract ProofCreditReceipts is AccessControl, IProofCreditReceipts {
     /// @notice Role allowed to record allocations.
     bytes32 public constant ALLOCATOR_ROLE = keccak256("ALLOCATOR_ROLE");
 
-    struct Receipt {
-        bytes32 nodeRef;
-        bytes32 prevAllocationHash;
-        uint64 epoch;
-        uint64 blockNumber;
-        uint64 timestamp;
-    }
-
-    mapping(bytes32 allocationHash => Receipt) private _receipts;
+    /// @dev One slot per receipt (allocation hash → node reference; zero marks a free slot) and one per node
+    /// (its chain head). Epoch, block and previous hash live in the event: see docs/gas.md for why.
+    mapping(bytes32 allocationHash => bytes32 nodeRef) private _nodeOf;
     mapping(bytes32 nodeRef => bytes32 allocationHash) private _lastAllocation;
 
     /// @param allocator Account given ALLOCATOR_ROLE and DEFAULT_ADMIN_ROLE.
@@ -52,21 +46,8 @@ contract ProofCreditReceipts is AccessControl, IProofCreditReceipts {
     }
 
     /// @inheritdoc IProofCreditReceipts
-    function receiptOf(
-        bytes32 allocationHash
-    )
-        external
-        view
-        returns (
-            uint64 epoch,
-            bytes32 nodeRef,
-            bytes32 prevAllocationHash,
-            uint64 blockNumber,
-            uint64 timestamp
-        )
-    {
-        Receipt storage r = _receipts[allocationHash];
-        return (r.epoch, r.nodeRef, r.prevAllocationHash, r.blockNumber, r.timestamp);
+    function receiptOf(bytes32 allocationHash) external view returns (bytes32) {
+        return _nodeOf[allocationHash];
     }
 
     /// @inheritdoc IProofCreditReceipts
@@ -83,16 +64,11 @@ contract ProofCreditReceipts is AccessControl, IProofCreditReceipts {
     ) private {
         if (allocationHash == 0) revert ReceiptAllocationHashZero();
         if (nodeRef == 0) revert ReceiptNodeRefZero(allocationHash);
-        Receipt storage r = _receipts[allocationHash];
         // Every stored receipt has a non-zero nodeRef, so a zero one marks a free slot.
-        if (r.nodeRef != 0) revert ReceiptDuplicated(allocationHash);
+        if (_nodeOf[allocationHash] != 0) revert ReceiptDuplicated(allocationHash);
         bytes32 last = _lastAllocation[nodeRef];
         if (last != prevAllocationHash) revert ReceiptChainBroken(nodeRef, last, prevAllocationHash);
-        r.nodeRef = nodeRef;
-        r.prevAllocationHash = prevAllocationHash;
-        r.epoch = epoch;
-        r.blockNumber = uint64(block.number);
-        r.timestamp = uint64(block.timestamp);
+        _nodeOf[allocationHash] = nodeRef;
         _lastAllocation[nodeRef] = allocationHash;
         emit ProofCreditAllocated(allocationHash, nodeRef, epoch, prevAllocationHash);
     }

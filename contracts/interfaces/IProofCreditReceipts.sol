@@ -2,9 +2,10 @@
 pragma solidity 0.8.28;
 
 /// @title IProofCreditReceipts
-/// @notice Hash-only receipts of credit allocations. A receipt holds the allocation hash, the epoch, a node
-/// reference and the previous allocation hash of that node (a hash chain) — never a score, a weight, an
-/// amount or value. Nothing here is payable.
+/// @notice Hash-only receipts of credit allocations. Storage binds each allocation hash to its node reference
+/// and keeps each node's chain head (the previous-hash chain is enforced on every record); the epoch and the
+/// previous hash are in the `ProofCreditAllocated` event of the recording transaction, found by the indexed
+/// allocation hash. Never a score, a weight, an amount or value. Nothing here is payable.
 interface IProofCreditReceipts {
     /// @notice One allocation of a batch.
     /// @param nodeRef SHA-256(utf8("amp/node/v1\n" + origin + "\n" + nodeId)).
@@ -65,25 +66,11 @@ interface IProofCreditReceipts {
     /// @param allocations The allocations; a node may appear more than once, each link chaining on the last.
     function recordAllocations(uint64 epoch, Allocation[] calldata allocations) external;
 
-    /// @notice The receipt of an allocation; all zero when none is recorded.
+    /// @notice The node an allocation was recorded for; zero when none is recorded. The epoch, previous hash and
+    /// block are those of the allocation's `ProofCreditAllocated` event (one per allocation hash).
     /// @param allocationHash The allocation hash.
-    /// @return epoch The credit epoch.
     /// @return nodeRef The node.
-    /// @return prevAllocationHash The node's previous allocation hash.
-    /// @return blockNumber Block of the recording transaction.
-    /// @return timestamp Timestamp of that block.
-    function receiptOf(
-        bytes32 allocationHash
-    )
-        external
-        view
-        returns (
-            uint64 epoch,
-            bytes32 nodeRef,
-            bytes32 prevAllocationHash,
-            uint64 blockNumber,
-            uint64 timestamp
-        );
+    function receiptOf(bytes32 allocationHash) external view returns (bytes32 nodeRef);
 
     /// @notice A node's last recorded allocation hash; zero when none.
     /// @param nodeRef The node.
