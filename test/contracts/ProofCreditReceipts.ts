@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import hre from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
-import { FunctionFragment, Interface, keccak256, toUtf8Bytes, ZeroHash } from "ethers";
+import { EventFragment, FunctionFragment, Interface, keccak256, toUtf8Bytes, ZeroHash } from "ethers";
 import { deployAmp, type Amp } from "../helpers/amp";
 
 const h = (label: string) => keccak256(toUtf8Bytes(label));
@@ -107,9 +107,7 @@ describe("ProofCreditReceipts", function () {
         "uint64 epoch",
         "bytes32 prevAllocationHash",
       ]);
-      const events = iface.fragments
-        .filter((f) => f.type === "event")
-        .map((f) => (f as { name: string }).name);
+      const events = iface.fragments.filter((f): f is EventFragment => f.type === "event").map((f) => f.name);
       expect(events.sort()).to.deep.equal(
         ["ProofCreditAllocated", "RoleAdminChanged", "RoleGranted", "RoleRevoked"].sort(),
       );
