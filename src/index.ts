@@ -47,3 +47,4 @@ export { Witness, WitnessError } from "./nexus/witness";
 export { GlobalProofNexus, NexusError } from "./nexus/global-proof-nexus";
 export { RoundEngine, type RoundResult, type RoundEngineConfig } from "./rounds/round-engine";
 export { RoundMetricsStore } from "./rounds/metrics-store";
+export * from "./credits";

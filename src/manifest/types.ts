@@ -37,6 +37,8 @@ export interface CreditConfig {
   };
   max_score: number;
   epoch_seconds: number;
+  /** Propose next validator epoch's weights from governance weights (src/credits/adaptive.ts). */
+  adaptive_weights: boolean;
 }
 
 export interface Manifest {

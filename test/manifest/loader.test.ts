@@ -100,6 +100,7 @@ describe("manifest: the shipped default", () => {
       },
       max_score: 5000,
       epoch_seconds: 3600,
+      adaptive_weights: false,
     });
   });
 
@@ -277,7 +278,14 @@ describe("manifest: each error points at the line and field", () => {
   });
 
   it("credit max_score and epoch_seconds must be positive", () => {
-    expectProblem(`${BASE}credit:\n  max_score: 0\n`, 28, "/credit/max_score", /must be > 0/);
+    expectProblem(`${BASE}credit:\n  max_score: 0\n`, 28, "/credit/max_score", /must be >= 1/);
+    expectProblem(`${BASE}credit:\n  max_score: 4999.5\n`, 28, "/credit/max_score", /must be integer/);
+    expectProblem(
+      `${BASE}credit:\n  adaptive_weights: yes please\n`,
+      28,
+      "/credit/adaptive_weights",
+      /must be boolean/,
+    );
     expectProblem(`${BASE}credit:\n  epoch_seconds: 1.5\n`, 28, "/credit/epoch_seconds", /must be integer/);
   });
 
