@@ -14,6 +14,7 @@
 import { createHash } from "node:crypto";
 import type Database from "better-sqlite3";
 import { AmpError, InvalidInputError } from "../util/errors";
+import { CREDIT_MIGRATION } from "../credits/migration";
 
 export interface Migration {
   /** Strictly ascending positive integer. */
@@ -103,6 +104,7 @@ export const ARCHIVE_MIGRATIONS: readonly Migration[] = [
     name: "federations, events, payloads, erasures, tree nodes, batches, checkpoints",
     sql: V1_SQL,
   },
+  CREDIT_MIGRATION,
 ];
 
 function checksum(sql: string): string {

@@ -70,6 +70,8 @@ class RoundTally {
   readonly seen = new Map<string, Map<string, Seen>>();
   readonly equivocators = new Set<string>();
   readonly recorded = new Set<string>();
+  /** Nodes that answered in the last attempt → latency in ms (for the credit ledger). */
+  answeredMs = new Map<string, number>();
   quorumAt: number | undefined;
 
   /** The single body a non-equivocating node signed, if any. */
@@ -163,10 +165,12 @@ export class ConsensusValidator {
       this.cfg.log.store.writeAppend(plan);
       this.cfg.log.applyAppend(plan);
       this.settle(tally, round, attempt, final, timedOut);
+      this.recordVotes(tally, round, attempt, baseSize, final);
       this.finalised = { qc, entries: entries.length };
       return { status: "final", qc, attempts: attempt, quorumAt: tally.quorumAt ?? performance.now() };
     }
     this.settle(tally, round, maxAttempts, undefined, timedOut);
+    this.recordVotes(tally, round, maxAttempts, baseSize, undefined);
     return this.fail(round, maxAttempts, "no checkpoint reached more than 2/3 of the weight", tally);
   }
 
@@ -179,15 +183,20 @@ export class ConsensusValidator {
     attempt: number,
   ): Promise<Set<string>> {
     const timedOut = new Set<string>();
+    tally.answeredMs = new Map();
     const peers = this.members.map((m) => m.nodeId);
     const fed = this.cfg.federation;
     await Promise.all(
       this.members.map(async (m) => {
         const req = { origin: this.origin, epoch: fed.epoch, round, ...base, batchSize, attempt, peers };
         try {
+          const asked = performance.now();
           const res = await this.withTimeout(this.cfg.transport.requestVote(m.nodeId, req));
           if (res === TIMEOUT) timedOut.add(m.nodeId);
-          else await this.absorb(tally, m, res, round, attempt);
+          else {
+            tally.answeredMs.set(m.nodeId, Math.round(performance.now() - asked));
+            await this.absorb(tally, m, res, round, attempt);
+          }
         } catch (e) {
           // A node that failed to answer (transport) or a vote this coordinator could not check (its
           // ML-DSA workers) counts as no vote this attempt, with no evidence against the node.
@@ -351,6 +360,33 @@ export class ConsensusValidator {
       }
     }
     this.cfg.evidence.flush();
+  }
+
+  /** The round's signed votes for the credit ledger (src/credits). */
+  private recordVotes(
+    tally: RoundTally,
+    round: bigint,
+    attempt: number,
+    baseSize: bigint,
+    final: string | undefined,
+  ): void {
+    this.cfg.evidence.recordRound({
+      origin: this.origin,
+      round: round.toString(),
+      attempt,
+      baseSize: baseSize.toString(),
+      final: final ?? null,
+      members: this.members.map((m) => m.nodeId),
+      votes: this.members.flatMap((m) =>
+        [...(tally.seen.get(m.nodeId)?.values() ?? [])].map((s) => ({
+          nodeId: m.nodeId,
+          note: s.vote.note,
+          eip712Signature: s.vote.eip712Signature,
+        })),
+      ),
+      answeredMs: Object.fromEntries(tally.answeredMs),
+      settledAt: Date.now(),
+    });
   }
 
   private fail(round: bigint, attempts: number, reason: string, tally: RoundTally): ConsensusOutcome {

@@ -25,6 +25,31 @@ export interface Evidence {
   readonly recordedAt: string;
 }
 
+/**
+ * The settled outcome of one round of one federation (`votes.jsonl`, one line a round): every
+ * validly signed vote the coordinator received in the last attempt, the final checkpoint body (null
+ * when the round failed) and the base size, so anyone can recount the credit inputs from signed
+ * material (src/credits/README.md). `answeredMs` (who answered at all, and how fast) is the
+ * coordinator's own measurement, not signed.
+ */
+export interface RoundVotes {
+  readonly origin: string;
+  readonly round: string;
+  readonly attempt: number;
+  /** Log size before this round's batch. */
+  readonly baseSize: string;
+  /** The final checkpoint body (signed-note text), null if the round failed. */
+  readonly final: string | null;
+  /** Node ids expected to vote. */
+  readonly members: readonly string[];
+  /** Validly signed votes (an equivocator has two). */
+  readonly votes: readonly { nodeId: string; note: string; eip712Signature: string }[];
+  /** Vote latency (ms, integer) of every node that answered in the last attempt. */
+  readonly answeredMs: Readonly<Record<string, number>>;
+  /** Unix ms when the round settled (assigns it to a credit epoch). */
+  readonly settledAt: number;
+}
+
 export interface NodeCounters {
   /** Vote requests the node was asked (one per round it was expected to vote in). */
   roundsExpected: number;
@@ -63,6 +88,11 @@ export class EvidenceStore {
     const c = this.countersFor(e.origin, e.nodeId);
     c.faults[e.kind] = (c.faults[e.kind] ?? 0) + 1;
     return full;
+  }
+
+  /** Append the settled votes of a round to `votes.jsonl` (fsynced). */
+  recordRound(r: RoundVotes): void {
+    appendLineDurable(path.join(this.dir, "votes.jsonl"), JSON.stringify(r));
   }
 
   /** All evidence recorded so far (read back from disk). */
