@@ -5,7 +5,6 @@ import type { Command } from "commander";
 import { connectEmbedded } from "../chain/connect";
 import { writeDeployment } from "../chain/deployment";
 import { AnchoringRunner } from "../chain/runner";
-import { recordSampleReceipt } from "../chain/sample";
 import { FaultInjector } from "../consensus/fault-injector";
 import type { FaultKind } from "../consensus/evidence";
 import { buildProofFile } from "../proof/build";
@@ -15,6 +14,7 @@ import { short } from "./output";
 import { WORKERS_HELP, parseCount, runRounds } from "./run";
 import { defaultMlDsaWorkers } from "../crypto/mldsa";
 import { runnerFederationsFor } from "./session";
+import { demoCredits } from "./credits-demo";
 
 export interface DemoOptions {
   rounds: number;
@@ -26,6 +26,8 @@ export interface DemoOptions {
   byzantine?: boolean;
   /** ML-DSA worker threads (0: main thread only); the runner's default when omitted. */
   workers?: number;
+  /** Credit allocation epoch in seconds (default: the manifest's credit.epoch_seconds). */
+  epochSeconds?: number;
 }
 
 const BYZANTINE_NODE = "ssid-apac-1";
@@ -103,22 +105,26 @@ export async function runDemo(
       ...(opts.workers !== undefined ? { mldsaWorkers: opts.workers } : {}),
     });
     try {
+      const credits = await demoCredits({
+        dataDir,
+        runner,
+        conn,
+        record,
+        manifest,
+        epochSeconds: opts.epochSeconds,
+      });
       await runRounds(
         runner,
         manifest,
-        { rounds: opts.rounds, generate: opts.events, salt: "amp-demo" },
+        { rounds: opts.rounds, generate: opts.events, salt: "amp-demo", afterRound: credits.afterRound },
         say,
       );
       const originOf = (name: string) => manifest.find((f) => f.name === name)!.origin;
       await verifySamples(runner, publicClientFor(conn.eip1193), originOf, say);
+      await credits.finish(say);
     } finally {
       runner.close();
     }
-    const first = manifest[0]!;
-    const receipt = await recordSampleReceipt(conn, record, first.origin, first.nodes[0]!.id);
-    say(
-      `credit receipt for ${first.nodes[0]!.id}: allocation ${short(receipt.allocationHash)} in tx ${short(receipt.txHash)} (gas ${receipt.gasUsed})`,
-    );
   } finally {
     if (opts.data === undefined) fs.rmSync(dataDir, { recursive: true, force: true });
   }
@@ -133,6 +139,7 @@ export function addDemoCommand(program: Command): void {
     .option("--data <dir>", "keep the data dir here (default: a temp dir, removed afterwards)")
     .option("--no-byzantine", "run without the Byzantine node")
     .option("--workers <n>", WORKERS_HELP, String(defaultMlDsaWorkers()))
+    .option("--epoch-seconds <n>", "credit allocation epoch in seconds (default: the manifest's, 3600)")
     .addHelpText(
       "after",
       `
@@ -151,6 +158,7 @@ Examples:
         data?: string;
         byzantine: boolean;
         workers: string;
+        epochSeconds?: string;
       }) => {
         await runDemo({
           rounds: parseCount(opts.rounds, "--rounds", 1),
@@ -158,6 +166,9 @@ Examples:
           byzantine: opts.byzantine,
           workers: parseCount(opts.workers, "--workers"),
           ...(opts.data !== undefined ? { data: opts.data } : {}),
+          ...(opts.epochSeconds !== undefined
+            ? { epochSeconds: parseCount(opts.epochSeconds, "--epoch-seconds", 1) }
+            : {}),
         });
       },
     );

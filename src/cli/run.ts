@@ -41,7 +41,7 @@ export function parseCount(value: string, what: string, min = 0): number {
 export async function runRounds(
   runner: AnchoringRunner,
   manifest: ManifestFederation[],
-  opts: { rounds: number; generate: number; salt: string },
+  opts: { rounds: number; generate: number; salt: string; afterRound?: () => void },
   say: (l: string) => void,
 ): Promise<RoundReport[]> {
   const bar = progress("rounds", opts.rounds);
@@ -59,6 +59,7 @@ export async function runRounds(
       }
       const report = await runner.runRound();
       out.push(report);
+      opts.afterRound?.();
       bar.tick();
       say(formatRound(report));
     }

@@ -3,7 +3,15 @@
  * transaction, and reading receipts back (storage: node reference and chain head; the event:
  * epoch, previous hash, block).
  */
+import { JsonRpcApiProvider, toQuantity } from "ethers";
 import type { AbstractProvider, Signer } from "ethers";
+
+interface RawLog {
+  topics: string[];
+  data: string;
+  blockNumber: string;
+  transactionHash: string;
+}
 import { ProofCreditReceipts__factory } from "../../typechain-types";
 import type { ProofCreditReceipts } from "../../typechain-types";
 import { waitForReceipt } from "../chain/connect";
@@ -56,22 +64,43 @@ export class ReceiptsReader {
     return this.contract.lastAllocationOf(nodeRef);
   }
 
+  /**
+   * ProofCreditAllocated logs by topic. Straight eth_getLogs when the provider speaks JSON-RPC:
+   * ethers caches identical requests for 250 ms, which would hide a receipt recorded meanwhile.
+   */
   private async events(
     allocationHash: string | undefined,
     nodeRef: string | undefined,
   ): Promise<ReceiptEvent[]> {
-    const logs = await this.contract.queryFilter(
-      this.contract.filters.ProofCreditAllocated(allocationHash, nodeRef),
-      this.fromBlock,
-    );
-    return logs.map((l) => ({
-      allocationHash: l.args.allocationHash,
-      nodeRef: l.args.nodeRef,
-      epoch: l.args.epoch,
-      prevAllocationHash: l.args.prevAllocationHash,
-      blockNumber: l.blockNumber,
-      txHash: l.transactionHash,
-    }));
+    const topics = await this.contract.filters.ProofCreditAllocated(allocationHash, nodeRef).getTopicFilter();
+    const filter = {
+      address: this.address,
+      topics,
+      fromBlock: toQuantity(this.fromBlock),
+      toBlock: "latest",
+    };
+    const logs =
+      this.provider instanceof JsonRpcApiProvider
+        ? ((await this.provider.send("eth_getLogs", [filter])) as RawLog[]).map((l) => ({
+            topics: l.topics,
+            data: l.data,
+            blockNumber: Number(l.blockNumber),
+            transactionHash: l.transactionHash,
+          }))
+        : await this.provider.getLogs(filter);
+    return logs.map((l) => {
+      const parsed = this.contract.interface.parseLog({ topics: [...l.topics], data: l.data });
+      if (!parsed)
+        throw new AmpError(`unparseable ProofCreditAllocated log in ${l.transactionHash}`, { kind: "bug" });
+      return {
+        allocationHash: parsed.args.allocationHash as string,
+        nodeRef: parsed.args.nodeRef as string,
+        epoch: parsed.args.epoch as bigint,
+        prevAllocationHash: parsed.args.prevAllocationHash as string,
+        blockNumber: l.blockNumber,
+        txHash: l.transactionHash,
+      };
+    });
   }
 
   async eventOf(allocationHash: string): Promise<ReceiptEvent | undefined> {

@@ -225,6 +225,9 @@ export function checkRecord(raw: unknown): AllocationRecord {
   n("rounds_answered");
   need(n("votes_cast") === voted, "counts.votes_cast", "must equal counts.rounds_voted");
   const correct = n("correct_votes");
+  need(correct <= voted, "counts.correct_votes", "exceeds counts.votes_cast");
+  need(voted <= expected, "counts.rounds_voted", "exceeds counts.rounds_expected");
+  need(n("rounds_answered") <= expected, "counts.rounds_answered", "exceeds counts.rounds_expected");
   const denominator = voted + n("penalties") + n("drift_findings");
   const leaves = uintField(c.leaves_validated, "counts.leaves_validated");
   uintField(c.stored_tree_size, "counts.stored_tree_size");
