@@ -212,7 +212,11 @@ describe("credits end to end (in-process chain, 1 s epochs)", function () {
       ["epoch", { ...original, epoch: String(last - 1n) }, /^INVALID epoch:/],
       ["node", { ...original, node: "ssid-eu-1" }, /^INVALID node_ref:/],
       ["credit_score", { ...original, credit_score: "4489.0000" }, /^INVALID credit_score:/],
-      ["counts", { ...original, counts: { ...counts, correct_votes: 1 } }, /^INVALID (counts.correct_votes|inputs.validation_accuracy):/],
+      [
+        "counts",
+        { ...original, counts: { ...counts, correct_votes: 1 } },
+        /^INVALID (counts.correct_votes|inputs.validation_accuracy):/,
+      ],
       ["salt", { ...original, salt: "0x" + "11".repeat(32) }, /^INVALID salt, rounds, counts/],
       [
         "prev",
