@@ -7,6 +7,7 @@ import type { ManifestFederation } from "./context";
 import { generateEvents } from "./generate";
 import { progress, short } from "./output";
 import { openSession } from "./session";
+import { attachCredits } from "../credits/attach";
 
 /** One line per round: round, sizes, roots, quorum weight, witness bytes, tx, gas, latency. */
 export function formatRound(r: RoundReport): string {
@@ -81,9 +82,11 @@ export function addRunCommand(program: Command): void {
     .option("--manifest <file>", "federation manifest (default: the shipped default manifest)")
     .option("--keys <dir>", "node key files (default: THROWAWAY DEMO KEYS, as deployed)")
     .option("--workers <n>", WORKERS_HELP, String(defaultMlDsaWorkers()))
+    .option("--epoch-seconds <n>", "credit allocation epoch in seconds (default: the manifest's, 3600)")
     .addHelpText(
       "after",
       `
+Allocates credits for every closed epoch after each round (one transaction per epoch).
 Resumes where the chain is: a restarted run continues at the anchor's next round and never
 anchors a round twice. Stops early when no events are queued.
 
@@ -102,19 +105,39 @@ Examples:
         manifest?: string;
         keys?: string;
         workers: string;
+        epochSeconds?: string;
       }) => {
         const say = (l: string) => console.log(l);
         const rounds = parseCount(opts.rounds, "--rounds", 1);
         const generate = parseCount(opts.generate, "--generate");
         const maxBatch = parseCount(opts.maxBatch, "--max-batch", 1);
         const mldsaWorkers = parseCount(opts.workers, "--workers");
+        const epochSeconds =
+          opts.epochSeconds === undefined ? undefined : parseCount(opts.epochSeconds, "--epoch-seconds", 1);
         const conn = await connectRpc(opts.rpc);
         try {
           const session = { ...opts, maxBatch, mldsaWorkers };
-          const { runner, manifest } = await openSession(conn, opts.data, session, say);
+          const { runner, manifest, record } = await openSession(conn, opts.data, session, say);
           try {
             say(`starting at round ${runner.nextRound}; ${runner.pending()} events queued`);
-            await runRounds(runner, manifest, { rounds, generate, salt: opts.data }, say);
+            const credits = await attachCredits({
+              dataDir: opts.data,
+              archive: runner.archive,
+              conn,
+              record,
+              federations: manifest.map((f) => ({ ...f, nodeIds: f.nodes.map((n) => n.id) })),
+              manifest: opts.manifest,
+              epochSeconds,
+            });
+            await runRounds(
+              runner,
+              manifest,
+              { rounds, generate, salt: opts.data, afterRound: credits.afterRound },
+              say,
+            );
+            for (const a of await credits.settle()) {
+              say(`credits: epoch ${a.epoch} allocated to ${a.nodes} nodes in tx ${short(a.txHash)}`);
+            }
           } finally {
             runner.close();
           }

@@ -32,9 +32,9 @@ export interface AttachedCredits {
   readonly scheduler: CreditScheduler;
   readonly epochSeconds: number;
   /** Start a tick in the background unless one runs; failures are logged and retried next time. */
-  afterRound(): void;
+  readonly afterRound: () => void;
   /** Wait for the running tick, then tick once more; what was allocated since attaching. */
-  settle(): Promise<EpochAllocation[]>;
+  readonly settle: () => Promise<EpochAllocation[]>;
 }
 
 export async function attachCredits(o: AttachOptions): Promise<AttachedCredits> {
