@@ -125,7 +125,11 @@ Examples:
               archive: runner.archive,
               conn,
               record,
-              federations: manifest.map((f) => ({ ...f, nodeIds: f.nodes.map((n) => n.id) })),
+              federations: manifest.map((f) => ({
+                ...f,
+                nodeIds: f.nodes.map((n) => n.id),
+                nodeWeights: f.nodes.map((n) => n.weight),
+              })),
               manifest: opts.manifest,
               epochSeconds,
             });
@@ -137,6 +141,11 @@ Examples:
             );
             for (const a of await credits.settle()) {
               say(`credits: epoch ${a.epoch} allocated to ${a.nodes} nodes in tx ${short(a.txHash)}`);
+              for (const p of a.proposals ?? []) {
+                say(
+                  `credits: proposed next validator weights of ${p.origin}: ${JSON.stringify(p.weights)}${p.reason ? ` (${p.reason})` : ""}`,
+                );
+              }
             }
           } finally {
             runner.close();

@@ -20,7 +20,11 @@ export interface AttachOptions {
   readonly archive: Archive;
   readonly conn: ChainConnection;
   readonly record: DeploymentRecord;
-  readonly federations: readonly (SourceFederation & { readonly nodeIds: readonly string[] })[];
+  /** With `nodeWeights` (registered weights, same order) for adaptive governance proposals. */
+  readonly federations: readonly (SourceFederation & {
+    readonly nodeIds: readonly string[];
+    readonly nodeWeights?: readonly bigint[];
+  })[];
   /** Manifest file (default: the shipped one) for the credit section. */
   readonly manifest?: string | undefined;
   /** Overrides the manifest's credit.epoch_seconds (`--epoch-seconds`). */
@@ -54,6 +58,18 @@ export async function attachCredits(o: AttachOptions): Promise<AttachedCredits> 
     sources: () => dataDirSources(o.dataDir, o.archive, o.federations, o.drift),
     params: creditParamsFrom(credit),
     epochSeconds,
+    ...(credit.adaptive_weights
+      ? {
+          adaptive: {
+            weights: new Map(
+              o.federations.map((f) => [
+                f.origin,
+                new Map(f.nodeIds.map((id, i) => [id, f.nodeWeights?.[i] ?? 0n])),
+              ]),
+            ),
+          },
+        }
+      : {}),
   });
   const log = createLogger("credits");
   const allocated: EpochAllocation[] = [];

@@ -16,6 +16,8 @@ import type { ReceiptsClient } from "./chain";
 import { epochOf, epochWindow, measureEpoch, type CreditFederation, type CreditSources } from "./measure";
 import { ZERO_HASH, allocationHash, buildRecord } from "./record";
 import type { CreditParams } from "./score";
+import { parseFixed } from "./score";
+import { proposeWeights } from "./adaptive";
 import { AllocationStore } from "./store";
 
 export interface SchedulerConfig {
@@ -31,6 +33,23 @@ export interface SchedulerConfig {
   /** Salt source (tests may pass a deterministic one). */
   readonly salt?: () => Uint8Array;
   readonly logger?: Logger;
+  /**
+   * `credit.adaptive_weights`: each allocated epoch proposes the next validator epoch's weights
+   * per federation from the current (registered) weights and the epoch's governance weights.
+   * Proposals are reported, not applied (that needs the outgoing quorum's rotation).
+   */
+  readonly adaptive?: {
+    readonly weights: ReadonlyMap<string, ReadonlyMap<string, bigint>>;
+    readonly maxChangeBp?: bigint;
+  };
+}
+
+/** Proposed next validator weights of one federation (adaptive governance). */
+export interface WeightsProposal {
+  readonly origin: string;
+  readonly weights: Readonly<Record<string, string>>;
+  readonly changed: boolean;
+  readonly reason?: string;
 }
 
 export interface EpochAllocation {
@@ -40,6 +59,8 @@ export interface EpochAllocation {
   readonly blockNumber: number;
   /** "recorded": sent now; "found": already on-chain (a restart after the transaction). */
   readonly status: "recorded" | "found";
+  /** With `adaptive`: the next validator epoch's proposed weights per federation. */
+  readonly proposals?: readonly WeightsProposal[];
 }
 
 export class CreditScheduler {
@@ -84,7 +105,10 @@ export class CreditScheduler {
     const current = epochOf(this.now(), this.cfg.epochSeconds);
     for (; epoch < current; epoch++) {
       if (this.store.epoch(epoch).length === 0) this.allocate(epoch, sources);
-      if (!this.store.receipt(epoch)) done.push(await this.record(epoch));
+      if (!this.store.receipt(epoch)) {
+        const a = await this.record(epoch);
+        done.push(this.cfg.adaptive ? { ...a, proposals: this.propose(epoch) } : a);
+      }
       sources = this.cfg.sources();
     }
     return done;
@@ -103,6 +127,33 @@ export class CreditScheduler {
     );
     this.store.insertEpoch(epoch, records);
     this.log.info("credit epoch allocated", { epoch, nodes: records.length });
+  }
+
+  /** Adaptive governance proposals from the stored records of `epoch`. */
+  propose(epoch: bigint): WeightsProposal[] {
+    const adaptive = this.cfg.adaptive;
+    if (!adaptive) return [];
+    const rows = this.store.epoch(epoch);
+    return [...adaptive.weights].map(([origin, current]) => {
+      const g = new Map(
+        rows
+          .filter((r) => r.origin === origin)
+          .map((r) => [r.node, parseFixed(r.record.governance_weight, 6, "governance_weight")]),
+      );
+      const p = proposeWeights(
+        current,
+        g,
+        adaptive.maxChangeBp === undefined ? {} : { maxChangeBp: adaptive.maxChangeBp },
+      );
+      const out: WeightsProposal = {
+        origin,
+        weights: Object.fromEntries([...p.weights].map(([k, v]) => [k, v.toString()])),
+        changed: p.changed,
+        ...(p.reason !== undefined ? { reason: p.reason } : {}),
+      };
+      this.log.info("validator weights proposed", { epoch, ...out });
+      return out;
+    });
   }
 
   private async record(epoch: bigint): Promise<EpochAllocation> {
