@@ -54,9 +54,9 @@ export async function demoCredits(o: {
       say(`credits: no epoch closed yet (epoch ${credits.epochSeconds} s); try amp demo --epoch-seconds 2`);
       return;
     }
-    const ranked = rankNodes(credits.scheduler.store.epoch(last.epoch).map((r) => r.record));
+    const ranked = rankNodes(credits.scheduler.store.all().map((r) => r.record));
     say(
-      `credits: epoch ${last.epoch} ranking: ` +
+      `credits: ranking over ${done.length} epochs: ` +
         ranked.map((n) => `${n.rank}. ${n.node} ${n.score}`).join(", "),
     );
     say(
