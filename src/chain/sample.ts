@@ -1,10 +1,9 @@
 /**
- * A sample anchored round and a sample credit receipt, built from real parts (real leaf hashes,
+ * A sample anchored round, built from real parts (real leaf hashes,
  * the global-root encoding, validators' EIP-712 signatures): what the run command shows before
  * the round engine drives anchoring, and a smoke test of a fresh deployment.
  */
-import { ZeroHash, sha256, toUtf8Bytes } from "ethers";
-import { ProofCreditReceipts__factory } from "../../typechain-types";
+import { sha256, toUtf8Bytes } from "ethers";
 import { signCheckpoint, sortBySigner } from "../consensus/anchor-signature";
 import type { Checkpoint } from "../crypto/note";
 import type { AnchorDomain } from "../consensus/types";
@@ -14,7 +13,6 @@ import { canonicalJson, leafHash } from "../merkle";
 import { computeGlobalRoot } from "../nexus/global-root";
 import { AnchorSubmitter } from "./anchor";
 import type { AnchorResult, AnchorRoundInput } from "./anchor";
-import { waitForReceipt } from "./connect";
 import type { ChainConnection } from "./connect";
 import type { DeploymentRecord } from "./deployment";
 import { federationIdOf } from "./ids";
@@ -92,33 +90,7 @@ export async function anchorSampleRound(
   return submitter.submit(signedRoundInput(domain, round, sampleCheckpoints(round, federations)));
 }
 
-/** nodeRef per docs/interfaces.md: SHA-256("amp/node/v1\n" + origin + "\n" + nodeId). */
+/** nodeRef per docs/interfaces.md: SHA-256("amp/node/v1\n" + origin + "\n" + nodeId) (src/credits/record.ts has the same). */
 export function nodeRefOf(origin: string, nodeId: string): string {
   return sha256(toUtf8Bytes(`amp/node/v1\n${origin}\n${nodeId}`));
-}
-
-export interface SampleReceipt {
-  allocationHash: string;
-  nodeRef: string;
-  txHash: string;
-  gasUsed: bigint;
-}
-
-/** Record one sample allocation receipt (hash-only) for a node. */
-export async function recordSampleReceipt(
-  conn: ChainConnection,
-  record: DeploymentRecord,
-  origin: string,
-  nodeId: string,
-): Promise<SampleReceipt> {
-  const receipts = ProofCreditReceipts__factory.connect(
-    record.contracts.proofCreditReceipts,
-    await conn.signer(),
-  );
-  const nodeRef = nodeRefOf(origin, nodeId);
-  const allocation = { epoch: 1, node: nodeId, origin, prev_allocation_hash: ZeroHash, sample: true };
-  const allocationHash = sha256(toUtf8Bytes(canonicalJson(allocation)));
-  const tx = await receipts.recordAllocation(1n, nodeRef, allocationHash, ZeroHash);
-  const r = await waitForReceipt(conn.provider, tx.hash);
-  return { allocationHash, nodeRef, txHash: r.hash, gasUsed: r.gasUsed };
 }

@@ -81,7 +81,7 @@ async function verifySamples(
 /**
  * The demo on Hardhat's in-process network: deploy via Ignition, register the default federations
  * (throwaway keys), run rounds with generated events and a Byzantine node, anchor every round,
- * verify sample proofs against the chain, record a sample credit receipt.
+ * verify sample proofs against the chain, allocate credits for every closed epoch.
  */
 export async function runDemo(
   opts: DemoOptions,
