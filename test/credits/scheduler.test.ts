@@ -8,7 +8,8 @@ import { checkpointBody, formatSignedNote } from "../../src/crypto/note";
 import type { ReceiptAllocation, ReceiptEvent, ReceiptsClient } from "../../src/credits/chain";
 import type { CreditSources } from "../../src/credits/measure";
 import { CreditScheduler } from "../../src/credits/scheduler";
-import { DEFAULT_CREDIT_PARAMS } from "../../src/credits/score";
+import { DEFAULT_CREDIT_PARAMS, parseFixed } from "../../src/credits/score";
+import { proposeWeights } from "../../src/credits/adaptive";
 
 const ORIGIN = "amp.local/test";
 const NODES = ["a", "b", "c", "d"];
@@ -141,5 +142,29 @@ describe("credits: scheduler", function () {
     expect(BigInt(p.weights.d!)).to.equal(2000n); // 2500 - 5 % of 10 000
     expect(Object.values(p.weights).reduce((t, w) => t + BigInt(w), 0n)).to.equal(10_000n);
     for (const w of Object.values(p.weights)) expect(3n * BigInt(w) < 10_000n).to.equal(true);
+  });
+
+  it("feeds measured governance weights back over epochs: the faulty node's weight falls by the cap", async function () {
+    const chain = new FakeChain();
+    const s = make(chain, () => 15 * EPOCH_MS, ledger(5));
+    await s.tick();
+    let weights = new Map(NODES.map((id) => [id, 2500n]));
+    const seen: bigint[] = [];
+    for (let e = 10n; e < 15n; e++) {
+      const g = new Map(
+        s.store.epoch(e).map((r) => [r.node, parseFixed(r.record.governance_weight, 6, "w")]),
+      );
+      const p = proposeWeights(weights, g);
+      for (const id of NODES) {
+        const d = p.weights.get(id)! - weights.get(id)!;
+        expect(d <= 500n && d >= -500n).to.equal(true);
+      }
+      weights = new Map(p.weights);
+      seen.push(weights.get("d")!);
+    }
+    // d never signs a correct vote but does vote (participation 1.0 → score 100 of the others'
+    // higher scores): its weight falls by the 500 cap an epoch to its proportional share, 762.
+    expect(seen).to.deep.equal([2000n, 1500n, 1000n, 762n, 762n]);
+    expect(weights.get("a")! * 3n < 10_000n).to.equal(true);
   });
 });
