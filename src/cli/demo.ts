@@ -12,7 +12,8 @@ import { buildProofFile } from "../proof/build";
 import { publicClientFor, verifyProof } from "../proof/verify";
 import { deployAndRegister, printDeployment } from "./deploy";
 import { short } from "./output";
-import { WORKERS_HELP, parseCount, runRounds } from "./run";
+import { METRICS_LISTEN_HELP, WORKERS_HELP, metricsListenOption, parseCount, runRounds } from "./run";
+import { startMetrics } from "../telemetry";
 import { defaultMlDsaWorkers } from "../crypto/mldsa";
 import { runnerFederationsFor } from "./session";
 
@@ -26,6 +27,8 @@ export interface DemoOptions {
   byzantine?: boolean;
   /** ML-DSA worker threads (0: main thread only); the runner's default when omitted. */
   workers?: number;
+  /** Serve Prometheus metrics at http://HOST:PORT/metrics during the run. */
+  metricsListen?: string;
 }
 
 const BYZANTINE_NODE = "ssid-apac-1";
@@ -85,6 +88,7 @@ export async function runDemo(
   opts: DemoOptions,
   say: (line: string) => void = (l) => console.log(l),
 ): Promise<void> {
+  const telemetry = await startMetrics(opts.metricsListen, say);
   const conn = await connectEmbedded();
   const dataDir = opts.data ?? fs.mkdtempSync(path.join(os.tmpdir(), "amp-demo-"));
   try {
@@ -101,6 +105,7 @@ export async function runDemo(
       voteTimeoutMs: 250,
       ...(faults ? { faults } : {}),
       ...(opts.workers !== undefined ? { mldsaWorkers: opts.workers } : {}),
+      ...(telemetry.metrics ? { metrics: telemetry.metrics } : {}),
     });
     try {
       await runRounds(
@@ -120,6 +125,7 @@ export async function runDemo(
       `credit receipt for ${first.nodes[0]!.id}: allocation ${short(receipt.allocationHash)} in tx ${short(receipt.txHash)} (gas ${receipt.gasUsed})`,
     );
   } finally {
+    await telemetry.close();
     if (opts.data === undefined) fs.rmSync(dataDir, { recursive: true, force: true });
   }
 }
@@ -133,6 +139,7 @@ export function addDemoCommand(program: Command): void {
     .option("--data <dir>", "keep the data dir here (default: a temp dir, removed afterwards)")
     .option("--no-byzantine", "run without the Byzantine node")
     .option("--workers <n>", WORKERS_HELP, String(defaultMlDsaWorkers()))
+    .option("--metrics-listen <host:port>", METRICS_LISTEN_HELP)
     .addHelpText(
       "after",
       `
@@ -151,13 +158,16 @@ Examples:
         data?: string;
         byzantine: boolean;
         workers: string;
+        metricsListen?: string;
       }) => {
+        const metricsListen = metricsListenOption(opts.metricsListen);
         await runDemo({
           rounds: parseCount(opts.rounds, "--rounds", 1),
           events: parseCount(opts.events, "--events", 1),
           byzantine: opts.byzantine,
           workers: parseCount(opts.workers, "--workers"),
           ...(opts.data !== undefined ? { data: opts.data } : {}),
+          ...(metricsListen !== undefined ? { metricsListen } : {}),
         });
       },
     );
