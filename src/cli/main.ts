@@ -5,6 +5,7 @@
 import { Command, CommanderError } from "commander";
 import type { OutputConfiguration } from "commander";
 import { oneLine } from "../util/errors";
+import { addDashboardCommand } from "./dashboard";
 import { addDemoCommand } from "./demo";
 import { exitCodeFor } from "./exit";
 import { addDeployCommand } from "./deploy";
@@ -40,6 +41,7 @@ Examples:
   addProofCommand(program);
   addVerifyCommand(program);
   addKeysCommand(program);
+  addDashboardCommand(program);
   return program;
 }
 

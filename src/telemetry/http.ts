@@ -16,11 +16,11 @@ export interface MetricsSource {
 const log = createLogger("telemetry/http");
 
 /** `host:port` (port may be 0 for a free one); IPv6 hosts in brackets: `[::1]:9464`. */
-export function parseListen(value: string): { host: string; port: number } {
+export function parseListen(value: string, flag = "--metrics-listen"): { host: string; port: number } {
   const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(value);
   const port = m ? Number(m[2]) : NaN;
   if (!m || port > 65535) {
-    throw new InvalidInputError(`--metrics-listen must be HOST:PORT (e.g. 127.0.0.1:9464), got "${value}"`);
+    throw new InvalidInputError(`${flag} must be HOST:PORT (e.g. 127.0.0.1:9464), got "${value}"`);
   }
   return { host: m[1]!.replace(/^\[|\]$/g, ""), port };
 }
