@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -136,5 +137,43 @@ describe("util/log: pino behind createLogger", function () {
     expect(text).to.match(/WARN.*nexus: witness late/);
     expect(text).to.include('round: "5"');
     expect(() => JSON.parse(text.split("\n")[0]!) as unknown).to.throw();
+  });
+
+  describe("in a child process (real stderr, real terminal)", function () {
+    const child = path.join(__dirname, "..", "fixtures", "log-child.ts");
+    const env = { ...process.env, AMP_LOG_LEVEL: "info", TS_NODE_TRANSPILE_ONLY: "1", AMP_LOG_FILE: "" };
+    const node = `node -r ts-node/register ${JSON.stringify(child)}`;
+
+    it("off a terminal: tables alone on stdout, JSON lines on stderr", function () {
+      const r = spawnSync("sh", ["-c", node], { env, encoding: "utf8", timeout: 60_000 });
+      expect(r.status, r.stderr).to.equal(0);
+      expect(r.stdout).to.equal("round 1  TABLE LINE\n");
+      const lines = r.stderr
+        .trimEnd()
+        .split("\n")
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(lines.map((l) => [l.level, l.msg, l.round])).to.deep.equal([
+        ["warn", "no vote", "7"],
+        ["info", "voted", "8"],
+      ]);
+      expect(lines[1]).to.include({ node: "ssid-eu-1", federation: "amp.local/ssid" });
+    });
+
+    it("on a terminal: human-readable lines, not JSON", function () {
+      // script(1) gives the child a pseudo-terminal for stdout and stderr.
+      const r = spawnSync("script", ["-qec", `${node} 2>&1`, "/dev/null"], {
+        env,
+        encoding: "utf8",
+        timeout: 60_000,
+      });
+      expect(r.status, r.stdout).to.equal(0);
+      // eslint-disable-next-line no-control-regex
+      const text = r.stdout.replace(/\u001b\[[0-9;]*m/g, "").replace(/\r/g, "");
+      expect(text).to.include("round 1  TABLE LINE");
+      expect(text).to.match(/WARN.*test\/child: no vote/);
+      expect(text).to.match(/INFO.*test\/child: voted/);
+      expect(text).to.match(/node: "ssid-eu-1"/);
+      expect(text).to.not.match(/^\{"level"/m);
+    });
   });
 });
