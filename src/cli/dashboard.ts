@@ -3,12 +3,13 @@ import type { Command } from "commander";
 import { serveDashboard } from "../dashboard/server";
 import { parseListen } from "../telemetry/http";
 import { oneLine } from "../util/errors";
+import { loadManifestFederations } from "./context";
 import { UsageError } from "./exit";
 
 export function addDashboardCommand(program: Command): void {
   program
     .command("dashboard")
-    .description("serve the operator dashboard (Rounds page) of a data dir; live while `amp run` writes it")
+    .description("serve the operator dashboard (Rounds, Nodes) of a data dir; live while `amp run` writes it")
     .requiredOption("--data <dir>", "data dir written by `amp deploy` / `amp run` / `amp demo --data`")
     .option(
       "--listen <host:port>",
@@ -18,22 +19,24 @@ export function addDashboardCommand(program: Command): void {
     .addHelpText(
       "after",
       `
-Read-only: serves the anchored rounds, their checkpoints, quorum weight (recomputed from the
-anchored signatures), transactions, gas and stage latencies, polling for new rounds every 2 s.
+Read-only. Rounds: the anchored rounds, their checkpoints, quorum weight (recomputed from the
+anchored signatures), transactions, gas and stage latencies. Nodes: federations, each node's
+weight and participation, Byzantine evidence. Pages poll the data dir every 2 s.
 Stop with Ctrl-C.
 
 Examples:
   $ amp dashboard --data ./amp-data
   $ amp dashboard --data ./amp-data --listen 127.0.0.1:0`,
     )
-    .action(async (opts: { data: string; listen: string }) => {
+    .action(async (opts: { data: string; listen: string; manifest?: string }) => {
       try {
         parseListen(opts.listen, "--listen");
       } catch (e) {
         throw new UsageError(oneLine(e));
       }
       if (!fs.existsSync(opts.data)) throw new UsageError(`--data ${opts.data}: no such directory`);
-      const server = await serveDashboard(opts.data, opts.listen);
+      const manifest = loadManifestFederations(opts.manifest);
+      const server = await serveDashboard(opts.data, opts.listen, { manifest });
       console.log(`dashboard: ${server.url}`);
       await new Promise<void>((resolve) => {
         const stop = () => {

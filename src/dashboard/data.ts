@@ -91,7 +91,8 @@ export class DashboardData {
 
   constructor(readonly dataDir: string) {}
 
-  private deployment(): DeploymentRecord | undefined {
+  /** The deployment record of the data dir, if written yet. */
+  deployment(): DeploymentRecord | undefined {
     const file = path.join(this.dataDir, DEPLOYMENT_FILE);
     if (!fs.existsSync(file)) return undefined;
     return JSON.parse(fs.readFileSync(file, "utf8")) as DeploymentRecord;

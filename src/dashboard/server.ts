@@ -11,6 +11,8 @@ import path from "node:path";
 import { parseListen } from "../telemetry/http";
 import { createLogger } from "../util/log";
 import { DashboardData } from "./data";
+import { nodesSnapshot } from "./nodes";
+import type { ManifestWeights } from "./nodes";
 
 const log = createLogger("dashboard");
 
@@ -35,6 +37,8 @@ function assets(): Map<string, string> {
     ["/", path.join(pub, "index.html")],
     ["/app.js", path.join(pub, "app.js")],
     ["/app.css", path.join(pub, "app.css")],
+    ["/nodes", path.join(pub, "nodes.html")],
+    ["/nodes.js", path.join(pub, "nodes.js")],
     ["/assets/uPlot.iife.min.js", path.join(uplot, "uPlot.iife.min.js")],
     ["/assets/uPlot.min.css", path.join(uplot, "uPlot.min.css")],
   ]);
@@ -46,7 +50,12 @@ const SECURITY = {
   "referrer-policy": "no-referrer",
 };
 
-export function dashboardListener(dataDir: string): http.RequestListener {
+export interface DashboardOptions {
+  /** Node weights of the manifest the run used (the Nodes page); none shown without it. */
+  readonly manifest?: readonly ManifestWeights[];
+}
+
+export function dashboardListener(dataDir: string, opts: DashboardOptions = {}): http.RequestListener {
   const data = new DashboardData(dataDir);
   const files = assets();
   return (req, res) => {
@@ -56,8 +65,14 @@ export function dashboardListener(dataDir: string): http.RequestListener {
       return;
     }
     try {
-      if (url === "/api/rounds") {
-        const body = JSON.stringify(data.snapshot());
+      const api =
+        url === "/api/rounds"
+          ? data.snapshot()
+          : url === "/api/nodes"
+            ? nodesSnapshot(data, opts.manifest)
+            : undefined;
+      if (api) {
+        const body = JSON.stringify(api);
         res.writeHead(200, { ...SECURITY, "content-type": "application/json", "cache-control": "no-store" });
         res.end(req.method === "HEAD" ? undefined : body);
         return;
@@ -84,9 +99,13 @@ export interface DashboardServer {
 }
 
 /** Serve the dashboard of `dataDir` on `listen` (`host:port`; port 0 picks a free one). */
-export async function serveDashboard(dataDir: string, listen: string): Promise<DashboardServer> {
+export async function serveDashboard(
+  dataDir: string,
+  listen: string,
+  opts: DashboardOptions = {},
+): Promise<DashboardServer> {
   const { host, port } = parseListen(listen, "--listen");
-  const server = http.createServer(dashboardListener(dataDir));
+  const server = http.createServer(dashboardListener(dataDir, opts));
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => {

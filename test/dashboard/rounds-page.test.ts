@@ -1,10 +1,15 @@
 import fs from "node:fs";
+import path from "node:path";
 import { expect } from "chai";
 import { AnchoringRunner } from "../../src/chain/runner";
 import type { RoundReport } from "../../src/chain/runner";
 import { connectEmbedded } from "../../src/chain/connect";
 import type { ChainConnection } from "../../src/chain/connect";
 import type { DeploymentRecord } from "../../src/chain/deployment";
+import { EvidenceStore } from "../../src/consensus/evidence";
+import { FaultInjector } from "../../src/consensus/fault-injector";
+import { federationIdOf } from "../../src/chain/ids";
+import { loadManifestFederations } from "../../src/cli/context";
 import { DashboardData } from "../../src/dashboard/data";
 import { serveDashboard } from "../../src/dashboard/server";
 import type { DashboardServer } from "../../src/dashboard/server";
@@ -40,16 +45,19 @@ describe("dashboard: the Rounds page against a real in-process run, in Chromium"
     dir = tmpDir("amp-dashboard-");
     record = await deployFresh(conn, dir);
     const { feds } = await runnerFederations();
+    // ssid-apac-1 signs a wrong root in round 2: evidence the Nodes page must show.
+    const faults = new FaultInjector().add({ nodeId: "ssid-apac-1", kind: "wrong-root", rounds: [2n] });
     runner = await AnchoringRunner.open({
       dataDir: dir,
       conn,
       record,
       federations: feds,
       voteTimeoutMs: 250,
+      faults,
     });
     await round();
     await round();
-    server = await serveDashboard(dir, "127.0.0.1:0");
+    server = await serveDashboard(dir, "127.0.0.1:0", { manifest: loadManifestFederations() });
     browser = await launchBrowser();
   });
 
@@ -112,8 +120,9 @@ describe("dashboard: the Rounds page against a real in-process run, in Chromium"
   it("can be driven by keyboard: the pause button toggles live updates", async function () {
     const { page, errors } = await browser.page();
     await page.goto(server.url);
-    await page.keyboard.press("Tab");
-    expect(await page.evaluate("document.activeElement && document.activeElement.id")).to.equal("pause");
+    const focused = () => page.evaluate("document.activeElement && document.activeElement.id");
+    for (let i = 0; i < 6 && (await focused()) !== "pause"; i++) await page.keyboard.press("Tab");
+    expect(await focused()).to.equal("pause");
     await page.keyboard.press("Enter");
     expect(
       await page.getByRole("button", { name: "Resume live updates" }).getAttribute("aria-pressed"),
@@ -136,5 +145,63 @@ describe("dashboard: the Rounds page against a real in-process run, in Chromium"
     } finally {
       fs.rmSync(empty, { recursive: true, force: true });
     }
+  });
+
+  it("Nodes page: federations match the chain, counters and evidence match the coordinators' stores", async function () {
+    const { page, errors } = await browser.page();
+    await page.goto(server.url);
+    await page.getByRole("link", { name: "Nodes" }).click();
+    await page.waitForURL(/\/nodes$/);
+    const { feds } = await runnerFederations();
+    const anchor = GlobalProofAnchor__factory.connect(record.contracts.globalProofAnchor, conn.provider);
+    const latest = (await anchor.nextRound()) - 1n;
+    for (const f of feds) {
+      const row = page.locator(`#federations tr[data-key="${f.origin}"]`);
+      await row
+        .locator("td")
+        .nth(4)
+        .filter({ hasText: new RegExp(`^${latest}$`) })
+        .waitFor();
+      const [, size, root] = await anchor.checkpointOf(latest, federationIdOf(f.origin));
+      const cells = await row.locator("td").allTextContents();
+      expect(cells[4]).to.equal(String(latest));
+      expect(cells[5]).to.equal(size.toString());
+      expect(root.startsWith(cells[6]!.split("…")[0]!)).to.equal(true);
+      for (const n of f.nodes) {
+        const key = `${f.origin}/${n.keys.nodeId}`;
+        const store = new EvidenceStore(
+          path.join(dir, "engine", f.origin.replace(/[^A-Za-z0-9._-]/g, "_"), "evidence"),
+        );
+        const c = store.countersFor(f.origin, n.keys.nodeId);
+        const nodeCells = await page.locator(`#nodes tr[data-key="${key}"] td`).allTextContents();
+        expect(nodeCells.slice(1, 6), key).to.deep.equal([
+          n.keys.nodeId,
+          n.weight.toString(),
+          `${c.roundsParticipated} / ${c.roundsExpected}`,
+          String(c.votesCast),
+          String(c.correctVotes),
+        ]);
+        expect(c.roundsExpected, key).to.be.greaterThan(0);
+        const expected = Object.entries(c.faults).map(([k, x]) => `${k} ×${x}`);
+        expect(nodeCells[6]).to.equal(expected.length > 0 ? expected.join(", ") : "none");
+      }
+    }
+    const evidence = page.locator('#evidence tr[data-key="2/ssid-apac-1/wrong-root"] td');
+    expect((await evidence.allTextContents()).slice(1, 5)).to.deep.equal([
+      "2",
+      "amp.local/ssid",
+      "ssid-apac-1",
+      "wrong-root",
+    ]);
+    const stored = feds.flatMap((f) =>
+      new EvidenceStore(
+        path.join(dir, "engine", f.origin.replace(/[^A-Za-z0-9._-]/g, "_"), "evidence"),
+      ).all(),
+    );
+    const rows = await page.locator("#evidence tr").all();
+    const shown = await Promise.all(rows.map((tr) => tr.getAttribute("data-key")));
+    expect(shown.sort()).to.deep.equal(stored.map((e) => `${e.round}/${e.nodeId}/${e.kind}`).sort());
+    await browser.screenshot(page, "dashboard-nodes");
+    expect(errors).to.deep.equal([]);
   });
 });
