@@ -18,7 +18,7 @@ import { launchBrowser } from "../helpers/browser";
 import type { TestBrowser } from "../helpers/browser";
 import { deployFresh, ingestGenerated, runnerFederations, tmpDir } from "../e2e/helpers";
 
-describe("dashboard: the Rounds page against a real in-process run, in Chromium", function () {
+describe("dashboard: the Rounds and Nodes pages against a real in-process run, in Chromium", function () {
   this.timeout(300_000);
   let conn: ChainConnection;
   let record: DeploymentRecord;
