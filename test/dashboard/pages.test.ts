@@ -52,7 +52,7 @@ describe("dashboard: the Rounds and Nodes pages against a real in-process run, i
       conn,
       record,
       federations: feds,
-      voteTimeoutMs: 250,
+      voteTimeoutMs: 5_000, // generous: a loaded machine must not turn a slow vote into a failed round
       faults,
     });
     await round();

@@ -83,7 +83,7 @@ describe("telemetry: /metrics of an in-process run on the embedded chain", funct
       conn,
       record,
       federations: feds,
-      voteTimeoutMs: 250,
+      voteTimeoutMs: 5_000, // generous: a loaded machine must not turn a slow vote into a failed round
       faults,
       metrics,
     });
