@@ -48,3 +48,12 @@ export { GlobalProofNexus, NexusError } from "./nexus/global-proof-nexus";
 export { RoundEngine, type RoundResult, type RoundEngineConfig } from "./rounds/round-engine";
 export { RoundMetricsStore } from "./rounds/metrics-store";
 export * from "./credits";
+export {
+  AmpMetrics,
+  createMetrics,
+  registerMetricsRoute,
+  renderMetrics,
+  serveMetrics,
+  type MetricsSource,
+} from "./telemetry";
+export type { RoundObserver } from "./rounds/observer";

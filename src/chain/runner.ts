@@ -34,6 +34,8 @@ import type { DeploymentRecord } from "./deployment";
 import { federationIdOf } from "./ids";
 import type { NodeKeys } from "../crypto/keys";
 import { MlDsaWorkerPool, defaultMlDsaWorkers } from "../crypto/mldsa";
+import type { AmpMetrics } from "../telemetry/metrics";
+import { observeIngest, observeRunnerOpen } from "../telemetry/runner-hooks";
 
 export const ARCHIVE_FILE = "archive.sqlite";
 const hex = (b: Uint8Array): string => "0x" + Buffer.from(b).toString("hex");
@@ -59,6 +61,8 @@ export interface RunnerConfig {
    * in the main thread). The runner owns the pool and ends it in `close()`.
    */
   mldsaWorkers?: number;
+  /** Prometheus metrics (src/telemetry): rounds, votes, evidence, ingest, anchors, queue depth. */
+  metrics?: AmpMetrics;
 }
 
 export interface FederationReport {
@@ -139,6 +143,7 @@ export class AnchoringRunner {
         ...(cfg.faults ? { faults: cfg.faults } : {}),
         ...(cfg.maxBatch !== undefined ? { maxBatch: cfg.maxBatch } : {}),
         ...(cfg.voteTimeoutMs !== undefined ? { voteTimeoutMs: cfg.voteTimeoutMs } : {}),
+        ...(cfg.metrics ? { observer: cfg.metrics } : {}),
       });
       const feds = new Map<string, FedState>();
       for (const fed of cfg.federations) {
@@ -157,6 +162,13 @@ export class AnchoringRunner {
         pool,
       );
       await runner.replay();
+      if (cfg.metrics) {
+        observeRunnerOpen(
+          cfg.metrics,
+          cfg.federations,
+          (f) => archive.nextSeq(f.name) - feds.get(f.origin)!.queued,
+        );
+      }
       return runner;
     } catch (e) {
       for (const r of opened.reverse()) void r.close();
@@ -209,11 +221,15 @@ export class AnchoringRunner {
 
   /** Validate and durably archive raw events (routed by `federation_context.federation_id`). */
   ingest(raw: readonly unknown[]): IngestResult {
-    return ingestEvents(
-      this.archive,
-      [...this.feds.values()].map((s) => s.fed.name),
-      raw,
-    );
+    const feds = this.cfg.federations;
+    const run = () =>
+      ingestEvents(
+        this.archive,
+        feds.map((f) => f.name),
+        raw,
+      );
+    const m = this.cfg.metrics;
+    return m ? observeIngest(m, feds, (n) => this.archive.nextSeq(n), raw.length, run) : run();
   }
 
   /** Archived events not yet in an anchored round. */
@@ -273,6 +289,7 @@ export class AnchoringRunner {
       gasUsed: anchored.gasUsed,
       txHash: anchored.txHash,
     });
+    this.cfg.metrics?.anchored({ ...anchored, round: result.round, witnessedToAnchoredMs });
     const seal = Object.values(result.latencies.sealToQuorumMs);
     return {
       status: anchored.status,

@@ -11,7 +11,8 @@ import { buildProofFile } from "../proof/build";
 import { publicClientFor, verifyProof } from "../proof/verify";
 import { deployAndRegister, printDeployment } from "./deploy";
 import { short } from "./output";
-import { WORKERS_HELP, parseCount, runRounds } from "./run";
+import { METRICS_LISTEN_HELP, WORKERS_HELP, metricsListenOption, parseCount, runRounds } from "./run";
+import { startMetrics } from "../telemetry";
 import { defaultMlDsaWorkers } from "../crypto/mldsa";
 import { runnerFederationsFor } from "./session";
 import { demoCredits } from "./credits-demo";
@@ -28,6 +29,8 @@ export interface DemoOptions {
   workers?: number;
   /** Credit allocation epoch in seconds (default: the manifest's credit.epoch_seconds). */
   epochSeconds?: number;
+  /** Serve Prometheus metrics at http://HOST:PORT/metrics during the run. */
+  metricsListen?: string;
 }
 
 const BYZANTINE_NODE = "ssid-apac-1";
@@ -87,6 +90,7 @@ export async function runDemo(
   opts: DemoOptions,
   say: (line: string) => void = (l) => console.log(l),
 ): Promise<void> {
+  const telemetry = await startMetrics(opts.metricsListen, say);
   const conn = await connectEmbedded();
   const dataDir = opts.data ?? fs.mkdtempSync(path.join(os.tmpdir(), "amp-demo-"));
   try {
@@ -103,6 +107,7 @@ export async function runDemo(
       voteTimeoutMs: 250,
       ...(faults ? { faults } : {}),
       ...(opts.workers !== undefined ? { mldsaWorkers: opts.workers } : {}),
+      ...(telemetry.metrics ? { metrics: telemetry.metrics } : {}),
     });
     try {
       const credits = await demoCredits({
@@ -126,6 +131,7 @@ export async function runDemo(
       runner.close();
     }
   } finally {
+    await telemetry.close();
     if (opts.data === undefined) fs.rmSync(dataDir, { recursive: true, force: true });
   }
 }
@@ -140,6 +146,7 @@ export function addDemoCommand(program: Command): void {
     .option("--no-byzantine", "run without the Byzantine node")
     .option("--workers <n>", WORKERS_HELP, String(defaultMlDsaWorkers()))
     .option("--epoch-seconds <n>", "credit allocation epoch in seconds (default: the manifest's, 3600)")
+    .option("--metrics-listen <host:port>", METRICS_LISTEN_HELP)
     .addHelpText(
       "after",
       `
@@ -159,7 +166,9 @@ Examples:
         byzantine: boolean;
         workers: string;
         epochSeconds?: string;
+        metricsListen?: string;
       }) => {
+        const metricsListen = metricsListenOption(opts.metricsListen);
         await runDemo({
           rounds: parseCount(opts.rounds, "--rounds", 1),
           events: parseCount(opts.events, "--events", 1),
@@ -169,6 +178,7 @@ Examples:
           ...(opts.epochSeconds !== undefined
             ? { epochSeconds: parseCount(opts.epochSeconds, "--epoch-seconds", 1) }
             : {}),
+          ...(metricsListen !== undefined ? { metricsListen } : {}),
         });
       },
     );

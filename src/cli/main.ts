@@ -6,6 +6,7 @@ import { Command, CommanderError } from "commander";
 import type { OutputConfiguration } from "commander";
 import { oneLine } from "../util/errors";
 import { addCreditsCommand } from "./credits";
+import { addDashboardCommand } from "./dashboard";
 import { addDemoCommand } from "./demo";
 import { exitCodeFor } from "./exit";
 import { addDeployCommand } from "./deploy";
@@ -42,6 +43,7 @@ Examples:
   addVerifyCommand(program);
   addKeysCommand(program);
   addCreditsCommand(program);
+  addDashboardCommand(program);
   return program;
 }
 

@@ -8,6 +8,12 @@ import { generateEvents } from "./generate";
 import { progress, short } from "./output";
 import { openSession } from "./session";
 import { attachCredits } from "../credits/attach";
+import { parseListen, startMetrics } from "../telemetry";
+import { oneLine } from "../util/errors";
+import { UsageError } from "./exit";
+
+export const METRICS_LISTEN_HELP =
+  "serve Prometheus metrics at http://HOST:PORT/metrics while running (port 0: a free port; the URL is printed)";
 
 /** One line per round: round, sizes, roots, quorum weight, witness bytes, tx, gas, latency. */
 export function formatRound(r: RoundReport): string {
@@ -30,6 +36,17 @@ export function formatRound(r: RoundReport): string {
 
 export const WORKERS_HELP =
   "worker threads for the nodes' ML-DSA signing and checking (0: all in the main thread)";
+
+/** A `--metrics-listen` value checked before anything starts (exit 2 when malformed). */
+export function metricsListenOption(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  try {
+    parseListen(value);
+  } catch (e) {
+    throw new UsageError(oneLine(e));
+  }
+  return value;
+}
 
 export function parseCount(value: string, what: string, min = 0): number {
   const n = Number(value);
@@ -83,6 +100,7 @@ export function addRunCommand(program: Command): void {
     .option("--keys <dir>", "node key files (default: THROWAWAY DEMO KEYS, as deployed)")
     .option("--workers <n>", WORKERS_HELP, String(defaultMlDsaWorkers()))
     .option("--epoch-seconds <n>", "credit allocation epoch in seconds (default: the manifest's, 3600)")
+    .option("--metrics-listen <host:port>", METRICS_LISTEN_HELP)
     .addHelpText(
       "after",
       `
@@ -93,7 +111,8 @@ anchors a round twice. Stops early when no events are queued.
 Examples:
   $ amp ingest events.ndjson --data ./amp-data
   $ amp run --rpc http://127.0.0.1:8545 --data ./amp-data --rounds 5
-  $ amp run --rpc http://127.0.0.1:8545 --data ./amp-data --rounds 3 --generate 100`,
+  $ amp run --rpc http://127.0.0.1:8545 --data ./amp-data --rounds 3 --generate 100
+  $ amp run --rpc http://127.0.0.1:8545 --data ./amp-data --rounds 100 --metrics-listen 127.0.0.1:9464`,
     )
     .action(
       async (opts: {
@@ -106,6 +125,7 @@ Examples:
         keys?: string;
         workers: string;
         epochSeconds?: string;
+        metricsListen?: string;
       }) => {
         const say = (l: string) => console.log(l);
         const rounds = parseCount(opts.rounds, "--rounds", 1);
@@ -114,9 +134,13 @@ Examples:
         const mldsaWorkers = parseCount(opts.workers, "--workers");
         const epochSeconds =
           opts.epochSeconds === undefined ? undefined : parseCount(opts.epochSeconds, "--epoch-seconds", 1);
-        const conn = await connectRpc(opts.rpc);
+        const telemetry = await startMetrics(metricsListenOption(opts.metricsListen), say);
+        const conn = await connectRpc(opts.rpc).catch(async (e: unknown) => {
+          await telemetry.close();
+          throw e;
+        });
         try {
-          const session = { ...opts, maxBatch, mldsaWorkers };
+          const session = { ...opts, maxBatch, mldsaWorkers, metrics: telemetry.metrics };
           const { runner, manifest, record } = await openSession(conn, opts.data, session, say);
           try {
             say(`starting at round ${runner.nextRound}; ${runner.pending()} events queued`);
@@ -152,6 +176,7 @@ Examples:
           }
         } finally {
           conn.close();
+          await telemetry.close();
         }
       },
     );

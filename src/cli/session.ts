@@ -12,6 +12,7 @@ import type { DeploymentRecord } from "../chain/deployment";
 import { AnchoringRunner, ARCHIVE_FILE } from "../chain/runner";
 import type { RunnerFederation } from "../chain/runner";
 import type { FaultInjector } from "../consensus/fault-injector";
+import type { AmpMetrics } from "../telemetry/metrics";
 import { AmpError, InvalidInputError } from "../util/errors";
 import { loadFederationKeys, loadManifestFederations, THROWAWAY_BANNER } from "./context";
 import type { ManifestFederation } from "./context";
@@ -23,6 +24,8 @@ export interface SessionOptions {
   maxBatch?: number;
   /** ML-DSA worker threads (0: main thread only); the runner's default when omitted. */
   mldsaWorkers?: number;
+  /** Prometheus metrics for the runner (`--metrics-listen`). */
+  metrics?: AmpMetrics | undefined;
 }
 
 /** Runner federations from the manifest and keys; keys must be the deployment's validators. */
@@ -70,6 +73,7 @@ export async function openSession(
     ...(opts.faults ? { faults: opts.faults } : {}),
     ...(opts.maxBatch !== undefined ? { maxBatch: opts.maxBatch } : {}),
     ...(opts.mldsaWorkers !== undefined ? { mldsaWorkers: opts.mldsaWorkers } : {}),
+    ...(opts.metrics ? { metrics: opts.metrics } : {}),
   });
   return { runner, manifest, record };
 }

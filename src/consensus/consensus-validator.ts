@@ -123,7 +123,7 @@ export class ConsensusValidator {
     if (this.members.length === 0) throw new InvalidInputError(`federation ${this.origin} has no members`);
     this.verifiers = new Map(this.members.map((m) => [m.nodeId, memberVerifier(m)]));
     this.total = totalWeight(new Map(this.members.map((m) => [m.nodeId, m.weight])));
-    this.logger = cfg.logger ?? createLogger("consensus");
+    this.logger = (cfg.logger ?? createLogger("consensus")).child({ federation: this.origin });
   }
 
   get federation(): FederationConfig {

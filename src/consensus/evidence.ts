@@ -71,7 +71,11 @@ export class EvidenceStore {
   private readonly countersFile: string;
   private readonly counters: Map<string, NodeCounters>;
 
-  constructor(readonly dir: string) {
+  /** `onRecord` (telemetry) is told of each evidence after it is on disk; it MUST NOT throw. */
+  constructor(
+    readonly dir: string,
+    private readonly onRecord?: (e: Evidence) => void,
+  ) {
     fs.mkdirSync(dir, { recursive: true });
     this.evidenceFile = path.join(dir, "evidence.jsonl");
     this.countersFile = path.join(dir, "node-counters.json");
@@ -87,6 +91,7 @@ export class EvidenceStore {
     appendLineDurable(this.evidenceFile, JSON.stringify(full));
     const c = this.countersFor(e.origin, e.nodeId);
     c.faults[e.kind] = (c.faults[e.kind] ?? 0) + 1;
+    this.onRecord?.(full);
     return full;
   }
 

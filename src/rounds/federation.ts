@@ -13,6 +13,7 @@ import type { AnchorDomain, FederationConfig, FederationMember } from "../consen
 import { ValidatorNode } from "../consensus/validator-node";
 import { InvalidInputError } from "../util/errors";
 import type { MlDsaBackend } from "../crypto/mldsa";
+import { observe, observedTransport, type RoundObserver } from "./observer";
 
 export interface FederationSpec {
   readonly origin: string;
@@ -37,6 +38,8 @@ export interface BuildOptions {
   readonly onAlert?: (alert: RoundAlert) => void;
   /** Where the nodes and the coordinator run ML-DSA; this thread by default. */
   readonly mldsa?: MlDsaBackend;
+  /** Told of each vote request's latency and each evidence (telemetry). */
+  readonly observer?: RoundObserver;
 }
 
 export function federationMembers(spec: FederationSpec): FederationMember[] {
@@ -74,12 +77,16 @@ export function buildFederation(spec: FederationSpec, opts: BuildOptions): Feder
     transport.register(node);
     return node;
   });
-  const evidence = new EvidenceStore(path.join(dir, "evidence"));
+  const obs = opts.observer;
+  const evidence = new EvidenceStore(
+    path.join(dir, "evidence"),
+    obs && ((e) => observe(() => obs.evidence(e.origin, e.nodeId, e.kind))),
+  );
   const log = new FederationLog(spec.origin);
   const coordinator = new ConsensusValidator({
     federation: config,
     domain: opts.domain,
-    transport,
+    transport: obs ? observedTransport(transport, spec.origin, obs) : transport,
     evidence,
     log,
     ...(opts.voteTimeoutMs !== undefined ? { voteTimeoutMs: opts.voteTimeoutMs } : {}),

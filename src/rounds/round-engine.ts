@@ -22,6 +22,7 @@ import type { MlDsaBackend } from "../crypto/mldsa";
 import { InvalidInputError } from "../util/errors";
 import { buildFederation, type FederationRuntime, type FederationSpec } from "./federation";
 import type { RoundMetricsStore } from "./metrics-store";
+import { observe, type RoundObserver } from "./observer";
 
 export interface RoundEngineConfig {
   readonly dataDir: string;
@@ -40,6 +41,8 @@ export interface RoundEngineConfig {
    * over the machine's cores, as separate machines would; its owner closes it.
    */
   readonly mldsa?: MlDsaBackend;
+  /** Told of each round, vote request and evidence (src/telemetry metrics); MUST NOT throw. */
+  readonly observer?: RoundObserver;
 }
 
 /** Per-federation data for the anchor submission. */
@@ -113,6 +116,7 @@ export class RoundEngine {
         ...(cfg.voteTimeoutMs !== undefined ? { voteTimeoutMs: cfg.voteTimeoutMs } : {}),
         ...(cfg.onAlert ? { onAlert: cfg.onAlert } : {}),
         ...(cfg.mldsa ? { mldsa: cfg.mldsa } : {}),
+        ...(cfg.observer ? { observer: cfg.observer } : {}),
       });
       runtimes.set(spec.origin, rt);
       this.queues.set(spec.origin, []);
@@ -221,6 +225,7 @@ export class RoundEngine {
       globalRoot: Buffer.from(nexus.globalRoot).toString("hex"),
       detail: "",
     });
+    this.notify(result);
     return result;
   }
 
@@ -261,6 +266,12 @@ export class RoundEngine {
       globalRoot: null,
       detail: reason,
     });
-    return { status: "failed", round, reason, carriedEntries };
+    return this.notify({ status: "failed", round, reason, carriedEntries });
+  }
+
+  private notify(result: RoundResult): RoundResult {
+    const obs = this.cfg.observer;
+    if (obs) observe(() => obs.round(result));
+    return result;
   }
 }

@@ -1,0 +1,200 @@
+/**
+ * What the dashboard shows, read from a data dir written by `amp run` / `amp demo --data`: the
+ * anchored rounds (`anchors.sqlite`, append-only, written after each receipt), the round metrics
+ * (`metrics.sqlite`, stage latencies and failed attempts) and the deployment record. Files are
+ * opened read-only and re-read on every call, so a running `amp run` is followed live; a file that
+ * does not exist yet reads as no rounds.
+ *
+ * Quorum weight per checkpoint is recomputed from the anchored EIP-712 signatures: each signer is
+ * recovered from the checkpoint's typed-data hash and weighed with the deployment record's weights.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import Database from "better-sqlite3";
+import { recoverAddress } from "ethers";
+import { ANCHORS_FILE } from "../chain/anchored-rounds";
+import type { AnchoredCheckpoint } from "../chain/anchored-rounds";
+import { DEPLOYMENT_FILE } from "../chain/deployment";
+import type { DeploymentRecord } from "../chain/deployment";
+import { checkpointTypedDataHash } from "../chain/eip712";
+
+export const METRICS_FILE = "metrics.sqlite";
+
+export interface CheckpointView {
+  readonly origin: string;
+  readonly treeSize: string;
+  readonly rootHash: string;
+  readonly signers: number;
+  /** Weight of the recovered signers that are registered validators; null without a record. */
+  readonly signedWeight: string | null;
+  readonly totalWeight: string | null;
+}
+
+export interface RoundView {
+  readonly round: number;
+  readonly status: "anchored" | "witnessed" | "failed";
+  readonly globalRoot: string | null;
+  readonly txHash: string | null;
+  readonly blockNumber: number | null;
+  readonly gasUsed: string | null;
+  readonly checkpoints: readonly CheckpointView[];
+  readonly sealToQuorumMs: Readonly<Record<string, number>>;
+  readonly quorumToWitnessedMs: number | null;
+  readonly witnessedToAnchoredMs: number | null;
+  readonly detail: string;
+  readonly at: string | null;
+}
+
+export interface DashboardSnapshot {
+  readonly chainId: string | null;
+  readonly anchor: string | null;
+  /** Newest first; failed attempts are separate entries with the round number they kept. */
+  readonly rounds: readonly RoundView[];
+}
+
+interface AnchorRow {
+  round: number;
+  global_root: string;
+  tx_hash: string;
+  block_number: number;
+  gas_used: string;
+  checkpoints: string;
+}
+
+interface MetricsRow {
+  round: number;
+  status: "witnessed" | "failed";
+  seal_to_quorum_ms: string;
+  quorum_to_witnessed_ms: number | null;
+  witnessed_to_anchored_ms: number | null;
+  global_root: string | null;
+  detail: string;
+  created_at: string;
+}
+
+function readAll<T>(file: string, sql: string): T[] {
+  if (!fs.existsSync(file)) return [];
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    return db.prepare(sql).all() as T[];
+  } catch (e) {
+    if (e instanceof Error && /no such table/.test(e.message)) return [];
+    throw e;
+  } finally {
+    db.close();
+  }
+}
+
+export class DashboardData {
+  /** Anchored rounds never change: their checkpoint views are computed once. */
+  private readonly weighed = new Map<string, CheckpointView[]>();
+
+  constructor(readonly dataDir: string) {}
+
+  /** The deployment record of the data dir, if written yet. */
+  deployment(): DeploymentRecord | undefined {
+    const file = path.join(this.dataDir, DEPLOYMENT_FILE);
+    if (!fs.existsSync(file)) return undefined;
+    return JSON.parse(fs.readFileSync(file, "utf8")) as DeploymentRecord;
+  }
+
+  snapshot(limit = 500): DashboardSnapshot {
+    const record = this.deployment();
+    const anchored = readAll<AnchorRow>(
+      path.join(this.dataDir, ANCHORS_FILE),
+      `SELECT round, global_root, tx_hash, block_number, gas_used, checkpoints FROM anchored_rounds
+       ORDER BY round DESC LIMIT ${limit}`,
+    );
+    const metrics = readAll<MetricsRow>(
+      path.join(this.dataDir, METRICS_FILE),
+      `SELECT * FROM amp_round_metrics ORDER BY id DESC LIMIT ${limit * 2}`,
+    );
+    const byRound = new Map(anchored.map((a) => [Number(a.round), a]));
+    const views: RoundView[] = [];
+    const seen = new Set<number>();
+    for (const m of metrics) {
+      const round = Number(m.round);
+      if (m.status === "failed") {
+        views.push(this.view(round, "failed", undefined, m, record));
+        continue;
+      }
+      if (seen.has(round)) continue;
+      seen.add(round);
+      const a = byRound.get(round);
+      views.push(this.view(round, a ? "anchored" : "witnessed", a, m, record));
+    }
+    for (const [round, a] of byRound)
+      if (!seen.has(round)) views.push(this.view(round, "anchored", a, undefined, record));
+    // Newest first; at one round number the anchored (final) entry before its failed attempts.
+    views.sort(
+      (x, y) => y.round - x.round || (x.status === "failed" ? 1 : 0) - (y.status === "failed" ? 1 : 0),
+    );
+    return {
+      chainId: record?.chainId ?? null,
+      anchor: record?.contracts.globalProofAnchor ?? null,
+      rounds: views.slice(0, limit),
+    };
+  }
+
+  private view(
+    round: number,
+    status: RoundView["status"],
+    a: AnchorRow | undefined,
+    m: MetricsRow | undefined,
+    record: DeploymentRecord | undefined,
+  ): RoundView {
+    return {
+      round,
+      status,
+      globalRoot: a?.global_root ?? (m?.global_root ? `0x${m.global_root}` : null),
+      txHash: a?.tx_hash ?? null,
+      blockNumber: a ? Number(a.block_number) : null,
+      gasUsed: a?.gas_used ?? null,
+      checkpoints: a ? this.checkpoints(round, a, record) : [],
+      sealToQuorumMs: m ? (JSON.parse(m.seal_to_quorum_ms) as Record<string, number>) : {},
+      quorumToWitnessedMs: m?.quorum_to_witnessed_ms ?? null,
+      witnessedToAnchoredMs: m?.witnessed_to_anchored_ms ?? null,
+      detail: m?.detail ?? "",
+      at: m?.created_at ?? null,
+    };
+  }
+
+  private checkpoints(round: number, a: AnchorRow, record: DeploymentRecord | undefined): CheckpointView[] {
+    const key = `${round}/${a.tx_hash}`;
+    const cached = this.weighed.get(key);
+    if (cached) return cached;
+    const cps = JSON.parse(a.checkpoints) as AnchoredCheckpoint[];
+    const views = cps.map((cp) => weigh(round, cp, record));
+    this.weighed.set(key, views);
+    return views;
+  }
+}
+
+function weigh(round: number, cp: AnchoredCheckpoint, record: DeploymentRecord | undefined): CheckpointView {
+  const base = {
+    origin: cp.origin,
+    treeSize: cp.treeSize,
+    rootHash: cp.rootHash,
+    signers: cp.signatures.length,
+  };
+  const fed = record?.federations.find((f) => f.origin === cp.origin);
+  if (!record || !fed) return { ...base, signedWeight: null, totalWeight: null };
+  const digest = checkpointTypedDataHash(BigInt(record.chainId), record.contracts.globalProofAnchor, {
+    federationId: cp.federationId,
+    epoch: BigInt(cp.epoch),
+    round: BigInt(round),
+    treeSize: BigInt(cp.treeSize),
+    rootHash: cp.rootHash,
+  });
+  const weightOf = new Map(fed.validators.map((v, i) => [v.toLowerCase(), BigInt(fed.weights[i] ?? "0")]));
+  let signed = 0n;
+  for (const sig of new Set(cp.signatures)) {
+    try {
+      signed += weightOf.get(recoverAddress(digest, sig).toLowerCase()) ?? 0n;
+    } catch {
+      // A malformed signature weighs nothing (the anchor refused it anyway).
+    }
+  }
+  const total = fed.weights.reduce((s, w) => s + BigInt(w), 0n);
+  return { ...base, signedWeight: signed.toString(), totalWeight: total.toString() };
+}

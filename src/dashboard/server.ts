@@ -1,0 +1,126 @@
+/**
+ * The dashboard's HTTP server (node:http): static assets — the page, its script and style from
+ * ./public, uPlot from its npm package (served from node_modules: no CDN, works offline) — and
+ * `GET /api/rounds`, the data dir's snapshot as JSON. Read-only: GET and HEAD only, a strict
+ * Content-Security-Policy (`'self'` only), nothing but the files named here is served.
+ */
+import fs from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+import { parseListen } from "../telemetry/http";
+import { createLogger } from "../util/log";
+import { DashboardData } from "./data";
+import { nodesSnapshot } from "./nodes";
+import type { ManifestWeights } from "./nodes";
+
+const log = createLogger("dashboard");
+
+/** ./public next to this file, or the sources' when running compiled from dist/. */
+function publicDir(): string {
+  const here = path.join(__dirname, "public");
+  if (fs.existsSync(here)) return here;
+  return path.join(__dirname, "..", "..", "..", "src", "dashboard", "public");
+}
+
+const TYPES: Record<string, string> = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+};
+
+/** URL path → file; a fixed list, so no request can name another file. */
+function assets(): Map<string, string> {
+  const pub = publicDir();
+  const uplot = path.dirname(require.resolve("uplot/dist/uPlot.iife.min.js"));
+  return new Map([
+    ["/", path.join(pub, "index.html")],
+    ["/app.js", path.join(pub, "app.js")],
+    ["/app.css", path.join(pub, "app.css")],
+    ["/nodes", path.join(pub, "nodes.html")],
+    ["/nodes.js", path.join(pub, "nodes.js")],
+    ["/assets/uPlot.iife.min.js", path.join(uplot, "uPlot.iife.min.js")],
+    ["/assets/uPlot.min.css", path.join(uplot, "uPlot.min.css")],
+  ]);
+}
+
+const SECURITY = {
+  "content-security-policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'",
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+};
+
+export interface DashboardOptions {
+  /** Node weights of the manifest the run used (the Nodes page); none shown without it. */
+  readonly manifest?: readonly ManifestWeights[];
+}
+
+export function dashboardListener(dataDir: string, opts: DashboardOptions = {}): http.RequestListener {
+  const data = new DashboardData(dataDir);
+  const files = assets();
+  return (req, res) => {
+    const url = (req.url ?? "/").split("?")[0]!;
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      res.writeHead(405, { allow: "GET, HEAD", "content-type": "text/plain" }).end("method not allowed\n");
+      return;
+    }
+    try {
+      const api =
+        url === "/api/rounds"
+          ? data.snapshot()
+          : url === "/api/nodes"
+            ? nodesSnapshot(data, opts.manifest)
+            : undefined;
+      if (api) {
+        const body = JSON.stringify(api);
+        res.writeHead(200, { ...SECURITY, "content-type": "application/json", "cache-control": "no-store" });
+        res.end(req.method === "HEAD" ? undefined : body);
+        return;
+      }
+      const file = files.get(url);
+      if (!file) {
+        res.writeHead(404, { ...SECURITY, "content-type": "text/plain" }).end("not found\n");
+        return;
+      }
+      const body = fs.readFileSync(file);
+      res.writeHead(200, { ...SECURITY, "content-type": TYPES[path.extname(file)] ?? "text/plain" });
+      res.end(req.method === "HEAD" ? undefined : body);
+    } catch (err) {
+      log.error("dashboard request failed", { url, err });
+      res.writeHead(500, { "content-type": "text/plain" }).end("dashboard could not read the data dir\n");
+    }
+  };
+}
+
+export interface DashboardServer {
+  /** `http://host:port/` with the port actually bound. */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** Serve the dashboard of `dataDir` on `listen` (`host:port`; port 0 picks a free one). */
+export async function serveDashboard(
+  dataDir: string,
+  listen: string,
+  opts: DashboardOptions = {},
+): Promise<DashboardServer> {
+  const { host, port } = parseListen(listen, "--listen");
+  const server = http.createServer(dashboardListener(dataDir, opts));
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const addr = server.address() as AddressInfo;
+  const shown = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
+  return {
+    url: `http://${shown}:${addr.port}/`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
