@@ -9,7 +9,8 @@ import { ConsensusValidator, type RoundAlert } from "../consensus/consensus-vali
 import { EvidenceStore } from "../consensus/evidence";
 import type { FaultInjector } from "../consensus/fault-injector";
 import { InProcessTransport } from "../consensus/transport";
-import type { AnchorDomain, FederationConfig, FederationMember } from "../consensus/types";
+import type { AnchorDomain, DriftHook, FederationConfig, FederationMember } from "../consensus/types";
+import type { VoteObserver } from "../consensus/observer";
 import { ValidatorNode } from "../consensus/validator-node";
 import { InvalidInputError } from "../util/errors";
 import type { MlDsaBackend } from "../crypto/mldsa";
@@ -37,6 +38,10 @@ export interface BuildOptions {
   readonly onAlert?: (alert: RoundAlert) => void;
   /** Where the nodes and the coordinator run ML-DSA; this thread by default. */
   readonly mldsa?: MlDsaBackend;
+  /** Makes chosen nodes drift (src/drift injector; tests, demo, benchmark). */
+  readonly drift?: DriftHook;
+  /** Sees every node's checkpoint before the round finalises (the drift monitor). */
+  readonly onVotes?: VoteObserver;
 }
 
 export function federationMembers(spec: FederationSpec): FederationMember[] {
@@ -69,6 +74,7 @@ export function buildFederation(spec: FederationSpec, opts: BuildOptions): Feder
       domain: opts.domain,
       ...(opts.faults ? { faults: opts.faults } : {}),
       ...(opts.mldsa ? { mldsa: opts.mldsa } : {}),
+      ...(opts.drift ? { drift: opts.drift } : {}),
     });
     node.attach(transport);
     transport.register(node);
@@ -85,6 +91,7 @@ export function buildFederation(spec: FederationSpec, opts: BuildOptions): Feder
     ...(opts.voteTimeoutMs !== undefined ? { voteTimeoutMs: opts.voteTimeoutMs } : {}),
     ...(opts.onAlert ? { onAlert: opts.onAlert } : {}),
     ...(opts.mldsa ? { mldsa: opts.mldsa } : {}),
+    ...(opts.onVotes ? { onVotes: opts.onVotes } : {}),
   });
   return { config, nodes, coordinator, evidence, log, transport };
 }
