@@ -8,7 +8,7 @@
  * without a stamp (an older node) still counts; it only lacks a clock sample.
  */
 import { createHash } from "node:crypto";
-import { keccak256, recoverAddress, toUtf8Bytes, type Wallet } from "ethers";
+import { keccak256, recoverAddress, toUtf8Bytes, type SigningKey } from "ethers";
 
 export const CLOCK_STAMP_CONTEXT = "amp/clock/v1";
 
@@ -35,7 +35,11 @@ export function clockStatement(ctx: ClockStampContext, wallClockMs: number): str
   );
 }
 
-export function signClockStamp(wallet: Wallet, ctx: ClockStampContext, wallClockMs: number): ClockStamp {
+export function signClockStamp(
+  wallet: { readonly signingKey: SigningKey },
+  ctx: ClockStampContext,
+  wallClockMs: number,
+): ClockStamp {
   const digest = keccak256(toUtf8Bytes(clockStatement(ctx, wallClockMs)));
   return { wallClockMs, signature: wallet.signingKey.sign(digest).serialized };
 }
