@@ -34,6 +34,7 @@ import type { DeploymentRecord } from "./deployment";
 import { federationIdOf } from "./ids";
 import type { NodeKeys } from "../crypto/keys";
 import { MlDsaWorkerPool, defaultMlDsaWorkers } from "../crypto/mldsa";
+import { DriftRuntime, type DriftOptions } from "../drift/runtime";
 
 export const ARCHIVE_FILE = "archive.sqlite";
 const hex = (b: Uint8Array): string => "0x" + Buffer.from(b).toString("hex");
@@ -59,6 +60,8 @@ export interface RunnerConfig {
    * in the main thread). The runner owns the pool and ends it in `close()`.
    */
   mldsaWorkers?: number;
+  /** Drift monitor settings (manifest `drift`) and, for the demo, a drift injector. */
+  drift?: DriftOptions;
 }
 
 export interface FederationReport {
@@ -105,6 +108,8 @@ export class AnchoringRunner {
     private readonly anchor: GlobalProofAnchor,
     private readonly feds: Map<string, FedState>,
     private readonly pool: MlDsaWorkerPool | undefined,
+    /** The proof-drift monitor (`<data>/drift.sqlite`); see src/drift. */
+    readonly drift: DriftRuntime,
   ) {}
 
   static async open(cfg: RunnerConfig): Promise<AnchoringRunner> {
@@ -125,6 +130,8 @@ export class AnchoringRunner {
       const pool = workers > 0 ? new MlDsaWorkerPool(workers) : undefined;
       if (pool) opened.push(pool);
       await pool?.warmUp();
+      const drift = new DriftRuntime(cfg.dataDir, cfg.drift);
+      opened.push(drift);
       const engine = new RoundEngine({
         ...(pool ? { mldsa: pool } : {}),
         dataDir: path.join(cfg.dataDir, "engine"),
@@ -139,7 +146,10 @@ export class AnchoringRunner {
         ...(cfg.faults ? { faults: cfg.faults } : {}),
         ...(cfg.maxBatch !== undefined ? { maxBatch: cfg.maxBatch } : {}),
         ...(cfg.voteTimeoutMs !== undefined ? { voteTimeoutMs: cfg.voteTimeoutMs } : {}),
+        onVotes: drift.monitor.observer,
+        ...(drift.injector ? { drift: drift.injector } : {}),
       });
+      for (const rt of engine.runtimes.values()) drift.register(rt.nodes);
       const feds = new Map<string, FedState>();
       for (const fed of cfg.federations) {
         const archiveLog = new FederationLog(fed.origin, new SqliteLogStore(archive, fed.name));
@@ -155,6 +165,7 @@ export class AnchoringRunner {
         anchor,
         feds,
         pool,
+        drift,
       );
       await runner.replay();
       return runner;
@@ -167,6 +178,7 @@ export class AnchoringRunner {
   close(): void {
     // Workers are unref'd and hold no state; ending them needs no wait.
     void this.pool?.close();
+    void this.drift.close();
     this.metrics.close();
     this.anchors.close();
     this.archive.close();

@@ -15,6 +15,7 @@ import { short } from "./output";
 import { WORKERS_HELP, parseCount, runRounds } from "./run";
 import { defaultMlDsaWorkers } from "../crypto/mldsa";
 import { runnerFederationsFor } from "./session";
+import { demoDriftInjector, demoDriftSummary } from "./alerts";
 
 export interface DemoOptions {
   rounds: number;
@@ -26,6 +27,8 @@ export interface DemoOptions {
   byzantine?: boolean;
   /** ML-DSA worker threads (0: main thread only); the runner's default when omitted. */
   workers?: number;
+  /** Make one ssid node drift this way (a drift cause) instead of the Byzantine rounds. */
+  drift?: string;
 }
 
 const BYZANTINE_NODE = "ssid-apac-1";
@@ -85,6 +88,7 @@ export async function runDemo(
   opts: DemoOptions,
   say: (line: string) => void = (l) => console.log(l),
 ): Promise<void> {
+  const injector = opts.drift !== undefined ? demoDriftInjector(opts.drift, say) : undefined;
   const conn = await connectEmbedded();
   const dataDir = opts.data ?? fs.mkdtempSync(path.join(os.tmpdir(), "amp-demo-"));
   try {
@@ -92,7 +96,7 @@ export async function runDemo(
     writeDeployment(dataDir, record);
     printDeployment(record, say);
     const { manifest, feds } = await runnerFederationsFor(record, {}, () => undefined);
-    const faults = opts.byzantine === false ? undefined : demoFaults(say);
+    const faults = opts.byzantine === false || injector ? undefined : demoFaults(say);
     const runner = await AnchoringRunner.open({
       dataDir,
       conn,
@@ -100,6 +104,7 @@ export async function runDemo(
       federations: feds,
       voteTimeoutMs: 250,
       ...(faults ? { faults } : {}),
+      ...(injector ? { drift: { injector } } : {}),
       ...(opts.workers !== undefined ? { mldsaWorkers: opts.workers } : {}),
     });
     try {
@@ -111,6 +116,8 @@ export async function runDemo(
       );
       const originOf = (name: string) => manifest.find((f) => f.name === name)!.origin;
       await verifySamples(runner, publicClientFor(conn.eip1193), originOf, say);
+      await runner.drift.idle();
+      if (injector) say(demoDriftSummary(runner.drift.store, opts.data));
     } finally {
       runner.close();
     }
@@ -133,6 +140,7 @@ export function addDemoCommand(program: Command): void {
     .option("--data <dir>", "keep the data dir here (default: a temp dir, removed afterwards)")
     .option("--no-byzantine", "run without the Byzantine node")
     .option("--workers <n>", WORKERS_HELP, String(defaultMlDsaWorkers()))
+    .option("--drift <cause>", "make ssid-apac-1 drift this way in rounds 2-4 (see amp alerts --help)")
     .addHelpText(
       "after",
       `
@@ -151,6 +159,7 @@ Examples:
         data?: string;
         byzantine: boolean;
         workers: string;
+        drift?: string;
       }) => {
         await runDemo({
           rounds: parseCount(opts.rounds, "--rounds", 1),
@@ -158,6 +167,7 @@ Examples:
           byzantine: opts.byzantine,
           workers: parseCount(opts.workers, "--workers"),
           ...(opts.data !== undefined ? { data: opts.data } : {}),
+          ...(opts.drift !== undefined ? { drift: opts.drift } : {}),
         });
       },
     );

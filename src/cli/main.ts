@@ -6,6 +6,7 @@ import { Command, CommanderError } from "commander";
 import type { OutputConfiguration } from "commander";
 import { oneLine } from "../util/errors";
 import { addDemoCommand } from "./demo";
+import { addAlertsCommand } from "./alerts";
 import { exitCodeFor } from "./exit";
 import { addDeployCommand } from "./deploy";
 import { addEventsCommand, addIngestCommand } from "./events";
@@ -40,6 +41,7 @@ Examples:
   addProofCommand(program);
   addVerifyCommand(program);
   addKeysCommand(program);
+  addAlertsCommand(program);
   return program;
 }
 

@@ -14,6 +14,8 @@ import type { RunnerFederation } from "../chain/runner";
 import type { FaultInjector } from "../consensus/fault-injector";
 import { AmpError, InvalidInputError } from "../util/errors";
 import { loadFederationKeys, loadManifestFederations, THROWAWAY_BANNER } from "./context";
+import { DEFAULT_MANIFEST_PATH, loadManifest } from "../manifest";
+import { driftOptionsFromManifest } from "../drift/runtime";
 import type { ManifestFederation } from "./context";
 
 export interface SessionOptions {
@@ -67,6 +69,7 @@ export async function openSession(
     conn,
     record,
     federations: feds,
+    drift: driftOptionsFromManifest(loadManifest(opts.manifest ?? DEFAULT_MANIFEST_PATH)),
     ...(opts.faults ? { faults: opts.faults } : {}),
     ...(opts.maxBatch !== undefined ? { maxBatch: opts.maxBatch } : {}),
     ...(opts.mldsaWorkers !== undefined ? { mldsaWorkers: opts.mldsaWorkers } : {}),

@@ -141,7 +141,12 @@ export function classifyLeaf(
   if (recanonical === dec.decode(ours)) {
     const order = keyOrderPath(parsed);
     const compact = JSON.stringify(parsed) === recanonical;
-    const where = order ?? (compact ? "/" : "/ (insignificant whitespace)");
+    const where =
+      order !== undefined
+        ? `${order} (key order)`
+        : compact
+          ? "/ (value encoding)"
+          : "/ (insignificant whitespace)";
     return { ...withId, cause: "serialization", paths: [where] };
   }
   if (mine === undefined) return { ...withId, cause: "data", paths: ["/"] };
