@@ -53,7 +53,9 @@ describe("drift/monitor: every cause at 1 %, 5 %, 15 % and 50 % of a batch, in p
         expect(new Set(f.actions).size).to.equal(f.actions.length);
         expect(f.detail.firstDifferingLeaf).to.equal(0); // the injector alters leaf 0 first
         if (cause === "serialization_divergence") {
-          expect(f.actions.join("\n")).to.match(/field path \/ \(key order\) of leaf 0 \(event [0-9a-f-]{36}\)/);
+          expect(f.actions.join("\n")).to.match(
+            /field path \/ \(key order\) of leaf 0 \(event [0-9a-f-]{36}\)/,
+          );
           expect((f.detail.first as { received: string }).received).to.match(/^\{"timestamp"/);
         }
         if (cause === "timestamp_drift")
