@@ -158,6 +158,8 @@ export class ConsensusValidator {
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       timedOut = await this.collect(tally, round, { baseSize, baseRoot }, entries.length, attempt);
       this.observe(tally, round, attempt, baseSize, entries, plan);
+      // One turn of the event loop for in-process observers (drift detection before finality).
+      if (this.cfg.onVotes) await new Promise<void>((resolve) => setImmediate(resolve));
       const final = this.finalBody(tally);
       if (final === undefined) continue;
       const qc = this.certificate(tally, final);

@@ -27,6 +27,20 @@ function median(xs: readonly number[]): number {
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
+/**
+ * Cheap pre-check (no signature checks): would any node's offset, from the stamps as received, be
+ * past the tolerance? Only then are the stamps verified before the round finalises.
+ */
+export function suspectClock(c: VoteCollection, cfg: DriftConfig): boolean {
+  const est = c.proposals.flatMap((p) => {
+    const s = p.checkpoints[0]?.vote.clock;
+    return s && Number.isFinite(s.wallClockMs) ? [s.wallClockMs - p.receivedAtMs] : [];
+  });
+  if (est.length < 2) return false;
+  const med = median(est);
+  return est.some((e) => Math.abs(e - med) > cfg.clockSkewToleranceMs);
+}
+
 export function clockSamples(
   c: VoteCollection,
   cfg: DriftConfig,

@@ -14,6 +14,8 @@ export interface VotedEntriesSource {
 
 export class InProcessDriftProbe implements DriftProbe {
   private readonly nodes = new Map<string, VotedEntriesSource[]>();
+  /** Leaf hashes per entries array (a node's voted batch), computed once. */
+  private readonly leaves = new WeakMap<readonly Uint8Array[], Uint8Array[]>();
 
   register(...nodes: readonly VotedEntriesSource[]): this {
     for (const n of nodes) this.nodes.set(n.nodeId, [...(this.nodes.get(n.nodeId) ?? []), n]);
@@ -36,7 +38,12 @@ export class InProcessDriftProbe implements DriftProbe {
     round: bigint,
     ranges: readonly LeafRange[],
   ): Promise<Uint8Array[]> {
-    return Promise.resolve().then(() => hashRanges(leafHashes(this.entries(nodeId, origin, round)), ranges));
+    return Promise.resolve().then(() => {
+      const e = this.entries(nodeId, origin, round);
+      let l = this.leaves.get(e);
+      if (!l) this.leaves.set(e, (l = leafHashes(e)));
+      return hashRanges(l, ranges);
+    });
   }
 
   entriesAt(
