@@ -47,3 +47,5 @@ export { Witness, WitnessError } from "./nexus/witness";
 export { GlobalProofNexus, NexusError } from "./nexus/global-proof-nexus";
 export { RoundEngine, type RoundResult, type RoundEngineConfig } from "./rounds/round-engine";
 export { RoundMetricsStore } from "./rounds/metrics-store";
+/** Proof-drift monitor: detection before finality, clock skew, alerts and their read API (src/drift). */
+export * as drift from "./drift";
