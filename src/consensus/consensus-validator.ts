@@ -144,7 +144,8 @@ export class ConsensusValidator {
       }
       return { status: "final", qc: done.qc, attempts: 0, quorumAt: performance.now() };
     }
-    const plan = this.cfg.log.prepareAppend(entries.map((e) => leafHash(e)));
+    const leaves = entries.map((e) => leafHash(e));
+    const plan = this.cfg.log.prepareAppend(leaves);
     const baseSize = this.cfg.log.size;
     const baseRoot = this.cfg.log.root();
     const tally = new RoundTally();
@@ -157,7 +158,7 @@ export class ConsensusValidator {
     let timedOut = new Set<string>();
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       timedOut = await this.collect(tally, round, { baseSize, baseRoot }, entries.length, attempt);
-      this.observe(tally, round, attempt, baseSize, entries, plan);
+      this.observe(tally, round, attempt, baseSize, { entries, leaves }, plan);
       // One turn of the event loop for in-process observers (drift detection before finality).
       if (this.cfg.onVotes) await new Promise<void>((resolve) => setImmediate(resolve));
       const final = this.finalBody(tally);
@@ -282,7 +283,7 @@ export class ConsensusValidator {
     round: bigint,
     attempt: number,
     baseSize: bigint,
-    entries: readonly Uint8Array[],
+    batch: { entries: readonly Uint8Array[]; leaves: readonly Uint8Array[] },
     plan: { newSize: bigint; root: Uint8Array },
   ): void {
     const observer = this.cfg.onVotes;
@@ -306,7 +307,8 @@ export class ConsensusValidator {
         round,
         attempt,
         baseSize,
-        entries,
+        entries: batch.entries,
+        leafHashes: batch.leaves,
         expected: { treeSize: plan.newSize, rootHash: plan.root },
         proposals,
         silent: this.members.filter((m) => !tally.seen.has(m.nodeId)).map((m) => m.nodeId),

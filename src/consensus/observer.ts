@@ -32,6 +32,8 @@ export interface VoteCollection {
   readonly baseSize: bigint;
   /** The batch as proposed (canonical event bytes, log order). */
   readonly entries: readonly Uint8Array[];
+  /** RFC 9162 leaf hashes of `entries` (optional: computed by the observer when absent). */
+  readonly leafHashes?: readonly Uint8Array[];
   /** The coordinator's own checkpoint for the batch. */
   readonly expected: { readonly treeSize: bigint; readonly rootHash: Uint8Array };
   /** Nodes with at least one validly signed vote so far this round. */

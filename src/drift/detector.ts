@@ -115,7 +115,7 @@ export async function detectDrift(
 ): Promise<Finding[]> {
   const majority = majorityOf(c);
   if (!majority) return [];
-  const local = leafHashes(c.entries);
+  const local = c.leafHashes ?? leafHashes(c.entries);
   const majCp = c.proposals.find((p) => p.nodeId === majority.node)!.checkpoints[0]!.checkpoint;
   const reproducible =
     majCp.treeSize === c.expected.treeSize && bytesEqual(majCp.rootHash, c.expected.rootHash);

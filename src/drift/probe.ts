@@ -4,7 +4,7 @@
  * HTTP route serves.
  */
 import { AmpError } from "../util/errors";
-import { hashRanges, leafHashes, type DriftProbe, type LeafRange } from "./ranges";
+import { RangeHasher, hashRanges, leafHashes, type DriftProbe, type LeafRange } from "./ranges";
 
 /** What a node exposes to the probe (ValidatorNode implements it). */
 export interface VotedEntriesSource {
@@ -14,8 +14,8 @@ export interface VotedEntriesSource {
 
 export class InProcessDriftProbe implements DriftProbe {
   private readonly nodes = new Map<string, VotedEntriesSource[]>();
-  /** Leaf hashes per entries array (a node's voted batch), computed once. */
-  private readonly leaves = new WeakMap<readonly Uint8Array[], Uint8Array[]>();
+  /** Range hashes per entries array (a node's voted batch), computed once. */
+  private readonly hashers = new WeakMap<readonly Uint8Array[], RangeHasher>();
 
   register(...nodes: readonly VotedEntriesSource[]): this {
     for (const n of nodes) this.nodes.set(n.nodeId, [...(this.nodes.get(n.nodeId) ?? []), n]);
@@ -40,9 +40,9 @@ export class InProcessDriftProbe implements DriftProbe {
   ): Promise<Uint8Array[]> {
     return Promise.resolve().then(() => {
       const e = this.entries(nodeId, origin, round);
-      let l = this.leaves.get(e);
-      if (!l) this.leaves.set(e, (l = leafHashes(e)));
-      return hashRanges(l, ranges);
+      let h = this.hashers.get(e);
+      if (!h) this.hashers.set(e, (h = new RangeHasher(leafHashes(e))));
+      return hashRanges(h, ranges);
     });
   }
 

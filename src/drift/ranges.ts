@@ -1,11 +1,12 @@
 /**
  * Locating divergent leaves by comparing subtree hashes over ranges of the round's batch
  * (RFC 9162 MTH of the leaf hashes in [from, to)), never by fetching the events: the diverging
- * node is asked for the hashes of a few ranges per level, ranges that differ are split, and only
- * single differing leaves are reported. Cost: O(d · log n) hashes exchanged for d divergent leaves.
+ * node is asked for the hashes of the subtrees (of the batch's Merkle tree) of every differing
+ * range, three levels at a time, down to single leaves. Cost: O(d · log n) hashes exchanged for d
+ * divergent leaves, O(n) hashing on each side.
  */
 import { AmpError } from "../util/errors";
-import { bytesEqual, leafHash, rootHash } from "../merkle";
+import { bytesEqual, leafHash, nodeHash } from "../merkle";
 
 export interface LeafRange {
   /** First leaf index in the batch (inclusive). */
@@ -30,13 +31,47 @@ export interface DriftProbe {
   entriesAt(nodeId: string, origin: string, round: bigint, indices: readonly number[]): Promise<Uint8Array[]>;
 }
 
-/** Ranges split per level (a few round trips for a 1,000-leaf batch). */
-export const FANOUT = 8;
+/** Levels of the batch's Merkle tree asked per round trip (up to 2^3 = 8 ranges per differing range). */
+export const LEVELS_PER_CALL = 3;
 /** Most ranges asked in one call. */
 export const MAX_RANGES_PER_CALL = 4096;
 
+/** RFC 9162 split: the largest power of two smaller than n (n ≥ 2). */
+function split(n: number): number {
+  let k = 1;
+  while (k * 2 < n) k *= 2;
+  return k;
+}
+
+/**
+ * MTH over ranges of a fixed list of leaf hashes, memoised: MTH(D[a:b]) = H(0x01 ‖ MTH(D[a:a+k]) ‖
+ * MTH(D[a+k:b])), k the largest power of two < b − a. Ranges taken as subtrees of the batch's tree
+ * share their hashes, so a whole bisection costs O(n) hashes.
+ */
+export class RangeHasher {
+  private readonly memo = new Map<number, Uint8Array>();
+  constructor(readonly leaves: readonly Uint8Array[]) {}
+
+  hash(from: number, to: number): Uint8Array {
+    if (to - from === 1) return this.leaves[from]!;
+    const key = from * 0x100000 + to; // batches are far below 2^20 leaves
+    let h = this.memo.get(key);
+    if (!h) {
+      const k = from + split(to - from);
+      h = nodeHash(this.hash(from, k), this.hash(k, to));
+      this.memo.set(key, h);
+    }
+    return h;
+  }
+}
+
 /** The node side: MTH over each range of `leaves` (leaf hashes). Throws on a range out of bounds. */
-export function hashRanges(leaves: readonly Uint8Array[], ranges: readonly LeafRange[]): Uint8Array[] {
+export function hashRanges(
+  leaves: readonly Uint8Array[] | RangeHasher,
+  ranges: readonly LeafRange[],
+): Uint8Array[] {
+  const hasher = leaves instanceof RangeHasher ? leaves : new RangeHasher(leaves);
+  const n = hasher.leaves.length;
   if (ranges.length > MAX_RANGES_PER_CALL) {
     throw new AmpError(`at most ${MAX_RANGES_PER_CALL} ranges per call`, { kind: "invalid-input" });
   }
@@ -44,12 +79,10 @@ export function hashRanges(leaves: readonly Uint8Array[], ranges: readonly LeafR
     if (!Number.isSafeInteger(r.from) || !Number.isSafeInteger(r.to) || r.from < 0 || r.to <= r.from) {
       throw new AmpError(`bad range [${r.from}, ${r.to})`, { kind: "invalid-input" });
     }
-    if (r.to > leaves.length) {
-      throw new AmpError(`range [${r.from}, ${r.to}) is beyond the ${leaves.length} leaves`, {
-        kind: "invalid-input",
-      });
+    if (r.to > n) {
+      throw new AmpError(`range [${r.from}, ${r.to}) is beyond the ${n} leaves`, { kind: "invalid-input" });
     }
-    return rootHash(leaves.slice(r.from, r.to));
+    return hasher.hash(r.from, r.to);
   });
 }
 
@@ -57,16 +90,11 @@ export function leafHashes(entries: readonly Uint8Array[]): Uint8Array[] {
   return entries.map((e) => leafHash(e));
 }
 
-function split(r: LeafRange): LeafRange[] {
-  const n = r.to - r.from;
-  const parts = Math.min(FANOUT, n);
-  const out: LeafRange[] = [];
-  for (let i = 0; i < parts; i++) {
-    const from = r.from + Math.floor((i * n) / parts);
-    const to = r.from + Math.floor(((i + 1) * n) / parts);
-    if (to > from) out.push({ from, to });
-  }
-  return out;
+/** The subtrees of `r`, LEVELS_PER_CALL levels down (single leaves stop early). */
+function descend(r: LeafRange, levels = LEVELS_PER_CALL): LeafRange[] {
+  if (levels === 0 || r.to - r.from === 1) return [r];
+  const k = r.from + split(r.to - r.from);
+  return [...descend({ from: r.from, to: k }, levels - 1), ...descend({ from: k, to: r.to }, levels - 1)];
 }
 
 export interface Divergence {
@@ -90,7 +118,9 @@ export async function locateDivergence(
   compared: number,
 ): Promise<Divergence> {
   const indices: number[] = [];
+  const ours = new RangeHasher(local);
   let rangesAsked = 0;
+  // The whole batch first (one hash), then LEVELS_PER_CALL levels of subtrees of each differing range.
   let level: LeafRange[] = compared > 0 ? [{ from: 0, to: compared }] : [];
   while (level.length > 0) {
     const theirs: Uint8Array[] = [];
@@ -105,12 +135,11 @@ export async function locateDivergence(
       theirs.push(...got);
     }
     rangesAsked += level.length;
-    const ours = hashRanges(local, level);
     const next: LeafRange[] = [];
     level.forEach((r, i) => {
-      if (bytesEqual(ours[i]!, theirs[i]!)) return;
+      if (bytesEqual(ours.hash(r.from, r.to), theirs[i]!)) return;
       if (r.to - r.from === 1) indices.push(r.from);
-      else next.push(...split(r));
+      else next.push(...descend(r));
     });
     level = next;
   }
