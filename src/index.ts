@@ -57,3 +57,5 @@ export {
   type MetricsSource,
 } from "./telemetry";
 export type { RoundObserver } from "./rounds/observer";
+/** Proof-drift monitor: detection before finality, clock skew, alerts and their read API (src/drift). */
+export * as drift from "./drift";

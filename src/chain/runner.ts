@@ -36,6 +36,7 @@ import type { NodeKeys } from "../crypto/keys";
 import { MlDsaWorkerPool, defaultMlDsaWorkers } from "../crypto/mldsa";
 import type { AmpMetrics } from "../telemetry/metrics";
 import { observeIngest, observeRunnerOpen } from "../telemetry/runner-hooks";
+import { DriftRuntime, type DriftOptions } from "../drift/runtime";
 
 export const ARCHIVE_FILE = "archive.sqlite";
 const hex = (b: Uint8Array): string => "0x" + Buffer.from(b).toString("hex");
@@ -63,6 +64,8 @@ export interface RunnerConfig {
   mldsaWorkers?: number;
   /** Prometheus metrics (src/telemetry): rounds, votes, evidence, ingest, anchors, queue depth. */
   metrics?: AmpMetrics;
+  /** Drift monitor settings (manifest `drift`) and, for the demo, a drift injector. */
+  drift?: DriftOptions;
 }
 
 export interface FederationReport {
@@ -109,6 +112,8 @@ export class AnchoringRunner {
     private readonly anchor: GlobalProofAnchor,
     private readonly feds: Map<string, FedState>,
     private readonly pool: MlDsaWorkerPool | undefined,
+    /** The proof-drift monitor (`<data>/drift.sqlite`); see src/drift. */
+    readonly drift: DriftRuntime,
   ) {}
 
   static async open(cfg: RunnerConfig): Promise<AnchoringRunner> {
@@ -129,6 +134,8 @@ export class AnchoringRunner {
       const pool = workers > 0 ? new MlDsaWorkerPool(workers) : undefined;
       if (pool) opened.push(pool);
       await pool?.warmUp();
+      const drift = new DriftRuntime(cfg.dataDir, cfg.drift);
+      opened.push(drift);
       const engine = new RoundEngine({
         ...(pool ? { mldsa: pool } : {}),
         dataDir: path.join(cfg.dataDir, "engine"),
@@ -144,7 +151,10 @@ export class AnchoringRunner {
         ...(cfg.maxBatch !== undefined ? { maxBatch: cfg.maxBatch } : {}),
         ...(cfg.voteTimeoutMs !== undefined ? { voteTimeoutMs: cfg.voteTimeoutMs } : {}),
         ...(cfg.metrics ? { observer: cfg.metrics } : {}),
+        onVotes: drift.monitor.observer,
+        ...(drift.injector ? { drift: drift.injector } : {}),
       });
+      for (const rt of engine.runtimes.values()) drift.register(rt.nodes);
       const feds = new Map<string, FedState>();
       for (const fed of cfg.federations) {
         const archiveLog = new FederationLog(fed.origin, new SqliteLogStore(archive, fed.name));
@@ -160,6 +170,7 @@ export class AnchoringRunner {
         anchor,
         feds,
         pool,
+        drift,
       );
       await runner.replay();
       if (cfg.metrics) {
@@ -179,6 +190,7 @@ export class AnchoringRunner {
   close(): void {
     // Workers are unref'd and hold no state; ending them needs no wait.
     void this.pool?.close();
+    void this.drift.close();
     this.metrics.close();
     this.anchors.close();
     this.archive.close();

@@ -16,6 +16,7 @@ import { startMetrics } from "../telemetry";
 import { defaultMlDsaWorkers } from "../crypto/mldsa";
 import { runnerFederationsFor } from "./session";
 import { demoCredits } from "./credits-demo";
+import { demoDriftInjector, demoDriftSummary } from "./alerts";
 
 export interface DemoOptions {
   rounds: number;
@@ -31,6 +32,8 @@ export interface DemoOptions {
   epochSeconds?: number;
   /** Serve Prometheus metrics at http://HOST:PORT/metrics during the run. */
   metricsListen?: string;
+  /** Make one ssid node drift this way (a drift cause) instead of the Byzantine rounds. */
+  drift?: string;
 }
 
 const BYZANTINE_NODE = "ssid-apac-1";
@@ -91,6 +94,7 @@ export async function runDemo(
   say: (line: string) => void = (l) => console.log(l),
 ): Promise<void> {
   const telemetry = await startMetrics(opts.metricsListen, say);
+  const injector = opts.drift !== undefined ? demoDriftInjector(opts.drift, say) : undefined;
   const conn = await connectEmbedded();
   const dataDir = opts.data ?? fs.mkdtempSync(path.join(os.tmpdir(), "amp-demo-"));
   try {
@@ -98,7 +102,7 @@ export async function runDemo(
     writeDeployment(dataDir, record);
     printDeployment(record, say);
     const { manifest, feds } = await runnerFederationsFor(record, {}, () => undefined);
-    const faults = opts.byzantine === false ? undefined : demoFaults(say);
+    const faults = opts.byzantine === false || injector ? undefined : demoFaults(say);
     const runner = await AnchoringRunner.open({
       dataDir,
       conn,
@@ -106,6 +110,7 @@ export async function runDemo(
       federations: feds,
       voteTimeoutMs: 250,
       ...(faults ? { faults } : {}),
+      ...(injector ? { drift: { injector } } : {}),
       ...(opts.workers !== undefined ? { mldsaWorkers: opts.workers } : {}),
       ...(telemetry.metrics ? { metrics: telemetry.metrics } : {}),
     });
@@ -127,6 +132,8 @@ export async function runDemo(
       const originOf = (name: string) => manifest.find((f) => f.name === name)!.origin;
       await verifySamples(runner, publicClientFor(conn.eip1193), originOf, say);
       await credits.finish(say);
+      await runner.drift.idle();
+      if (injector) say(demoDriftSummary(runner.drift.store, opts.data));
     } finally {
       runner.close();
     }
@@ -147,6 +154,7 @@ export function addDemoCommand(program: Command): void {
     .option("--workers <n>", WORKERS_HELP, String(defaultMlDsaWorkers()))
     .option("--epoch-seconds <n>", "credit allocation epoch in seconds (default: the manifest's, 3600)")
     .option("--metrics-listen <host:port>", METRICS_LISTEN_HELP)
+    .option("--drift <cause>", "make ssid-apac-1 drift this way in rounds 2-4 (see amp alerts --help)")
     .addHelpText(
       "after",
       `
@@ -167,6 +175,7 @@ Examples:
         workers: string;
         epochSeconds?: string;
         metricsListen?: string;
+        drift?: string;
       }) => {
         const metricsListen = metricsListenOption(opts.metricsListen);
         await runDemo({
@@ -179,6 +188,7 @@ Examples:
             ? { epochSeconds: parseCount(opts.epochSeconds, "--epoch-seconds", 1) }
             : {}),
           ...(metricsListen !== undefined ? { metricsListen } : {}),
+          ...(opts.drift !== undefined ? { drift: opts.drift } : {}),
         });
       },
     );

@@ -8,6 +8,7 @@ import { oneLine } from "../util/errors";
 import { addCreditsCommand } from "./credits";
 import { addDashboardCommand } from "./dashboard";
 import { addDemoCommand } from "./demo";
+import { addAlertsCommand } from "./alerts";
 import { exitCodeFor } from "./exit";
 import { addDeployCommand } from "./deploy";
 import { addEventsCommand, addIngestCommand } from "./events";
@@ -44,6 +45,7 @@ Examples:
   addKeysCommand(program);
   addCreditsCommand(program);
   addDashboardCommand(program);
+  addAlertsCommand(program);
   return program;
 }
 

@@ -15,6 +15,8 @@ import type { FaultInjector } from "../consensus/fault-injector";
 import type { AmpMetrics } from "../telemetry/metrics";
 import { AmpError, InvalidInputError } from "../util/errors";
 import { loadFederationKeys, loadManifestFederations, THROWAWAY_BANNER } from "./context";
+import { DEFAULT_MANIFEST_PATH, loadManifest } from "../manifest";
+import { driftOptionsFromManifest } from "../drift/runtime";
 import type { ManifestFederation } from "./context";
 
 export interface SessionOptions {
@@ -70,6 +72,7 @@ export async function openSession(
     conn,
     record,
     federations: feds,
+    drift: driftOptionsFromManifest(loadManifest(opts.manifest ?? DEFAULT_MANIFEST_PATH)),
     ...(opts.faults ? { faults: opts.faults } : {}),
     ...(opts.maxBatch !== undefined ? { maxBatch: opts.maxBatch } : {}),
     ...(opts.mldsaWorkers !== undefined ? { mldsaWorkers: opts.mldsaWorkers } : {}),

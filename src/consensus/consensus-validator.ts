@@ -25,6 +25,7 @@ import type {
 } from "./types";
 import { checkVote, memberVerifier } from "./vote-check";
 import type { MlDsaBackend } from "../crypto/mldsa";
+import type { ObservedProposal, VoteObserver } from "./observer";
 
 export interface RoundAlert {
   readonly origin: string;
@@ -48,6 +49,8 @@ export interface ConsensusValidatorConfig {
   readonly logger?: Logger;
   /** Where vote signatures are verified (ML-DSA); this thread by default. */
   readonly mldsa?: MlDsaBackend;
+  /** Shown every node's checkpoint after each vote collection, before the round finalises. */
+  readonly onVotes?: VoteObserver;
 }
 
 export type ConsensusOutcome =
@@ -72,6 +75,9 @@ class RoundTally {
   readonly recorded = new Set<string>();
   /** Nodes that answered in the last attempt → latency in ms (for the credit ledger). */
   answeredMs = new Map<string, number>();
+  /** Date.now() of each node's last answer (for the observer's clock offsets). */
+  readonly receivedAt = new Map<string, number>();
+  lastVoteAt = 0;
   quorumAt: number | undefined;
 
   /** The single body a non-equivocating node signed, if any. */
@@ -140,7 +146,8 @@ export class ConsensusValidator {
       }
       return { status: "final", qc: done.qc, attempts: 0, quorumAt: performance.now() };
     }
-    const plan = this.cfg.log.prepareAppend(entries.map((e) => leafHash(e)));
+    const leaves = entries.map((e) => leafHash(e));
+    const plan = this.cfg.log.prepareAppend(leaves);
     const baseSize = this.cfg.log.size;
     const baseRoot = this.cfg.log.root();
     const tally = new RoundTally();
@@ -153,6 +160,9 @@ export class ConsensusValidator {
     let timedOut = new Set<string>();
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       timedOut = await this.collect(tally, round, { baseSize, baseRoot }, entries.length, attempt);
+      this.observe(tally, round, attempt, baseSize, { entries, leaves }, plan);
+      // One turn of the event loop for in-process observers (drift detection before finality).
+      if (this.cfg.onVotes) await new Promise<void>((resolve) => setImmediate(resolve));
       const final = this.finalBody(tally);
       if (final === undefined) continue;
       const qc = this.certificate(tally, final);
@@ -237,6 +247,7 @@ export class ConsensusValidator {
       this.logger.info("no vote", { origin: this.origin, round, node: m.nodeId, response: res });
       return;
     }
+    tally.receivedAt.set(m.nodeId, Date.now());
     for (const vote of res.votes) {
       if (vote.nodeId !== m.nodeId) continue;
       const verifier = this.verifiers.get(m.nodeId)!;
@@ -257,6 +268,7 @@ export class ConsensusValidator {
       const bodies = tally.seen.get(m.nodeId) ?? new Map<string, Seen>();
       tally.seen.set(m.nodeId, bodies);
       if (!bodies.has(c.body)) this.countCast(m.nodeId);
+      tally.lastVoteAt = performance.now();
       bodies.set(c.body, { vote, checkpoint: c.checkpoint });
       if (bodies.size > 1 && !tally.equivocators.has(m.nodeId)) {
         tally.equivocators.add(m.nodeId);
@@ -271,6 +283,48 @@ export class ConsensusValidator {
           votes,
         );
       }
+    }
+  }
+
+  /** Show the observer every node's checkpoint(s); its failure never touches the round. */
+  private observe(
+    tally: RoundTally,
+    round: bigint,
+    attempt: number,
+    baseSize: bigint,
+    batch: { entries: readonly Uint8Array[]; leaves: readonly Uint8Array[] },
+    plan: { newSize: bigint; root: Uint8Array },
+  ): void {
+    const observer = this.cfg.onVotes;
+    if (!observer) return;
+    try {
+      const proposals: ObservedProposal[] = [];
+      for (const m of this.members) {
+        const bodies = tally.seen.get(m.nodeId);
+        if (!bodies) continue;
+        proposals.push({
+          nodeId: m.nodeId,
+          weight: m.weight,
+          address: m.address,
+          checkpoints: [...bodies].map(([body, s]) => ({ body, checkpoint: s.checkpoint, vote: s.vote })),
+          receivedAtMs: tally.receivedAt.get(m.nodeId) ?? Date.now(),
+        });
+      }
+      observer({
+        origin: this.origin,
+        epoch: this.cfg.federation.epoch,
+        round,
+        attempt,
+        baseSize,
+        entries: batch.entries,
+        leafHashes: batch.leaves,
+        expected: { treeSize: plan.newSize, rootHash: plan.root },
+        proposals,
+        silent: this.members.filter((m) => !tally.seen.has(m.nodeId)).map((m) => m.nodeId),
+        lastVoteAt: tally.lastVoteAt,
+      });
+    } catch (e) {
+      this.logger.warn("vote observer failed", { origin: this.origin, round, error: e });
     }
   }
 

@@ -3,6 +3,7 @@
  * carries batches and vote requests between the round's coordinator and the validators.
  */
 import type { Checkpoint } from "../crypto/note";
+import type { ClockStamp } from "./clock-stamp";
 
 /** One validator of a federation in one epoch (from the manifest / ValidatorRegistry). */
 export interface FederationMember {
@@ -35,6 +36,8 @@ export interface Vote {
   readonly note: string;
   /** 65-byte EIP-712 secp256k1 signature, 0x-hex (r ‖ s ‖ v). */
   readonly eip712Signature: string;
+  /** The node's signed wall clock when it answered (optional: older nodes send none). */
+  readonly clock?: ClockStamp;
 }
 
 /** What the coordinator asks a validator to vote on. */
@@ -93,4 +96,19 @@ export interface QuorumCertificate {
   readonly totalWeight: bigint;
   /** EIP-712 signatures of the quorum, sorted by signer address ascending (for the anchor). */
   readonly eip712Signatures: readonly string[];
+}
+
+/**
+ * Test/demo hook that makes a node drift (src/drift/injector.ts implements it): the node votes on
+ * altered entries and/or reports a skewed wall clock. Honest nodes have none.
+ */
+export interface DriftHook {
+  /** Entries the node votes on instead of the delivered ones (undefined: honest this round). */
+  driftedEntries(
+    nodeId: string,
+    round: bigint,
+    entries: readonly Uint8Array[],
+  ): { readonly entries: Uint8Array[]; readonly equivocate: boolean } | undefined;
+  /** Milliseconds added to the node's wall clock in this round (0: none). */
+  clockSkewMs(nodeId: string, round: bigint): number;
 }

@@ -20,11 +20,20 @@ import {
 } from "../crypto/note";
 import { inlineMlDsa, type MlDsaBackend } from "../crypto/mldsa";
 import { AmpError } from "../util/errors";
+import { signClockStamp, type ClockStamp } from "./clock-stamp";
 import { writeFileAtomic } from "./atomic-file";
 import { signCheckpoint } from "./anchor-signature";
 import type { FaultInjector } from "./fault-injector";
 import type { TransportEndpoint } from "./transport";
-import type { AnchorDomain, BatchDelivery, Transport, Vote, VoteRequest, VoteResponse } from "./types";
+import type {
+  AnchorDomain,
+  BatchDelivery,
+  DriftHook,
+  Transport,
+  Vote,
+  VoteRequest,
+  VoteResponse,
+} from "./types";
 import { applyFault } from "./faulty-vote";
 
 export interface ValidatorNodeConfig {
@@ -38,7 +47,18 @@ export interface ValidatorNodeConfig {
   readonly log?: FederationLog;
   /** Where the node's ML-DSA vote signature is computed; this thread by default. */
   readonly mldsa?: MlDsaBackend;
+  /** Makes this node drift (tests, demo, benchmark; see src/drift). */
+  readonly drift?: DriftHook;
 }
+
+/** The entries behind the node's vote of one round, and the drifted vote if it drifted. */
+interface VotedBatch {
+  readonly entries: readonly Uint8Array[];
+  readonly drifted?: { readonly vote: Vote; readonly equivocate: boolean };
+}
+
+/** Rounds whose voted entries are kept for the drift monitor's range-hash queries. */
+const VOTED_ROUNDS_KEPT = 4n;
 
 /** The last checkpoint the node signed, persisted before the vote is released. */
 interface SignedState {
@@ -58,6 +78,7 @@ export class ValidatorNode implements TransportEndpoint {
   private readonly batches = new Map<string, (Uint8Array | undefined)[]>();
   private transport: Transport | undefined;
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly voted = new Map<string, VotedBatch>();
 
   constructor(private readonly cfg: ValidatorNodeConfig) {
     this.nodeId = cfg.keys.nodeId;
@@ -109,9 +130,57 @@ export class ValidatorNode implements TransportEndpoint {
     this.queue = honestP.catch(() => undefined);
     const honest = await honestP;
     if (honest.kind !== "vote") return honest;
+    const drifted = this.voted.get(req.round.toString())?.drifted;
+    const base: VoteResponse = !drifted
+      ? honest
+      : { kind: "vote", votes: drifted.equivocate ? [honest.votes[0]!, drifted.vote] : [drifted.vote] };
     const fault = this.cfg.faults?.faultFor(this.nodeId, req.round);
-    if (fault === undefined || fault === "drop-events") return honest;
-    return applyFault(fault, honest.votes[0]!, this.signer, this.cfg.keys.wallet, this.cfg.domain);
+    if (fault === undefined || fault === "drop-events") return base;
+    return applyFault(fault, base.votes[0]!, this.signer, this.cfg.keys.wallet, this.cfg.domain);
+  }
+
+  /** The entries behind this node's vote for `round` (drifted ones if it drifted), if still kept. */
+  votedEntries(origin: string, round: bigint): readonly Uint8Array[] | undefined {
+    return origin === this.origin ? this.voted.get(round.toString())?.entries : undefined;
+  }
+
+  /** The node's signed wall clock for a vote on `body` (skewed by the drift hook in tests). */
+  private clockFor(req: VoteRequest, body: string): ClockStamp {
+    const now = Date.now() + (this.cfg.drift?.clockSkewMs(this.nodeId, req.round) ?? 0);
+    const ctx = { origin: this.origin, epoch: req.epoch, round: req.round, body };
+    return signClockStamp(this.cfg.keys.wallet, ctx, now);
+  }
+
+  /**
+   * Drift injection (src/drift): sign a checkpoint over the drifted entries, computed on the log as
+   * it is before this round's append. The node's log keeps the delivered entries, so it rejoins
+   * the majority when the rule ends (a really drifted node would need a state sync).
+   */
+  private async prepareDrift(req: VoteRequest, entries: Uint8Array[]): Promise<void> {
+    const key = req.round.toString();
+    for (const k of this.voted.keys()) if (BigInt(k) <= req.round - VOTED_ROUNDS_KEPT) this.voted.delete(k);
+    const d = this.cfg.drift?.driftedEntries(this.nodeId, req.round, entries);
+    if (!d) {
+      this.voted.set(key, { entries });
+      return;
+    }
+    const plan = this.log.prepareAppend(d.entries.map((e) => leafHash(e)));
+    const cp: Checkpoint = {
+      origin: this.origin,
+      treeSize: plan.newSize,
+      rootHash: plan.root,
+      round: req.round,
+      epoch: req.epoch,
+    };
+    const body = checkpointBody(cp);
+    const signature = await signBodyWith(body, this.signer, VOTE_CONTEXT, this.cfg.mldsa ?? inlineMlDsa);
+    const vote: Vote = {
+      nodeId: this.nodeId,
+      note: formatSignedNote({ body, signatures: [signature] }),
+      eip712Signature: signCheckpoint(this.cfg.keys.wallet, this.cfg.domain, cp),
+      clock: this.clockFor(req, body),
+    };
+    this.voted.set(key, { entries: d.entries, drifted: { vote, equivocate: d.equivocate } });
   }
 
   private async honestResponse(req: VoteRequest): Promise<VoteResponse> {
@@ -133,6 +202,7 @@ export class ValidatorNode implements TransportEndpoint {
         reason: `log is at size ${this.log.size}, request builds on ${req.baseSize}`,
       };
     }
+    await this.prepareDrift(req, entries);
     const vote = await this.appendAndSign(req, entries);
     return { kind: "vote", votes: [vote] };
   }
@@ -213,6 +283,7 @@ export class ValidatorNode implements TransportEndpoint {
       nodeId: this.nodeId,
       note,
       eip712Signature: signCheckpoint(this.cfg.keys.wallet, this.cfg.domain, cp),
+      clock: this.clockFor(req, body),
     };
     const state: SignedState = {
       round: req.round.toString(),

@@ -41,6 +41,20 @@ export interface CreditConfig {
   adaptive_weights: boolean;
 }
 
+/** Proof-drift monitor settings (src/drift/README.md). */
+export interface DriftManifestConfig {
+  /** Alert when drift_score is strictly above this (default 0.1). */
+  alert_threshold: number;
+  /** Time fields differing by at most this are not timestamp drift (default 1000 ms). */
+  timestamp_tolerance_ms: number;
+  /** Clock offset from the federation median that raises clock_skew (default 500 ms). */
+  clock_skew_tolerance_ms: number;
+  /** Rounds without recurrence after which an alert is auto-resolved (default 5). */
+  auto_resolve_rounds: number;
+  /** Webhook URLs (http/https) notified of alert changes. */
+  webhooks: string[];
+}
+
 export interface Manifest {
   version: 1;
   /** Absolute path of the file it was loaded from, or the label given to parseManifest. */
@@ -49,6 +63,7 @@ export interface Manifest {
   bridges: ManifestBridge[];
   batch: BatchConfig;
   credit: CreditConfig;
+  drift: DriftManifestConfig;
 }
 
 /** Total governance weight of a federation, in basis points. */

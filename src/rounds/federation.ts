@@ -9,7 +9,8 @@ import { ConsensusValidator, type RoundAlert } from "../consensus/consensus-vali
 import { EvidenceStore } from "../consensus/evidence";
 import type { FaultInjector } from "../consensus/fault-injector";
 import { InProcessTransport } from "../consensus/transport";
-import type { AnchorDomain, FederationConfig, FederationMember } from "../consensus/types";
+import type { AnchorDomain, DriftHook, FederationConfig, FederationMember } from "../consensus/types";
+import type { VoteObserver } from "../consensus/observer";
 import { ValidatorNode } from "../consensus/validator-node";
 import { InvalidInputError } from "../util/errors";
 import type { MlDsaBackend } from "../crypto/mldsa";
@@ -40,6 +41,10 @@ export interface BuildOptions {
   readonly mldsa?: MlDsaBackend;
   /** Told of each vote request's latency and each evidence (telemetry). */
   readonly observer?: RoundObserver;
+  /** Makes chosen nodes drift (src/drift injector; tests, demo, benchmark). */
+  readonly drift?: DriftHook;
+  /** Sees every node's checkpoint before the round finalises (the drift monitor). */
+  readonly onVotes?: VoteObserver;
 }
 
 export function federationMembers(spec: FederationSpec): FederationMember[] {
@@ -72,6 +77,7 @@ export function buildFederation(spec: FederationSpec, opts: BuildOptions): Feder
       domain: opts.domain,
       ...(opts.faults ? { faults: opts.faults } : {}),
       ...(opts.mldsa ? { mldsa: opts.mldsa } : {}),
+      ...(opts.drift ? { drift: opts.drift } : {}),
     });
     node.attach(transport);
     transport.register(node);
@@ -92,6 +98,7 @@ export function buildFederation(spec: FederationSpec, opts: BuildOptions): Feder
     ...(opts.voteTimeoutMs !== undefined ? { voteTimeoutMs: opts.voteTimeoutMs } : {}),
     ...(opts.onAlert ? { onAlert: opts.onAlert } : {}),
     ...(opts.mldsa ? { mldsa: opts.mldsa } : {}),
+    ...(opts.onVotes ? { onVotes: opts.onVotes } : {}),
   });
   return { config, nodes, coordinator, evidence, log, transport };
 }

@@ -10,7 +10,8 @@ import path from "node:path";
 import { performance } from "node:perf_hooks";
 import type { RoundAlert } from "../consensus/consensus-validator";
 import type { FaultInjector } from "../consensus/fault-injector";
-import type { AnchorDomain, QuorumCertificate } from "../consensus/types";
+import type { AnchorDomain, DriftHook, QuorumCertificate } from "../consensus/types";
+import type { VoteObserver } from "../consensus/observer";
 import {
   GlobalProofNexus,
   type FederationFinal,
@@ -43,6 +44,10 @@ export interface RoundEngineConfig {
   readonly mldsa?: MlDsaBackend;
   /** Told of each round, vote request and evidence (src/telemetry metrics); MUST NOT throw. */
   readonly observer?: RoundObserver;
+  /** Makes chosen nodes drift (src/drift injector). */
+  readonly drift?: DriftHook;
+  /** Sees every node's checkpoint before each federation's round finalises (drift monitor). */
+  readonly onVotes?: VoteObserver;
 }
 
 /** Per-federation data for the anchor submission. */
@@ -117,6 +122,8 @@ export class RoundEngine {
         ...(cfg.onAlert ? { onAlert: cfg.onAlert } : {}),
         ...(cfg.mldsa ? { mldsa: cfg.mldsa } : {}),
         ...(cfg.observer ? { observer: cfg.observer } : {}),
+        ...(cfg.drift ? { drift: cfg.drift } : {}),
+        ...(cfg.onVotes ? { onVotes: cfg.onVotes } : {}),
       });
       runtimes.set(spec.origin, rt);
       this.queues.set(spec.origin, []);

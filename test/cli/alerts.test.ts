@@ -1,0 +1,125 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { expect } from "chai";
+import { run } from "../../src/cli/main";
+import { runDemo } from "../../src/cli/demo";
+import { DriftStore, type AlertRow } from "../../src/drift";
+
+interface Captured {
+  code: number;
+  out: string;
+  err: string;
+}
+
+/** Run `amp ...` in process; console.log (command output) and stderr are captured. */
+async function amp(...args: string[]): Promise<Captured> {
+  let out = "";
+  let err = "";
+  const log = console.log;
+  console.log = (...xs: unknown[]) => void (out += xs.map(String).join(" ") + "\n");
+  try {
+    const code = await run(["node", "amp", ...args], {
+      writeOut: (s) => (out += s),
+      writeErr: (s) => (err += s),
+    });
+    return { code, out, err };
+  } finally {
+    console.log = log;
+  }
+}
+
+describe("cli: amp demo --drift and amp alerts", function () {
+  this.timeout(300_000);
+  let dir: string;
+  let saved: string | undefined;
+  const lines: string[] = [];
+
+  before(async function () {
+    saved = process.env.AMP_LOG_LEVEL;
+    process.env.AMP_LOG_LEVEL = "silent";
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "amp-cli-alerts-"));
+    await runDemo({ rounds: 4, events: 10, data: dir, drift: "serialization_divergence" }, (l) =>
+      lines.push(l),
+    );
+  });
+  after(() => {
+    if (saved === undefined) delete process.env.AMP_LOG_LEVEL;
+    else process.env.AMP_LOG_LEVEL = saved;
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("the demo makes ssid-apac-1 drift and says what the monitor raised", () => {
+    expect(lines.join("\n")).to.match(
+      /drift: ssid-apac-1 drifts \(serialization_divergence, 20 % of each batch\)/,
+    );
+    expect(lines.join("\n")).to.match(
+      /drift monitor: 1 alert\(s\): #1 serialization_divergence ssid-apac-1 score 0\.20/,
+    );
+  });
+
+  // Under heavy load the demo's 250 ms vote timeout can drop a drifting vote: rounds and counts vary.
+  it("amp alerts list shows the alert with its cause, pair, score and actions (text and --json)", async () => {
+    const text = await amp("alerts", "list", "--data", dir);
+    expect(text.code).to.equal(0);
+    expect(text.out).to.match(
+      /#1 open medium serialization_divergence {2}amp\.local\/ssid {2}ssid-apac-1 <-> ssid-eu-1 {2}score 0\.20 {2}round [2-4](-[3-4])? \([1-3]x\)/,
+    );
+    expect(text.out).to.match(/\n {4}4\. Check the event schema version/);
+    const j = await amp("alerts", "list", "--data", dir, "--json");
+    const [a, ...rest] = JSON.parse(j.out) as (AlertRow & { firstRound: string })[];
+    expect(rest).to.deep.equal([]);
+    expect(a).to.include({
+      cause: "serialization_divergence",
+      node: "ssid-apac-1",
+      majorityNode: "ssid-eu-1",
+      driftScore: 0.2,
+    });
+    expect(a!.actions).to.have.length(4);
+  });
+
+  it("acknowledges and resolves (a note is required), with the history in amp alerts show", async () => {
+    expect((await amp("alerts", "ack", "1", "--data", dir, "--by", "alice")).code).to.equal(0);
+    const noNote = await amp("alerts", "resolve", "1", "--data", dir, "--by", "bob", "--note", "  ");
+    expect(noNote.code).to.equal(2);
+    expect(noNote.err).to.match(/needs a review note/);
+    const missing = await amp("alerts", "resolve", "1", "--data", dir, "--by", "bob");
+    expect(missing.code).to.equal(2);
+    const s = new DriftStore(path.join(dir, "drift.sqlite"));
+    expect(s.alert(1)!.state).to.equal("acknowledged");
+    expect(s.history(1)).to.have.length(2);
+    s.close();
+    expect(
+      (await amp("alerts", "resolve", "1", "--data", dir, "--by", "bob", "--note", "pinned the JCS library"))
+        .code,
+    ).to.equal(0);
+    const show = await amp("alerts", "show", "1", "--data", dir);
+    expect(show.out).to.match(/acknowledged -> resolved by bob: pinned the JCS library/);
+    expect(show.out).to.match(
+      /round [2-4]: alert serialization_divergence ssid-apac-1 <-> ssid-eu-1 score 0\.20 \(2\/10 leaves\)/,
+    );
+    const again = await amp("alerts", "ack", "1", "--data", dir, "--by", "carol");
+    expect(again.code).to.equal(1);
+    expect(again.err).to.match(/alert 1 is resolved; it cannot become acknowledged/);
+  });
+
+  it("refuses bad input with a clear error and the right exit code", async () => {
+    const nodata = await amp("alerts", "list", "--data", path.join(dir, "nope"));
+    expect(nodata.code).to.equal(3);
+    expect(nodata.err).to.match(/no drift monitor data at .*drift\.sqlite/);
+    expect(fs.existsSync(path.join(dir, "nope"))).to.equal(false);
+    const badId = await amp("alerts", "show", "one", "--data", dir);
+    expect(badId.code).to.equal(2);
+    expect(badId.err).to.match(/alert id must be a positive integer, got "one"/);
+    const badState = await amp("alerts", "list", "--data", dir, "--state", "closed");
+    expect(badState.code).to.equal(2);
+    expect(badState.err).to.match(/unknown alert state "closed"/);
+    const unknown = await amp("alerts", "show", "99", "--data", dir);
+    expect(unknown.code).to.equal(1);
+    expect(unknown.err).to.match(/no alert 99/);
+    const badCause = await amp("demo", "--drift", "cosmic_rays", "--data", path.join(dir, "d2"));
+    expect(badCause.code).to.equal(2);
+    expect(badCause.err).to.match(/unknown drift cause "cosmic_rays"/);
+    expect(fs.existsSync(path.join(dir, "d2"))).to.equal(false);
+  });
+});
