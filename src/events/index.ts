@@ -13,4 +13,13 @@ export {
   federationEventSchema,
   type PreparedEvent,
 } from "./validate";
+export {
+  parseIJson,
+  checkIJson,
+  decodeUtf8Strict,
+  numberProblem,
+  stringProblem,
+  IJsonError,
+  type TextOrigin,
+} from "./ijson";
 export * from "./types";

@@ -8,6 +8,7 @@ import { InvalidInputError } from "../util/errors";
 import { leafHash, sha256 } from "../merkle/hash";
 import { canonicalBytes, canonicalJsonAt } from "./canonical";
 import { surelyValid } from "./fast-check";
+import { IJsonError, parseIJson, type TextOrigin } from "./ijson";
 import schema from "./federation_event.schema.json";
 import { DEFAULT_EVENT_LIMITS, type EventLimits, type FederationEvent } from "./types";
 
@@ -161,21 +162,26 @@ export function parseEventJson(text: string, limits?: Partial<EventLimits>): Fed
   return parseAndPrepareEvent(text, limits).event;
 }
 
-/** parseEventJson + canonical bytes + leaf hash. */
-export function parseAndPrepareEvent(text: string, limits?: Partial<EventLimits>): PreparedEvent {
+/**
+ * parseEventJson + canonical bytes + leaf hash. The text must be I-JSON (RFC 7493, see ijson.ts):
+ * duplicate member names, lone surrogates, noncharacters and numbers a double cannot hold exactly
+ * are refused, never normalised. `origin` (file, 1-based line) prefixes error messages.
+ */
+export function parseAndPrepareEvent(
+  text: string,
+  limits?: Partial<EventLimits>,
+  origin: TextOrigin = {},
+): PreparedEvent {
   const lim = limitsOf(limits);
   if (typeof text !== "string") refuse("/", "event JSON text must be a string");
   if (text.length > lim.maxTextLength)
     refuse("/", `JSON text is ${text.length} characters, limit ${lim.maxTextLength}`);
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    parsed = parseIJson(text, origin);
   } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
-    throw new InvalidInputError(`invalid federation_event: malformed JSON: ${reason}`, {
-      cause: err,
-      meta: { field: "/", rule: "JSON syntax" },
-    });
+    if (!(err instanceof IJsonError)) throw err;
+    throw new IJsonError(`invalid federation_event: ${err.shortMessage}`, { cause: err, meta: err.meta });
   }
   return prepareEvent(parsed, lim);
 }

@@ -247,7 +247,7 @@ describe("events: parsing, leaves and payload digests", () => {
     for (const text of ["{", "", '{"a":1,}', "NaN"]) {
       expect(() => parseEventJson(text)).to.throw(
         InvalidInputError,
-        /invalid federation_event: malformed JSON/,
+        /^invalid federation_event: line 1:\d+: \/: malformed JSON/,
       );
     }
   });
