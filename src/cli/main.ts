@@ -9,6 +9,7 @@ import { addDemoCommand } from "./demo";
 import { exitCodeFor } from "./exit";
 import { addDeployCommand } from "./deploy";
 import { addEventsCommand, addIngestCommand } from "./events";
+import { addEraseCommand, addErasuresCommand } from "./erase";
 import { addKeysCommand } from "./keys";
 import { addProofCommand } from "./proof";
 import { addRunCommand } from "./run";
@@ -37,6 +38,8 @@ Examples:
   addRunCommand(program);
   addIngestCommand(program);
   addEventsCommand(program);
+  addEraseCommand(program);
+  addErasuresCommand(program);
   addProofCommand(program);
   addVerifyCommand(program);
   addKeysCommand(program);

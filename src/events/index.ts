@@ -10,6 +10,8 @@ export {
   eventLeaf,
   payloadDigest,
   digestPayload,
+  payloadCommitment,
+  PAYLOAD_SALT_BYTES,
   federationEventSchema,
   type PreparedEvent,
 } from "./validate";

@@ -65,17 +65,17 @@ describe("archive/Archive", () => {
     archive.close();
     archive = Archive.open(file);
     const rows = archive.db.prepare("SELECT version FROM schema_migrations").all();
-    expect(rows).to.deep.equal([{ version: 1 }]);
+    expect(rows).to.deep.equal([{ version: 1 }, { version: 2 }]);
   });
 
   it("applies an added migration on the next open, exactly once", () => {
     archive.close();
-    const extra: Migration = { version: 2, name: "test table", sql: "CREATE TABLE extra (x INTEGER)" };
+    const extra: Migration = { version: 3, name: "test table", sql: "CREATE TABLE extra (x INTEGER)" };
     archive = Archive.open(file, { migrations: [...ARCHIVE_MIGRATIONS, extra] });
     archive.close();
     archive = Archive.open(file, { migrations: [...ARCHIVE_MIGRATIONS, extra] });
     const rows = archive.db.prepare("SELECT version FROM schema_migrations ORDER BY version").all();
-    expect(rows).to.deep.equal([{ version: 1 }, { version: 2 }]);
+    expect(rows).to.deep.equal([{ version: 1 }, { version: 2 }, { version: 3 }]);
   });
 
   it("refuses a migration list that is not strictly ascending", () => {

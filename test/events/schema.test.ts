@@ -183,7 +183,11 @@ describe("events: federation_event schema", () => {
   });
 
   it("refuses neither payload nor payload_digest (oneOf)", () => {
-    refused(withField(["payload"], undefined), "/payload", /exactly one of \/payload or \/payload_digest/);
+    refused(
+      withField(["payload"], undefined),
+      "/payload",
+      /exactly one of \/payload, \/payload_digest or \/payload_commitment/,
+    );
   });
 
   it("refuses payload values JCS cannot represent, naming the path", () => {
