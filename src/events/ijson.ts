@@ -18,6 +18,7 @@
  */
 import { InvalidInputError } from "../util/errors";
 import { jsonPointer, stringProblem } from "./canonical";
+import { firstSyntaxError } from "./json-syntax";
 
 export { stringProblem };
 
@@ -79,7 +80,7 @@ export function decodeUtf8Strict(bytes: Uint8Array, origin: TextOrigin = {}): st
       text,
       text.length,
       "/",
-      `byte ${bad} is not valid UTF-8 (I-JSON requires UTF-8)`,
+      `byte ${bad} is not valid UTF-8 (I-JSON and AMP inputs are UTF-8)`,
       cause,
     );
   }
@@ -120,17 +121,8 @@ export function parseIJson(text: string, origin: TextOrigin = {}): unknown {
   try {
     value = JSON.parse(text);
   } catch (cause) {
-    const msg = cause instanceof Error ? cause.message : String(cause);
-    const pos = /position (\d+)/.exec(msg);
-    const offset = pos ? Number(pos[1]) : text.length;
-    fail(
-      origin,
-      text,
-      offset,
-      "/",
-      `malformed JSON: ${msg.replace(/ in JSON at position \d+.*$/, "")}`,
-      cause,
-    );
+    const problem = firstSyntaxError(text) ?? { offset: text.length, reason: "not valid JSON" };
+    fail(origin, text, problem.offset, "/", `malformed JSON: ${problem.reason}`, cause);
   }
   new Scanner(text, origin).value();
   return value;
