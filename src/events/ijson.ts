@@ -133,6 +133,9 @@ export function checkIJson(text: string, origin: TextOrigin = {}): void {
   new Scanner(text, origin).value();
 }
 
+/** A backslash, a surrogate or anything from U+E000 up (noncharacters): the slow string path. */
+const SPECIAL = /[\\\uD800-\uFFFF]/;
+
 /** Character codes the scanner looks at. */
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -174,14 +177,18 @@ class Scanner {
       this.i++;
       return;
     }
-    const seen = new Set<string>();
+    // Small objects (the common case) compare names in an array; larger ones switch to a Set.
+    const names: string[] = [];
+    let set: Set<string> | undefined;
     for (;;) {
       this.ws();
       const start = this.i;
       const key = this.string("member name");
       this.path.push(key);
-      if (seen.has(key)) this.fail(start, "duplicate member name (I-JSON §2.3)");
-      seen.add(key);
+      const dup = set ? set.has(key) : names.includes(key);
+      if (dup) this.fail(start, "duplicate member name (I-JSON §2.3)");
+      if (set) set.add(key);
+      else if (names.push(key) > 16) set = new Set(names);
       this.ws();
       this.i++; // colon
       this.value();
@@ -208,17 +215,21 @@ class Scanner {
   /** Scans a string token; returns its decoded value (needed for member names only). */
   private string(what: string): string {
     const t = this.text;
-    const start = this.i++;
-    let plain = true;
+    const start = this.i;
+    // Fast path: up to the next quote there is no escape and nothing at or above U+D800, so the
+    // quote closes the string and its content is the raw text (native indexOf + one regex test).
+    const end = t.indexOf('"', start + 1);
+    const raw = t.slice(start + 1, end);
+    if (!SPECIAL.test(raw)) {
+      this.i = end + 1;
+      return raw;
+    }
+    this.i = start + 1;
     for (;;) {
       const c = t.charCodeAt(this.i++);
       if (c === QUOTE) break;
-      if (c === BACKSLASH) {
-        plain = false;
-        this.i++;
-      } else if (c >= 0xd800) plain = false;
+      if (c === BACKSLASH) this.i++;
     }
-    if (plain) return t.slice(start + 1, this.i - 1);
     const s = JSON.parse(t.slice(start, this.i)) as string;
     const problem = stringProblem(s);
     if (problem !== undefined) this.fail(start, `${what} ${problem} (I-JSON §2.1)`);

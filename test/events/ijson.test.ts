@@ -40,6 +40,11 @@ describe("events: I-JSON (RFC 7493) at text entry points", () => {
     expect(e.meta).to.include({ line: 3, column: 17, field: "/b/x" });
     refused('{"a":1,"\\u0061":2}', /\/a: duplicate member name/);
     refused('[{"k":[0,{"z":1,"z":1}]}]', /\/0\/k\/1\/z: duplicate member name/);
+    // Objects with many members (compared through a Set past 16 names).
+    const many = Array.from({ length: 40 }, (_, i) => `"k${i}":${i}`).join(",");
+    expect(parseIJson(`{${many}}`)).to.have.property("k39", 39);
+    refused(`{${many},"k3":0}`, /\/k3: duplicate member name/);
+    refused(`{${many},"k39":0}`, /\/k39: duplicate member name/);
   });
 
   it("refuses lone surrogates and noncharacters in strings and member names", () => {
