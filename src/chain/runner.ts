@@ -28,6 +28,7 @@ import type { GlobalProofAnchor } from "../../typechain-types";
 import { AnchoredRounds } from "./anchored-rounds";
 import type { AnchoredCheckpoint } from "./anchored-rounds";
 import { AnchorSubmitter } from "./anchor";
+import { withChainRetry } from "./chain-retry";
 import type { AnchorRoundInput } from "./anchor";
 import type { ChainConnection } from "./connect";
 import type { DeploymentRecord } from "./deployment";
@@ -59,6 +60,12 @@ export interface RunnerConfig {
    * in the main thread). The runner owns the pool and ends it in `close()`.
    */
   mldsaWorkers?: number;
+  /**
+   * How long a round waits for an unreachable RPC endpoint before `runRound` gives up (default
+   * 10 min). The round is sealed in the archive first and submission is idempotent, so waiting
+   * loses nothing (chain-retry.ts).
+   */
+  rpcOutageToleranceMs?: number;
 }
 
 export interface FederationReport {
@@ -94,6 +101,8 @@ interface FedState {
 
 export class AnchoringRunner {
   private carrying = false;
+  /** Times a round waited for an unreachable chain (observability and tests). */
+  chainRetries = 0;
 
   private constructor(
     private readonly cfg: RunnerConfig,
@@ -249,8 +258,17 @@ export class AnchoringRunner {
     this.carrying = false;
     const witnessedAt = performance.now();
     this.sealIntoArchive(result);
-    const input = await this.anchorInput(result);
-    const anchored = await this.submitter.submit(input);
+    const { input, anchored } = await withChainRetry(
+      async () => {
+        const input = await this.anchorInput(result);
+        return { input, anchored: await this.submitter.submit(input) };
+      },
+      {
+        what: `anchor round ${result.round}`,
+        toleranceMs: this.cfg.rpcOutageToleranceMs ?? 600_000,
+        onRetry: () => void this.chainRetries++,
+      },
+    );
     const witnessedToAnchoredMs = performance.now() - witnessedAt;
     this.engine.markAnchored(result);
     this.anchors.record({
