@@ -29,6 +29,7 @@ import { AnchoredRounds } from "./anchored-rounds";
 import type { AnchoredCheckpoint } from "./anchored-rounds";
 import { AnchorSubmitter } from "./anchor";
 import { withChainRetry } from "./chain-retry";
+import { reanchorLostRounds } from "./rollback";
 import type { AnchorRoundInput } from "./anchor";
 import type { ChainConnection } from "./connect";
 import type { DeploymentRecord } from "./deployment";
@@ -103,6 +104,8 @@ export class AnchoringRunner {
   private carrying = false;
   /** Times a round waited for an unreachable chain (observability and tests). */
   chainRetries = 0;
+  /** Rounds anchored again after the chain lost them (rollback.ts), in order. */
+  readonly reanchored: bigint[] = [];
 
   private constructor(
     private readonly cfg: RunnerConfig,
@@ -130,6 +133,18 @@ export class AnchoringRunner {
       const anchorAddress = cfg.record.contracts.globalProofAnchor;
       const anchor = GlobalProofAnchor__factory.connect(anchorAddress, cfg.conn.provider);
       const submitter = await AnchorSubmitter.create(cfg.conn, anchorAddress);
+      const feds = new Map<string, FedState>();
+      for (const fed of cfg.federations) {
+        const archiveLog = new FederationLog(fed.origin, new SqliteLogStore(archive, fed.name));
+        feds.set(fed.origin, { fed, archiveLog, queued: 0n });
+      }
+      // Rounds the chain lost while we were down (rollback) are anchored again before replaying.
+      const lost = await reanchorLostRounds({
+        anchor,
+        anchors,
+        submitter,
+        logOf: (origin) => feds.get(origin)!.archiveLog,
+      });
       const workers = cfg.mldsaWorkers ?? defaultMlDsaWorkers();
       const pool = workers > 0 ? new MlDsaWorkerPool(workers) : undefined;
       if (pool) opened.push(pool);
@@ -149,11 +164,6 @@ export class AnchoringRunner {
         ...(cfg.maxBatch !== undefined ? { maxBatch: cfg.maxBatch } : {}),
         ...(cfg.voteTimeoutMs !== undefined ? { voteTimeoutMs: cfg.voteTimeoutMs } : {}),
       });
-      const feds = new Map<string, FedState>();
-      for (const fed of cfg.federations) {
-        const archiveLog = new FederationLog(fed.origin, new SqliteLogStore(archive, fed.name));
-        feds.set(fed.origin, { fed, archiveLog, queued: 0n });
-      }
       const runner = new AnchoringRunner(
         cfg,
         archive,
@@ -165,6 +175,7 @@ export class AnchoringRunner {
         feds,
         pool,
       );
+      runner.reanchored.push(...lost);
       await runner.replay();
       return runner;
     } catch (e) {
@@ -249,6 +260,21 @@ export class AnchoringRunner {
 
   /** Run one nexus round and anchor it. */
   async runRound(): Promise<RoundReport> {
+    const lost = await withChainRetry(
+      () =>
+        reanchorLostRounds({
+          anchor: this.anchor,
+          anchors: this.anchors,
+          submitter: this.submitter,
+          logOf: (origin) => this.feds.get(origin)!.archiveLog,
+        }),
+      {
+        what: "check for rounds lost by a rollback",
+        toleranceMs: this.cfg.rpcOutageToleranceMs ?? 600_000,
+        onRetry: () => void this.chainRetries++,
+      },
+    );
+    this.reanchored.push(...lost);
     this.enqueueNext();
     const result = await this.engine.runRound();
     if (result.status === "failed") {
