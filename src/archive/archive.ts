@@ -31,8 +31,29 @@ export interface EventRecord {
   readonly eventId: string;
   readonly canonical: Uint8Array;
   readonly leafHash: Uint8Array;
-  /** JCS bytes of an inline payload, kept in the erasable side table (the leaf covers its digest). */
+  /** JCS bytes of an inline payload, kept in the erasable side table (the leaf covers its commitment). */
   readonly payload?: Uint8Array | undefined;
+  /** Secret 32-byte salt of the payload commitment, erased with the payload. */
+  readonly salt?: Uint8Array | undefined;
+}
+
+/** How the erased payload was committed in the leaf: what the kept bytes still reveal. */
+export type ErasureCommitment = "salted" | "digest" | "none";
+
+/** One row of the append-only erasure log. */
+export interface ErasureRecord {
+  readonly eventId: string;
+  /** Unix milliseconds. */
+  readonly erasedAt: number;
+  readonly reason: string;
+  /** Who asked for or performed the erasure ("" when not given, and for rows from before v2). */
+  readonly by: string;
+  /**
+   * "salted": the leaf holds a salted commitment, now unconfirmable; "digest": the leaf holds the
+   * unsalted SHA-256(JCS(payload)) (events archived before v2), which still confirms a guess;
+   * "none": no payload was ever stored (digest-only event).
+   */
+  readonly commitment: ErasureCommitment;
 }
 
 export interface StoredEvent {
@@ -44,6 +65,8 @@ export interface StoredEvent {
   readonly ingestedAt: number;
   /** Raw payload bytes, null if the event had none or it was erased. */
   readonly payload: Uint8Array | null;
+  /** Salt of the payload commitment, null if none, erased, or archived before v2. */
+  readonly salt: Uint8Array | null;
   readonly erased: boolean;
 }
 
@@ -151,7 +174,7 @@ export class Archive {
       const fid = this.federationKey(federation);
       for (const r of records) {
         this.st.insertEvent.run(fid, r.seq, r.eventId, r.canonical, r.leafHash, ingestedAt);
-        if (r.payload !== undefined) this.st.insertPayload.run(r.eventId, r.payload);
+        if (r.payload !== undefined) this.st.insertPayload.run(r.eventId, r.payload, r.salt ?? null);
       }
     });
   }
@@ -186,24 +209,44 @@ export class Archive {
   }
 
   /**
-   * GDPR erasure: deletes the raw payload of `eventId` (securely, WAL truncated) and records the
-   * erasure. The event's canonical bytes hold only the payload digest, so every proof stays valid.
+   * GDPR erasure: deletes the raw payload of `eventId` and its commitment salt (securely, WAL
+   * truncated) and appends a row to the erasure log. The event's canonical bytes hold only the
+   * salted commitment, so every proof stays valid and nothing kept confirms a guessed payload.
    * Returns false if it was already erased. Throws InvalidInputError for an unknown event.
    */
-  erasePayload(eventId: string, reason: string): boolean {
-    const erased = this.transaction(() => {
+  erasePayload(eventId: string, reason: string, by = ""): boolean {
+    return this.erase(eventId, reason, by) !== undefined;
+  }
+
+  /** erasePayload returning the new erasure-log row (undefined if it was already erased). */
+  erase(eventId: string, reason: string, by = "", erasedAt = Date.now()): ErasureRecord | undefined {
+    const record = this.transaction(() => {
       if (this.st.getEvent.get(eventId) === undefined) {
         throw new InvalidInputError(`cannot erase the payload of unknown event ${eventId}`, {
           meta: { eventId },
         });
       }
-      if (this.st.isErased.get(eventId) !== undefined) return false;
+      if (this.st.isErased.get(eventId) !== undefined) return undefined;
+      const row = this.st.payloadRow.get(eventId) as { salt: Buffer | null } | undefined;
+      const commitment: ErasureCommitment =
+        row === undefined ? "none" : row.salt === null ? "digest" : "salted";
       this.st.deletePayload.run(eventId);
-      this.st.insertErasure.run(eventId, Date.now(), reason);
-      return true;
+      this.st.insertErasure.run(eventId, erasedAt, reason, by, commitment);
+      return { eventId, erasedAt, reason, by, commitment };
     });
-    if (erased) this.truncateWal();
-    return erased;
+    if (record) this.truncateWal();
+    return record;
+  }
+
+  /** The append-only erasure log, oldest first. */
+  erasures(): ErasureRecord[] {
+    return (this.st.erasures.all() as ErasureRow[]).map((r) => ({
+      eventId: r.event_id,
+      erasedAt: Number(r.erased_at),
+      reason: r.reason,
+      by: r.erased_by,
+      commitment: r.commitment,
+    }));
   }
 
   /**
@@ -298,6 +341,14 @@ export class Archive {
   }
 }
 
+interface ErasureRow {
+  event_id: string;
+  erased_at: bigint;
+  reason: string;
+  erased_by: string;
+  commitment: ErasureCommitment;
+}
+
 interface EventRow {
   federation: string;
   seq: bigint;
@@ -306,6 +357,7 @@ interface EventRow {
   leaf_hash: Buffer;
   ingested_at: bigint;
   payload: Buffer | null;
+  salt: Buffer | null;
   erased: bigint;
 }
 
@@ -318,6 +370,7 @@ function toStoredEvent(r: EventRow): StoredEvent {
     leafHash: bytes(r.leaf_hash),
     ingestedAt: Number(r.ingested_at),
     payload: r.payload === null ? null : bytes(r.payload),
+    salt: r.salt === null ? null : bytes(r.salt),
     erased: r.erased !== 0n,
   };
 }

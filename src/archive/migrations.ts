@@ -97,6 +97,19 @@ CREATE TABLE checkpoints (
 ${PROOF_BEARING.map(appendOnlyTriggers).join("\n")}
 `;
 
+/**
+ * v2, salted erasure: the secret salt of an event's `payload_commitment` lives in its
+ * `event_payloads` row and is deleted with the payload. Rows from before v2 have no salt (their
+ * leaf holds the unsalted `payload_digest`, which cannot be rewritten without changing every root;
+ * erasing them is recorded with commitment = 'digest'). The erasure log gains who asked for it.
+ */
+const V2_SQL = `
+ALTER TABLE event_payloads ADD COLUMN salt BLOB CHECK (salt IS NULL OR length(salt) = 32);
+ALTER TABLE erasures ADD COLUMN erased_by TEXT NOT NULL DEFAULT '';
+ALTER TABLE erasures ADD COLUMN commitment TEXT NOT NULL DEFAULT 'digest'
+  CHECK (commitment IN ('salted', 'digest', 'none'));
+`;
+
 /** The archive's own migrations. Append new ones at the end; never edit an applied one. */
 export const ARCHIVE_MIGRATIONS: readonly Migration[] = [
   {
@@ -104,6 +117,7 @@ export const ARCHIVE_MIGRATIONS: readonly Migration[] = [
     name: "federations, events, payloads, erasures, tree nodes, batches, checkpoints",
     sql: V1_SQL,
   },
+  { version: 2, name: "payload salts; erasure log records who and the commitment kind", sql: V2_SQL },
   CREDIT_MIGRATION,
 ];
 

@@ -5,7 +5,7 @@
 import type Database from "better-sqlite3";
 
 const EVENT_COLUMNS = `f.origin AS federation, e.seq, e.event_id, e.canonical, e.leaf_hash, e.ingested_at,
-  p.payload, (x.event_id IS NOT NULL) AS erased`;
+  p.payload, p.salt, (x.event_id IS NOT NULL) AS erased`;
 const EVENT_JOINS = `JOIN federations f ON f.fid = e.fid
   LEFT JOIN event_payloads p ON p.event_id = e.event_id
   LEFT JOIN erasures x ON x.event_id = e.event_id`;
@@ -25,6 +25,8 @@ export class Statements {
   readonly isErased: Database.Statement;
   readonly deletePayload: Database.Statement;
   readonly insertErasure: Database.Statement;
+  readonly erasures: Database.Statement;
+  readonly payloadRow: Database.Statement;
   readonly insertNode: Database.Statement;
   readonly getNode: Database.Statement;
   readonly insertBatch: Database.Statement;
@@ -44,7 +46,7 @@ export class Statements {
     this.insertEvent = db.prepare(
       `INSERT INTO events (fid, seq, event_id, canonical, leaf_hash, ingested_at) VALUES (?, ?, ?, ?, ?, ?)`,
     );
-    this.insertPayload = db.prepare(`INSERT INTO event_payloads (event_id, payload) VALUES (?, ?)`);
+    this.insertPayload = db.prepare(`INSERT INTO event_payloads (event_id, payload, salt) VALUES (?, ?, ?)`);
     this.maxSeq = read(`SELECT max(seq) AS m FROM events WHERE fid = ?`);
     this.getEvent = read(`SELECT ${EVENT_COLUMNS} FROM events e ${EVENT_JOINS} WHERE e.event_id = ?`);
     this.eventsInRange = read(
@@ -55,7 +57,13 @@ export class Statements {
     this.leafAt = read(`SELECT leaf_hash FROM events WHERE fid = ? AND seq = ?`);
     this.isErased = read(`SELECT 1 FROM erasures WHERE event_id = ?`);
     this.deletePayload = db.prepare(`DELETE FROM event_payloads WHERE event_id = ?`);
-    this.insertErasure = db.prepare(`INSERT INTO erasures (event_id, erased_at, reason) VALUES (?, ?, ?)`);
+    this.insertErasure = db.prepare(
+      `INSERT INTO erasures (event_id, erased_at, reason, erased_by, commitment) VALUES (?, ?, ?, ?, ?)`,
+    );
+    this.erasures = read(
+      `SELECT event_id, erased_at, reason, erased_by, commitment FROM erasures ORDER BY erased_at, event_id`,
+    );
+    this.payloadRow = read(`SELECT salt FROM event_payloads WHERE event_id = ?`);
     this.insertNode = db.prepare(`INSERT INTO tree_nodes (fid, level, idx, hash) VALUES (?, ?, ?, ?)`);
     this.getNode = read(`SELECT hash FROM tree_nodes WHERE fid = ? AND level = ? AND idx = ?`);
     this.insertBatch = db.prepare(

@@ -6,6 +6,7 @@
 import { AmpError } from "../util/errors";
 import type { Archive, EventRecord } from "../archive/archive";
 import type { EncodedEvent } from "./encode";
+import { payloadCommitment } from "../events/validate";
 
 /** An event id already archived (or repeated in one call) with different canonical bytes. */
 export class EventConflictError extends AmpError {
@@ -27,7 +28,38 @@ export interface StoreResult {
 }
 
 function toRecord(e: EncodedEvent, seq: bigint): EventRecord {
-  return { seq, eventId: e.eventId, canonical: e.canonical, leafHash: e.leafHash, payload: e.payload };
+  return {
+    seq,
+    eventId: e.eventId,
+    canonical: e.canonical,
+    leafHash: e.leafHash,
+    payload: e.payload,
+    salt: e.salt,
+  };
+}
+
+/** What a resubmission is compared with: the archived (or earlier in this call) form of the id. */
+interface Prior {
+  readonly canonical: Uint8Array;
+  readonly seq: bigint;
+  readonly payload: Uint8Array | null | undefined;
+  readonly salt: Uint8Array | null | undefined;
+  readonly erased: boolean;
+}
+
+/**
+ * Is `e` the event archived as `prior`? Equal bytes, or (inline payloads get a fresh salt each time)
+ * the same payload bytes and the same canonical bytes once e's commitment is recomputed with the
+ * archived salt. An erased payload cannot be compared: its resubmission is a conflict.
+ */
+function sameEvent(prior: Prior, e: EncodedEvent): boolean {
+  if (sameBytes(prior.canonical, e.canonical)) return true;
+  if (!prior.payload || !prior.salt || !e.payload || !e.salt) return false;
+  if (!sameBytes(prior.payload, e.payload)) return false;
+  const mine = `"payload_commitment":"${payloadCommitment(e.salt, e.payload)}"`;
+  const theirs = `"payload_commitment":"${payloadCommitment(prior.salt, prior.payload)}"`;
+  const text = Buffer.from(e.canonical).toString("utf8");
+  return sameBytes(Buffer.from(text.replace(mine, theirs), "utf8"), prior.canonical);
 }
 
 function isConstraintError(err: unknown): boolean {
@@ -68,12 +100,14 @@ function storeDeduplicated(
 ): StoreResult {
   const fresh: EncodedEvent[] = [];
   const indices: bigint[] = [];
-  const seen = new Map<string, { canonical: Uint8Array; seq: bigint }>();
+  const seen = new Map<string, Prior>();
   let duplicates = 0;
   for (const e of encoded) {
     const prior = seen.get(e.eventId) ?? existing(archive, federation, e.eventId);
     if (prior) {
-      if (!sameBytes(prior.canonical, e.canonical)) throw new EventConflictError(e.eventId, "archived");
+      if (!sameEvent(prior, e)) {
+        throw new EventConflictError(e.eventId, prior.erased ? "archived, its payload erased," : "archived");
+      }
       indices.push(prior.seq);
       duplicates++;
       continue;
@@ -81,7 +115,7 @@ function storeDeduplicated(
     const seq = nextSeq + BigInt(fresh.length);
     fresh.push(e);
     indices.push(seq);
-    seen.set(e.eventId, { canonical: e.canonical, seq });
+    seen.set(e.eventId, { canonical: e.canonical, seq, payload: e.payload, salt: e.salt, erased: false });
   }
   archive.insertEvents(
     federation,
@@ -90,10 +124,10 @@ function storeDeduplicated(
   return { stored: fresh, indices, duplicates };
 }
 
-function existing(archive: Archive, federation: string, eventId: string) {
+function existing(archive: Archive, federation: string, eventId: string): Prior | undefined {
   const ev = archive.getEvent(eventId);
   if (!ev) return undefined;
   if (ev.federation !== federation)
     throw new EventConflictError(eventId, `archived in federation ${ev.federation}`);
-  return { canonical: ev.canonical, seq: ev.seq };
+  return { canonical: ev.canonical, seq: ev.seq, payload: ev.payload, salt: ev.salt, erased: ev.erased };
 }

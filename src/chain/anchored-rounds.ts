@@ -51,7 +51,25 @@ CREATE TRIGGER IF NOT EXISTS anchored_rounds_no_update BEFORE UPDATE ON anchored
 BEGIN SELECT RAISE(ABORT, 'amp anchors: anchored_rounds is append-only (UPDATE refused)'); END;
 CREATE TRIGGER IF NOT EXISTS anchored_rounds_no_delete BEFORE DELETE ON anchored_rounds
 BEGIN SELECT RAISE(ABORT, 'amp anchors: anchored_rounds is append-only (DELETE refused)'); END;
+CREATE TABLE IF NOT EXISTS reanchors (
+  round INTEGER NOT NULL REFERENCES anchored_rounds (round),
+  tx_hash TEXT NOT NULL,
+  block_number INTEGER NOT NULL,
+  gas_used TEXT NOT NULL,
+  recorded_at INTEGER NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS reanchors_no_update BEFORE UPDATE ON reanchors
+BEGIN SELECT RAISE(ABORT, 'amp anchors: reanchors is append-only (UPDATE refused)'); END;
+CREATE TRIGGER IF NOT EXISTS reanchors_no_delete BEFORE DELETE ON reanchors
+BEGIN SELECT RAISE(ABORT, 'amp anchors: reanchors is append-only (DELETE refused)'); END;
 `;
+
+/** The anchor's current transaction: the latest re-anchor of a round (after a rollback) wins. */
+const CURRENT = `SELECT a.round, a.global_root, a.chain_id, a.contract,
+  coalesce(r.tx_hash, a.tx_hash) AS tx_hash, coalesce(r.block_number, a.block_number) AS block_number,
+  coalesce(r.gas_used, a.gas_used) AS gas_used, a.checkpoints, a.metrics
+  FROM anchored_rounds a
+  LEFT JOIN reanchors r ON r.rowid = (SELECT max(rowid) FROM reanchors WHERE round = a.round)`;
 
 interface Row {
   round: bigint;
@@ -123,9 +141,19 @@ export class AnchoredRounds {
       });
   }
 
+  /**
+   * Record that a recorded round was anchored again by another transaction (the chain rolled back
+   * and lost the first one); `get` and `all` report the latest. The first record is kept.
+   */
+  recordReanchor(round: bigint, tx: { txHash: string; blockNumber: number; gasUsed: bigint }): void {
+    if (!this.get(round)) throw new AmpError(`round ${round} was never recorded`, { kind: "bug" });
+    this.db
+      .prepare(`INSERT INTO reanchors VALUES (?, ?, ?, ?, ?)`)
+      .run(round, tx.txHash, BigInt(tx.blockNumber), tx.gasUsed.toString(), BigInt(Date.now()));
+  }
+
   get(round: bigint): AnchoredRound | undefined {
-    const row = this.db.prepare(`SELECT * FROM anchored_rounds WHERE round = ?`).get(round) as
-      Row | undefined;
+    const row = this.db.prepare(`${CURRENT} WHERE a.round = ?`).get(round) as Row | undefined;
     return row && fromRow(row);
   }
 
@@ -136,7 +164,7 @@ export class AnchoredRounds {
   }
 
   all(): AnchoredRound[] {
-    return (this.db.prepare(`SELECT * FROM anchored_rounds ORDER BY round`).all() as Row[]).map(fromRow);
+    return (this.db.prepare(`${CURRENT} ORDER BY a.round`).all() as Row[]).map(fromRow);
   }
 
   /** The first round whose checkpoint of `origin` contains leaf `index` (the smallest such tree). */

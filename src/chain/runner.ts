@@ -28,6 +28,8 @@ import type { GlobalProofAnchor } from "../../typechain-types";
 import { AnchoredRounds } from "./anchored-rounds";
 import type { AnchoredCheckpoint } from "./anchored-rounds";
 import { AnchorSubmitter } from "./anchor";
+import { withChainRetry } from "./chain-retry";
+import { reanchorLostRounds } from "./rollback";
 import type { AnchorRoundInput } from "./anchor";
 import type { ChainConnection } from "./connect";
 import type { DeploymentRecord } from "./deployment";
@@ -66,6 +68,12 @@ export interface RunnerConfig {
   metrics?: AmpMetrics;
   /** Drift monitor settings (manifest `drift`) and, for the demo, a drift injector. */
   drift?: DriftOptions;
+  /**
+   * How long a round waits for an unreachable RPC endpoint before `runRound` gives up (default
+   * 10 min). The round is sealed in the archive first and submission is idempotent, so waiting
+   * loses nothing (chain-retry.ts).
+   */
+  rpcOutageToleranceMs?: number;
 }
 
 export interface FederationReport {
@@ -101,6 +109,10 @@ interface FedState {
 
 export class AnchoringRunner {
   private carrying = false;
+  /** Times a round waited for an unreachable chain (observability and tests). */
+  chainRetries = 0;
+  /** Rounds anchored again after the chain lost them (rollback.ts), in order. */
+  readonly reanchored: bigint[] = [];
 
   private constructor(
     private readonly cfg: RunnerConfig,
@@ -130,6 +142,18 @@ export class AnchoringRunner {
       const anchorAddress = cfg.record.contracts.globalProofAnchor;
       const anchor = GlobalProofAnchor__factory.connect(anchorAddress, cfg.conn.provider);
       const submitter = await AnchorSubmitter.create(cfg.conn, anchorAddress);
+      const feds = new Map<string, FedState>();
+      for (const fed of cfg.federations) {
+        const archiveLog = new FederationLog(fed.origin, new SqliteLogStore(archive, fed.name));
+        feds.set(fed.origin, { fed, archiveLog, queued: 0n });
+      }
+      // Rounds the chain lost while we were down (rollback) are anchored again before replaying.
+      const lost = await reanchorLostRounds({
+        anchor,
+        anchors,
+        submitter,
+        logOf: (origin) => feds.get(origin)!.archiveLog,
+      });
       const workers = cfg.mldsaWorkers ?? defaultMlDsaWorkers();
       const pool = workers > 0 ? new MlDsaWorkerPool(workers) : undefined;
       if (pool) opened.push(pool);
@@ -155,11 +179,6 @@ export class AnchoringRunner {
         ...(drift.injector ? { drift: drift.injector } : {}),
       });
       for (const rt of engine.runtimes.values()) drift.register(rt.nodes);
-      const feds = new Map<string, FedState>();
-      for (const fed of cfg.federations) {
-        const archiveLog = new FederationLog(fed.origin, new SqliteLogStore(archive, fed.name));
-        feds.set(fed.origin, { fed, archiveLog, queued: 0n });
-      }
       const runner = new AnchoringRunner(
         cfg,
         archive,
@@ -172,6 +191,7 @@ export class AnchoringRunner {
         pool,
         drift,
       );
+      runner.reanchored.push(...lost);
       await runner.replay();
       if (cfg.metrics) {
         observeRunnerOpen(
@@ -268,6 +288,21 @@ export class AnchoringRunner {
 
   /** Run one nexus round and anchor it. */
   async runRound(): Promise<RoundReport> {
+    const lost = await withChainRetry(
+      () =>
+        reanchorLostRounds({
+          anchor: this.anchor,
+          anchors: this.anchors,
+          submitter: this.submitter,
+          logOf: (origin) => this.feds.get(origin)!.archiveLog,
+        }),
+      {
+        what: "check for rounds lost by a rollback",
+        toleranceMs: this.cfg.rpcOutageToleranceMs ?? 600_000,
+        onRetry: () => void this.chainRetries++,
+      },
+    );
+    this.reanchored.push(...lost);
     this.enqueueNext();
     const result = await this.engine.runRound();
     if (result.status === "failed") {
@@ -277,8 +312,17 @@ export class AnchoringRunner {
     this.carrying = false;
     const witnessedAt = performance.now();
     this.sealIntoArchive(result);
-    const input = await this.anchorInput(result);
-    const anchored = await this.submitter.submit(input);
+    const { input, anchored } = await withChainRetry(
+      async () => {
+        const input = await this.anchorInput(result);
+        return { input, anchored: await this.submitter.submit(input) };
+      },
+      {
+        what: `anchor round ${result.round}`,
+        toleranceMs: this.cfg.rpcOutageToleranceMs ?? 600_000,
+        onRetry: () => void this.chainRetries++,
+      },
+    );
     const witnessedToAnchoredMs = performance.now() - witnessedAt;
     this.engine.markAnchored(result);
     this.anchors.record({

@@ -4,22 +4,22 @@ import type { Command } from "commander";
 import { Archive } from "../archive";
 import type { StoredEvent } from "../archive";
 import { AnchoredRounds, ANCHORS_FILE } from "../chain/anchored-rounds";
-import { ARCHIVE_FILE, ingestEvents } from "../chain/runner";
+import { ARCHIVE_FILE } from "../chain/runner";
+import { parseIJson } from "../events/ijson";
+import { ingestNdjsonFile } from "./ingest-file";
 import { InvalidInputError } from "../util/errors";
 import { loadManifestFederations } from "./context";
 import type { ManifestFederation } from "./context";
 
-/** Parse NDJSON text; a bad line is refused naming its line number (nothing is stored). */
+/**
+ * Parse NDJSON text (small inputs, tests); a bad line is refused naming `file:line` (1-based) and
+ * the field, like `amp ingest`, which streams files instead (ingest-file.ts).
+ */
 export function parseNdjson(text: string, file: string): unknown[] {
   const out: unknown[] = [];
-  const lines = text.split("\n");
-  for (const [i, line] of lines.entries()) {
+  for (const [i, line] of text.split("\n").entries()) {
     if (line.trim() === "") continue;
-    try {
-      out.push(JSON.parse(line));
-    } catch {
-      throw new InvalidInputError(`${file}:${i + 1}: not a JSON object`);
-    }
+    out.push(parseIJson(line, { source: file, line: i + 1 }));
   }
   return out;
 }
@@ -35,8 +35,11 @@ export function addIngestCommand(program: Command): void {
       "after",
       `
 Each event is routed to its federation by federation_context.federation_id. One invalid line
-stores nothing and names the line, the field and the rule. Re-ingesting the same event is
-counted as a duplicate; the same event_id with other content is refused.
+stores nothing and names it as file:line (1-based), the field and the rule. Lines must be UTF-8
+I-JSON (RFC 7493: no duplicate member names, lone surrogates or inexact numbers), at most 1 MiB
+each. The file is streamed: any size is ingested in bounded memory, in one transaction.
+Re-ingesting the same event is counted as a duplicate; the same event_id with other content is
+refused.
 
 Examples:
   $ amp ingest events.ndjson --data ./amp-data
@@ -44,15 +47,25 @@ Examples:
     )
     .action((file: string, opts: { data: string; manifest?: string }) => {
       if (!fs.existsSync(file)) throw new InvalidInputError(`no such file: ${file}`);
-      const raw = parseNdjson(fs.readFileSync(file, "utf8"), file);
+      if (!fs.statSync(file).isFile()) throw new InvalidInputError(`not a regular file: ${file}`);
       const names = loadManifestFederations(opts.manifest).map((f) => f.name);
-      fs.mkdirSync(opts.data, { recursive: true });
-      const archive = Archive.open(path.join(opts.data, ARCHIVE_FILE));
+      const created = fs.existsSync(opts.data) ? undefined : fs.mkdirSync(opts.data, { recursive: true });
+      const archiveFile = path.join(opts.data, ARCHIVE_FILE);
+      const existed = fs.existsSync(archiveFile);
+      const archive = Archive.open(archiveFile);
+      let ok = false;
       try {
-        const r = ingestEvents(archive, names, raw);
+        const r = ingestNdjsonFile(archive, names, file);
+        ok = true;
         console.log(`queued ${r.stored} events (${r.duplicates} duplicates ignored) in ${opts.data}`);
       } finally {
         archive.close();
+        // A refused file leaves no trace: not even the empty archive (or data dir) it opened.
+        if (!ok && !existed) {
+          for (const f of [archiveFile, `${archiveFile}-wal`, `${archiveFile}-shm`])
+            fs.rmSync(f, { force: true });
+          if (created !== undefined) fs.rmSync(created, { recursive: true, force: true });
+        }
       }
     });
 }

@@ -12,6 +12,7 @@ import { addAlertsCommand } from "./alerts";
 import { exitCodeFor } from "./exit";
 import { addDeployCommand } from "./deploy";
 import { addEventsCommand, addIngestCommand } from "./events";
+import { addEraseCommand, addErasuresCommand } from "./erase";
 import { addKeysCommand } from "./keys";
 import { addProofCommand } from "./proof";
 import { addRunCommand } from "./run";
@@ -40,6 +41,8 @@ Examples:
   addRunCommand(program);
   addIngestCommand(program);
   addEventsCommand(program);
+  addEraseCommand(program);
+  addErasuresCommand(program);
   addProofCommand(program);
   addVerifyCommand(program);
   addKeysCommand(program);

@@ -3,11 +3,13 @@
  *
  * Evidence is appended to `<dir>/evidence.jsonl` (one JSON object a line, fsynced) and keeps the
  * signed material that proves it (signed notes, EIP-712 signatures). Counters live in
- * `<dir>/node-counters.json` (atomic rewrite) for the credit registry to read.
+ * `<dir>/node-counters.json` (atomic rewrite) for the credit registry to read. A torn last
+ * evidence line (crash mid-append) is cut off on open (json-lines.ts).
  */
 import fs from "node:fs";
 import path from "node:path";
 import { appendLineDurable, writeFileAtomic } from "./atomic-file";
+import { readJsonLines, repairJsonLines } from "./json-lines";
 
 export type FaultKind =
   "wrong-root" | "equivocation" | "invalid-signature" | "wrong-length-signature" | "withheld-vote";
@@ -80,6 +82,7 @@ export class EvidenceStore {
     this.evidenceFile = path.join(dir, "evidence.jsonl");
     this.countersFile = path.join(dir, "node-counters.json");
     this.counters = new Map();
+    repairJsonLines(this.evidenceFile);
     if (fs.existsSync(this.countersFile)) {
       const raw = JSON.parse(fs.readFileSync(this.countersFile, "utf8")) as Record<string, NodeCounters>;
       for (const [k, v] of Object.entries(raw)) this.counters.set(k, v);
@@ -102,12 +105,7 @@ export class EvidenceStore {
 
   /** All evidence recorded so far (read back from disk). */
   all(): Evidence[] {
-    if (!fs.existsSync(this.evidenceFile)) return [];
-    return fs
-      .readFileSync(this.evidenceFile, "utf8")
-      .split("\n")
-      .filter((l) => l.length > 0)
-      .map((l) => JSON.parse(l) as Evidence);
+    return readJsonLines<Evidence>(this.evidenceFile);
   }
 
   countersFor(origin: string, nodeId: string): NodeCounters {

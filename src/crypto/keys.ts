@@ -13,6 +13,31 @@ import { ml_dsa65 } from "@noble/post-quantum/ml-dsa.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { Wallet, encryptKeystoreJson, type KeystoreAccount } from "ethers";
 import { AmpError, InvalidInputError } from "../util/errors";
+import { decodeUtf8Strict, IJsonError, parseIJson } from "../events/ijson";
+
+/** Largest key file read (ML-DSA seed file or keystore), in bytes; real ones are < 5 KB. */
+export const MAX_KEY_FILE_BYTES = 64 * 1024;
+
+/** Read a small JSON key file: size limit, strict UTF-8, I-JSON (errors name file:line:column). */
+function readKeyJson(file: string, what: string): unknown {
+  let bytes: Buffer;
+  try {
+    const size = fs.statSync(file).size;
+    if (size > MAX_KEY_FILE_BYTES) {
+      throw new InvalidInputError(`${what} ${file} is ${size} bytes, limit ${MAX_KEY_FILE_BYTES}`);
+    }
+    bytes = fs.readFileSync(file);
+  } catch (cause) {
+    if (cause instanceof InvalidInputError) throw cause;
+    throw new InvalidInputError(`cannot read ${what} ${file}`, { cause });
+  }
+  try {
+    return parseIJson(decodeUtf8Strict(bytes, { source: file }), { source: file });
+  } catch (cause) {
+    if (!(cause instanceof IJsonError)) throw cause;
+    throw new InvalidInputError(`${what} ${cause.shortMessage}`, { cause, meta: cause.meta });
+  }
+}
 
 /** FIPS 204 sizes for ML-DSA-65 (pinned by tests). */
 export const ML_DSA65_PUBLIC_KEY_BYTES = 1952;
@@ -158,11 +183,9 @@ export function writeMlDsaKeyFile(file: string, kp: MlDsaKeyPair): void {
 
 /** Read and check an ML-DSA seed file: type, seed length, and that the public key matches the seed. */
 export function readMlDsaKeyFile(file: string): MlDsaKeyPair {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(fs.readFileSync(file, "utf8"));
-  } catch (cause) {
-    throw new InvalidInputError(`cannot read ML-DSA key file ${file}`, { cause });
+  const raw = readKeyJson(file, "ML-DSA key file");
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw new InvalidInputError(`ML-DSA key file ${file}: must be a JSON object`);
   }
   const o = raw as { type?: unknown; seed?: unknown; publicKey?: unknown };
   if (o.type !== "ml-dsa-65") {
@@ -188,12 +211,8 @@ function strictHex(v: unknown, bytes: number, what: string): Uint8Array {
 export async function loadNodeKeys(dir: string, nodeId: string, password: string): Promise<NodeKeys> {
   checkNodeId(nodeId);
   const mldsa = readMlDsaKeyFile(mlDsaKeyPath(dir, nodeId));
-  let json: string;
-  try {
-    json = fs.readFileSync(keystorePath(dir, nodeId), "utf8");
-  } catch (cause) {
-    throw new InvalidInputError(`cannot read keystore ${keystorePath(dir, nodeId)}`, { cause });
-  }
+  // Checked as I-JSON first (a duplicate "crypto" member would otherwise be resolved silently).
+  const json = JSON.stringify(readKeyJson(keystorePath(dir, nodeId), "keystore"));
   let wallet: Wallet;
   try {
     const w = await Wallet.fromEncryptedJson(json, password);

@@ -6,6 +6,10 @@
  * (NaN → error text, undefined → dropped or null, Date → toJSON string, lone surrogate → escaped,
  * symbol keys → ignored) and hashed. The guard is one cheap walk before serialisation.
  *
+ * Strings and keys holding Unicode noncharacters are refused too (RFC 7493 §2.1, which RFC 8785
+ * §3.1 requires). Numbers: every finite double is exact in JCS; JSON *text* whose numbers a double
+ * cannot hold exactly is refused earlier, by parseIJson (ijson.ts).
+ *
  * -0: RFC 8785 §3.2.2.3 serialises negative zero as `0` (ECMAScript Number-to-String). We follow the
  * RFC, so `-0` and `0` have the same canonical bytes; -0 is accepted, not refused.
  */
@@ -41,10 +45,23 @@ function isWellFormed(s: string): boolean {
   return (s as unknown as { isWellFormed(): boolean }).isWellFormed();
 }
 
+/** I-JSON (RFC 7493 §2.1) noncharacters: U+FDD0–U+FDEF and U+xFFFE / U+xFFFF of every plane. */
+const NONCHARACTER =
+  /[\uFDD0-\uFDEF\uFFFE\uFFFF]|[\uD83F\uD87F\uD8BF\uD8FF\uD93F\uD97F\uD9BF\uD9FF\uDA3F\uDA7F\uDABF\uDAFF\uDB3F\uDB7F\uDBBF\uDBFF][\uDFFE\uDFFF]/;
+
+/** Why `s` cannot appear in I-JSON (RFC 7493 §2.1), or undefined when it can. */
+export function stringProblem(s: string): string | undefined {
+  if (!isWellFormed(s)) return "contains a lone UTF-16 surrogate";
+  const m = NONCHARACTER.exec(s);
+  if (m) return `contains the Unicode noncharacter U+${m[0].codePointAt(0)!.toString(16).toUpperCase()}`;
+  return undefined;
+}
+
 function checkValue(value: unknown, path: Path, depth: number): void {
   switch (typeof value) {
     case "string":
       if (!isWellFormed(value)) refuse(path, "string contains a lone UTF-16 surrogate");
+      if (NONCHARACTER.test(value)) refuse(path, `string ${stringProblem(value) ?? ""} (I-JSON)`);
       return;
     case "number":
       if (!Number.isFinite(value)) refuse(path, `number ${value} is not representable in JSON`);
@@ -82,6 +99,7 @@ function checkObject(value: object, path: Path, depth: number): void {
   for (const key of Object.keys(value)) {
     path.push(key);
     if (!isWellFormed(key)) refuse(path, "key contains a lone UTF-16 surrogate");
+    if (NONCHARACTER.test(key)) refuse(path, `key ${stringProblem(key) ?? ""} (I-JSON)`);
     checkValue((value as Record<string, unknown>)[key], path, depth);
     path.pop();
   }

@@ -30,6 +30,7 @@ const EVENT_KEYS = new Set([
   "federation_context",
   "payload",
   "payload_digest",
+  "payload_commitment",
 ]);
 const CONTEXT_KEYS = new Set(["federation_id", "node_id", "region"]);
 const DAYS = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
@@ -76,13 +77,22 @@ function contextValid(c: unknown): boolean {
   );
 }
 
+/** Exactly one of payload / payload_digest / payload_commitment (the schema's oneOf). */
 function bodyValid(e: Record<string, unknown>): boolean {
   const payload = e.payload;
   const digest = e.payload_digest;
+  const commitment = e.payload_commitment;
   if (payload !== undefined) {
-    return digest === undefined && typeof payload === "object" && payload !== null && !Array.isArray(payload);
+    return (
+      digest === undefined &&
+      commitment === undefined &&
+      typeof payload === "object" &&
+      payload !== null &&
+      !Array.isArray(payload)
+    );
   }
-  return matches(digest, DIGEST, 64);
+  if (digest !== undefined) return commitment === undefined && matches(digest, DIGEST, 64);
+  return matches(commitment, DIGEST, 64);
 }
 
 /** True only if `input` is certainly a valid federation_event (false: ask Ajv). */

@@ -10,7 +10,18 @@ export {
   eventLeaf,
   payloadDigest,
   digestPayload,
+  payloadCommitment,
+  PAYLOAD_SALT_BYTES,
   federationEventSchema,
   type PreparedEvent,
 } from "./validate";
+export {
+  parseIJson,
+  checkIJson,
+  decodeUtf8Strict,
+  numberProblem,
+  stringProblem,
+  IJsonError,
+  type TextOrigin,
+} from "./ijson";
 export * from "./types";

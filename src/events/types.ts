@@ -19,15 +19,28 @@ interface EventBase {
 export interface EventWithPayload extends EventBase {
   payload: Record<string, unknown>;
   payload_digest?: never;
+  payload_commitment?: never;
 }
 
 /** An event carrying only the payload's digest (hex SHA-256 of JCS(payload)). */
 export interface EventWithDigest extends EventBase {
   payload_digest: string;
   payload?: never;
+  payload_commitment?: never;
 }
 
-export type FederationEvent = EventWithPayload | EventWithDigest;
+/**
+ * An event carrying a salted commitment to its payload: hex SHA-256(salt ‖ JCS(payload)) with a
+ * 32-byte secret salt. The archive's leaf form of an inline payload; erasing the payload and the
+ * salt leaves nothing that confirms a guessed payload.
+ */
+export interface EventWithCommitment extends EventBase {
+  payload_commitment: string;
+  payload?: never;
+  payload_digest?: never;
+}
+
+export type FederationEvent = EventWithPayload | EventWithDigest | EventWithCommitment;
 
 /** Size limits, checked on canonical (RFC 8785) UTF-8 bytes. */
 export interface EventLimits {

@@ -8,6 +8,7 @@ import { InvalidInputError } from "../util/errors";
 import { leafHash, sha256 } from "../merkle/hash";
 import { canonicalBytes, canonicalJsonAt } from "./canonical";
 import { surelyValid } from "./fast-check";
+import { IJsonError, parseIJson, type TextOrigin } from "./ijson";
 import schema from "./federation_event.schema.json";
 import { DEFAULT_EVENT_LIMITS, type EventLimits, type FederationEvent } from "./types";
 
@@ -23,6 +24,8 @@ function refuse(field: string, rule: string, extra: Record<string, unknown> = {}
     meta: { field, rule, ...extra },
   });
 }
+
+const BODY_FIELDS = ["payload", "payload_digest", "payload_commitment"] as const;
 
 /** Turn Ajv's first error into a field (JSON Pointer) and a rule a person can act on. */
 function describe(errors: ErrorObject[], input: unknown): never {
@@ -41,11 +44,13 @@ function describe(errors: ErrorObject[], input: unknown): never {
         "is not an allowed property",
       );
     case "oneOf": {
-      const both =
-        typeof input === "object" && input !== null && "payload" in input && "payload_digest" in input;
-      return both
-        ? refuse("/payload_digest", "must not be present together with /payload (exactly one of the two)")
-        : refuse("/payload", "exactly one of /payload or /payload_digest is required");
+      const present = BODY_FIELDS.filter((k) => k in input);
+      return present.length > 1
+        ? refuse(
+            `/${present[1]!}`,
+            `must not be present together with /${present[0]!} (exactly one of /payload, /payload_digest, /payload_commitment)`,
+          )
+        : refuse("/payload", "exactly one of /payload, /payload_digest or /payload_commitment is required");
     }
     case "const":
       return refuse(at, `must be ${JSON.stringify(params.allowedValue)}`);
@@ -112,10 +117,13 @@ const PAYLOAD_PATH = ["payload"] as const;
  */
 function canonicalEventText(e: FederationEvent): string {
   const c = e.federation_context;
+  // Member order is UTF-16 order: payload < payload_commitment < payload_digest < schema_version.
   const body =
     e.payload !== undefined
       ? `"payload":${canonicalJsonAt(e.payload, PAYLOAD_PATH)}`
-      : `"payload_digest":"${e.payload_digest}"`;
+      : e.payload_digest !== undefined
+        ? `"payload_digest":"${e.payload_digest}"`
+        : `"payload_commitment":"${e.payload_commitment}"`;
   return (
     `{"event_id":"${e.event_id}","event_type":"${e.event_type}",` +
     `"federation_context":{"federation_id":"${c.federation_id}","node_id":"${c.node_id}","region":"${c.region}"},` +
@@ -161,21 +169,26 @@ export function parseEventJson(text: string, limits?: Partial<EventLimits>): Fed
   return parseAndPrepareEvent(text, limits).event;
 }
 
-/** parseEventJson + canonical bytes + leaf hash. */
-export function parseAndPrepareEvent(text: string, limits?: Partial<EventLimits>): PreparedEvent {
+/**
+ * parseEventJson + canonical bytes + leaf hash. The text must be I-JSON (RFC 7493, see ijson.ts):
+ * duplicate member names, lone surrogates, noncharacters and numbers a double cannot hold exactly
+ * are refused, never normalised. `origin` (file, 1-based line) prefixes error messages.
+ */
+export function parseAndPrepareEvent(
+  text: string,
+  limits?: Partial<EventLimits>,
+  origin: TextOrigin = {},
+): PreparedEvent {
   const lim = limitsOf(limits);
   if (typeof text !== "string") refuse("/", "event JSON text must be a string");
   if (text.length > lim.maxTextLength)
     refuse("/", `JSON text is ${text.length} characters, limit ${lim.maxTextLength}`);
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    parsed = parseIJson(text, origin);
   } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
-    throw new InvalidInputError(`invalid federation_event: malformed JSON: ${reason}`, {
-      cause: err,
-      meta: { field: "/", rule: "JSON syntax" },
-    });
+    if (!(err instanceof IJsonError)) throw err;
+    throw new IJsonError(`invalid federation_event: ${err.shortMessage}`, { cause: err, meta: err.meta });
   }
   return prepareEvent(parsed, lim);
 }
@@ -191,8 +204,26 @@ export function payloadDigest(payload: Record<string, unknown>): string {
   return Buffer.from(sha256(canonicalBytes(payload))).toString("hex");
 }
 
+/** Bytes of a payload salt (`payload_commitment`). */
+export const PAYLOAD_SALT_BYTES = 32;
+
 /**
- * The same event with `payload` replaced by `payload_digest` (GDPR-safe leaf). An event that
+ * Lowercase hex SHA-256(salt ‖ payloadCanonical): the salted commitment to a payload's RFC 8785
+ * bytes. Without the salt (32 secret random bytes) it does not confirm a guessed payload.
+ */
+export function payloadCommitment(salt: Uint8Array, payloadCanonical: Uint8Array): string {
+  if (salt.length !== PAYLOAD_SALT_BYTES) {
+    throw new InvalidInputError(`payload salt must be ${PAYLOAD_SALT_BYTES} bytes, got ${salt.length}`);
+  }
+  const input = new Uint8Array(salt.length + payloadCanonical.length);
+  input.set(salt, 0);
+  input.set(payloadCanonical, salt.length);
+  return Buffer.from(sha256(input)).toString("hex");
+}
+
+/**
+ * The same event with `payload` replaced by `payload_digest` (unsalted: anyone can confirm a
+ * guessed payload against it; the archive commits with payloadCommitment instead). An event that
  * already carries a digest is returned unchanged. The input is not modified.
  */
 export function digestPayload(event: FederationEvent): FederationEvent {

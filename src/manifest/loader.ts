@@ -6,9 +6,10 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { LineCounter, parseDocument, type Document } from "yaml";
+import { LineCounter, parseDocument, visit, type Document } from "yaml";
 import Ajv2020, { type ErrorObject } from "ajv/dist/2020";
 import { InvalidInputError } from "../util/errors";
+import { decodeUtf8Strict } from "../events/ijson";
 import schema from "./manifest.schema.json";
 import { semanticProblems, type RawProblem } from "./checks";
 import { positionOf } from "./positions";
@@ -70,6 +71,19 @@ function resolveKeyPath(p: string, baseDir: string): string {
   return p.startsWith("~/") ? path.join(os.homedir(), p.slice(2)) : path.resolve(baseDir, p);
 }
 
+/** Position of the first alias whose anchor is not defined before it (toJS gives none). */
+function unresolvedAlias(doc: Document, counter: LineCounter): { line: number; col: number } | undefined {
+  let at: number | undefined;
+  visit(doc, {
+    Alias(_key, node) {
+      if (node.resolve(doc) !== undefined || !node.range) return undefined;
+      at = node.range[0];
+      return visit.BREAK;
+    },
+  });
+  return at === undefined ? undefined : counter.linePos(at);
+}
+
 function parseYaml(text: string, file: string): { doc: Document; counter: LineCounter; data: unknown } {
   const counter = new LineCounter();
   const doc = parseDocument(text, { lineCounter: counter, uniqueKeys: true, prettyErrors: false });
@@ -91,7 +105,8 @@ function parseYaml(text: string, file: string): { doc: Document; counter: LineCo
     return { doc, counter, data: doc.toJS({ maxAliasCount: 100 }) as unknown };
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
-    return fail([{ file, line: 1, col: 1, field: "/", rule: `YAML: ${reason}` }]);
+    const { line, col } = unresolvedAlias(doc, counter) ?? { line: 1, col: 1 };
+    return fail([{ file, line, col, field: "/", rule: `YAML: ${reason}` }]);
   }
 }
 
@@ -130,7 +145,8 @@ export function loadManifest(file: string = DEFAULT_MANIFEST_PATH): Manifest {
           rule: `file is ${size} bytes, limit ${MAX_MANIFEST_BYTES}`,
         },
       ]);
-    text = fs.readFileSync(abs, "utf8");
+    // Strict UTF-8: a bad byte is refused with its line, not replaced by U+FFFD.
+    text = decodeUtf8Strict(fs.readFileSync(abs), { source: abs });
   } catch (err) {
     if (err instanceof InvalidInputError) throw err;
     throw new InvalidInputError(`cannot read manifest ${abs}`, { cause: err });

@@ -25,6 +25,7 @@ import {
 } from "../crypto/note";
 import { MlDsaPoolError, inlineMlDsa, type MlDsaBackend } from "../crypto/mldsa";
 import { verifyConsistency } from "../merkle";
+import { readJsonLines } from "../consensus/json-lines";
 import { appendLineDurable } from "../consensus/atomic-file";
 import { hasQuorum, totalWeight } from "../consensus/quorum";
 import type { FederationConfig } from "../consensus/types";
@@ -219,15 +220,13 @@ export class Witness {
   /** All references stored so far (empty without a data dir); an unterminated last line is ignored. */
   references(): WitnessedRef[] {
     const dir = this.cfg.dataDir;
-    if (!dir || !fs.existsSync(this.refsFile(dir))) return [];
-    const lines = fs.readFileSync(this.refsFile(dir), "utf8").split("\n");
-    lines.pop(); // "" after the final newline, or a torn write
-    return lines.filter((l) => l.length > 0).map((l) => JSON.parse(l) as WitnessedRef);
+    return dir ? readJsonLines<WitnessedRef>(this.refsFile(dir)) : [];
   }
 
   private load(dir: string): void {
     fs.mkdirSync(dir, { recursive: true });
-    for (const r of this.references()) {
+    // A torn last reference (crash mid-append, never acknowledged) is cut off the file.
+    for (const r of readJsonLines<WitnessedRef>(this.refsFile(dir), { repair: true })) {
       this.last.set(r.origin, {
         round: BigInt(r.round),
         treeSize: BigInt(r.treeSize),

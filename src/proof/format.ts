@@ -9,6 +9,7 @@
 import Ajv from "ajv";
 import type { ErrorObject } from "ajv";
 import { InvalidInputError } from "../util/errors";
+import { IJsonError, parseIJson } from "../events/ijson";
 
 export const PROOF_FORMAT = "amp-proof/v1";
 
@@ -103,13 +104,31 @@ function describe(e: ErrorObject): string {
   return `${at}: ${e.message ?? e.keyword}`;
 }
 
-/** Parse and shape-check a proof file; errors name the offending field. */
-export function parseProofFile(text: string): ProofFile {
+/** Largest proof file accepted, in UTF-16 code units of its text (a real one is ≈ 60 KB). */
+export const MAX_PROOF_FILE_CHARS = 4 * 1024 * 1024;
+
+/**
+ * Parse and shape-check a proof file; errors name the offending field. The text must be I-JSON
+ * (duplicate fields, lone surrogates, inexact numbers are refused, with file:line:column).
+ */
+export function parseProofFile(text: string, source = "proof"): ProofFile {
+  if (typeof text !== "string") throw new InvalidInputError("proof file text must be a string");
+  if (text.length > MAX_PROOF_FILE_CHARS) {
+    throw new InvalidInputError(
+      `${source}: proof file is ${text.length} characters, limit ${MAX_PROOF_FILE_CHARS}`,
+      { meta: { field: "/", limit: MAX_PROOF_FILE_CHARS } },
+    );
+  }
   let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    raw = parseIJson(text, { source });
   } catch (cause) {
-    throw new InvalidInputError("proof file is not JSON", { cause });
+    if (!(cause instanceof IJsonError)) throw cause;
+    const malformed = /malformed JSON/.test(cause.shortMessage);
+    throw new InvalidInputError(`proof file is not ${malformed ? "JSON" : "I-JSON"}: ${cause.shortMessage}`, {
+      cause,
+      meta: cause.meta,
+    });
   }
   if (!validate(raw)) {
     const first = validate.errors?.[0];

@@ -9,7 +9,7 @@ import { EventConflictError } from "../../src/batching/store-events";
 import type { CheckpointMessage, RejectedEventMessage, SealedBatchMessage } from "../../src/batching/topics";
 import type { StageMetric } from "../../src/batching/metrics";
 import { canonicalBytes } from "../../src/events/canonical";
-import { digestPayload } from "../../src/events/validate";
+import { digestPayload, payloadCommitment } from "../../src/events/validate";
 import { leafHash } from "../../src/merkle/hash";
 import { rootHash } from "../../src/merkle/tree";
 import { verifyInclusion } from "../../src/merkle/verify";
@@ -204,15 +204,20 @@ describe("batching/FederationBatchProcessor", () => {
     await shut(q);
   });
 
-  it("hashes inline payloads in digest form, keeps the payload erasable, and proofs survive erasure", async () => {
+  it("hashes inline payloads in salted commitment form, keeps the payload erasable, and proofs survive erasure", async () => {
     const p = open(tmpDb());
     const events = makeEvents(0, 10);
     await p.ingest(events);
     const e3 = events[3]!;
     const stored = p.archive.getEvent(e3.event_id)!;
-    const digestForm = canonicalBytes(digestPayload(e3));
-    expect(stored.canonical).to.deep.equal(digestForm);
-    expect(stored.leafHash).to.deep.equal(leafHash(digestForm));
+    const { payload, ...rest } = e3;
+    const committed = canonicalBytes({
+      ...rest,
+      payload_commitment: payloadCommitment(stored.salt!, canonicalBytes(payload)),
+    });
+    expect(stored.canonical).to.deep.equal(committed);
+    expect(stored.leafHash).to.deep.equal(leafHash(committed));
+    expect(stored.canonical).to.not.deep.equal(canonicalBytes(digestPayload(e3)));
     expect(stored.payload).to.deep.equal(canonicalBytes(e3.payload));
     const root = p.log.root();
     expect(p.archive.erasePayload(e3.event_id, "GDPR")).to.equal(true);

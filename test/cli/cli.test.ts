@@ -139,7 +139,7 @@ describe("cli: ingest", function () {
   });
 
   it("names the line of a malformed NDJSON file", function () {
-    expect(() => parseNdjson('{"a":1}\n\n{oops\n', "f.ndjson")).to.throw(/f\.ndjson:3: not a JSON object/);
+    expect(() => parseNdjson('{"a":1}\n\n{oops\n', "f.ndjson")).to.throw(/f\.ndjson:3:2: \/: malformed JSON/);
     expect(parseNdjson('{"a":1}\n\n{"b":2}\n', "f")).to.deep.equal([{ a: 1 }, { b: 2 }]);
   });
 

@@ -119,6 +119,31 @@ function witnessTests(backend: () => MlDsaBackend): void {
     expect(await code(() => cosign(newWitness(), qcs[0]!.note, []))).to.equal("rollback");
   });
 
+  it("recovers from a torn last reference line: restarts with the state before it and repairs the file", async () => {
+    const w = newWitness();
+    await cosign(w, qcs[0]!.note, []);
+    await cosign(w, qcs[1]!.note, fed.log.consistencyProof(5n, 10n));
+    const file = path.join(
+      dir,
+      "w",
+      fs.readdirSync(path.join(dir, "w")).find((f) => f.endsWith(".witnessed.jsonl"))!,
+    );
+    const whole = fs.readFileSync(file);
+    const firstEnd = whole.indexOf(0x0a) + 1;
+    fs.truncateSync(file, firstEnd + 40); // crash in the middle of appending the second reference
+    const restarted = newWitness(); // used to fail at every start-up once a record was appended
+    expect(restarted.lastWitnessed(SSID)?.treeSize).to.equal(5n);
+    expect(fs.readFileSync(file)).to.deep.equal(whole.subarray(0, firstEnd));
+    expect(restarted.references()).to.have.length(1);
+    await cosign(restarted, qcs[1]!.note, fed.log.consistencyProof(5n, 10n));
+    expect(newWitness().lastWitnessed(SSID)?.treeSize).to.equal(10n);
+    expect(
+      newWitness()
+        .references()
+        .map((r) => r.treeSize),
+    ).to.deep.equal(["5", "10"]);
+  });
+
   it("refuses a second root for a size it already witnessed, and re-cosigns the same one", async () => {
     const w = newWitness();
     await cosign(w, qcs[0]!.note, []);
