@@ -11,8 +11,10 @@ import type { FaultKind } from "../consensus/evidence";
 import { buildProofFile } from "../proof/build";
 import { publicClientFor, verifyProof } from "../proof/verify";
 import { deployAndRegister, printDeployment } from "./deploy";
-import { short } from "./output";
-import { WORKERS_HELP, parseCount, runRounds } from "./run";
+import { reporter, short } from "./output";
+import { WORKERS_HELP, evidenceInRound, parseCount, runRounds } from "./run";
+import type { RoundReport } from "../chain/runner";
+import type { DeploymentRecord } from "../chain/deployment";
 import { defaultMlDsaWorkers } from "../crypto/mldsa";
 import { runnerFederationsFor } from "./session";
 
@@ -51,10 +53,11 @@ async function verifySamples(
   client: ReturnType<typeof publicClientFor>,
   originOf: (n: string) => string,
   say: (l: string) => void,
-) {
+): Promise<DemoVerified[]> {
+  const out: DemoVerified[] = [];
   const anchored = runner.anchors.all();
   const last = anchored[anchored.length - 1];
-  if (!last) return;
+  if (!last) return out;
   for (const cp of last.checkpoints) {
     const name = runner.nameOf(cp.origin);
     const size = BigInt(cp.treeSize);
@@ -68,12 +71,31 @@ async function verifySamples(
         originOf,
       });
       const v = await verifyProof(proof, client);
+      out.push({ eventId: v.eventId, origin: v.origin, index: v.index, round: v.round, txHash: v.txHash });
       say(
         `VALID event ${v.eventId} ${v.origin}#${v.index} in round ${v.round} (tree ${v.treeSize}), ` +
           `quorum ${v.signedWeight}/${v.totalWeight}, anchored in ${short(v.txHash)}`,
       );
     }
   }
+  return out;
+}
+
+/** A sample proof the demo verified. */
+export interface DemoVerified {
+  eventId: string;
+  origin: string;
+  index: bigint | number | string;
+  round: bigint | number | string;
+  txHash: string;
+}
+
+/** What `amp demo --json` reports. */
+export interface DemoSummary {
+  deployment: DeploymentRecord;
+  rounds: (RoundReport & { evidence: string[] })[];
+  verified: DemoVerified[];
+  receipt: { nodeId: string; allocationHash: string; txHash: string; gasUsed: bigint | number | string };
 }
 
 /**
@@ -84,7 +106,7 @@ async function verifySamples(
 export async function runDemo(
   opts: DemoOptions,
   say: (line: string) => void = (l) => console.log(l),
-): Promise<void> {
+): Promise<DemoSummary> {
   const conn = await connectEmbedded();
   const dataDir = opts.data ?? fs.mkdtempSync(path.join(os.tmpdir(), "amp-demo-"));
   try {
@@ -102,15 +124,18 @@ export async function runDemo(
       ...(faults ? { faults } : {}),
       ...(opts.workers !== undefined ? { mldsaWorkers: opts.workers } : {}),
     });
+    let rounds: DemoSummary["rounds"];
+    let verified: DemoVerified[];
     try {
-      await runRounds(
+      const reports = await runRounds(
         runner,
         manifest,
-        { rounds: opts.rounds, generate: opts.events, salt: "amp-demo" },
+        { rounds: opts.rounds, generate: opts.events, salt: "amp-demo", dataDir },
         say,
       );
+      rounds = reports.map((r) => ({ ...r, evidence: evidenceInRound(dataDir, r.round) }));
       const originOf = (name: string) => manifest.find((f) => f.name === name)!.origin;
-      await verifySamples(runner, publicClientFor(conn.eip1193), originOf, say);
+      verified = await verifySamples(runner, publicClientFor(conn.eip1193), originOf, say);
     } finally {
       runner.close();
     }
@@ -119,6 +144,17 @@ export async function runDemo(
     say(
       `credit receipt for ${first.nodes[0]!.id}: allocation ${short(receipt.allocationHash)} in tx ${short(receipt.txHash)} (gas ${receipt.gasUsed})`,
     );
+    return {
+      deployment: record,
+      rounds,
+      verified,
+      receipt: {
+        nodeId: first.nodes[0]!.id,
+        allocationHash: receipt.allocationHash,
+        txHash: receipt.txHash,
+        gasUsed: receipt.gasUsed,
+      },
+    };
   } finally {
     if (opts.data === undefined) fs.rmSync(dataDir, { recursive: true, force: true });
   }
@@ -133,12 +169,17 @@ export function addDemoCommand(program: Command): void {
     .option("--data <dir>", "keep the data dir here (default: a temp dir, removed afterwards)")
     .option("--no-byzantine", "run without the Byzantine node")
     .option("--workers <n>", WORKERS_HELP, String(defaultMlDsaWorkers()))
+    .option(
+      "--json",
+      'print {"ok":true,"command":"demo","result":{"deployment","rounds","verified","receipt"}} on stdout',
+    )
     .addHelpText(
       "after",
       `
 Deploys through the Ignition module, registers ssid (4 nodes) and opencore (3 nodes) with
 THROWAWAY DEMO KEYS (derived from a public label: never reuse them), runs the rounds with one
-ssid node Byzantine in rounds 3-5, prints one line per round, then verifies sample proofs.
+ssid node Byzantine in rounds 3-5, prints a legend and one line per round (rounds with Byzantine
+evidence end in "evidence: <node> <fault>"), then verifies sample proofs. Log lines go to stderr.
 
 Examples:
   $ amp demo
@@ -151,14 +192,20 @@ Examples:
         data?: string;
         byzantine: boolean;
         workers: string;
+        json?: boolean;
       }) => {
-        await runDemo({
-          rounds: parseCount(opts.rounds, "--rounds", 1),
-          events: parseCount(opts.events, "--events", 1),
-          byzantine: opts.byzantine,
-          workers: parseCount(opts.workers, "--workers"),
-          ...(opts.data !== undefined ? { data: opts.data } : {}),
-        });
+        const out = reporter("demo", opts.json);
+        const summary = await runDemo(
+          {
+            rounds: parseCount(opts.rounds, "--rounds", 1),
+            events: parseCount(opts.events, "--events", 1),
+            byzantine: opts.byzantine,
+            workers: parseCount(opts.workers, "--workers"),
+            ...(opts.data !== undefined ? { data: opts.data } : {}),
+          },
+          out.say,
+        );
+        out.done(summary);
       },
     );
 }

@@ -8,6 +8,7 @@ import { ARCHIVE_FILE, ingestEvents } from "../chain/runner";
 import { InvalidInputError } from "../util/errors";
 import { loadManifestFederations } from "./context";
 import type { ManifestFederation } from "./context";
+import { reporter } from "./output";
 
 /** Parse NDJSON text; a bad line is refused naming its line number (nothing is stored). */
 export function parseNdjson(text: string, file: string): unknown[] {
@@ -31,6 +32,7 @@ export function addIngestCommand(program: Command): void {
     .description("validate events and queue them durably in the data dir's archive (all or nothing)")
     .requiredOption("--data <dir>", "data dir (created if missing)")
     .option("--manifest <file>", "federation manifest (default: the shipped default manifest)")
+    .option("--json", 'print {"ok":true,"command":"ingest","result":{"stored","duplicates"}}')
     .addHelpText(
       "after",
       `
@@ -42,7 +44,7 @@ Examples:
   $ amp ingest events.ndjson --data ./amp-data
   $ amp run --rpc http://127.0.0.1:8545 --data ./amp-data`,
     )
-    .action((file: string, opts: { data: string; manifest?: string }) => {
+    .action((file: string, opts: { data: string; manifest?: string; json?: boolean }) => {
       if (!fs.existsSync(file)) throw new InvalidInputError(`no such file: ${file}`);
       const raw = parseNdjson(fs.readFileSync(file, "utf8"), file);
       const names = loadManifestFederations(opts.manifest).map((f) => f.name);
@@ -50,7 +52,9 @@ Examples:
       const archive = Archive.open(path.join(opts.data, ARCHIVE_FILE));
       try {
         const r = ingestEvents(archive, names, raw);
-        console.log(`queued ${r.stored} events (${r.duplicates} duplicates ignored) in ${opts.data}`);
+        const out = reporter("ingest", opts.json);
+        out.say(`queued ${r.stored} events (${r.duplicates} duplicates ignored) in ${opts.data}`);
+        out.done({ stored: r.stored, duplicates: r.duplicates });
       } finally {
         archive.close();
       }
@@ -95,6 +99,10 @@ export function addEventsCommand(program: Command): void {
     .option("--id <eventId>", "only this event")
     .option("--leaf <hash>", "only the event with this leaf hash (0x-hex)")
     .option("--manifest <file>", "federation manifest (default: the shipped default manifest)")
+    .option(
+      "--json",
+      'print {"ok":true,"command":"events","result":{"events":[{id,federation,round,index,leaf}]}}',
+    )
     .addHelpText(
       "after",
       `
@@ -103,7 +111,7 @@ Examples:
   $ amp events --data ./amp-data --id 3f2a9c1e-…
   $ amp events --data ./amp-data --leaf 0x5d1f…`,
     )
-    .action((opts: { data: string; id?: string; leaf?: string; manifest?: string }) => {
+    .action((opts: { data: string; id?: string; leaf?: string; manifest?: string; json?: boolean }) => {
       const file = path.join(opts.data, ARCHIVE_FILE);
       if (!fs.existsSync(file)) throw new InvalidInputError(`no archive at ${file}`);
       const archive = Archive.open(file);
@@ -128,8 +136,12 @@ Examples:
             `no archived event matches ${opts.id ? `id ${opts.id}` : `leaf ${opts.leaf}`}`,
           );
         }
-        console.log("event_id\tfederation\tround\tindex\tleaf_hash");
-        for (const r of selected) console.log(`${r.id}\t${r.federation}\t${r.round}\t${r.index}\t${r.leaf}`);
+        const out = reporter("events", opts.json);
+        if (out.json) out.done({ events: selected });
+        else {
+          out.say("event_id\tfederation\tround\tindex\tleaf_hash");
+          for (const r of selected) out.say(`${r.id}\t${r.federation}\t${r.round}\t${r.index}\t${r.leaf}`);
+        }
       } finally {
         anchors?.close();
         archive.close();

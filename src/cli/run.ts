@@ -1,17 +1,30 @@
+import fs from "node:fs";
+import path from "node:path";
 import type { Command } from "commander";
 import { connectRpc } from "../chain/connect";
 import type { AnchoringRunner, RoundReport } from "../chain/runner";
+import { EvidenceStore } from "../consensus/evidence";
 import { defaultMlDsaWorkers } from "../crypto/mldsa";
-import { InvalidInputError } from "../util/errors";
 import type { ManifestFederation } from "./context";
+import { UsageError } from "./exit";
 import { generateEvents } from "./generate";
-import { progress, short } from "./output";
+import { progress, reporter, short } from "./output";
 import { openSession } from "./session";
 
-/** One line per round: round, sizes, roots, quorum weight, witness bytes, tx, gas, latency. */
-export function formatRound(r: RoundReport): string {
+/** Printed once above the round table: what each part of a round line means. */
+export const ROUND_LEGEND =
+  "legend: round N  <federation> +<events added>=<tree size> <root> q=<signed>/<total weight>  " +
+  "global <global root>  witness <bytes of cosignatures>  tx <anchoring tx> gas <gas>  " +
+  "ms quorum|witness|anchor = ms from sealing to quorum, to witnessed, to anchored  evidence: <node> <fault>";
+
+/**
+ * One line per round: round, sizes, roots, quorum weight, witness bytes, tx, gas, latency, and
+ * the Byzantine evidence recorded in the round (`evidence: ssid-apac-1 wrong-root`).
+ */
+export function formatRound(r: RoundReport, evidence: readonly string[] = []): string {
+  const marks = evidence.length > 0 ? `  evidence: ${evidence.join(", ")}` : "";
   if (r.status === "failed") {
-    return `round ${r.round}  FAILED (${r.reason}); ${r.carriedEntries} events carried to the next attempt`;
+    return `round ${r.round}  FAILED (${r.reason}); ${r.carriedEntries} events carried to the next attempt${marks}`;
   }
   const feds = r.federations
     .map(
@@ -23,28 +36,47 @@ export function formatRound(r: RoundReport): string {
   const tag = r.status === "already-anchored" ? " (already anchored)" : "";
   return (
     `round ${r.round}  ${feds}  global ${short(r.globalRoot)}  witness ${r.witnessBytes} B  ` +
-    `tx ${short(r.txHash)} gas ${r.gasUsed}  ms quorum ${l.sealToQuorumMs.toFixed(0)} witness ${l.quorumToWitnessedMs.toFixed(0)} anchor ${l.witnessedToAnchoredMs.toFixed(0)}${tag}`
+    `tx ${short(r.txHash)} gas ${r.gasUsed}  ms quorum ${l.sealToQuorumMs.toFixed(0)} witness ${l.quorumToWitnessedMs.toFixed(0)} anchor ${l.witnessedToAnchoredMs.toFixed(0)}${tag}${marks}`
   );
 }
 
 export const WORKERS_HELP =
   "worker threads for the nodes' ML-DSA signing and checking (0: all in the main thread)";
 
+/** Byzantine evidence recorded in `round`, as `<node> <fault>` (read from the engine's evidence stores). */
+export function evidenceInRound(dataDir: string, round: bigint): string[] {
+  const engine = path.join(dataDir, "engine");
+  if (!fs.existsSync(engine)) return [];
+  const out: string[] = [];
+  for (const fed of fs.readdirSync(engine).sort()) {
+    if (!fs.existsSync(path.join(engine, fed, "evidence", "evidence.jsonl"))) continue;
+    for (const e of new EvidenceStore(path.join(engine, fed, "evidence")).all()) {
+      const mark = `${e.nodeId} ${e.kind}`;
+      if (e.round === round.toString() && !out.includes(mark)) out.push(mark);
+    }
+  }
+  return out;
+}
+
 export function parseCount(value: string, what: string, min = 0): number {
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n < min)
-    throw new InvalidInputError(`${what} must be an integer ≥ ${min}, got "${value}"`);
+    throw new UsageError(`${what} must be an integer ≥ ${min}, got "${value}"`);
   return n;
 }
 
-/** Generate events (optional) and run rounds until `rounds` are done or nothing is pending. */
+/**
+ * Generate events (optional) and run rounds until `rounds` are done or nothing is pending. With
+ * `dataDir`, each round line names the Byzantine evidence recorded in that round.
+ */
 export async function runRounds(
   runner: AnchoringRunner,
   manifest: ManifestFederation[],
-  opts: { rounds: number; generate: number; salt: string },
+  opts: { rounds: number; generate: number; salt: string; dataDir?: string },
   say: (l: string) => void,
 ): Promise<RoundReport[]> {
   const bar = progress("rounds", opts.rounds);
+  say(ROUND_LEGEND);
   const out: RoundReport[] = [];
   try {
     for (let i = 0; i < opts.rounds; i++) {
@@ -60,7 +92,7 @@ export async function runRounds(
       const report = await runner.runRound();
       out.push(report);
       bar.tick();
-      say(formatRound(report));
+      say(formatRound(report, opts.dataDir ? evidenceInRound(opts.dataDir, report.round) : []));
     }
   } finally {
     bar.stop();
@@ -80,6 +112,10 @@ export function addRunCommand(program: Command): void {
     .option("--manifest <file>", "federation manifest (default: the shipped default manifest)")
     .option("--keys <dir>", "node key files (default: THROWAWAY DEMO KEYS, as deployed)")
     .option("--workers <n>", WORKERS_HELP, String(defaultMlDsaWorkers()))
+    .option(
+      "--json",
+      'print {"ok":true,"command":"run","result":{"startRound","pending","rounds":[…]}} on stdout',
+    )
     .addHelpText(
       "after",
       `
@@ -101,8 +137,10 @@ Examples:
         manifest?: string;
         keys?: string;
         workers: string;
+        json?: boolean;
       }) => {
-        const say = (l: string) => console.log(l);
+        const out = reporter("run", opts.json);
+        const say = out.say;
         const rounds = parseCount(opts.rounds, "--rounds", 1);
         const generate = parseCount(opts.generate, "--generate");
         const maxBatch = parseCount(opts.maxBatch, "--max-batch", 1);
@@ -112,8 +150,20 @@ Examples:
           const session = { ...opts, maxBatch, mldsaWorkers };
           const { runner, manifest } = await openSession(conn, opts.data, session, say);
           try {
-            say(`starting at round ${runner.nextRound}; ${runner.pending()} events queued`);
-            await runRounds(runner, manifest, { rounds, generate, salt: opts.data }, say);
+            const startRound = runner.nextRound;
+            const pending = runner.pending();
+            say(`starting at round ${startRound}; ${pending} events queued`);
+            const reports = await runRounds(
+              runner,
+              manifest,
+              { rounds, generate, salt: opts.data, dataDir: opts.data },
+              say,
+            );
+            out.done({
+              startRound,
+              pending,
+              rounds: reports.map((r) => ({ ...r, evidence: evidenceInRound(opts.data, r.round) })),
+            });
           } finally {
             runner.close();
           }
