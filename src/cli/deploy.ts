@@ -7,7 +7,7 @@ import { deployContracts, registerFederations } from "../chain/deploy";
 import { assertDeploymentLive, deploymentPath, readDeployment, writeDeployment } from "../chain/deployment";
 import type { DeploymentRecord } from "../chain/deployment";
 import { federationSpecs, loadFederationKeys, loadManifestFederations, THROWAWAY_BANNER } from "./context";
-import { deployerWallet } from "./deployer";
+import { assertFunded, deployerWallet } from "./deployer";
 import { reporter } from "./output";
 
 export interface DeployCommandOptions {
@@ -83,6 +83,7 @@ Examples:
         const localSigner = await deployerWallet(opts);
         const conn = await connectRpc(opts.rpc, localSigner ? { localSigner } : {});
         try {
+          if (localSigner) await assertFunded(conn.provider, conn.chainId, localSigner);
           if (fs.existsSync(deploymentPath(opts.data))) {
             const existing = readDeployment(opts.data);
             await assertDeploymentLive(conn, existing);

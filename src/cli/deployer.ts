@@ -6,6 +6,8 @@
  */
 import fs from "node:fs";
 import { Wallet } from "ethers";
+import type { AbstractProvider } from "ethers";
+import { InvalidInputError } from "../util/errors";
 import { CannotCheckError, UsageError } from "./exit";
 
 export const DEPLOYER_KEY_ENV = "AMP_DEPLOYER_KEY";
@@ -43,4 +45,18 @@ export async function deployerWallet(opts: { keystore?: string }): Promise<Walle
     throw new UsageError(`${DEPLOYER_KEY_ENV} must be a 0x-prefixed 32-byte hex private key`);
   }
   return new Wallet(raw.trim());
+}
+
+/** A deployer key with no balance cannot pay for the deployment: say so before Ignition starts. */
+export async function assertFunded(
+  provider: AbstractProvider,
+  chainId: bigint,
+  wallet: Wallet,
+): Promise<void> {
+  const balance = await provider.getBalance(wallet.address);
+  if (balance === 0n) {
+    throw new InvalidInputError(
+      `the deployer ${wallet.address} has no funds on chain ${chainId}: send it ETH for gas, then run amp deploy again`,
+    );
+  }
 }
