@@ -304,3 +304,31 @@ describe("cli: messages (round table, logs)", function () {
     );
   });
 });
+
+describe("cli: deploying where the node holds no account", function () {
+  it("names the way out: a funded deployer key", async function () {
+    const { connectEip1193 } = await import("../../src/chain/connect");
+    const { deployContracts } = await import("../../src/chain/deploy");
+    const conn = await connectEip1193(
+      {
+        request: ({ method }) => {
+          if (method === "eth_chainId") return Promise.resolve("0xaa36a7");
+          if (method === "eth_accounts") return Promise.resolve([]);
+          return Promise.reject(new Error(`unexpected ${method}`));
+        },
+      },
+      "https://rpc.example",
+    );
+    try {
+      const err = await deployContracts(conn).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect((err as Error).message).to.match(
+        /^https:\/\/rpc\.example has no unlocked account to deploy from: give a funded deployer key \(AMP_DEPLOYER_KEY or amp deploy --keystore FILE\)/,
+      );
+    } finally {
+      conn.close();
+    }
+  });
+});
