@@ -40,17 +40,33 @@ const RPC_DEADLINE_MS = 10_000;
 /** Receipts on dev chains arrive at once; poll often so waits are short. */
 const POLLING_MS = 250;
 
+/** The innermost cause's message ("connect ECONNREFUSED 127.0.0.1:1", "other side closed"). */
+function rootReason(err: unknown): string {
+  let e: unknown = err;
+  while (e instanceof Error && e.cause instanceof Error) e = e.cause;
+  return e instanceof Error ? e.message.split("\n")[0]! : String(e);
+}
+
 async function rpcChainId(url: string, deadlineMs: number): Promise<bigint> {
-  let res: Response;
-  try {
-    res = await fetch(url, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
-      signal: AbortSignal.timeout(deadlineMs),
-    });
-  } catch (err) {
-    throw new ChainUnavailableError(`no JSON-RPC answer from ${url} (is the node running?)`, err);
+  let res: Response | undefined;
+  // A second try on a transport failure: a pooled keep-alive socket the server has just closed
+  // fails the first POST although the node is up.
+  for (let attempt = 1; res === undefined; attempt++) {
+    try {
+      res = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
+        signal: AbortSignal.timeout(deadlineMs),
+      });
+    } catch (err) {
+      const timedOut = err instanceof Error && err.name === "TimeoutError";
+      if (attempt < 2 && !timedOut) continue;
+      throw new ChainUnavailableError(
+        `no JSON-RPC answer from ${url} (is the node running?): ${rootReason(err)}`,
+        err,
+      );
+    }
   }
   const body = (await res.json().catch(() => undefined)) as { result?: unknown } | undefined;
   if (!res.ok || typeof body?.result !== "string") {

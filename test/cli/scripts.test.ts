@@ -105,7 +105,9 @@ describe("cli for scripts: exit codes, --json, --version, environment", function
   it("exit 3: chain unreachable, manifest or keystore unreadable", async function () {
     const chain = await amp("run", "--rpc", "http://127.0.0.1:1", "--data", dir);
     expect(chain.code).to.equal(3);
-    expect(chain.err).to.match(/no JSON-RPC answer from http:\/\/127\.0\.0\.1:1 \(is the node running\?\)/);
+    expect(chain.err).to.match(
+      /no JSON-RPC answer from http:\/\/127\.0\.0\.1:1 \(is the node running\?\): \S/,
+    );
     const manifest = await withEnv({ AMP_KEYSTORE_PASSWORD: "pw" }, () =>
       amp("keys", "generate", "--out", path.join(dir, "k"), "--manifest", path.join(dir, "none.yaml")),
     );

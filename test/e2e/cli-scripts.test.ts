@@ -190,4 +190,24 @@ describe("e2e: amp for scripts against a separate hardhat node", function () {
       expect(v.code, v.err).to.equal(0);
     });
   });
+
+  it("amp demo --json reports rounds with their evidence; the table and legend go to stderr", async function () {
+    const r = await amp("demo", "--json", "--rounds", "3", "--events", "2", "--workers", "0");
+    const d = okJson<{
+      deployment: { chainId: string };
+      rounds: { round: string; status: string; evidence: string[] }[];
+      verified: unknown[];
+      receipt: { txHash: string };
+    }>(r);
+    expect(d.rounds.map((x) => [x.round, x.status, x.evidence])).to.deep.equal([
+      ["1", "anchored", []],
+      ["2", "anchored", []],
+      ["3", "anchored", ["ssid-apac-1 wrong-root"]],
+    ]);
+    expect(d.verified.length).to.be.greaterThan(0);
+    expect(d.receipt.txHash).to.match(/^0x[0-9a-f]{64}$/);
+    expect(r.err).to.match(/^legend: round N /m);
+    expect(r.err).to.match(/^round 3 .*evidence: ssid-apac-1 wrong-root$/m);
+    expect(r.err).not.to.match(/^round [12] .*evidence/m);
+  });
 });
