@@ -5,6 +5,7 @@
 const BENCHES: Record<string, string> = {
   rounds: "./bench/rounds",
   ingest: "./bench/ingest",
+  startup: "./bench/startup",
 };
 
 async function run(argv: readonly string[]): Promise<void> {
