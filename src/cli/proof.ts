@@ -54,7 +54,7 @@ Examples:
               const f = feds.find((x) => x.name === name);
               if (!f)
                 throw new InvalidInputError(
-                  `event ${eventId} belongs to federation ${name}, not in the manifest`,
+                  `event ${eventId} belongs to federation ${name}, not in the manifest: pass the --manifest it was ingested with`,
                 );
               return f.origin;
             },

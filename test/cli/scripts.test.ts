@@ -334,3 +334,28 @@ describe("cli: deploying where the node holds no account", function () {
     }
   });
 });
+
+describe("cli: errors name the next step", function () {
+  it("a deployment record without the manifest's federation says which --manifest to use", async function () {
+    const { runnerFederationsFor } = await import("../../src/cli/session");
+    const record = {
+      version: 1 as const,
+      chainId: "31337",
+      contracts: {
+        validatorRegistry: "0x" + "11".repeat(20),
+        globalProofAnchor: "0x" + "22".repeat(20),
+        proofCreditReceipts: "0x" + "33".repeat(20),
+      },
+      deployBlock: 1,
+      deployer: "0x" + "44".repeat(20),
+      federations: [],
+    };
+    const err = await runnerFederationsFor(record, {}, () => undefined).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect((err as Error).message).to.match(
+      /^federation amp\.local\/ssid is not in the deployment record: use the --manifest it was deployed with$/,
+    );
+  });
+});
