@@ -16,6 +16,10 @@ export function addProofCommand(program: Command): void {
     .requiredOption("--data <dir>", "data dir the event was archived and anchored in")
     .requiredOption("--out <file>", 'where to write the proof file ("-": stdout)')
     .option("--digest-only", "leave out the event's canonical bytes (prove the leaf hash only)")
+    .option(
+      "--compact",
+      "leave out the ML-DSA signed note (verify then checks the on-chain EIP-712 quorum layer only)",
+    )
     .option("--manifest <file>", "federation manifest (default: the shipped default manifest)")
     .option(
       "--json",
@@ -30,12 +34,20 @@ anchored round whose checkpoint contains the event. Format: docs/cli.md.
 Examples:
   $ amp proof 3f2a9c1e-0b4d-4c1a-9f7e-2d5b8a6c4e10 --data ./amp-data --out proof.json
   $ amp proof 3f2a9c1e-0b4d-4c1a-9f7e-2d5b8a6c4e10 --data ./amp-data --out - | gzip > proof.json.gz
+  $ amp proof 3f2a9c1e-0b4d-4c1a-9f7e-2d5b8a6c4e10 --data ./amp-data --compact --digest-only --out small.json
   $ amp verify proof.json --rpc http://127.0.0.1:8545`,
     )
     .action(
       (
         eventId: string,
-        opts: { data: string; out: string; digestOnly?: boolean; manifest?: string; json?: boolean },
+        opts: {
+          data: string;
+          out: string;
+          digestOnly?: boolean;
+          compact?: boolean;
+          manifest?: string;
+          json?: boolean;
+        },
       ) => {
         const toStdout = opts.out === "-";
         if (toStdout && opts.json) {
@@ -59,6 +71,7 @@ Examples:
               return f.origin;
             },
             ...(opts.digestOnly ? { digestOnly: true } : {}),
+            ...(opts.compact ? { compact: true } : {}),
           });
           const text = serializeProofFile(proof);
           const where = `event ${eventId} at index ${proof.inclusion.index} of ${proof.inclusion.treeSize} in ${proof.federation.origin}, round ${proof.anchor.round}`;
@@ -78,6 +91,7 @@ Examples:
             origin: proof.federation.origin,
             round: proof.anchor.round,
             bytes: Buffer.byteLength(text),
+            compact: opts.compact === true,
           });
         } finally {
           stores.close();

@@ -38,10 +38,13 @@ export interface ProofFile {
     epoch: string;
     treeSize: string;
     rootHash: string;
-    /** C2SP signed note (tlog-checkpoint body + ML-DSA-65 vote signatures). */
-    signedNote: string;
-    /** ML-DSA-65 keys of the note's signers (from the manifest). */
-    noteKeys: NoteKey[];
+    /**
+     * C2SP signed note (tlog-checkpoint body + ML-DSA-65 vote signatures). Absent, with `noteKeys`,
+     * in a compact proof (`amp proof --compact`): the post-quantum layer is then not checkable.
+     */
+    signedNote?: string;
+    /** ML-DSA-65 keys of the note's signers (from the manifest); present exactly when `signedNote` is. */
+    noteKeys?: NoteKey[];
     /** 65-byte EIP-712 signatures the anchor checked, signers strictly ascending. */
     signatures: string[];
   };
@@ -68,18 +71,21 @@ export const PROOF_SCHEMA = obj({
   ]),
   federation: obj({ origin, federationId: hash32 }),
   inclusion: obj({ index: u64, treeSize: u64, path: { type: "array", items: hash32, maxItems: 64 } }),
-  checkpoint: obj({
-    epoch: u64,
-    treeSize: u64,
-    rootHash: hash32,
-    signedNote: { type: "string", maxLength: 1_000_000 },
-    noteKeys: {
-      type: "array",
-      maxItems: 64,
-      items: obj({ keyName: { type: "string" }, publicKey: { type: "string" } }),
+  checkpoint: obj(
+    {
+      epoch: u64,
+      treeSize: u64,
+      rootHash: hash32,
+      signedNote: { type: "string", maxLength: 1_000_000 },
+      noteKeys: {
+        type: "array",
+        maxItems: 64,
+        items: obj({ keyName: { type: "string" }, publicKey: { type: "string" } }),
+      },
+      signatures: { type: "array", items: sig65, minItems: 1, maxItems: 256 },
     },
-    signatures: { type: "array", items: sig65, minItems: 1, maxItems: 256 },
-  }),
+    ["signedNote", "noteKeys"],
+  ),
   nexus: obj({
     round: u64,
     globalRoot: hash32,
@@ -115,9 +121,20 @@ export function parseProofFile(text: string): ProofFile {
     const first = validate.errors?.[0];
     throw new InvalidInputError(`proof file malformed: ${first ? describe(first) : "unknown error"}`);
   }
+  if ((raw.checkpoint.signedNote === undefined) !== (raw.checkpoint.noteKeys === undefined)) {
+    throw new InvalidInputError(
+      "proof file malformed: checkpoint.signedNote and checkpoint.noteKeys come together (a compact proof has neither)",
+    );
+  }
   return raw;
 }
 
+/** A compact proof: no ML-DSA signed note (only the on-chain EIP-712 quorum layer is checkable). */
+export function isCompact(proof: ProofFile): boolean {
+  return proof.checkpoint.signedNote === undefined;
+}
+
+/** The file text: indented JSON, or one line for a compact proof. */
 export function serializeProofFile(proof: ProofFile): string {
-  return JSON.stringify(proof, null, 2) + "\n";
+  return (isCompact(proof) ? JSON.stringify(proof) : JSON.stringify(proof, null, 2)) + "\n";
 }

@@ -188,6 +188,15 @@ describe("e2e: amp for scripts against a separate hardhat node", function () {
       expect(stdout.err).to.match(/wrote the proof to stdout: event /);
       const v = await amp("verify", file2);
       expect(v.code, v.err).to.equal(0);
+
+      const small = path.join(dir, "compact.json");
+      const c = okJson<{ compact: boolean; bytes: number }>(
+        await amp("proof", id, "--compact", "--digest-only", "--out", small, "--json"),
+      );
+      expect(c.compact).to.equal(true);
+      expect(c.bytes).to.be.lessThan(proof.bytes / 10);
+      const vc = await amp("verify", small);
+      expect(vc.code, vc.err).to.equal(0);
     });
   });
 
