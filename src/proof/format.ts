@@ -9,6 +9,7 @@
 import Ajv from "ajv";
 import type { ErrorObject } from "ajv";
 import { InvalidInputError } from "../util/errors";
+import { COMPACT_PROOF_FORMAT, fromCompact, toCompact } from "./compact";
 
 export const PROOF_FORMAT = "amp-proof/v1";
 
@@ -117,6 +118,8 @@ export function parseProofFile(text: string): ProofFile {
   } catch (cause) {
     throw new InvalidInputError("proof file is not JSON", { cause });
   }
+  const compactForm = (raw as { format?: unknown } | null)?.format === COMPACT_PROOF_FORMAT;
+  if (compactForm) raw = fromCompact(raw);
   if (!validate(raw)) {
     const first = validate.errors?.[0];
     throw new InvalidInputError(`proof file malformed: ${first ? describe(first) : "unknown error"}`);
@@ -134,7 +137,7 @@ export function isCompact(proof: ProofFile): boolean {
   return proof.checkpoint.signedNote === undefined;
 }
 
-/** The file text: indented JSON, or one line for a compact proof. */
+/** The file text: indented JSON (`amp-proof/v1`), or one line of `amp-proof/v1-compact` for a compact proof. */
 export function serializeProofFile(proof: ProofFile): string {
-  return (isCompact(proof) ? JSON.stringify(proof) : JSON.stringify(proof, null, 2)) + "\n";
+  return (isCompact(proof) ? JSON.stringify(toCompact(proof)) : JSON.stringify(proof, null, 2)) + "\n";
 }

@@ -121,4 +121,37 @@ describe("proof: compact proofs", function () {
     );
     expect(bytes).to.be.lessThan(full);
   });
+
+  it("the compact encoding is strict: malformed fields are refused by name, tampering is caught by verify", async function () {
+    const text = serializeProofFile(buildProofFile({ ...input, compact: true }));
+    const compact = JSON.parse(text) as Record<string, unknown> & {
+      format: string;
+      path: string[];
+      checkpoints: [string, string, string][];
+    };
+    expect(compact.format).to.equal("amp-proof/v1-compact");
+    const bad = (edit: (c: typeof compact) => void) => {
+      const c = JSON.parse(text) as typeof compact;
+      edit(c);
+      return () => parseProofFile(JSON.stringify(c));
+    };
+    expect(bad((c) => (c.path[0] = c.path[0]!.slice(1)))).to.throw(/compact proof file malformed: path\.0: /);
+    expect(bad((c) => (c.extra = 1))).to.throw(
+      /compact proof file malformed: \(root\): must NOT have additional/,
+    );
+    expect(bad((c) => (c.checkpoints = c.checkpoints.filter(([o]) => o !== "amp.local/ssid")))).to.throw(
+      /checkpoints: no entry for amp\.local\/ssid/,
+    );
+    expect(bad((c) => (c.signedNote = "x"))).to.throw(/compact proof file malformed/);
+    const B64U = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    // set the lowest (unused) bit of the last character: same bytes, another spelling
+    const last = (h: string) => h.slice(0, 42) + B64U[B64U.indexOf(h[42]!) ^ 1]!;
+    expect(bad((c) => (c.path[1] = last(c.path[1]!)))).to.throw(/path\.1: not canonical base64url/);
+    const flipped = JSON.parse(text) as typeof compact;
+    const first = flipped.path[0]!;
+    flipped.path[0] = (first[0] === "A" ? "B" : "A") + first.slice(1);
+    const err = await rejection(parseProofFile(JSON.stringify(flipped)));
+    expect(err).to.be.instanceOf(ProofInvalidError);
+    expect((err as ProofInvalidError).shortMessage).to.match(/^inclusion\.path/);
+  });
 });
