@@ -6,6 +6,7 @@ const BENCHES: Record<string, string> = {
   rounds: "./bench/rounds",
   ingest: "./bench/ingest",
   drift: "./bench/drift",
+  startup: "./bench/startup",
 };
 
 async function run(argv: readonly string[]): Promise<void> {

@@ -7,13 +7,17 @@ import path from "node:path";
 import type { Artifact, ArtifactResolver, BuildInfo } from "@nomicfoundation/ignition-core";
 import { AmpError } from "../util/errors";
 
-/** The repository root (the folder holding hardhat.config.ts), from src/ or dist/src/. */
+/**
+ * The repository or installed package root (the folder holding hardhat.embedded.config.js; a
+ * package installed from the packed tarball has no hardhat.config.ts), from src/ or dist/src/.
+ */
 export function projectRoot(): string {
   let dir = __dirname;
   for (;;) {
-    if (fs.existsSync(path.join(dir, "hardhat.config.ts"))) return dir;
+    if (fs.existsSync(path.join(dir, "hardhat.embedded.config.js"))) return dir;
     const up = path.dirname(dir);
-    if (up === dir) throw new AmpError("cannot find the project root (hardhat.config.ts) above " + __dirname);
+    if (up === dir)
+      throw new AmpError("cannot find the project root (hardhat.embedded.config.js) above " + __dirname);
     dir = up;
   }
 }

@@ -51,7 +51,9 @@ export async function deployContracts(
   const accounts = (await conn.eip1193.request({ method: "eth_accounts" })) as string[];
   const deployer = accounts[0];
   if (!deployer) {
-    throw new InvalidInputError(`${conn.label} has no unlocked account to deploy from (use a dev node)`);
+    throw new InvalidInputError(
+      `${conn.label} has no unlocked account to deploy from: give a funded deployer key (AMP_DEPLOYER_KEY or amp deploy --keystore FILE)`,
+    );
   }
   const startBlock = await conn.provider.getBlockNumber();
   const result = await deploy({

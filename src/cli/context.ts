@@ -6,7 +6,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { deriveThrowawayKeys, loadNodeKeys } from "../crypto/keys";
 import type { NodeKeys } from "../crypto/keys";
-import { InvalidInputError } from "../util/errors";
+import { CannotCheckError, UsageError } from "./exit";
 import type { FederationSpec } from "../chain/deploy";
 import { DEFAULT_MANIFEST_PATH, loadManifest } from "../manifest";
 
@@ -27,7 +27,11 @@ export interface ManifestFederation {
 
 /** Federations of the manifest (the shipped `manifest_federation.yaml` when no file is given). */
 export function loadManifestFederations(file?: string): ManifestFederation[] {
-  if (file !== undefined && !fs.existsSync(file)) throw new InvalidInputError(`no such manifest: ${file}`);
+  if (file !== undefined && !fs.existsSync(file)) {
+    throw new CannotCheckError(
+      `no such manifest: ${file} (check --manifest, or leave it out for the default)`,
+    );
+  }
   const manifest = loadManifest(file ?? DEFAULT_MANIFEST_PATH);
   return manifest.federations.map((f) => ({
     name: f.id,
@@ -58,7 +62,7 @@ export async function loadFederationKeys(
     }));
   }
   const password = process.env.AMP_KEYSTORE_PASSWORD;
-  if (!password) throw new InvalidInputError("set AMP_KEYSTORE_PASSWORD to read the keystores in --keys");
+  if (!password) throw new UsageError("set AMP_KEYSTORE_PASSWORD to read the keystores in --keys");
   const out: FederationKeys[] = [];
   for (const federation of federations) {
     const keys: NodeKeys[] = [];

@@ -8,6 +8,7 @@ import type { DeploymentRecord } from "../chain/deployment";
 import type { AnchoringRunner } from "../chain/runner";
 import { attachCredits } from "../credits/attach";
 import { rankNodes } from "../credits/rank";
+import type { EpochAllocation } from "../credits/scheduler";
 import type { ManifestFederation } from "./context";
 import { short } from "./output";
 
@@ -21,7 +22,10 @@ export async function demoCredits(o: {
   record: DeploymentRecord;
   manifest: ManifestFederation[];
   epochSeconds: number | undefined;
-}): Promise<{ afterRound: () => void; finish: (say: (l: string) => void) => Promise<void> }> {
+}): Promise<{
+  afterRound: () => void;
+  finish: (say: (l: string) => void) => Promise<EpochAllocation[]>;
+}> {
   const credits = await attachCredits({
     dataDir: o.dataDir,
     archive: o.runner.archive,
@@ -34,7 +38,7 @@ export async function demoCredits(o: {
     })),
     epochSeconds: o.epochSeconds,
   });
-  const finish = async (say: (l: string) => void): Promise<void> => {
+  const finish = async (say: (l: string) => void): Promise<EpochAllocation[]> => {
     const len = credits.epochSeconds * 1000;
     if (credits.epochSeconds <= MAX_WAIT_SECONDS) {
       const wait = len - (Date.now() % len) + 50;
@@ -52,7 +56,7 @@ export async function demoCredits(o: {
     const last = done[done.length - 1];
     if (!last) {
       say(`credits: no epoch closed yet (epoch ${credits.epochSeconds} s); try amp demo --epoch-seconds 2`);
-      return;
+      return done;
     }
     const ranked = rankNodes(credits.scheduler.store.all().map((r) => r.record));
     say(
@@ -62,6 +66,7 @@ export async function demoCredits(o: {
     say(
       `credits: amp credits show --data DIR; amp credits record --data DIR --epoch ${last.epoch} --node ID --out r.json`,
     );
+    return done;
   };
   return { afterRound: () => credits.afterRound(), finish };
 }

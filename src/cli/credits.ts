@@ -203,6 +203,9 @@ Examples:
         close();
       }
     });
+}
+
+export function addReceiptCommand(program: Command): void {
   program
     .command("receipt")
     .description("credit receipts on-chain")

@@ -10,9 +10,19 @@ import type { FaultKind } from "../consensus/evidence";
 import { buildProofFile } from "../proof/build";
 import { publicClientFor, verifyProof } from "../proof/verify";
 import { deployAndRegister, printDeployment } from "./deploy";
-import { short } from "./output";
-import { METRICS_LISTEN_HELP, WORKERS_HELP, metricsListenOption, parseCount, runRounds } from "./run";
+import { reporter, short } from "./output";
+import {
+  METRICS_LISTEN_HELP,
+  WORKERS_HELP,
+  evidenceInRound,
+  metricsListenOption,
+  parseCount,
+  runRounds,
+} from "./run";
 import { startMetrics } from "../telemetry";
+import type { RoundReport } from "../chain/runner";
+import type { DeploymentRecord } from "../chain/deployment";
+import type { EpochAllocation } from "../credits/scheduler";
 import { defaultMlDsaWorkers } from "../crypto/mldsa";
 import { runnerFederationsFor } from "./session";
 import { demoCredits } from "./credits-demo";
@@ -59,10 +69,11 @@ async function verifySamples(
   client: ReturnType<typeof publicClientFor>,
   originOf: (n: string) => string,
   say: (l: string) => void,
-) {
+): Promise<DemoVerified[]> {
+  const out: DemoVerified[] = [];
   const anchored = runner.anchors.all();
   const last = anchored[anchored.length - 1];
-  if (!last) return;
+  if (!last) return out;
   for (const cp of last.checkpoints) {
     const name = runner.nameOf(cp.origin);
     const size = BigInt(cp.treeSize);
@@ -76,12 +87,32 @@ async function verifySamples(
         originOf,
       });
       const v = await verifyProof(proof, client);
+      out.push({ eventId: v.eventId, origin: v.origin, index: v.index, round: v.round, txHash: v.txHash });
       say(
         `VALID event ${v.eventId} ${v.origin}#${v.index} in round ${v.round} (tree ${v.treeSize}), ` +
           `quorum ${v.signedWeight}/${v.totalWeight}, anchored in ${short(v.txHash)}`,
       );
     }
   }
+  return out;
+}
+
+/** A sample proof the demo verified. */
+export interface DemoVerified {
+  eventId: string;
+  origin: string;
+  index: bigint | number | string;
+  round: bigint | number | string;
+  txHash: string;
+}
+
+/** What `amp demo --json` reports. */
+export interface DemoSummary {
+  deployment: DeploymentRecord;
+  rounds: (RoundReport & { evidence: string[] })[];
+  verified: DemoVerified[];
+  /** Credit epochs allocated at the end of the demo (receipts on-chain). */
+  credits: { epoch: bigint; nodes: number; txHash: string; block: number }[];
 }
 
 /**
@@ -92,7 +123,7 @@ async function verifySamples(
 export async function runDemo(
   opts: DemoOptions,
   say: (line: string) => void = (l) => console.log(l),
-): Promise<void> {
+): Promise<DemoSummary> {
   const telemetry = await startMetrics(opts.metricsListen, say);
   const injector = opts.drift !== undefined ? demoDriftInjector(opts.drift, say) : undefined;
   const conn = await connectEmbedded();
@@ -114,6 +145,9 @@ export async function runDemo(
       ...(opts.workers !== undefined ? { mldsaWorkers: opts.workers } : {}),
       ...(telemetry.metrics ? { metrics: telemetry.metrics } : {}),
     });
+    let rounds: DemoSummary["rounds"];
+    let verified: DemoVerified[];
+    let allocations: EpochAllocation[];
     try {
       const credits = await demoCredits({
         dataDir,
@@ -123,20 +157,38 @@ export async function runDemo(
         manifest,
         epochSeconds: opts.epochSeconds,
       });
-      await runRounds(
+      const reports = await runRounds(
         runner,
         manifest,
-        { rounds: opts.rounds, generate: opts.events, salt: "amp-demo", afterRound: credits.afterRound },
+        {
+          rounds: opts.rounds,
+          generate: opts.events,
+          salt: "amp-demo",
+          dataDir,
+          afterRound: credits.afterRound,
+        },
         say,
       );
+      rounds = reports.map((r) => ({ ...r, evidence: evidenceInRound(dataDir, r.round) }));
       const originOf = (name: string) => manifest.find((f) => f.name === name)!.origin;
-      await verifySamples(runner, publicClientFor(conn.eip1193), originOf, say);
-      await credits.finish(say);
+      verified = await verifySamples(runner, publicClientFor(conn.eip1193), originOf, say);
+      allocations = await credits.finish(say);
       await runner.drift.idle();
       if (injector) say(demoDriftSummary(runner.drift.store, opts.data));
     } finally {
       runner.close();
     }
+    return {
+      deployment: record,
+      rounds,
+      verified,
+      credits: allocations.map((a) => ({
+        epoch: a.epoch,
+        nodes: a.nodes,
+        txHash: a.txHash,
+        block: a.blockNumber,
+      })),
+    };
   } finally {
     await telemetry.close();
     if (opts.data === undefined) fs.rmSync(dataDir, { recursive: true, force: true });
@@ -155,12 +207,17 @@ export function addDemoCommand(program: Command): void {
     .option("--epoch-seconds <n>", "credit allocation epoch in seconds (default: the manifest's, 3600)")
     .option("--metrics-listen <host:port>", METRICS_LISTEN_HELP)
     .option("--drift <cause>", "make ssid-apac-1 drift this way in rounds 2-4 (see amp alerts --help)")
+    .option(
+      "--json",
+      'print {"ok":true,"command":"demo","result":{"deployment","rounds","verified","credits"}} on stdout',
+    )
     .addHelpText(
       "after",
       `
 Deploys through the Ignition module, registers ssid (4 nodes) and opencore (3 nodes) with
 THROWAWAY DEMO KEYS (derived from a public label: never reuse them), runs the rounds with one
-ssid node Byzantine in rounds 3-5, prints one line per round, then verifies sample proofs.
+ssid node Byzantine in rounds 3-5, prints a legend and one line per round (rounds with Byzantine
+evidence end in "evidence: <node> <fault>"), then verifies sample proofs. Log lines go to stderr.
 
 Examples:
   $ amp demo
@@ -176,20 +233,26 @@ Examples:
         epochSeconds?: string;
         metricsListen?: string;
         drift?: string;
+        json?: boolean;
       }) => {
         const metricsListen = metricsListenOption(opts.metricsListen);
-        await runDemo({
-          rounds: parseCount(opts.rounds, "--rounds", 1),
-          events: parseCount(opts.events, "--events", 1),
-          byzantine: opts.byzantine,
-          workers: parseCount(opts.workers, "--workers"),
-          ...(opts.data !== undefined ? { data: opts.data } : {}),
-          ...(opts.epochSeconds !== undefined
-            ? { epochSeconds: parseCount(opts.epochSeconds, "--epoch-seconds", 1) }
-            : {}),
-          ...(metricsListen !== undefined ? { metricsListen } : {}),
-          ...(opts.drift !== undefined ? { drift: opts.drift } : {}),
-        });
+        const out = reporter("demo", opts.json);
+        const summary = await runDemo(
+          {
+            rounds: parseCount(opts.rounds, "--rounds", 1),
+            events: parseCount(opts.events, "--events", 1),
+            byzantine: opts.byzantine,
+            workers: parseCount(opts.workers, "--workers"),
+            ...(opts.data !== undefined ? { data: opts.data } : {}),
+            ...(opts.epochSeconds !== undefined
+              ? { epochSeconds: parseCount(opts.epochSeconds, "--epoch-seconds", 1) }
+              : {}),
+            ...(metricsListen !== undefined ? { metricsListen } : {}),
+            ...(opts.drift !== undefined ? { drift: opts.drift } : {}),
+          },
+          out.say,
+        );
+        out.done(summary);
       },
     );
 }

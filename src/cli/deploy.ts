@@ -7,6 +7,8 @@ import { deployContracts, registerFederations } from "../chain/deploy";
 import { assertDeploymentLive, deploymentPath, readDeployment, writeDeployment } from "../chain/deployment";
 import type { DeploymentRecord } from "../chain/deployment";
 import { federationSpecs, loadFederationKeys, loadManifestFederations, THROWAWAY_BANNER } from "./context";
+import { assertFunded, deployerWallet } from "./deployer";
+import { reporter } from "./output";
 
 export interface DeployCommandOptions {
   manifest?: string;
@@ -51,38 +53,57 @@ export function addDeployCommand(program: Command): void {
     )
     .option("--manifest <file>", "federation manifest (default: the shipped default manifest)")
     .option("--keys <dir>", "node key files from `amp keys generate` (default: THROWAWAY DEMO KEYS)")
+    .option("--keystore <file>", "deployer key: encrypted JSON keystore, password from AMP_DEPLOYER_PASSWORD")
+    .option("--json", 'print {"ok":true,"command":"deploy","result":{"alreadyDeployed","deployment"}}')
     .addHelpText(
       "after",
       `
-Deploys from the node's first unlocked account. Re-running with the same --data dir is safe: a
+Signs with the deployer key from --keystore or AMP_DEPLOYER_KEY (0x… hex) when given, else with
+the node's first unlocked account (a dev node). The deployer becomes the registry's governance.
+Re-running with the same --data dir is safe: a
 live deployment is reported, not repeated; a record whose chain was restarted is refused.
 
 Examples:
   $ npx hardhat node &
   $ amp deploy --rpc http://127.0.0.1:8545 --data ./amp-data
-  $ AMP_KEYSTORE_PASSWORD=... amp deploy --rpc http://127.0.0.1:8545 --data ./amp-data --keys ~/.amp/keys`,
+  $ AMP_KEYSTORE_PASSWORD=... amp deploy --rpc http://127.0.0.1:8545 --data ./amp-data --keys ~/.amp/keys
+  $ AMP_DEPLOYER_PASSWORD=... amp deploy --rpc https://rpc.example --data ./amp-data --keystore deployer.json`,
     )
-    .action(async (opts: { rpc: string; data: string; manifest?: string; keys?: string }) => {
-      const say = (l: string) => console.log(l);
-      const conn = await connectRpc(opts.rpc);
-      try {
-        if (fs.existsSync(deploymentPath(opts.data))) {
-          const existing = readDeployment(opts.data);
-          await assertDeploymentLive(conn, existing);
-          say(`already deployed (${deploymentPath(opts.data)}):`);
-          printDeployment(existing, say);
-          return;
+    .action(
+      async (opts: {
+        rpc: string;
+        data: string;
+        manifest?: string;
+        keys?: string;
+        keystore?: string;
+        json?: boolean;
+      }) => {
+        const out = reporter("deploy", opts.json);
+        const say = out.say;
+        const localSigner = await deployerWallet(opts);
+        const conn = await connectRpc(opts.rpc, localSigner ? { localSigner } : {});
+        try {
+          if (localSigner) await assertFunded(conn.provider, conn.chainId, localSigner);
+          if (fs.existsSync(deploymentPath(opts.data))) {
+            const existing = readDeployment(opts.data);
+            await assertDeploymentLive(conn, existing);
+            say(`already deployed (${deploymentPath(opts.data)}):`);
+            printDeployment(existing, say);
+            out.done({ alreadyDeployed: true, deployment: existing });
+            return;
+          }
+          const record = await deployAndRegister(
+            conn,
+            { ...opts, journalDir: path.join(opts.data, "ignition") },
+            say,
+          );
+          writeDeployment(opts.data, record);
+          printDeployment(record, say);
+          say(`wrote ${deploymentPath(opts.data)}`);
+          out.done({ alreadyDeployed: false, deployment: record });
+        } finally {
+          conn.close();
         }
-        const record = await deployAndRegister(
-          conn,
-          { ...opts, journalDir: path.join(opts.data, "ignition") },
-          say,
-        );
-        writeDeployment(opts.data, record);
-        printDeployment(record, say);
-        say(`wrote ${deploymentPath(opts.data)}`);
-      } finally {
-        conn.close();
-      }
-    });
+      },
+    );
 }

@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { Command } from "commander";
+import { CannotCheckError } from "./exit";
 import { Archive } from "../archive";
 import type { StoredEvent } from "../archive";
 import { AnchoredRounds, ANCHORS_FILE } from "../chain/anchored-rounds";
@@ -10,6 +11,7 @@ import { ingestNdjsonFile } from "./ingest-file";
 import { InvalidInputError } from "../util/errors";
 import { loadManifestFederations } from "./context";
 import type { ManifestFederation } from "./context";
+import { reporter } from "./output";
 
 /**
  * Parse NDJSON text (small inputs, tests); a bad line is refused naming `file:line` (1-based) and
@@ -31,6 +33,7 @@ export function addIngestCommand(program: Command): void {
     .description("validate events and queue them durably in the data dir's archive (all or nothing)")
     .requiredOption("--data <dir>", "data dir (created if missing)")
     .option("--manifest <file>", "federation manifest (default: the shipped default manifest)")
+    .option("--json", 'print {"ok":true,"command":"ingest","result":{"stored","duplicates"}}')
     .addHelpText(
       "after",
       `
@@ -45,8 +48,8 @@ Examples:
   $ amp ingest events.ndjson --data ./amp-data
   $ amp run --rpc http://127.0.0.1:8545 --data ./amp-data`,
     )
-    .action((file: string, opts: { data: string; manifest?: string }) => {
-      if (!fs.existsSync(file)) throw new InvalidInputError(`no such file: ${file}`);
+    .action((file: string, opts: { data: string; manifest?: string; json?: boolean }) => {
+      if (!fs.existsSync(file)) throw new CannotCheckError(`no such file: ${file} (check the path)`);
       if (!fs.statSync(file).isFile()) throw new InvalidInputError(`not a regular file: ${file}`);
       const names = loadManifestFederations(opts.manifest).map((f) => f.name);
       const created = fs.existsSync(opts.data) ? undefined : fs.mkdirSync(opts.data, { recursive: true });
@@ -57,7 +60,9 @@ Examples:
       try {
         const r = ingestNdjsonFile(archive, names, file);
         ok = true;
-        console.log(`queued ${r.stored} events (${r.duplicates} duplicates ignored) in ${opts.data}`);
+        const out = reporter("ingest", opts.json);
+        out.say(`queued ${r.stored} events (${r.duplicates} duplicates ignored) in ${opts.data}`);
+        out.done({ stored: r.stored, duplicates: r.duplicates });
       } finally {
         archive.close();
         // A refused file leaves no trace: not even the empty archive (or data dir) it opened.
@@ -108,6 +113,10 @@ export function addEventsCommand(program: Command): void {
     .option("--id <eventId>", "only this event")
     .option("--leaf <hash>", "only the event with this leaf hash (0x-hex)")
     .option("--manifest <file>", "federation manifest (default: the shipped default manifest)")
+    .option(
+      "--json",
+      'print {"ok":true,"command":"events","result":{"events":[{id,federation,round,index,leaf}]}}',
+    )
     .addHelpText(
       "after",
       `
@@ -116,7 +125,7 @@ Examples:
   $ amp events --data ./amp-data --id 3f2a9c1e-…
   $ amp events --data ./amp-data --leaf 0x5d1f…`,
     )
-    .action((opts: { data: string; id?: string; leaf?: string; manifest?: string }) => {
+    .action((opts: { data: string; id?: string; leaf?: string; manifest?: string; json?: boolean }) => {
       const file = path.join(opts.data, ARCHIVE_FILE);
       if (!fs.existsSync(file)) throw new InvalidInputError(`no archive at ${file}`);
       const archive = Archive.open(file);
@@ -141,8 +150,12 @@ Examples:
             `no archived event matches ${opts.id ? `id ${opts.id}` : `leaf ${opts.leaf}`}`,
           );
         }
-        console.log("event_id\tfederation\tround\tindex\tleaf_hash");
-        for (const r of selected) console.log(`${r.id}\t${r.federation}\t${r.round}\t${r.index}\t${r.leaf}`);
+        const out = reporter("events", opts.json);
+        if (out.json) out.done({ events: selected });
+        else {
+          out.say("event_id\tfederation\tround\tindex\tleaf_hash");
+          for (const r of selected) out.say(`${r.id}\t${r.federation}\t${r.round}\t${r.index}\t${r.leaf}`);
+        }
       } finally {
         anchors?.close();
         archive.close();

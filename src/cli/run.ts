@@ -1,24 +1,36 @@
+import fs from "node:fs";
+import path from "node:path";
 import type { Command } from "commander";
 import { connectRpc } from "../chain/connect";
 import type { AnchoringRunner, RoundReport } from "../chain/runner";
+import { EvidenceStore } from "../consensus/evidence";
 import { defaultMlDsaWorkers } from "../crypto/mldsa";
-import { InvalidInputError } from "../util/errors";
 import type { ManifestFederation } from "./context";
+import { UsageError } from "./exit";
 import { generateEvents } from "./generate";
-import { progress, short } from "./output";
+import { progress, reporter, short } from "./output";
 import { openSession } from "./session";
 import { attachCredits } from "../credits/attach";
 import { parseListen, startMetrics } from "../telemetry";
 import { oneLine } from "../util/errors";
-import { UsageError } from "./exit";
 
 export const METRICS_LISTEN_HELP =
   "serve Prometheus metrics at http://HOST:PORT/metrics while running (port 0: a free port; the URL is printed)";
 
-/** One line per round: round, sizes, roots, quorum weight, witness bytes, tx, gas, latency. */
-export function formatRound(r: RoundReport): string {
+/** Printed once above the round table: what each part of a round line means. */
+export const ROUND_LEGEND =
+  "legend: round N  <federation> +<events added>=<tree size> <root> q=<signed>/<total weight>  " +
+  "global <global root>  witness <bytes of cosignatures>  tx <anchoring tx> gas <gas>  " +
+  "ms quorum|witness|anchor = ms from sealing to quorum, to witnessed, to anchored  evidence: <node> <fault>";
+
+/**
+ * One line per round: round, sizes, roots, quorum weight, witness bytes, tx, gas, latency, and
+ * the Byzantine evidence recorded in the round (`evidence: ssid-apac-1 wrong-root`).
+ */
+export function formatRound(r: RoundReport, evidence: readonly string[] = []): string {
+  const marks = evidence.length > 0 ? `  evidence: ${evidence.join(", ")}` : "";
   if (r.status === "failed") {
-    return `round ${r.round}  FAILED (${r.reason}); ${r.carriedEntries} events carried to the next attempt`;
+    return `round ${r.round}  FAILED (${r.reason}); ${r.carriedEntries} events carried to the next attempt${marks}`;
   }
   const feds = r.federations
     .map(
@@ -30,7 +42,7 @@ export function formatRound(r: RoundReport): string {
   const tag = r.status === "already-anchored" ? " (already anchored)" : "";
   return (
     `round ${r.round}  ${feds}  global ${short(r.globalRoot)}  witness ${r.witnessBytes} B  ` +
-    `tx ${short(r.txHash)} gas ${r.gasUsed}  ms quorum ${l.sealToQuorumMs.toFixed(0)} witness ${l.quorumToWitnessedMs.toFixed(0)} anchor ${l.witnessedToAnchoredMs.toFixed(0)}${tag}`
+    `tx ${short(r.txHash)} gas ${r.gasUsed}  ms quorum ${l.sealToQuorumMs.toFixed(0)} witness ${l.quorumToWitnessedMs.toFixed(0)} anchor ${l.witnessedToAnchoredMs.toFixed(0)}${tag}${marks}`
   );
 }
 
@@ -48,21 +60,40 @@ export function metricsListenOption(value: string | undefined): string | undefin
   return value;
 }
 
+/** Byzantine evidence recorded in `round`, as `<node> <fault>` (read from the engine's evidence stores). */
+export function evidenceInRound(dataDir: string, round: bigint): string[] {
+  const engine = path.join(dataDir, "engine");
+  if (!fs.existsSync(engine)) return [];
+  const out: string[] = [];
+  for (const fed of fs.readdirSync(engine).sort()) {
+    if (!fs.existsSync(path.join(engine, fed, "evidence", "evidence.jsonl"))) continue;
+    for (const e of new EvidenceStore(path.join(engine, fed, "evidence")).all()) {
+      const mark = `${e.nodeId} ${e.kind}`;
+      if (e.round === round.toString() && !out.includes(mark)) out.push(mark);
+    }
+  }
+  return out;
+}
+
 export function parseCount(value: string, what: string, min = 0): number {
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n < min)
-    throw new InvalidInputError(`${what} must be an integer ≥ ${min}, got "${value}"`);
+    throw new UsageError(`${what} must be an integer ≥ ${min}, got "${value}"`);
   return n;
 }
 
-/** Generate events (optional) and run rounds until `rounds` are done or nothing is pending. */
+/**
+ * Generate events (optional) and run rounds until `rounds` are done or nothing is pending. With
+ * `dataDir`, each round line names the Byzantine evidence recorded in that round.
+ */
 export async function runRounds(
   runner: AnchoringRunner,
   manifest: ManifestFederation[],
-  opts: { rounds: number; generate: number; salt: string; afterRound?: () => void },
+  opts: { rounds: number; generate: number; salt: string; dataDir?: string; afterRound?: () => void },
   say: (l: string) => void,
 ): Promise<RoundReport[]> {
   const bar = progress("rounds", opts.rounds);
+  say(ROUND_LEGEND);
   const out: RoundReport[] = [];
   try {
     for (let i = 0; i < opts.rounds; i++) {
@@ -79,7 +110,7 @@ export async function runRounds(
       out.push(report);
       opts.afterRound?.();
       bar.tick();
-      say(formatRound(report));
+      say(formatRound(report, opts.dataDir ? evidenceInRound(opts.dataDir, report.round) : []));
     }
   } finally {
     bar.stop();
@@ -101,6 +132,10 @@ export function addRunCommand(program: Command): void {
     .option("--workers <n>", WORKERS_HELP, String(defaultMlDsaWorkers()))
     .option("--epoch-seconds <n>", "credit allocation epoch in seconds (default: the manifest's, 3600)")
     .option("--metrics-listen <host:port>", METRICS_LISTEN_HELP)
+    .option(
+      "--json",
+      'print {"ok":true,"command":"run","result":{"startRound","pending","rounds":[…]}} on stdout',
+    )
     .addHelpText(
       "after",
       `
@@ -126,8 +161,10 @@ Examples:
         workers: string;
         epochSeconds?: string;
         metricsListen?: string;
+        json?: boolean;
       }) => {
-        const say = (l: string) => console.log(l);
+        const out = reporter("run", opts.json);
+        const say = out.say;
         const rounds = parseCount(opts.rounds, "--rounds", 1);
         const generate = parseCount(opts.generate, "--generate");
         const maxBatch = parseCount(opts.maxBatch, "--max-batch", 1);
@@ -143,7 +180,9 @@ Examples:
           const session = { ...opts, maxBatch, mldsaWorkers, metrics: telemetry.metrics };
           const { runner, manifest, record } = await openSession(conn, opts.data, session, say);
           try {
-            say(`starting at round ${runner.nextRound}; ${runner.pending()} events queued`);
+            const startRound = runner.nextRound;
+            const pending = runner.pending();
+            say(`starting at round ${startRound}; ${pending} events queued`);
             const credits = await attachCredits({
               dataDir: opts.data,
               archive: runner.archive,
@@ -157,13 +196,14 @@ Examples:
               manifest: opts.manifest,
               epochSeconds,
             });
-            await runRounds(
+            const reports = await runRounds(
               runner,
               manifest,
-              { rounds, generate, salt: opts.data, afterRound: credits.afterRound },
+              { rounds, generate, salt: opts.data, dataDir: opts.data, afterRound: credits.afterRound },
               say,
             );
-            for (const a of await credits.settle()) {
+            const allocated = await credits.settle();
+            for (const a of allocated) {
               say(`credits: epoch ${a.epoch} allocated to ${a.nodes} nodes in tx ${short(a.txHash)}`);
               for (const p of a.proposals ?? []) {
                 say(
@@ -171,6 +211,17 @@ Examples:
                 );
               }
             }
+            out.done({
+              startRound,
+              pending,
+              rounds: reports.map((r) => ({ ...r, evidence: evidenceInRound(opts.data, r.round) })),
+              credits: allocated.map((a) => ({
+                epoch: a.epoch,
+                nodes: a.nodes,
+                txHash: a.txHash,
+                block: a.blockNumber,
+              })),
+            });
           } finally {
             runner.close();
           }

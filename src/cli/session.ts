@@ -46,7 +46,11 @@ export async function runnerFederationsFor(
   for (const f of feds) {
     const registered = record?.federations.find((r) => r.origin === f.origin);
     if (!record) continue;
-    if (!registered) throw new InvalidInputError(`federation ${f.origin} is not in the deployment record`);
+    if (!registered) {
+      throw new InvalidInputError(
+        `federation ${f.origin} is not in the deployment record: use the --manifest it was deployed with`,
+      );
+    }
     const mine = f.nodes.map((n) => n.keys.wallet.address);
     const norm = (xs: string[]) => JSON.stringify(xs.map((x) => x.toLowerCase()).sort());
     if (norm(mine) !== norm(registered.validators)) {

@@ -44,7 +44,9 @@ Examples:
           console.log(
             `VALID event ${v.eventId} in ${v.origin} at index ${v.index} of ${v.treeSize}, round ${v.round}, ` +
               `tx ${short(v.txHash)} (block ${v.blockNumber}), quorum ${v.signedWeight}/${v.totalWeight}, ` +
-              `note ${v.noteVotes} votes + ${v.noteCosignatures} witness cosignatures`,
+              (v.layers.postQuantumNote
+                ? `note ${v.noteVotes} votes + ${v.noteCosignatures} witness cosignatures; layers: on-chain quorum, post-quantum note`
+                : "layers: on-chain quorum only (compact proof: no post-quantum note)"),
           );
         }
       } catch (err) {

@@ -27,6 +27,8 @@ export interface BuildProofInput {
   originOf?: (federationKey: string) => string;
   /** Leave out the event's canonical bytes (a digest-only proof of the leaf hash). */
   digestOnly?: boolean;
+  /** Leave out the ML-DSA signed note and its keys (a compact proof: the EIP-712 quorum layer only). */
+  compact?: boolean;
 }
 
 export function buildProofFile(input: BuildProofInput): ProofFile {
@@ -62,8 +64,7 @@ export function buildProofFile(input: BuildProofInput): ProofFile {
       epoch: cp.epoch,
       treeSize: cp.treeSize,
       rootHash: cp.rootHash,
-      signedNote: cp.signedNote,
-      noteKeys: cp.noteKeys,
+      ...(input.compact ? {} : { signedNote: cp.signedNote, noteKeys: cp.noteKeys }),
       signatures: cp.signatures,
     },
     nexus: {

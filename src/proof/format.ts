@@ -10,6 +10,7 @@ import Ajv from "ajv";
 import type { ErrorObject } from "ajv";
 import { InvalidInputError } from "../util/errors";
 import { IJsonError, parseIJson } from "../events/ijson";
+import { COMPACT_PROOF_FORMAT, fromCompact, toCompact } from "./compact";
 
 export const PROOF_FORMAT = "amp-proof/v1";
 
@@ -39,10 +40,13 @@ export interface ProofFile {
     epoch: string;
     treeSize: string;
     rootHash: string;
-    /** C2SP signed note (tlog-checkpoint body + ML-DSA-65 vote signatures). */
-    signedNote: string;
-    /** ML-DSA-65 keys of the note's signers (from the manifest). */
-    noteKeys: NoteKey[];
+    /**
+     * C2SP signed note (tlog-checkpoint body + ML-DSA-65 vote signatures). Absent, with `noteKeys`,
+     * in a compact proof (`amp proof --compact`): the post-quantum layer is then not checkable.
+     */
+    signedNote?: string;
+    /** ML-DSA-65 keys of the note's signers (from the manifest); present exactly when `signedNote` is. */
+    noteKeys?: NoteKey[];
     /** 65-byte EIP-712 signatures the anchor checked, signers strictly ascending. */
     signatures: string[];
   };
@@ -69,18 +73,21 @@ export const PROOF_SCHEMA = obj({
   ]),
   federation: obj({ origin, federationId: hash32 }),
   inclusion: obj({ index: u64, treeSize: u64, path: { type: "array", items: hash32, maxItems: 64 } }),
-  checkpoint: obj({
-    epoch: u64,
-    treeSize: u64,
-    rootHash: hash32,
-    signedNote: { type: "string", maxLength: 1_000_000 },
-    noteKeys: {
-      type: "array",
-      maxItems: 64,
-      items: obj({ keyName: { type: "string" }, publicKey: { type: "string" } }),
+  checkpoint: obj(
+    {
+      epoch: u64,
+      treeSize: u64,
+      rootHash: hash32,
+      signedNote: { type: "string", maxLength: 1_000_000 },
+      noteKeys: {
+        type: "array",
+        maxItems: 64,
+        items: obj({ keyName: { type: "string" }, publicKey: { type: "string" } }),
+      },
+      signatures: { type: "array", items: sig65, minItems: 1, maxItems: 256 },
     },
-    signatures: { type: "array", items: sig65, minItems: 1, maxItems: 256 },
-  }),
+    ["signedNote", "noteKeys"],
+  ),
   nexus: obj({
     round: u64,
     globalRoot: hash32,
@@ -130,13 +137,26 @@ export function parseProofFile(text: string, source = "proof"): ProofFile {
       meta: cause.meta,
     });
   }
+  const compactForm = (raw as { format?: unknown } | null)?.format === COMPACT_PROOF_FORMAT;
+  if (compactForm) raw = fromCompact(raw);
   if (!validate(raw)) {
     const first = validate.errors?.[0];
     throw new InvalidInputError(`proof file malformed: ${first ? describe(first) : "unknown error"}`);
   }
+  if ((raw.checkpoint.signedNote === undefined) !== (raw.checkpoint.noteKeys === undefined)) {
+    throw new InvalidInputError(
+      "proof file malformed: checkpoint.signedNote and checkpoint.noteKeys come together (a compact proof has neither)",
+    );
+  }
   return raw;
 }
 
+/** A compact proof: no ML-DSA signed note (only the on-chain EIP-712 quorum layer is checkable). */
+export function isCompact(proof: ProofFile): boolean {
+  return proof.checkpoint.signedNote === undefined;
+}
+
+/** The file text: indented JSON (`amp-proof/v1`), or one line of `amp-proof/v1-compact` for a compact proof. */
 export function serializeProofFile(proof: ProofFile): string {
-  return JSON.stringify(proof, null, 2) + "\n";
+  return (isCompact(proof) ? JSON.stringify(toCompact(proof)) : JSON.stringify(proof, null, 2)) + "\n";
 }

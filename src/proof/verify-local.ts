@@ -100,8 +100,10 @@ export interface NoteCheck {
 export function checkSignedNote(p: ProofFile): NoteCheck {
   const field = "checkpoint.signedNote";
   const out: NoteCheck = { votes: 0, cosignatures: 0 };
+  const { signedNote, noteKeys } = p.checkpoint;
+  check(signedNote !== undefined && noteKeys !== undefined, field, "absent (a compact proof)");
   try {
-    const note = parseSignedNote(p.checkpoint.signedNote);
+    const note = parseSignedNote(signedNote);
     const body = parseCheckpointBody(note.body);
     check(body.origin === p.federation.origin, field, `origin is ${body.origin}`);
     check(body.treeSize.toString() === p.checkpoint.treeSize, field, `tree size is ${body.treeSize}`);
@@ -112,9 +114,7 @@ export function checkSignedNote(p: ProofFile): NoteCheck {
     );
     check(body.round.toString() === p.nexus.round, field, `round is ${body.round}`);
     check(body.epoch.toString() === p.checkpoint.epoch, field, `epoch is ${body.epoch}`);
-    const keys = p.checkpoint.noteKeys.map((k) =>
-      makeVerifier(k.keyName, Buffer.from(k.publicKey, "base64")),
-    );
+    const keys = noteKeys.map((k) => makeVerifier(k.keyName, Buffer.from(k.publicKey, "base64")));
     const seen = new Set<string>();
     for (const sig of note.signatures) {
       const key = findVerifier(sig, keys);

@@ -10,7 +10,7 @@
 import { createPublicClient, custom, http } from "viem";
 import type { PublicClient } from "viem";
 import type { Eip1193 } from "../chain/connect";
-import { parseProofFile } from "./format";
+import { isCompact, parseProofFile } from "./format";
 import type { ProofFile } from "./format";
 import {
   checkAnchoredState,
@@ -45,6 +45,8 @@ export interface VerifiedProof {
   /** ML-DSA signatures on the cosigned note: the federation's votes and the other federations' witnesses. */
   noteVotes: number;
   noteCosignatures: number;
+  /** The layers checked: the on-chain EIP-712 quorum always; the ML-DSA note unless the proof is compact. */
+  layers: { onChainQuorum: true; postQuantumNote: boolean };
 }
 
 /** A read-only viem client for an RPC URL or an EIP-1193 provider. */
@@ -62,7 +64,7 @@ export async function verifyProof(p: ProofFile, client: PublicClient): Promise<V
   await checkAnchorTx(client, p);
   const quorum = await checkQuorum(client, p, await registryOf(client, p));
   checkGlobalRoot(p);
-  const note = checkSignedNote(p);
+  const note = isCompact(p) ? { votes: 0, cosignatures: 0 } : checkSignedNote(p);
   checkInclusionLocally(p);
   await checkInclusionOnChain(client, p);
   return {
@@ -77,6 +79,7 @@ export async function verifyProof(p: ProofFile, client: PublicClient): Promise<V
     ...quorum,
     noteVotes: note.votes,
     noteCosignatures: note.cosignatures,
+    layers: { onChainQuorum: true, postQuantumNote: !isCompact(p) },
   };
 }
 

@@ -4,7 +4,7 @@
  *
  * - Level from `AMP_LOG_LEVEL` (debug|info|warn|error|silent), default `warn`, read at each call.
  * - Where: the file named by `AMP_LOG_FILE` (appended), else stderr — human-readable when stderr is
- *   a terminal, JSON lines otherwise. Tables and results go to stdout, so they never interleave.
+ *   a terminal, JSON lines otherwise; `AMP_LOG_FORMAT` (text|json) overrides the terminal check. Tables and results go to stdout, so they never interleave.
  * - Each line has `level`, `time` (ISO 8601), `component`, the bindings of `child()` (`node`,
  *   `federation`, `round`, …), `msg`, then the call's fields. bigint → decimal string, bytes → hex,
  *   Error → `{name, message, kind?}`.
@@ -61,6 +61,8 @@ export type LogTarget = { kind: "file"; file: string } | { kind: "pretty" } | { 
 export function logTarget(env: NodeJS.ProcessEnv, stderrIsTTY: boolean): LogTarget {
   const file = env.AMP_LOG_FILE;
   if (file) return { kind: "file", file };
+  if (env.AMP_LOG_FORMAT === "json") return { kind: "json" };
+  if (env.AMP_LOG_FORMAT === "text") return { kind: "pretty" };
   return stderrIsTTY ? { kind: "pretty" } : { kind: "json" };
 }
 

@@ -31,11 +31,11 @@ describe("cli: the amp command", function () {
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it("has --help with examples on every command", async function () {
-    const names = (cmd: ReturnType<typeof buildProgram>, prefix: string[]): string[][] =>
+    const names = (cmd: Awaited<ReturnType<typeof buildProgram>>, prefix: string[]): string[][] =>
       cmd.commands.flatMap((c) =>
         c.commands.length > 0 ? names(c, [...prefix, c.name()]) : [[...prefix, c.name()]],
       );
-    const all = names(buildProgram(), []);
+    const all = names(await buildProgram(), []);
     expect(all.map((a) => a.join(" "))).to.include.members([
       "demo",
       "deploy",
@@ -60,17 +60,19 @@ describe("cli: the amp command", function () {
     expect(r.err).to.match(/required option '--rpc <url>' not specified/);
   });
 
-  it("exits 1 with one line naming the problem for a bad argument", async function () {
-    const r = await amp("run", "--rpc", "ftp://x", "--data", dir, "--rounds", "0");
-    expect(r.code).to.equal(1);
+  it("exits 2 with one line naming the problem for a bad flag value", async function () {
+    const r = await amp("run", "--rpc", "http://127.0.0.1:1", "--data", dir, "--rounds", "0");
+    expect(r.code).to.equal(2);
     expect(r.err.trim().split("\n")).to.have.length(1);
-    expect(r.err).to.match(/^amp: InvalidInputError: --rounds must be an integer ≥ 1, got "0"/);
-    const w = await amp("run", "--rpc", "ftp://x", "--data", dir, "--workers", "two");
-    expect(w.code).to.equal(1);
-    expect(w.err).to.match(/^amp: InvalidInputError: --workers must be an integer ≥ 0, got "two"/);
-    const v = await amp("verify", path.join(dir, "missing.json"), "--rpc", "http://127.0.0.1:1");
-    expect(v.code).to.equal(1);
-    expect(v.err).to.match(/no such proof file/);
+    expect(r.err).to.match(/^amp: UsageError: --rounds must be an integer ≥ 1, got "0"/);
+    const w = await amp("run", "--rpc", "http://127.0.0.1:1", "--data", dir, "--workers", "two");
+    expect(w.code).to.equal(2);
+    expect(w.err).to.match(/^amp: UsageError: --workers must be an integer ≥ 0, got "two"/);
+    const u = await amp("run", "--rpc", "ftp://x", "--data", dir);
+    expect(u.code).to.equal(2);
+    expect(u.err).to.match(
+      /--rpc must be an http\(s\) URL such as http:\/\/127\.0\.0\.1:8545, got "ftp:\/\/x"/,
+    );
   });
 
   it("refuses an unreachable RPC endpoint with a clear reason", async function () {
@@ -107,7 +109,7 @@ describe("cli: the amp command", function () {
     try {
       delete process.env.AMP_KEYSTORE_PASSWORD;
       const noPw = await amp("keys", "generate", "--out", out, "--nodes", "ssid-eu-1");
-      expect(noPw.code).to.equal(1);
+      expect(noPw.code).to.equal(2); // usage: a required environment variable is missing
       expect(noPw.err).to.match(/AMP_KEYSTORE_PASSWORD/);
       process.env.AMP_KEYSTORE_PASSWORD = "test password";
       const r = await amp("keys", "generate", "--out", out, "--nodes", "ssid-eu-1");

@@ -156,7 +156,7 @@ describe("e2e on the in-process network: rounds, anchors, proofs", function () {
         "signed note",
         "checkpoint.signedNote",
         (p) =>
-          (p.checkpoint.signedNote = p.checkpoint.signedNote.replace(
+          (p.checkpoint.signedNote = p.checkpoint.signedNote!.replace(
             /\n\n— (\S+) ([A-Za-z0-9+/]{8})/,
             (_m, k: string, b: string) => `\n\n— ${k} ${b.slice(0, 7)}${b[7] === "A" ? "B" : "A"}`,
           )),
@@ -165,7 +165,7 @@ describe("e2e on the in-process network: rounds, anchors, proofs", function () {
         "note key",
         "checkpoint.signedNote",
         (p) => {
-          const [a, b] = p.checkpoint.noteKeys;
+          const [a, b] = p.checkpoint.noteKeys!;
           [a!.publicKey, b!.publicKey] = [b!.publicKey, a!.publicKey];
         },
       ],
@@ -173,7 +173,7 @@ describe("e2e on the in-process network: rounds, anchors, proofs", function () {
         "witness cosignature line",
         "checkpoint.signedNote",
         (p) => {
-          const lines = p.checkpoint.signedNote.split("\n");
+          const lines = p.checkpoint.signedNote!.split("\n");
           const i = lines.findIndex((l) => l.startsWith("— ") && !l.startsWith(`— ${p.federation.origin}/`));
           lines.splice(i, 1);
           p.checkpoint.signedNote = lines.join("\n");

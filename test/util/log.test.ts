@@ -121,6 +121,15 @@ describe("util/log: pino behind createLogger", function () {
     expect(logTarget({ AMP_LOG_FILE: "" }, false)).to.deep.equal({ kind: "json" });
   });
 
+  it("lets AMP_LOG_FORMAT override the terminal check (a file still wins)", function () {
+    expect(logTarget({ AMP_LOG_FORMAT: "json" }, true)).to.deep.equal({ kind: "json" });
+    expect(logTarget({ AMP_LOG_FORMAT: "text" }, false)).to.deep.equal({ kind: "pretty" });
+    expect(logTarget({ AMP_LOG_FORMAT: "json", AMP_LOG_FILE: "/x/a.log" }, true)).to.deep.equal({
+      kind: "file",
+      file: "/x/a.log",
+    });
+  });
+
   it("renders human-readable lines for a terminal: level, component, message, fields", function () {
     let text = "";
     const out = new Writable({
