@@ -118,7 +118,9 @@ describe("events: fast validity check (a sufficient condition for the schema)", 
         if (ajv && !fast) ajvOnly++;
         if (fast && !ajv) expect.fail(`fast path accepted ${fc.stringify(e)}, which the schema refuses`);
       }),
-      { numRuns: 8000 },
+      // A fixed seed: 42the two counters below check that the run exercised both sides (fast path taken,
+      // schema-only acceptances seen); an unlucky random draw made the second one flaky.
+      { numRuns: 8000, seed: 42 },
     );
     expect(fastTrue).to.be.greaterThan(0);
     expect(ajvOnly).to.be.greaterThan(0);
