@@ -88,6 +88,13 @@ interface does not allow.
 Round 1 is cheaper (${n("round1Gas")}) because first checkpoints carry no consistency proofs and there is no
 previous record to read.
 
+Trust roots (issue 8): the registry now also stores each validator's ML-DSA key commitment and checks
+rotations against the outgoing quorum. Commitments sit in a second data contract per epoch that the
+anchor never reads, so an anchored round did not grow: before 153,736 (round 1) and
+184,524 / 185,149 / 187,672 (rounds 2–4); after ${n("round1Gas")} and ${steady.map((g) => g.toLocaleString("en-US")).join(" / ")}
+(+48: the registry's larger function dispatch; the limit was +3,000). \`registerFederation\` costs
+~80k more (the commitments' data contract).
+
 Receipts: a receipt is three storage slots (node reference, previous hash, packed epoch/block/time) plus
 the node's chain head; a batch of 7 saves the 7 × 21,000 base cost of separate transactions.
 
