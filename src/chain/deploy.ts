@@ -28,6 +28,8 @@ export class DeployFailedError extends AmpError {
 export interface DeployOptions {
   /** Where Ignition keeps its journal; omit for an in-memory deployment (embedded network). */
   journalDir?: string;
+  /** The registry's recovery delay in seconds (Ignition parameter `recoveryDelay`; default 7 days). */
+  recoveryDelaySeconds?: bigint;
 }
 
 function describeFailure(
@@ -60,7 +62,8 @@ export async function deployContracts(
     provider: conn.eip1193,
     ...(opts.journalDir ? { deploymentDir: path.resolve(opts.journalDir) } : {}),
     ignitionModule: AmpModule,
-    deploymentParameters: {},
+    deploymentParameters:
+      opts.recoveryDelaySeconds === undefined ? {} : { Amp: { recoveryDelay: opts.recoveryDelaySeconds } },
     accounts,
     defaultSender: deployer,
   });

@@ -10,6 +10,8 @@ import { FaultInjector } from "../consensus/fault-injector";
 import type { FaultKind } from "../consensus/evidence";
 import { buildProofFile } from "../proof/build";
 import { publicClientFor, verifyProof } from "../proof/verify";
+import type { TrustRoot } from "../proof/verify";
+import { trustPolicyFromChain } from "../trust/policy";
 import { deployAndRegister, printDeployment } from "./deploy";
 import { short } from "./output";
 import { WORKERS_HELP, parseCount, runRounds } from "./run";
@@ -45,10 +47,11 @@ function demoFaults(say: (l: string) => void): FaultInjector {
   return faults;
 }
 
-/** Verify proofs of a few archived events (first, middle, last) against the chain. */
+/** Verify proofs of a few archived events (first, middle, last) against the pinned deployment. */
 async function verifySamples(
   runner: AnchoringRunner,
   client: ReturnType<typeof publicClientFor>,
+  trust: TrustRoot,
   originOf: (n: string) => string,
   say: (l: string) => void,
 ) {
@@ -67,10 +70,10 @@ async function verifySamples(
         eventId: ev.eventId,
         originOf,
       });
-      const v = await verifyProof(proof, client);
+      const v = await verifyProof(proof, client, trust);
       say(
         `VALID event ${v.eventId} ${v.origin}#${v.index} in round ${v.round} (tree ${v.treeSize}), ` +
-          `quorum ${v.signedWeight}/${v.totalWeight}, anchored in ${short(v.txHash)}`,
+          `quorum ${v.signedWeight}/${v.totalWeight}, anchored in ${short(v.txHash)} at the pinned anchor ${short(v.trust.anchor)}`,
       );
     }
   }
@@ -91,6 +94,10 @@ export async function runDemo(
     const record = await deployAndRegister(conn, {}, say);
     writeDeployment(dataDir, record);
     printDeployment(record, say);
+    const client = publicClientFor(conn.eip1193);
+    // Pinned right after deploying, as a verifier would receive it out of band (trust.json).
+    const policy = await trustPolicyFromChain(client, record.contracts.globalProofAnchor, record.federations);
+    say(`trust policy: chain ${policy.chainId}, anchor ${policy.anchor}, registry ${policy.registry}`);
     const { manifest, feds } = await runnerFederationsFor(record, {}, () => undefined);
     const faults = opts.byzantine === false ? undefined : demoFaults(say);
     const runner = await AnchoringRunner.open({
@@ -110,7 +117,7 @@ export async function runDemo(
         say,
       );
       const originOf = (name: string) => manifest.find((f) => f.name === name)!.origin;
-      await verifySamples(runner, publicClientFor(conn.eip1193), originOf, say);
+      await verifySamples(runner, client, { policy }, originOf, say);
     } finally {
       runner.close();
     }

@@ -12,6 +12,7 @@ import { addEventsCommand, addIngestCommand } from "./events";
 import { addKeysCommand } from "./keys";
 import { addProofCommand } from "./proof";
 import { addRunCommand } from "./run";
+import { addTrustCommand } from "./trust";
 import { addVerifyCommand } from "./verify";
 
 export function buildProgram(output?: OutputConfiguration): Command {
@@ -28,7 +29,7 @@ Examples:
   $ amp deploy --rpc http://127.0.0.1:8545 --data ./amp-data
   $ amp run --rpc http://127.0.0.1:8545 --data ./amp-data --rounds 3 --generate 100
   $ amp proof <EVENT_ID> --data ./amp-data --out proof.json
-  $ amp verify proof.json --rpc http://127.0.0.1:8545`,
+  $ amp verify proof.json --rpc http://127.0.0.1:8545 --trust ./amp-data/trust.json`,
     );
   program.exitOverride();
   if (output) program.configureOutput(output);
@@ -39,6 +40,7 @@ Examples:
   addEventsCommand(program);
   addProofCommand(program);
   addVerifyCommand(program);
+  addTrustCommand(program);
   addKeysCommand(program);
   return program;
 }
