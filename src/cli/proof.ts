@@ -23,7 +23,7 @@ anchored round whose checkpoint contains the event. Format: docs/cli.md.
 
 Examples:
   $ amp proof 3f2a9c1e-0b4d-4c1a-9f7e-2d5b8a6c4e10 --data ./amp-data --out proof.json
-  $ amp verify proof.json --rpc http://127.0.0.1:8545`,
+  $ amp verify proof.json --rpc http://127.0.0.1:8545 --trust ./amp-data/trust.json`,
     )
     .action(
       (eventId: string, opts: { data: string; out: string; digestOnly?: boolean; manifest?: string }) => {

@@ -91,7 +91,7 @@ function readProof(file: string): string {
 function validLine(v: VerifiedProof, label: string): string {
   const what = v.eventIdChecked
     ? `event ${printable(v.eventId)}`
-    : `leaf at index ${v.index} (event id not checked: digest-only proof)`;
+    : `leaf ${v.leafHash} (event id not checked: digest-only proof)`;
   const witnesses = v.noteWitnesses.map((w) => ` + ${w.origin} ${w.signedWeight}/${w.totalWeight}`).join("");
   return (
     `VALID ${what} in ${v.origin} at index ${v.index} of ${v.treeSize}, round ${v.round}, ` +
@@ -130,7 +130,9 @@ async function verifyAction(file: string, flags: VerifyFlags): Promise<void> {
       });
     });
     const v = await verifyProofText(text, client, root, opts);
-    if (flags.json) console.log(jsonOf({ valid: true, reason: null, field: null, ...v }));
+    // A digest-only proof does not prove its event id: JSON says null rather than echo the claim.
+    const eventId = v.eventIdChecked ? v.eventId : null;
+    if (flags.json) console.log(jsonOf({ valid: true, reason: null, field: null, ...v, eventId }));
     else {
       console.log(validLine(v, label));
       if (v.trust.source === "anchor") console.log(trustedLine(v));

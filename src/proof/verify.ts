@@ -47,6 +47,7 @@ export interface VerifiedProof {
   eventId: string;
   /** False for a digest-only proof: the leaf hash is proven, the event id is only a claim of the file. */
   eventIdChecked: boolean;
+  leafHash: string;
   origin: string;
   index: bigint;
   treeSize: bigint;
@@ -94,6 +95,7 @@ export async function verifyProof(
   return {
     eventId: p.event.id,
     eventIdChecked: p.event.canonical !== undefined,
+    leafHash: p.event.leafHash,
     origin: p.federation.origin,
     index: BigInt(p.inclusion.index),
     treeSize: BigInt(p.inclusion.treeSize),
