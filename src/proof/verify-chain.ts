@@ -99,7 +99,8 @@ export async function checkAnchorTx(client: Client, p: ProofFile, confirmations 
     "anchor.blockNumber",
     `the transaction is in block ${receipt.blockNumber}`,
   );
-  const depth = (await client.getBlockNumber()) - receipt.blockNumber + 1n;
+  // cacheTime 0: viem caches the block number for a few seconds, older than this receipt.
+  const depth = (await client.getBlockNumber({ cacheTime: 0 })) - receipt.blockNumber + 1n;
   check(
     depth >= BigInt(confirmations),
     "anchor.blockNumber",
