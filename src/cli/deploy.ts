@@ -109,6 +109,11 @@ Examples:
             await assertDeploymentLive(conn, existing);
             say(`already deployed (${deploymentPath(opts.data)}):`);
             printDeployment(existing, say);
+            const trustFile = path.join(opts.data, TRUST_FILE);
+            if (!fs.existsSync(trustFile)) {
+              writeTrustPolicy(trustFile, await trustPolicyOf(conn, existing));
+              say(`wrote ${trustFile} (trust policy: give it to verifiers out of band; amp verify --trust)`);
+            }
             return;
           }
           const record = await deployAndRegister(
