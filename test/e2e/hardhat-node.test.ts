@@ -263,6 +263,12 @@ describe("e2e against a separate hardhat node, through the amp CLI", function ()
     const r = await ampHere("trust", "export", "--rpc", rpc, "--data", data, "--out", out);
     expect(r.code, r.stderr).to.equal(0);
     expect(readTrustPolicy(out)).to.deep.equal(readTrustPolicy(trustFile()));
+    // A data dir without trust.json (made before trust policies) gets one from a deploy re-run.
+    fs.rmSync(trustFile());
+    const again = await ampHere("deploy", "--rpc", rpc, "--data", data);
+    expect(again.code, again.stderr).to.equal(0);
+    expect(again.stdout).to.match(/already deployed[\s\S]*wrote .*trust\.json/);
+    expect(readTrustPolicy(trustFile())).to.deep.equal(readTrustPolicy(out));
   });
 
   it("trust roots (issue 8): with --anchor alone, prints what it read from the chain and trusted", async function () {
