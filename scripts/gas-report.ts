@@ -23,6 +23,20 @@ if (run.status !== 0) {
   process.exit(1);
 }
 
+// The growth scenarios run without the reporter, so its per-method table keeps the scenario above.
+const growthFile = path.join(work, "growth.json");
+const growthRun = spawnSync("npx", ["hardhat", "test", "--no-compile", "test/contracts/gas-growth.ts"], {
+  cwd: root,
+  stdio: "inherit",
+  env: { ...process.env, REPORT_GAS: "", AMP_GAS_GROWTH_OUT: growthFile },
+});
+if (growthRun.status !== 0) {
+  console.error(`gas growth scenarios failed (exit ${String(growthRun.status)})`);
+  process.exit(1);
+}
+const g = JSON.parse(readFileSync(growthFile, "utf8")) as Record<string, number>;
+const gn = (key: string) => Number(g[key]).toLocaleString("en-US");
+
 const f = JSON.parse(readFileSync(figuresFile, "utf8")) as Record<string, number | string>;
 const n = (key: string) => Number(f[key]).toLocaleString("en-US");
 const perReceipt = (key: string) => Math.round(Number(f[key]) / 7).toLocaleString("en-US");
@@ -89,6 +103,13 @@ interface does not allow.
 Round 1 is cheaper (${n("round1Gas")}) because first checkpoints carry no consistency proofs and there is no
 previous record to read.
 
+Trust roots (issue 8): the registry now also stores each validator's ML-DSA key commitment and checks
+rotations against the outgoing quorum. Commitments sit in a second data contract per epoch that the
+anchor never reads, so an anchored round did not grow: before 153,736 (round 1) and
+184,524 / 185,149 / 187,672 (rounds 2–4); after ${n("round1Gas")} and ${steady.map((g) => g.toLocaleString("en-US")).join(" / ")}
+(+48: the registry's larger function dispatch; the limit was +3,000). \`registerFederation\` costs
+~80k more (the commitments' data contract).
+
 **Target for receipts: ≤ 40,000 gas a receipt in a batch of 7 (every epoch after a node's first).
 Measured: ${perReceipt("chainedBatch7Gas")}. Met (asserted in test/contracts/gas.ts).**
 
@@ -102,6 +123,25 @@ update (5,000 chained) and its event (2,131), plus its share of the 21,000 base 
 ≈ 33,000; a chained receipt measures ${perReceipt("chainedBatch7Gas")}. A node's **first** receipt also creates its
 chain-head slot (a second fresh slot, 22,100), so a batch of first receipts costs ${perReceipt("firstBatch7Gas")} a receipt:
 above 40,000 by construction, once per node.
+
+## Cost growth (test/contracts/gas-growth.ts)
+
+Gas of an anchored round (round 2: logs of 1,000 leaves growing by 1,000, so each federation sends a
+consistency proof) as the deployment grows. Every federation signs with a minimal quorum of
+equal-weight validators (the fewest above 2/3: 3 of 4, 11 of 16, 43 of 64).
+
+| federations × validators | gas per round |
+|---|---:|
+| 2 × 4 | ${gn("federations2")} |
+| 4 × 4 | ${gn("federations4")} |
+| 8 × 4 | ${gn("federations8")} |
+| 2 × 16 | ${gn("validators16")} |
+| 2 × 64 | ${gn("validators64")} |
+
+Growth is linear: each further federation adds ~${Math.round((g.federations8! - g.federations2!) / 6 / 1000)}k (its registry call, consistency
+proof, 48-byte record entry, global-root input and 3 signatures), each further signer
+~${((g.validators64! - g.validators4!) / 80 / 1000).toFixed(1)}k (an ecrecover, 3,000 gas, its 65 calldata bytes, decoding and the set walk); a
+validator that does not sign costs only its 32-byte set entry read by EXTCODECOPY.
 
 ## Per method (hardhat-gas-reporter)
 

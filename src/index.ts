@@ -27,7 +27,16 @@ export {
   publicClientFor,
   ProofInvalidError,
   type VerifiedProof,
+  type TrustRoot,
+  type VerifyOptions,
 } from "./proof/verify";
+export {
+  parseTrustPolicy,
+  readTrustPolicy,
+  trustPolicyFromChain,
+  TRUST_FORMAT,
+  type TrustPolicy,
+} from "./trust/policy";
 export { federationIdOf, globalRoot, type NexusCheckpoint } from "./nexus/global-root";
 export {
   deriveThrowawayKeys,

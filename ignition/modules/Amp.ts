@@ -2,7 +2,8 @@ import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
 
 /**
  * Deploys AMP's contracts: ValidatorRegistry, GlobalProofAnchor (reading that registry) and
- * ProofCreditReceipts. Parameters `governance` and `allocator` default to the deploying account 0.
+ * ProofCreditReceipts. Parameters `governance` and `allocator` default to the deploying account 0;
+ * `recoveryDelay` (seconds, fixed for the registry's life) defaults to 7 days.
  * Federations are registered afterwards by the caller (`registerFederation`).
  */
 const AmpModule = buildModule("Amp", (m) => {
@@ -10,7 +11,10 @@ const AmpModule = buildModule("Amp", (m) => {
   const governance = m.getParameter("governance", deployer);
   const allocator = m.getParameter("allocator", deployer);
 
-  const registry = m.contract("ValidatorRegistry", [governance]);
+  // Seconds before a recovery rotation scheduled by governance can execute (default 7 days).
+  const recoveryDelay = m.getParameter("recoveryDelay", 7n * 24n * 60n * 60n);
+
+  const registry = m.contract("ValidatorRegistry", [governance, recoveryDelay]);
   const anchor = m.contract("GlobalProofAnchor", [registry]);
   const receipts = m.contract("ProofCreditReceipts", [allocator]);
 

@@ -28,6 +28,8 @@ export class DeployFailedError extends AmpError {
 export interface DeployOptions {
   /** Where Ignition keeps its journal; omit for an in-memory deployment (embedded network). */
   journalDir?: string;
+  /** The registry's recovery delay in seconds (Ignition parameter `recoveryDelay`; default 7 days). */
+  recoveryDelaySeconds?: bigint;
 }
 
 function describeFailure(
@@ -62,7 +64,8 @@ export async function deployContracts(
     provider: conn.eip1193,
     ...(opts.journalDir ? { deploymentDir: path.resolve(opts.journalDir) } : {}),
     ignitionModule: AmpModule,
-    deploymentParameters: {},
+    deploymentParameters:
+      opts.recoveryDelaySeconds === undefined ? {} : { Amp: { recoveryDelay: opts.recoveryDelaySeconds } },
     accounts,
     defaultSender: deployer,
   });
@@ -87,11 +90,14 @@ export interface FederationSpec {
   origin: string;
   validators: string[];
   weights: bigint[];
+  /** SHA-256 of each validator's ML-DSA-65 public key (0x-prefixed bytes32), same order as `validators`. */
+  keyCommitments: string[];
 }
 
 /**
  * Register federations not yet in the registry (idempotent: an origin already registered is read
- * back, not registered twice). Returns the records in registry order.
+ * back, not registered twice; its registered validators and key commitments must be the spec's).
+ * Returns the records in registry order.
  */
 export async function registerFederations(
   conn: ChainConnection,
@@ -107,17 +113,34 @@ export async function registerFederations(
   for (const spec of specs) {
     const id = federationIdOf(spec.origin);
     if (!known.has(id.toLowerCase())) {
-      const tx = await registry.registerFederation(spec.origin, spec.validators, spec.weights);
+      const tx = await registry.registerFederation(
+        spec.origin,
+        spec.validators,
+        spec.weights,
+        spec.keyCommitments,
+      );
       await waitForReceipt(conn.provider, tx.hash);
     }
     const epoch = await registry.currentEpoch(id);
     const [validators, weights] = await registry.validatorsOf(id, epoch);
+    const commitments = await registry.keyCommitmentsOf(id, epoch);
+    const mine = new Map(
+      spec.validators.map((v, i) => [getAddress(v), spec.keyCommitments[i]?.toLowerCase()]),
+    );
+    for (const [i, v] of validators.entries()) {
+      if (mine.get(getAddress(v)) !== commitments[i]?.toLowerCase()) {
+        throw new DeployFailedError(
+          `federation ${spec.origin} is registered with other validators or ML-DSA keys than the given key files`,
+        );
+      }
+    }
     out.push({
       origin: spec.origin,
       federationId: id,
       epoch: Number(epoch),
       validators: validators.map((v) => getAddress(v)),
       weights: weights.map((w) => w.toString()),
+      keyCommitments: commitments.map((c) => c.toLowerCase()),
     });
   }
   return out;

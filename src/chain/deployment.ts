@@ -18,6 +18,8 @@ export interface FederationRecord {
   epoch: number;
   validators: string[];
   weights: string[];
+  /** SHA-256 of each validator's ML-DSA-65 public key, in the order of `validators`. */
+  keyCommitments: string[];
 }
 
 export interface DeploymentRecord {

@@ -1,9 +1,10 @@
 /**
- * EIP-712 constants of GlobalProofAnchor (docs/interfaces.md "EIP-712") and a typed-data builder for
+ * EIP-712 constants of GlobalProofAnchor and ValidatorRegistry (docs/interfaces.md "EIP-712") and typed-data builders for
  * ethers' `Wallet.signTypedData` / `TypedDataEncoder`. Validators sign `Checkpoint` with their
  * secp256k1 key; the anchor recomputes the same digest (`checkpointDigest`).
  */
-import { TypedDataEncoder, type TypedDataDomain, type TypedDataField } from "ethers";
+import { AbiCoder, getAddress, keccak256, TypedDataEncoder, ZeroHash } from "ethers";
+import type { TypedDataDomain, TypedDataField } from "ethers";
 
 /** EIP-712 domain name of GlobalProofAnchor. */
 export const ANCHOR_DOMAIN_NAME = "AMP GlobalProofAnchor";
@@ -62,4 +63,63 @@ export function checkpointTypedData(
 /** The EIP-712 digest of a checkpoint, equal to the anchor's `checkpointDigest(...)`. */
 export function checkpointTypedDataHash(chainId: bigint, anchor: string, message: CheckpointMessage): string {
   return TypedDataEncoder.hash(anchorDomain(chainId, anchor), CHECKPOINT_TYPES, message);
+}
+
+/** EIP-712 domain name of ValidatorRegistry (rotations signed by the outgoing validators). */
+export const REGISTRY_DOMAIN_NAME = "AMP ValidatorRegistry";
+/** EIP-712 domain version of ValidatorRegistry. */
+export const REGISTRY_DOMAIN_VERSION = "1";
+
+/** The signed type: Rotation(bytes32 federationId,uint64 epoch,bytes32 setHash). */
+export const ROTATION_TYPES: Record<string, TypedDataField[]> = {
+  Rotation: [
+    { name: "federationId", type: "bytes32" },
+    { name: "epoch", type: "uint64" },
+    { name: "setHash", type: "bytes32" },
+  ],
+};
+
+/** A validator set as the registry takes it: addresses, weights and ML-DSA key commitments, in any order. */
+export interface ValidatorSetSpec {
+  validators: readonly string[];
+  weights: readonly bigint[];
+  /** SHA-256 of each validator's ML-DSA-65 public key, 0x-prefixed bytes32. */
+  keyCommitments: readonly string[];
+}
+
+/**
+ * The registry's `setHash`: keccak256(abi.encode(address[], uint96[], bytes32[])) of the set sorted by
+ * ascending validator address, weights and commitments moved along.
+ */
+export function validatorSetHash(set: ValidatorSetSpec): string {
+  const rows = set.validators.map((v, i) => ({
+    v: getAddress(v),
+    w: set.weights[i] ?? 0n,
+    c: set.keyCommitments[i] ?? ZeroHash,
+  }));
+  rows.sort((a, b) => (BigInt(a.v) < BigInt(b.v) ? -1 : BigInt(a.v) > BigInt(b.v) ? 1 : 0));
+  const encoded = AbiCoder.defaultAbiCoder().encode(
+    ["address[]", "uint96[]", "bytes32[]"],
+    [rows.map((r) => r.v), rows.map((r) => r.w), rows.map((r) => r.c)],
+  );
+  return keccak256(encoded);
+}
+
+/** The registry's EIP-712 domain on chain `chainId` at address `registry`. */
+export function registryDomain(chainId: bigint, registry: string): TypedDataDomain {
+  return {
+    name: REGISTRY_DOMAIN_NAME,
+    version: REGISTRY_DOMAIN_VERSION,
+    chainId,
+    verifyingContract: registry,
+  };
+}
+
+/** The EIP-712 digest of a rotation, equal to the registry's `rotationDigest(federationId, epoch, setHash)`. */
+export function rotationTypedDataHash(
+  chainId: bigint,
+  registry: string,
+  message: { federationId: string; epoch: bigint; setHash: string },
+): string {
+  return TypedDataEncoder.hash(registryDomain(chainId, registry), ROTATION_TYPES, message);
 }

@@ -4,7 +4,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { deriveThrowawayKeys, loadNodeKeys } from "../crypto/keys";
+import { deriveThrowawayKeys, loadNodeKeys, mlDsaKeyCommitment } from "../crypto/keys";
 import type { NodeKeys } from "../crypto/keys";
 import { CannotCheckError, UsageError } from "./exit";
 import type { FederationSpec } from "../chain/deploy";
@@ -72,12 +72,13 @@ export async function loadFederationKeys(
   return out;
 }
 
-/** Registry specs (validator addresses and weights) for the federations. */
+/** Registry specs (validator addresses, weights, ML-DSA key commitments) for the federations. */
 export function federationSpecs(fks: FederationKeys[]): FederationSpec[] {
   return fks.map(({ federation, keys }) => ({
     origin: federation.origin,
     validators: keys.map((k) => k.wallet.address),
     weights: federation.nodes.map((n) => n.weight),
+    keyCommitments: keys.map((k) => mlDsaKeyCommitment(k.mldsa.publicKey)),
   }));
 }
 

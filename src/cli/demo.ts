@@ -9,6 +9,8 @@ import { FaultInjector } from "../consensus/fault-injector";
 import type { FaultKind } from "../consensus/evidence";
 import { buildProofFile } from "../proof/build";
 import { publicClientFor, verifyProof } from "../proof/verify";
+import type { TrustRoot } from "../proof/verify";
+import { trustPolicyFromChain } from "../trust/policy";
 import { deployAndRegister, printDeployment } from "./deploy";
 import { reporter, short } from "./output";
 import {
@@ -63,10 +65,11 @@ function demoFaults(say: (l: string) => void): FaultInjector {
   return faults;
 }
 
-/** Verify proofs of a few archived events (first, middle, last) against the chain. */
+/** Verify proofs of a few archived events (first, middle, last) against the pinned deployment. */
 async function verifySamples(
   runner: AnchoringRunner,
   client: ReturnType<typeof publicClientFor>,
+  trust: TrustRoot,
   originOf: (n: string) => string,
   say: (l: string) => void,
 ): Promise<DemoVerified[]> {
@@ -86,11 +89,11 @@ async function verifySamples(
         eventId: ev.eventId,
         originOf,
       });
-      const v = await verifyProof(proof, client);
+      const v = await verifyProof(proof, client, trust);
       out.push({ eventId: v.eventId, origin: v.origin, index: v.index, round: v.round, txHash: v.txHash });
       say(
         `VALID event ${v.eventId} ${v.origin}#${v.index} in round ${v.round} (tree ${v.treeSize}), ` +
-          `quorum ${v.signedWeight}/${v.totalWeight}, anchored in ${short(v.txHash)}`,
+          `quorum ${v.signedWeight}/${v.totalWeight}, anchored in ${short(v.txHash)} at the pinned anchor ${short(v.trust.anchor)}`,
       );
     }
   }
@@ -132,6 +135,10 @@ export async function runDemo(
     const record = await deployAndRegister(conn, {}, say);
     writeDeployment(dataDir, record);
     printDeployment(record, say);
+    const client = publicClientFor(conn.eip1193);
+    // Pinned right after deploying, as a verifier would receive it out of band (trust.json).
+    const policy = await trustPolicyFromChain(client, record.contracts.globalProofAnchor, record.federations);
+    say(`trust policy: chain ${policy.chainId}, anchor ${policy.anchor}, registry ${policy.registry}`);
     const { manifest, feds } = await runnerFederationsFor(record, {}, () => undefined);
     const faults = opts.byzantine === false || injector ? undefined : demoFaults(say);
     const runner = await AnchoringRunner.open({
@@ -171,7 +178,7 @@ export async function runDemo(
       );
       rounds = reports.map((r) => ({ ...r, evidence: evidenceInRound(dataDir, r.round) }));
       const originOf = (name: string) => manifest.find((f) => f.name === name)!.origin;
-      verified = await verifySamples(runner, publicClientFor(conn.eip1193), originOf, say);
+      verified = await verifySamples(runner, client, { policy }, originOf, say);
       allocations = await credits.finish(say);
       await runner.drift.idle();
       if (injector) say(demoDriftSummary(runner.drift.store, opts.data));

@@ -57,6 +57,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     add: async (p) => (await import("./verify")).addVerifyCommand(p),
   },
   {
+    name: "trust",
+    summary: "trust policies (amp-trust/v1): export a deployment's policy for verifiers",
+    add: async (p) => (await import("./trust")).addTrustCommand(p),
+  },
+  {
     name: "keys",
     summary: "node key files (ML-DSA-65 seed + encrypted secp256k1 keystore)",
     add: async (p) => (await import("./keys")).addKeysCommand(p),
@@ -125,7 +130,7 @@ Examples:
   $ amp deploy
   $ amp run --rounds 3 --generate 100
   $ amp proof <EVENT_ID> --out proof.json
-  $ amp verify proof.json`,
+  $ amp verify proof.json --trust ~/amp-data/trust.json`,
     );
   program.exitOverride();
   if (output) program.configureOutput(output);

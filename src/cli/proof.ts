@@ -35,7 +35,7 @@ Examples:
   $ amp proof 3f2a9c1e-0b4d-4c1a-9f7e-2d5b8a6c4e10 --data ./amp-data --out proof.json
   $ amp proof 3f2a9c1e-0b4d-4c1a-9f7e-2d5b8a6c4e10 --data ./amp-data --out - | gzip > proof.json.gz
   $ amp proof 3f2a9c1e-0b4d-4c1a-9f7e-2d5b8a6c4e10 --data ./amp-data --compact --digest-only --out small.json
-  $ amp verify proof.json --rpc http://127.0.0.1:8545`,
+  $ amp verify proof.json --rpc http://127.0.0.1:8545 --trust ./amp-data/trust.json`,
     )
     .action(
       (

@@ -13,6 +13,7 @@ import { AnchoringRunner, ARCHIVE_FILE } from "../chain/runner";
 import type { RunnerFederation } from "../chain/runner";
 import type { FaultInjector } from "../consensus/fault-injector";
 import type { AmpMetrics } from "../telemetry/metrics";
+import { mlDsaKeyCommitment } from "../crypto/keys";
 import { AmpError, InvalidInputError } from "../util/errors";
 import { loadFederationKeys, loadManifestFederations, THROWAWAY_BANNER } from "./context";
 import { DEFAULT_MANIFEST_PATH, loadManifest } from "../manifest";
@@ -53,7 +54,12 @@ export async function runnerFederationsFor(
     }
     const mine = f.nodes.map((n) => n.keys.wallet.address);
     const norm = (xs: string[]) => JSON.stringify(xs.map((x) => x.toLowerCase()).sort());
-    if (norm(mine) !== norm(registered.validators)) {
+    // Records written before key commitments existed have none to compare.
+    const commitments = f.nodes.map((n) => mlDsaKeyCommitment(n.keys.mldsa.publicKey));
+    if (
+      norm(mine) !== norm(registered.validators) ||
+      (Array.isArray(registered.keyCommitments) && norm(commitments) !== norm(registered.keyCommitments))
+    ) {
       throw new InvalidInputError(
         `the keys of ${f.origin} are not the validators registered at deployment (wrong --keys?)`,
       );

@@ -76,6 +76,19 @@ export function mlDsaFromSeed(seed: Uint8Array): MlDsaKeyPair {
   return { seed: Uint8Array.from(seed), publicKey, secretKey };
 }
 
+/**
+ * The commitment to an ML-DSA-65 public key that ValidatorRegistry stores per validator:
+ * SHA-256 of the key's 1952 bytes, as a 0x-prefixed lowercase bytes32.
+ */
+export function mlDsaKeyCommitment(publicKey: Uint8Array): string {
+  if (publicKey.length !== ML_DSA65_PUBLIC_KEY_BYTES) {
+    throw new InvalidInputError(
+      `ML-DSA-65 public key must be ${ML_DSA65_PUBLIC_KEY_BYTES} bytes, got ${publicKey.length}`,
+    );
+  }
+  return "0x" + Buffer.from(sha256(publicKey)).toString("hex");
+}
+
 export function publicIdentity(keys: NodeKeys): NodePublicIdentity {
   return { nodeId: keys.nodeId, mldsaPublicKey: keys.mldsa.publicKey, address: keys.wallet.address };
 }

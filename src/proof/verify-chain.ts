@@ -7,6 +7,7 @@
 import { decodeEventLog, getAddress, recoverAddress } from "viem";
 import type { Hex, PublicClient } from "viem";
 import { GlobalProofAnchor__factory, ValidatorRegistry__factory } from "../../typechain-types";
+import { federationIdOf } from "../chain/ids";
 import { check, ProofInvalidError } from "./errors";
 import type { ProofFile } from "./format";
 
@@ -14,17 +15,9 @@ const anchorAbi = GlobalProofAnchor__factory.abi;
 const registryAbi = ValidatorRegistry__factory.abi;
 const HALF_N = BigInt("0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0");
 
-type Client = Pick<PublicClient, "getChainId" | "getCode" | "readContract" | "getTransactionReceipt">;
+type Client = Pick<PublicClient, "readContract" | "getTransactionReceipt" | "getBlockNumber">;
 
 const at = (p: ProofFile): Hex => p.anchor.contract as Hex;
-
-/** The chain is the one named, and the anchor address holds a contract. */
-export async function checkChainAndContract(client: Client, p: ProofFile): Promise<void> {
-  const chainId = await client.getChainId();
-  check(String(chainId) === p.anchor.chainId, "anchor.chainId", `the RPC endpoint is chain ${chainId}`);
-  const code = await client.getCode({ address: p.anchor.contract as Hex });
-  check(code !== undefined && code !== "0x", "anchor.contract", "holds no contract code on this chain");
-}
 
 /** The anchor stores this round's global root and this federation's checkpoint, as the file says. */
 export async function checkAnchoredState(client: Client, p: ProofFile): Promise<void> {
@@ -67,8 +60,11 @@ export async function checkAnchoredState(client: Client, p: ProofFile): Promise<
   check(rootHash === p.checkpoint.rootHash, "checkpoint.rootHash", `the chain stored root ${rootHash}`);
 }
 
-/** The transaction is a successful call to the anchor that emitted GlobalRootAnchored(round, root). */
-export async function checkAnchorTx(client: Client, p: ProofFile): Promise<void> {
+/**
+ * The transaction is a successful call to the anchor that emitted GlobalRootAnchored(round, root),
+ * in a block with at least `confirmations` blocks on top of it (itself included).
+ */
+export async function checkAnchorTx(client: Client, p: ProofFile, confirmations = 1): Promise<void> {
   const field = "anchor.txHash";
   let receipt: Awaited<ReturnType<Client["getTransactionReceipt"]>>;
   try {
@@ -102,6 +98,13 @@ export async function checkAnchorTx(client: Client, p: ProofFile): Promise<void>
     receipt.blockNumber.toString() === p.anchor.blockNumber,
     "anchor.blockNumber",
     `the transaction is in block ${receipt.blockNumber}`,
+  );
+  // cacheTime 0: viem caches the block number for a few seconds, older than this receipt.
+  const depth = (await client.getBlockNumber({ cacheTime: 0 })) - receipt.blockNumber + 1n;
+  check(
+    depth >= BigInt(confirmations),
+    "anchor.blockNumber",
+    `block ${receipt.blockNumber} has ${depth} confirmations, fewer than the ${confirmations} required (--confirmations)`,
   );
 }
 
@@ -174,7 +177,24 @@ export async function checkInclusionOnChain(client: Client, p: ProofFile): Promi
   check(ok, "inclusion.path", "the anchor contract's verifyEventInclusion rejects it");
 }
 
-/** The registry the anchor checks signatures against (read from the anchor, never from the file). */
-export async function registryOf(client: Client, p: ProofFile): Promise<Hex> {
-  return client.readContract({ address: at(p), abi: anchorAbi, functionName: "registry" });
+/** Refuse a checkpoint whose federation epoch, or a witnessing federation's epoch, came from a recovery. */
+export async function checkNoRecoveryEpochs(
+  client: Client,
+  p: ProofFile,
+  registry: Hex,
+  epochs: readonly { origin: string; epoch: bigint }[],
+): Promise<void> {
+  for (const { origin, epoch } of epochs) {
+    const recovered = await client.readContract({
+      address: registry,
+      abi: registryAbi,
+      functionName: "isRecoveryEpoch",
+      args: [federationIdOf(origin) as Hex, epoch],
+    });
+    check(
+      !recovered,
+      origin === p.federation.origin ? "checkpoint.epoch" : "nexus.checkpoints",
+      `epoch ${epoch} of ${origin} was created by a governance recovery rotation (refused: --no-recovery-epochs)`,
+    );
+  }
 }

@@ -1,18 +1,9 @@
 /**
  * The checks a proof file must pass on its own, before and after the chain is asked:
- * internal consistency of its fields, the event's leaf, the signed note, the inclusion path and
- * the recomputed global root. Each failure names the field.
+ * internal consistency of its fields, the event's leaf, the inclusion path and the recomputed
+ * global root. Each failure names the field. (The signed note needs the registry: verify-note.ts.)
  */
 import { canonicalJson, leafHash, verifyInclusion } from "../merkle";
-import {
-  findVerifier,
-  makeVerifier,
-  parseCheckpointBody,
-  parseSignedNote,
-  verifySignature,
-  VOTE_CONTEXT,
-  WITNESS_CONTEXT,
-} from "../crypto/note";
 import { computeGlobalRoot } from "../nexus/global-root";
 import { federationIdOf } from "../chain/ids";
 import { check, ProofInvalidError } from "./errors";
@@ -83,56 +74,6 @@ export function checkGlobalRoot(p: ProofFile): void {
     throw new ProofInvalidError("nexus.checkpoints", `cannot recompute the global root (${String(err)})`);
   }
   check(root === p.nexus.globalRoot, "nexus.checkpoints", `recompute to ${root}, not nexus.globalRoot`);
-}
-
-export interface NoteCheck {
-  /** ML-DSA vote signatures of this federation's validators. */
-  votes: number;
-  /** ML-DSA witness cosignatures of the other federations' nodes. */
-  cosignatures: number;
-}
-
-/**
- * The cosigned note carries exactly this checkpoint; every signature verifies with a key in
- * `noteKeys` (no unknown signer, no key twice): this federation's keys under `amp/vote/v1`, the
- * other federations' under `amp/witness/v1`. At least one vote and one cosignature are required.
- */
-export function checkSignedNote(p: ProofFile): NoteCheck {
-  const field = "checkpoint.signedNote";
-  const out: NoteCheck = { votes: 0, cosignatures: 0 };
-  const { signedNote, noteKeys } = p.checkpoint;
-  check(signedNote !== undefined && noteKeys !== undefined, field, "absent (a compact proof)");
-  try {
-    const note = parseSignedNote(signedNote);
-    const body = parseCheckpointBody(note.body);
-    check(body.origin === p.federation.origin, field, `origin is ${body.origin}`);
-    check(body.treeSize.toString() === p.checkpoint.treeSize, field, `tree size is ${body.treeSize}`);
-    check(
-      hexOf(body.rootHash) === p.checkpoint.rootHash,
-      field,
-      "root hash differs from checkpoint.rootHash",
-    );
-    check(body.round.toString() === p.nexus.round, field, `round is ${body.round}`);
-    check(body.epoch.toString() === p.checkpoint.epoch, field, `epoch is ${body.epoch}`);
-    const keys = noteKeys.map((k) => makeVerifier(k.keyName, Buffer.from(k.publicKey, "base64")));
-    const seen = new Set<string>();
-    for (const sig of note.signatures) {
-      const key = findVerifier(sig, keys);
-      check(key !== undefined, field, `signature by ${sig.keyName}, a key not in checkpoint.noteKeys`);
-      check(!seen.has(key.keyName), field, `two signatures by ${key.keyName}`);
-      seen.add(key.keyName);
-      const vote = key.keyName.startsWith(`${p.federation.origin}/`);
-      verifySignature(note.body, sig, key, vote ? VOTE_CONTEXT : WITNESS_CONTEXT);
-      if (vote) out.votes++;
-      else out.cosignatures++;
-    }
-  } catch (err) {
-    if (err instanceof ProofInvalidError) throw err;
-    throw new ProofInvalidError(field, err instanceof Error ? err.message.split("\n")[0]! : String(err));
-  }
-  check(out.votes > 0, field, "carries no vote signature of the federation");
-  check(out.cosignatures > 0, field, "carries no witness cosignature of another federation");
-  return out;
 }
 
 /** RFC 9162 inclusion of the leaf at the index, in the checkpoint's tree. */

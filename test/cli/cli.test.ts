@@ -2,6 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
+import { federationIdOf } from "../../src/chain/ids";
 import { Archive } from "../../src/archive";
 import { ARCHIVE_FILE, ingestEvents } from "../../src/chain/runner";
 import { loadManifestFederations } from "../../src/cli/context";
@@ -24,6 +25,8 @@ async function amp(...args: string[]): Promise<Captured> {
   });
   return { code, out, err };
 }
+
+const ANCHOR = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
 
 describe("cli: the amp command", function () {
   let dir: string;
@@ -73,6 +76,62 @@ describe("cli: the amp command", function () {
     expect(u.err).to.match(
       /--rpc must be an http\(s\) URL such as http:\/\/127\.0\.0\.1:8545, got "ftp:\/\/x"/,
     );
+    const v = await amp(
+      "verify",
+      path.join(dir, "missing.json"),
+      "--rpc",
+      "http://127.0.0.1:1",
+      "--anchor",
+      ANCHOR,
+    );
+    expect(v.code).to.equal(3); // could not check: the file cannot be read
+    expect(v.err).to.match(/^amp: CannotCheckError: cannot read the proof file .*missing\.json/);
+  });
+
+  it("refuses to verify without a trust root, or with bad trust flags (exit 2, one line)", async function () {
+    const proof = path.join(dir, "p.json");
+    fs.writeFileSync(proof, "{}");
+    const none = await amp("verify", proof, "--rpc", "http://127.0.0.1:1");
+    expect(none.code).to.equal(2);
+    expect(none.err.trim().split("\n")).to.have.length(1);
+    expect(none.err).to.match(
+      /^amp: UsageError: refusing to verify without a trust root: give --trust .* or --anchor /,
+    );
+    const trustFile = path.join(dir, "trust.json");
+    const h = "0x" + "ab".repeat(32);
+    const fed = { origin: "amp.local/ssid", federationId: federationIdOf("amp.local/ssid") };
+    const policy = { format: "amp-trust/v1", chainId: "31337", anchor: ANCHOR, registry: ANCHOR };
+    const full = { ...policy, anchorCodeHash: h, registryCodeHash: h, federations: [fed] };
+    fs.writeFileSync(trustFile, JSON.stringify({ ...full, extra: 1 }));
+    const badId = path.join(dir, "bad-id.json");
+    fs.writeFileSync(badId, JSON.stringify({ ...full, federations: [{ ...fed, origin: "amp.local/x" }] }));
+    const cases: [string[], RegExp][] = [
+      [["--anchor", ANCHOR, "--trust", trustFile], /either --trust FILE or --anchor ADDRESS, not both/],
+      [["--anchor", "0x1234"], /--anchor must be a 0x-prefixed 20-byte address/],
+      [
+        ["--anchor", ANCHOR, "--confirmations", "0"],
+        /--confirmations must be an integer 1\.\.999999, got "0"/,
+      ],
+      [
+        ["--trust", trustFile],
+        /--trust .*trust\.json: trust policy malformed: \(root\): unknown field "extra"/,
+      ],
+    ];
+    for (const [flags, message] of cases) {
+      const r = await amp("verify", proof, "--rpc", "http://127.0.0.1:1", ...flags);
+      expect(r.code, flags.join(" ")).to.equal(2);
+      expect(r.err, flags.join(" ")).to.match(message);
+    }
+    const missing = await amp(
+      "verify",
+      proof,
+      "--rpc",
+      "http://127.0.0.1:1",
+      "--trust",
+      path.join(dir, "none.json"),
+    );
+    expect(missing.code).to.equal(3);
+    expect(missing.err).to.match(/cannot read the trust policy/);
   });
 
   it("refuses an unreachable RPC endpoint with a clear reason", async function () {
@@ -82,9 +141,9 @@ describe("cli: the amp command", function () {
     expect(fs.existsSync(path.join(dir, "deployment.json"))).to.equal(false);
     const proof = path.join(dir, "p.json");
     fs.writeFileSync(proof, "{}");
-    const v = await amp("verify", proof, "--rpc", "http://127.0.0.1:1");
+    const v = await amp("verify", proof, "--rpc", "http://127.0.0.1:1", "--anchor", ANCHOR);
     expect(v.code).to.equal(3);
-    expect(v.err).to.match(/^amp: ChainUnavailableError: no JSON-RPC answer from http:\/\/127\.0\.0\.1:1/);
+    expect(v.err).to.match(/^amp: CannotCheckError: no JSON-RPC answer from http:\/\/127\.0\.0\.1:1/);
   });
 
   it("says what to do when the data dir has no deployment or archive", async function () {

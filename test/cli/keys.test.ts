@@ -1,7 +1,9 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { createHash } from "node:crypto";
 import { expect } from "chai";
+import { mlDsaKeyCommitment } from "../../src/crypto/keys";
 import type { DeploymentRecord } from "../../src/chain/deployment";
 import { federationIdOf } from "../../src/chain/ids";
 import { generateNodeKeys } from "../../src/crypto/keys";
@@ -39,6 +41,11 @@ describe("cli: node keys for deploy and run", function () {
     const specs = federationSpecs(keys);
     expect(specs.map((s) => s.validators.length)).to.deep.equal([4, 3]);
     expect(specs[0]!.weights).to.deep.equal([2500n, 2500n, 2500n, 2500n]);
+    // The registry binds each node's ML-DSA key: SHA-256 of the public key in its key file.
+    const pk = keys[0]!.keys[0]!.mldsa.publicKey;
+    expect(specs[0]!.keyCommitments[0]).to.equal("0x" + createHash("sha256").update(pk).digest("hex"));
+    expect(new Set(specs.flatMap((s) => s.keyCommitments)).size).to.equal(7);
+    expect(() => mlDsaKeyCommitment(pk.slice(1))).to.throw(/must be 1952 bytes, got 1951/);
   });
 
   it("announces throwaway keys when no --keys is given", async function () {

@@ -113,16 +113,7 @@ describe("GlobalProofAnchor: accepted rounds", function () {
     ssid.grow(3);
     opencore.grow(3);
     await anchor(amp, feds, roundFor(amp, feds, 1n));
-    opencore.validators = [testWallet("opencore/new-0"), ...opencore.validators.slice(1)];
-    opencore.weights = [2n, 1n, 1n];
-    opencore.epoch = 2n;
-    await (
-      await amp.registry.rotateValidators(
-        opencore.id,
-        opencore.validators.map((w) => w.address),
-        opencore.weights,
-      )
-    ).wait();
+    await opencore.rotate(amp, [testWallet("opencore/new-0"), ...opencore.validators.slice(1)], [2n, 1n, 1n]);
     opencore.grow(2);
     const [newcomer, kept] = opencore.validators; // 2 + 1 = 3 of 4
     await anchor(amp, feds, roundFor(amp, feds, 2n, { [opencore.origin]: { signers: [newcomer!, kept!] } }));

@@ -186,7 +186,7 @@ describe("e2e: amp for scripts against a separate hardhat node", function () {
       expect(stdout.out).to.equal(fs.readFileSync(file2, "utf8")); // the same bytes as the file
       expect(fs.existsSync("-")).to.equal(false);
       expect(stdout.err).to.match(/wrote the proof to stdout: event /);
-      const v = await amp("verify", file2);
+      const v = await amp("verify", file2, "--trust", path.join(data, "trust.json"));
       expect(v.code, v.err).to.equal(0);
 
       const small = path.join(dir, "compact.json");
@@ -195,7 +195,7 @@ describe("e2e: amp for scripts against a separate hardhat node", function () {
       );
       expect(c.compact).to.equal(true);
       expect(c.bytes).to.be.lessThan(proof.bytes / 10);
-      const vc = await amp("verify", small);
+      const vc = await amp("verify", small, "--trust", path.join(data, "trust.json"));
       expect(vc.code, vc.err).to.equal(0);
     });
   });

@@ -13,7 +13,8 @@ import type { ProofFile } from "../../src/proof/format";
 import { parseProofFile, serializeProofFile } from "../../src/proof/format";
 import { ProofInvalidError, publicClientFor, verifyProof } from "../../src/proof/verify";
 import { GlobalProofAnchor__factory } from "../../typechain-types";
-import { deployFresh, ingestGenerated, openRunner, runnerFederations, tmpDir } from "./helpers";
+import { deployFresh, ingestGenerated, openRunner, runnerFederations, tmpDir, trustOf } from "./helpers";
+import type { TrustRoot } from "../../src/proof/verify";
 
 const hex = (b: Uint8Array): string => "0x" + Buffer.from(b).toString("hex");
 
@@ -25,6 +26,7 @@ describe("e2e on the in-process network: rounds, anchors, proofs", function () {
   let client: PublicClient;
   const reports: RoundReport[] = [];
   let sample: ProofFile;
+  let trust: TrustRoot;
 
   before(async function () {
     conn = await connectEmbedded();
@@ -37,6 +39,7 @@ describe("e2e on the in-process network: rounds, anchors, proofs", function () {
       reports.push(await runner.runRound());
     }
     client = publicClientFor(conn.eip1193);
+    trust = await trustOf(conn, record);
   });
 
   after(function () {
@@ -80,7 +83,7 @@ describe("e2e on the in-process network: rounds, anchors, proofs", function () {
         originOf: (name) => feds.find((x) => x.name === name)!.origin,
       });
       const text = serializeProofFile(proof);
-      const v = await verifyProof(parseProofFile(text), client);
+      const v = await verifyProof(parseProofFile(text), client, trust);
       expect(v.index).to.equal(seq);
       verified++;
       sample = proof;
@@ -232,7 +235,7 @@ describe("e2e on the in-process network: rounds, anchors, proofs", function () {
         const p = JSON.parse(JSON.stringify(sample)) as ProofFile;
         mutate(p);
         try {
-          await verifyProof(p, client);
+          await verifyProof(p, client, trust);
         } catch (err) {
           expect(err, String(err)).to.be.instanceOf(ProofInvalidError);
           expect((err as ProofInvalidError).field).to.equal(field);
@@ -246,7 +249,7 @@ describe("e2e on the in-process network: rounds, anchors, proofs", function () {
       const p = JSON.parse(JSON.stringify(sample)) as ProofFile;
       const other = runner.anchors.all().find((a) => a.txHash !== p.anchor.txHash)!;
       p.anchor.txHash = other.txHash;
-      const err = await verifyProof(p, client).then(
+      const err = await verifyProof(p, client, trust).then(
         () => undefined,
         (e: unknown) => e,
       );

@@ -15,6 +15,9 @@ import { loadFederationKeys, loadManifestFederations } from "../../src/cli/conte
 import type { ManifestFederation } from "../../src/cli/context";
 import { deployAndRegister } from "../../src/cli/deploy";
 import { generateEvents } from "../../src/cli/generate";
+import { publicClientFor } from "../../src/proof/verify";
+import { trustPolicyFromChain } from "../../src/trust/policy";
+import type { TrustPolicy } from "../../src/trust/policy";
 
 export function tmpDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -67,4 +70,17 @@ export function ingestGenerated(
     const events = generateEvents(f, runner.archive.nextSeq(f.name), perFederation, "e2e");
     runner.ingest(events);
   }
+}
+
+/** The trust policy of a deployment, read from the chain (what `amp deploy` writes as trust.json). */
+export async function trustOf(
+  conn: ChainConnection,
+  record: DeploymentRecord,
+): Promise<{ policy: TrustPolicy }> {
+  const policy = await trustPolicyFromChain(
+    publicClientFor(conn.eip1193),
+    record.contracts.globalProofAnchor,
+    record.federations,
+  );
+  return { policy };
 }

@@ -7,7 +7,7 @@ import type { DeploymentRecord } from "../../src/chain/deployment";
 import { buildProofFile } from "../../src/proof/build";
 import { publicClientFor, verifyProof } from "../../src/proof/verify";
 import { GlobalProofAnchor__factory } from "../../typechain-types";
-import { deployFresh, ingestGenerated, openRunner, runnerFederations, tmpDir } from "./helpers";
+import { deployFresh, ingestGenerated, openRunner, runnerFederations, tmpDir, trustOf } from "./helpers";
 
 async function anchoredLogs(conn: ChainConnection, record: DeploymentRecord): Promise<bigint[]> {
   const anchor = GlobalProofAnchor__factory.connect(record.contracts.globalProofAnchor, conn.provider);
@@ -71,7 +71,9 @@ describe("e2e: restarting the engine between rounds", function () {
       eventId: ev.eventId,
       originOf: (n) => manifest.find((f) => f.name === n)!.origin,
     });
-    expect((await verifyProof(proof, publicClientFor(conn.eip1193))).round).to.equal(2n);
+    expect(
+      (await verifyProof(proof, publicClientFor(conn.eip1193), await trustOf(conn, record))).round,
+    ).to.equal(2n);
     runner.close();
   });
 

@@ -15,7 +15,7 @@ import type { GlobalProofAnchor, ProofCreditReceipts, ValidatorRegistry } from "
 import type { IGlobalProofAnchor } from "../../typechain-types/contracts/GlobalProofAnchor";
 import { consistencyProof, leafHash, rootHash } from "../../src/merkle";
 import { globalRoot } from "../../src/nexus/global-root";
-import { checkpointTypedDataHash } from "../../src/chain/eip712";
+import { checkpointTypedDataHash, rotationTypedDataHash, validatorSetHash } from "../../src/chain/eip712";
 
 export type Submission = IGlobalProofAnchor.CheckpointSubmissionStruct;
 
@@ -25,6 +25,7 @@ export interface Amp {
   receipts: ProofCreditReceipts;
   chainId: bigint;
   anchorAddress: string;
+  registryAddress: string;
 }
 
 /** Deploys the three contracts through ignition/modules/Amp.ts, as the CLI does. */
@@ -38,6 +39,7 @@ export async function deployAmp(): Promise<Amp> {
     receipts: ProofCreditReceipts__factory.connect(await deployed.receipts.getAddress(), deployer),
     chainId: (await hre.ethers.provider.getNetwork()).chainId,
     anchorAddress,
+    registryAddress: await deployed.registry.getAddress(),
   };
 }
 
@@ -90,6 +92,11 @@ export class TestFederation {
     return consistencyProof(this.leaves, from, size).map((h) => hexlify(h));
   }
 
+  /** Test key commitments of the validators (a stand-in for SHA-256 of their ML-DSA public keys). */
+  get commitments(): string[] {
+    return this.validators.map((w) => testCommitment(w.address));
+  }
+
   /** Registers this federation in the registry (governance = the registry's runner). */
   async register(registry: ValidatorRegistry): Promise<void> {
     await (
@@ -97,9 +104,55 @@ export class TestFederation {
         this.origin,
         this.validators.map((w) => w.address),
         this.weights,
+        this.commitments,
       )
     ).wait();
   }
+
+  /**
+   * Rotates to `validators`/`weights` with the signatures of `signers` (default: every current
+   * validator) over the registry's Rotation digest, then adopts the new set and epoch.
+   */
+  async rotate(amp: Amp, validators: Wallet[], weights: bigint[], signers?: Wallet[]): Promise<void> {
+    const set = {
+      validators: validators.map((w) => w.address),
+      weights,
+      keyCommitments: validators.map((w) => testCommitment(w.address)),
+    };
+    const sigs = rotationSignatures(amp, this.id, this.epoch + 1n, set, signers ?? this.validators);
+    await (
+      await amp.registry.rotateValidators(this.id, set.validators, set.weights, set.keyCommitments, sigs)
+    ).wait();
+    this.validators = validators;
+    this.weights = weights;
+    this.epoch += 1n;
+  }
+}
+
+/** A deterministic stand-in key commitment for a validator address (test only). */
+export function testCommitment(address: string): string {
+  return sha256(toUtf8Bytes(`amp-test-mldsa-key/${address.toLowerCase()}`));
+}
+
+/** 65-byte signatures of `signers` (sorted by address) over the Rotation of `federationId` to `epoch`. */
+export function rotationSignatures(
+  amp: Amp,
+  federationId: string,
+  epoch: bigint,
+  set: { validators: string[]; weights: bigint[]; keyCommitments: string[] },
+  signers: readonly Wallet[],
+  domain: { chainId?: bigint; registry?: string } = {},
+): string[] {
+  const digest = rotationTypedDataHash(
+    domain.chainId ?? amp.chainId,
+    domain.registry ?? amp.registryAddress,
+    {
+      federationId,
+      epoch,
+      setHash: validatorSetHash(set),
+    },
+  );
+  return byAddress(signers).map((w) => w.signingKey.sign(digest).serialized);
 }
 
 export interface CheckpointOptions {
@@ -230,4 +283,19 @@ export async function deployWithFederations(): Promise<Amp> {
   await ssid.register(amp.registry);
   await opencore.register(amp.registry);
   return amp;
+}
+
+/** Everything the registry stores, for "nothing changed" checks. */
+export async function registryState(registry: ValidatorRegistry, ids: string[]): Promise<unknown[]> {
+  const out: unknown[] = [[...(await registry.federationIds())]];
+  for (const id of ids) {
+    const epoch = await registry.currentEpoch(id);
+    out.push(epoch, await registry.originOf(id), [...(await registry.pendingRecovery(id))]);
+    for (let e = 1n; e <= epoch + 1n; e++) {
+      const [v, w] = await registry.validatorsOf(id, e);
+      out.push([...v], [...w], await registry.totalWeight(id, e));
+      out.push([...(await registry.keyCommitmentsOf(id, e))], await registry.isRecoveryEpoch(id, e));
+    }
+  }
+  return out;
 }

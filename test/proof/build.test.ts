@@ -7,19 +7,22 @@ import type { ManifestFederation } from "../../src/cli/context";
 import { buildProofFile, NotAnchoredError } from "../../src/proof/build";
 import { parseProofFile, PROOF_FORMAT, serializeProofFile } from "../../src/proof/format";
 import { publicClientFor, verifyProof } from "../../src/proof/verify";
-import { deployFresh, ingestGenerated, openRunner, runnerFederations, tmpDir } from "../e2e/helpers";
+import { deployFresh, ingestGenerated, openRunner, runnerFederations, tmpDir, trustOf } from "../e2e/helpers";
+import type { TrustRoot } from "../../src/proof/verify";
 
 describe("proof: building proof files", function () {
   let conn: ChainConnection;
   let dir: string;
   let runner: AnchoringRunner;
   let manifest: ManifestFederation[];
+  let trust: TrustRoot;
   const originOf = (n: string) => manifest.find((f) => f.name === n)!.origin;
 
   before(async function () {
     conn = await connectEmbedded();
     dir = tmpDir("amp-proof-");
     const record = await deployFresh(conn, dir);
+    trust = await trustOf(conn, record);
     runner = await openRunner(conn, record, dir);
     manifest = (await runnerFederations()).manifest;
     ingestGenerated(runner, manifest, 3);
@@ -64,7 +67,8 @@ describe("proof: building proof files", function () {
       digestOnly: true,
     });
     expect(p.event.canonical).to.equal(undefined);
-    const v = await verifyProof(p, publicClientFor(conn.eip1193));
+    const v = await verifyProof(p, publicClientFor(conn.eip1193), trust);
+    expect(v.eventIdChecked).to.equal(false);
     expect(v.index).to.equal(4n);
   });
 

@@ -14,6 +14,8 @@ import type { BuildProofInput } from "../../src/proof/build";
 import { isCompact, parseProofFile, serializeProofFile } from "../../src/proof/format";
 import type { ProofFile } from "../../src/proof/format";
 import { ProofInvalidError, publicClientFor, verifyProof } from "../../src/proof/verify";
+import type { TrustRoot } from "../../src/proof/verify";
+import { trustPolicyFromChain } from "../../src/trust/policy";
 import { deployFresh, ingestGenerated, openRunner, runnerFederations, tmpDir } from "../e2e/helpers";
 
 describe("proof: compact proofs", function () {
@@ -22,11 +24,19 @@ describe("proof: compact proofs", function () {
   let runner: AnchoringRunner;
   let manifest: ManifestFederation[];
   let input: BuildProofInput;
+  let trust: TrustRoot;
 
   before(async function () {
     conn = await connectEmbedded();
     dir = tmpDir("amp-compact-");
     const record = await deployFresh(conn, dir);
+    trust = {
+      policy: await trustPolicyFromChain(
+        publicClientFor(conn.eip1193),
+        record.contracts.globalProofAnchor,
+        record.federations,
+      ),
+    };
     runner = await openRunner(conn, record, dir);
     manifest = (await runnerFederations()).manifest;
     ingestGenerated(runner, manifest, 5);
@@ -47,7 +57,7 @@ describe("proof: compact proofs", function () {
 
   const client = () => publicClientFor(conn.eip1193);
   const rejection = (p: ProofFile) =>
-    verifyProof(p, client()).then(
+    verifyProof(p, client(), trust).then(
       () => undefined,
       (e: unknown) => e,
     );
@@ -70,12 +80,14 @@ describe("proof: compact proofs", function () {
   });
 
   it("verifies, saying that only the on-chain quorum layer was checked; the full proof checks both", async function () {
-    const compact = await verifyProof(buildProofFile({ ...input, compact: true }), client());
+    const compact = await verifyProof(buildProofFile({ ...input, compact: true }), client(), trust);
     expect(compact.layers).to.deep.equal({ onChainQuorum: true, postQuantumNote: false });
-    expect([compact.noteVotes, compact.noteCosignatures]).to.deep.equal([0, 0]);
-    const full = await verifyProof(buildProofFile(input), client());
+    expect(compact.noteVotes).to.equal(undefined);
+    expect(compact.noteWitnesses).to.deep.equal([]);
+    const full = await verifyProof(buildProofFile(input), client(), trust);
     expect(full.layers).to.deep.equal({ onChainQuorum: true, postQuantumNote: true });
-    expect(full.noteVotes).to.be.greaterThan(0);
+    expect(full.noteVotes!.signatures).to.be.greaterThan(0);
+    expect(full.noteWitnesses.length).to.be.greaterThan(0);
   });
 
   it("refuses a proof with only one of signedNote and noteKeys, naming both", function () {
