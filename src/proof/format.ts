@@ -112,7 +112,7 @@ function describe(e: ErrorObject): string {
 }
 
 /** Largest proof file accepted, in UTF-16 code units of its text (a real one is ≈ 60 KB). */
-export const MAX_PROOF_FILE_CHARS = 4 * 1024 * 1024;
+export const MAX_PROOF_FILE_CHARS = 2 * 1024 * 1024; // the same figure as MAX_PROOF_BYTES in verify.ts
 
 /**
  * Parse and shape-check a proof file; errors name the offending field. The text must be I-JSON

@@ -182,8 +182,8 @@ describe("cli for scripts: exit codes, --json, --version, environment", function
     const explicit = await withEnv({ AMP_DATA_DIR: dir }, () => amp("events", "--data", other));
     expect(explicit.err).to.include(other);
     const help = await amp("run", "--help");
-    expect(help.out).to.match(/\(env: AMP_RPC_URL\)/);
-    expect(help.out).to.match(/\(env: AMP_DATA_DIR\)/);
+    expect(help.out).to.match(/\(env:\s+AMP_RPC_URL\)/);
+    expect(help.out).to.match(/\(env:\s+AMP_DATA_DIR\)/);
     const demo = await amp("demo", "--help");
     expect(demo.out).not.to.match(/AMP_DATA_DIR/); // the demo never writes into the user's data dir
   });
