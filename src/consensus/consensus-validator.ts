@@ -7,7 +7,7 @@
  */
 import { performance } from "node:perf_hooks";
 import { FederationLog } from "../log";
-import { leafHash } from "../merkle";
+import { leafHash, rootHash } from "../merkle";
 import { formatSignedNote, parseSignedNote, type Checkpoint, type NoteVerifier } from "../crypto/note";
 import { AmpError, InvalidInputError } from "../util/errors";
 import { createLogger, type Logger } from "../util/log";
@@ -138,9 +138,11 @@ export class ConsensusValidator {
       }
       return { status: "final", qc: done.qc, attempts: 0, quorumAt: performance.now() };
     }
-    const plan = this.cfg.log.prepareAppend(entries.map((e) => leafHash(e)));
+    const leaves = entries.map((e) => leafHash(e));
+    const plan = this.cfg.log.prepareAppend(leaves);
     const baseSize = this.cfg.log.size;
     const baseRoot = this.cfg.log.root();
+    const batchRoot = rootHash(leaves);
     const tally = new RoundTally();
     const maxAttempts = this.cfg.maxAttempts ?? 3;
     await Promise.all(
@@ -150,7 +152,7 @@ export class ConsensusValidator {
     );
     let timedOut = new Set<string>();
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-      timedOut = await this.collect(tally, round, { baseSize, baseRoot }, entries.length, attempt);
+      timedOut = await this.collect(tally, round, { baseSize, baseRoot, batchRoot }, entries.length, attempt);
       const final = this.finalBody(tally);
       if (final === undefined) continue;
       const qc = this.certificate(tally, final);
@@ -174,7 +176,7 @@ export class ConsensusValidator {
   private async collect(
     tally: RoundTally,
     round: bigint,
-    base: { baseSize: bigint; baseRoot: Uint8Array },
+    base: { baseSize: bigint; baseRoot: Uint8Array; batchRoot: Uint8Array },
     batchSize: number,
     attempt: number,
   ): Promise<Set<string>> {
