@@ -1,0 +1,96 @@
+import fs from "node:fs";
+import path from "node:path";
+import { expect } from "chai";
+import { connectEmbedded, type ChainConnection } from "../../src/chain/connect";
+import type { DeploymentRecord } from "../../src/chain/deployment";
+import type { Manifest } from "../../src/manifest";
+import { NodeService } from "../../src/node/service";
+import type { Roster } from "../../src/node/roster";
+import { PeerClient } from "../../src/transport/client";
+import { deployForRoster, keysOf, loopbackManifest, ndjson, rosterOf, tmpDir, until } from "./helpers";
+
+describe("node: seven nodes in one process over loopback HTTP, each with only its own keys", function () {
+  this.timeout(120_000);
+  let conn: ChainConnection;
+  let manifest: Manifest;
+  let roster: Roster;
+  let record: DeploymentRecord;
+  let dir: string;
+  let services: NodeService[] = [];
+  const client = new PeerClient({ timeoutMs: 5000 });
+
+  before(async function () {
+    process.env.AMP_LOG_LEVEL = "silent";
+    conn = await connectEmbedded();
+    manifest = await loopbackManifest();
+    roster = rosterOf(manifest);
+    record = await deployForRoster(conn, roster);
+    dir = tmpDir("amp-node-fed-");
+    for (const n of roster.nodes) {
+      const s = await NodeService.create({
+        roster,
+        keys: keysOf(n.id),
+        dataDir: path.join(dir, n.id),
+        conn,
+        record,
+        tickMs: 100,
+      });
+      const port = Number(new URL(n.url).port);
+      await s.listen("127.0.0.1", port);
+      services.push(s);
+    }
+  });
+
+  after(async function () {
+    for (const s of services) await s.close().catch(() => undefined);
+    services = [];
+    delete process.env.AMP_LOG_LEVEL;
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const status = (i: number) => services[i]!.node.status();
+
+  it("does not start a round without events (no gas spent idling)", async function () {
+    for (const s of services) expect((await s.driver.tick()).kind).to.be.oneOf(["idle", "not-proposer"]);
+    expect(await services[0]!.node.cfg.chain.nextRound()).to.equal(1n);
+  });
+
+  it("anchors events submitted to different nodes over HTTP; every node archives its federation's log", async function () {
+    const ssid = roster.nodes.find((n) => n.id === "ssid-us-1")!;
+    const oc = roster.nodes.find((n) => n.id === "opencore-apac-1")!;
+    const a = await client.json<{ acknowledged: { eventId: string; leafHash: string; status: string }[] }>(
+      ssid.url,
+      {
+        method: "POST",
+        path: "/v1/events",
+        body: ndjson(manifest, "ssid", 0, 5),
+        contentType: "application/x-ndjson",
+      },
+    );
+    expect(a.acknowledged.map((x) => x.status)).to.deep.equal(Array(5).fill("queued"));
+    await client.request(oc.url, {
+      method: "POST",
+      path: "/v1/events",
+      body: ndjson(manifest, "opencore", 0, 3),
+      contentType: "application/x-ndjson",
+    });
+    for (const s of services) s.start();
+    await until("every node archived round 1", () =>
+      services.every((s, i) => BigInt(status(i).lastAnchoredRound) >= 1n) ? true : undefined,
+    );
+    const sizes = services.map((_, i) => [status(i).federation, status(i).treeSize]);
+    expect(sizes).to.deep.equal(roster.nodes.map((n) => [n.federation, n.federation === "ssid" ? "5" : "3"]));
+    for (const s of services) expect(s.node.inbox.size()).to.equal(0);
+    const roots = new Set(
+      services.filter((s) => s.node.name === "ssid").map((s) => s.node.status().rootHash),
+    );
+    expect(roots.size).to.equal(1);
+    // A second submission of the same events is recognised as already anchored.
+    const again = await client.json<{ acknowledged: { status: string }[] }>(ssid.url, {
+      method: "POST",
+      path: "/v1/events",
+      body: ndjson(manifest, "ssid", 0, 2),
+    });
+    expect(again.acknowledged.map((x) => x.status)).to.deep.equal(["anchored", "anchored"]);
+  });
+});
