@@ -10,6 +10,8 @@ import { exitCodeFor } from "./exit";
 import { addDeployCommand } from "./deploy";
 import { addEventsCommand, addIngestCommand } from "./events";
 import { addKeysCommand } from "./keys";
+import { addNodeCommand } from "./node";
+import { addUpCommand } from "./up";
 import { addProofCommand } from "./proof";
 import { addRunCommand } from "./run";
 import { addVerifyCommand } from "./verify";
@@ -40,6 +42,8 @@ Examples:
   addProofCommand(program);
   addVerifyCommand(program);
   addKeysCommand(program);
+  addNodeCommand(program);
+  addUpCommand(program);
   return program;
 }
 
