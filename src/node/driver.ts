@@ -28,6 +28,8 @@ import { AmpError } from "../util/errors";
 import type { Coordinator, FederationRoundOutcome } from "./coordinator";
 import type { FederationNode, NodeStatus } from "./node";
 import { decodeOutcome } from "./outcome";
+import { anchoredRecord, encodeRecord } from "./anchored-record";
+import type { AnchoredRound } from "../chain/anchored-rounds";
 
 export interface RoundDriverConfig {
   readonly node: FederationNode;
@@ -119,7 +121,17 @@ export class RoundDriver {
     checkpoints.sort((a, b) => (BigInt(a.federationId) < BigInt(b.federationId) ? -1 : 1));
     const res = await this.cfg.submitter.submit({ round, globalRoot: hex(root), checkpoints });
     this.node.logger.info("round anchored", { round, status: res.status, tx: res.txHash });
-    await this.announce(round);
+    const record = anchoredRecord(
+      this.node.cfg.roster,
+      round,
+      hex(root),
+      { chainId: this.node.cfg.domain.chainId, contract: this.node.cfg.domain.anchor },
+      res,
+      outcomes,
+    );
+    await this.node.catchUp();
+    await this.node.acceptRecord(record);
+    await this.announce(record);
     return { kind: res.status, round, txHash: res.txHash };
   }
 
@@ -155,8 +167,8 @@ export class RoundDriver {
     });
   }
 
-  private async announce(round: bigint): Promise<void> {
-    const body = JSON.stringify({ round: round.toString() });
+  private async announce(record: AnchoredRound): Promise<void> {
+    const body = JSON.stringify(encodeRecord(record));
     await Promise.all(
       this.node.cfg.roster.nodes
         .filter((n) => n.id !== this.node.id)

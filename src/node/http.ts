@@ -25,6 +25,7 @@ import { AmpError, InvalidInputError, PushbackError } from "../util/errors";
 import type { Coordinator } from "./coordinator";
 import { WitnessConflictError, type FederationNode } from "./node";
 import { encodeOutcome } from "./outcome";
+import { decodeRecord, encodeRecord } from "./anchored-record";
 
 export interface NodeServerOptions {
   /** Largest request body in bytes (default 8 MiB: 1000 events of 8 KB). */
@@ -217,11 +218,27 @@ export function buildNodeServer(
   );
   app.post(
     "/v1/round/anchored",
-    guard(() => {
-      // Unauthenticated on purpose: the node only re-reads the chain and catches up (verified).
+    guard(async (req) => {
+      // Unauthenticated on purpose: the node catches up from the chain, and keeps the record only
+      // when it matches the chain.
+      await node.catchUp();
+      const stored = await node.acceptRecord(decodeRecord(parseJson(raw(req.body), "body")));
       opts.onAnchored?.();
-      return { accepted: true };
+      return { stored };
     }),
+  );
+  app.get(
+    "/v1/anchors/:round",
+    guard((req) => {
+      const round = uint(req.params as Record<string, unknown>, "round", "path");
+      const r = node.anchors.get(round);
+      if (!r) throw new AmpError(`round ${round} is not anchored here`, { kind: "not-found" });
+      return encodeRecord(r);
+    }),
+  );
+  app.get(
+    "/v1/proof/:id",
+    guard((req) => node.proof(String((req.params as Record<string, unknown>).id))),
   );
 
   app.get(

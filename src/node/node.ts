@@ -9,6 +9,9 @@
 import fs from "node:fs";
 import path from "node:path";
 import { Archive, SqliteLogStore } from "../archive";
+import { AnchoredRounds, type AnchoredRound } from "../chain/anchored-rounds";
+import { buildProofFile } from "../proof/build";
+import type { ProofFile } from "../proof/format";
 import { federationEventEncoder, type EncodedEvent } from "../batching/encode";
 import type { NodeKeys } from "../crypto/keys";
 import { inlineMlDsa, type MlDsaBackend } from "../crypto/mldsa";
@@ -24,12 +27,15 @@ import { PeerClient } from "../transport/client";
 import { decodeEntries } from "../transport/wire";
 import { AmpError, InvalidInputError } from "../util/errors";
 import { createLogger, type Logger } from "../util/log";
+import { decodeRecord } from "./anchored-record";
 import { Inbox, type InboxEvent } from "./inbox";
 import type { Roster, RosterFederation } from "./roster";
 
 /** What a node reads from the anchor contract (the chain is the source of truth). */
 export interface AnchorView {
   nextRound(): Promise<bigint>;
+  /** The global root anchored for `round` (0x hex); undefined when the round is not anchored. */
+  globalRootOf(round: bigint): Promise<string | undefined>;
   /** A federation's checkpoint anchored in `round`; undefined when there is none. */
   checkpointOf(
     round: bigint,
@@ -75,11 +81,13 @@ export class FederationNode {
   readonly archive: Archive;
   readonly archiveLog: FederationLog;
   readonly inbox: Inbox;
+  readonly anchors: AnchoredRounds;
   readonly witness: Witness;
   readonly transport: HttpTransport;
   readonly logger: Logger;
   private validatorNode: ValidatorNode;
   private catchingUp: Promise<void> | undefined;
+  private chainNext = 1n;
 
   constructor(readonly cfg: FederationNodeConfig) {
     this.id = cfg.keys.nodeId;
@@ -93,6 +101,7 @@ export class FederationNode {
     this.archive = Archive.open(path.join(cfg.dataDir, "archive.sqlite"));
     this.archiveLog = new FederationLog(this.origin, new SqliteLogStore(this.archive, this.name));
     this.inbox = new Inbox(path.join(cfg.dataDir, "inbox.sqlite"), cfg.inboxCapacity);
+    this.anchors = AnchoredRounds.open(cfg.dataDir);
     this.transport = new HttpTransport({
       nodeId: this.id,
       wallet: cfg.keys.wallet,
@@ -138,6 +147,7 @@ export class FederationNode {
   }
 
   close(): void {
+    this.anchors.close();
     this.inbox.close();
     this.archive.close();
   }
@@ -241,6 +251,7 @@ export class FederationNode {
 
   private async catchUpOnce(): Promise<void> {
     const next = await this.cfg.chain.nextRound();
+    this.chainNext = next;
     for (let round = this.lastAnchoredRound() + 1n; round < next; round++) {
       const cp = await this.cfg.chain.checkpointOf(round, this.origin);
       if (!cp)
@@ -249,6 +260,65 @@ export class FederationNode {
         });
       await this.applyRound(round, cp);
     }
+    for (let round = this.anchors.lastRound() + 1n; round < next; round++) {
+      if (!(await this.fetchRecord(round))) break;
+    }
+  }
+
+  /** Store an anchored-round record (proof material) once it matches the chain. */
+  async acceptRecord(r: AnchoredRound): Promise<boolean> {
+    if (this.anchors.get(r.round)) return true;
+    const root = await this.cfg.chain.globalRootOf(r.round);
+    if (!root || root.toLowerCase() !== r.globalRoot.toLowerCase()) return false;
+    for (const c of r.checkpoints) {
+      const cp = await this.cfg.chain.checkpointOf(r.round, c.origin);
+      if (
+        !cp ||
+        cp.treeSize.toString() !== c.treeSize ||
+        "0x" + hex(cp.rootHash) !== c.rootHash.toLowerCase()
+      ) {
+        return false;
+      }
+    }
+    if (this.anchors.lastRound() !== r.round - 1n) return false; // records are kept in round order
+    this.anchors.record(r);
+    return true;
+  }
+
+  private async fetchRecord(round: bigint): Promise<boolean> {
+    for (const peer of this.cfg.roster.nodes) {
+      if (peer.id === this.id) continue;
+      try {
+        const o = await this.transport.client.json<Record<string, unknown>>(peer.url, {
+          method: "GET",
+          path: `/v1/anchors/${round}`,
+        });
+        if (await this.acceptRecord(decodeRecord(o))) return true;
+      } catch {
+        // next peer
+      }
+    }
+    return false;
+  }
+
+  /** A proof file (amp-proof/v1) of an anchored event of this node's federation. */
+  proof(eventId: string): ProofFile {
+    if (!this.archive.getEvent(eventId)) {
+      if (this.inbox.get(eventId)) {
+        throw new AmpError(`event ${eventId} is acknowledged, not anchored yet`, { kind: "retry-later" });
+      }
+      throw new AmpError(`no event ${eventId} in ${this.name}'s log here`, { kind: "not-found" });
+    }
+    return buildProofFile({
+      archive: this.archive,
+      anchors: this.anchors,
+      eventId,
+      originOf: (name) => {
+        const f = this.cfg.roster.federations.find((x) => x.name === name);
+        if (!f) throw new InvalidInputError(`event ${eventId} belongs to unknown federation ${name}`);
+        return f.config.origin;
+      },
+    });
   }
 
   private async applyRound(round: bigint, cp: { treeSize: bigint; rootHash: Uint8Array }): Promise<void> {
@@ -384,6 +454,7 @@ export class FederationNode {
       rootHash: hex(this.archiveLog.root()),
       lastSignedRound: (signed?.round ?? 0n).toString(),
       lastAnchoredRound: this.lastAnchoredRound().toString(),
+      chainNextRound: this.chainNext.toString(),
       pendingEvents: this.inbox.size(),
       health: "ok",
       pid: process.pid,
@@ -399,6 +470,8 @@ export interface NodeStatus {
   rootHash: string;
   lastSignedRound: string;
   lastAnchoredRound: string;
+  /** The chain's next round as last read (anchored rounds = this - 1). */
+  chainNextRound: string;
   pendingEvents: number;
   health: "ok";
   pid: number;

@@ -37,6 +37,10 @@ export function anchorView(conn: ChainConnection, record: DeploymentRecord): Anc
   const anchor = GlobalProofAnchor__factory.connect(record.contracts.globalProofAnchor, conn.provider);
   return {
     nextRound: () => anchor.nextRound(),
+    globalRootOf: async (round) => {
+      const [root, block] = await anchor.anchorOf(round);
+      return block === 0n ? undefined : root;
+    },
     checkpointOf: async (round, origin) => {
       const [, treeSize, rootHash] = await anchor.checkpointOf(round, federationIdOf(origin));
       if (treeSize === 0n && rootHash === ZERO) return undefined;

@@ -4,7 +4,11 @@ import { expect } from "chai";
 import { connectEmbedded, type ChainConnection } from "../../src/chain/connect";
 import type { DeploymentRecord } from "../../src/chain/deployment";
 import type { Manifest } from "../../src/manifest";
+import Fastify from "fastify";
+import { FederationNode } from "../../src/node/node";
 import { NodeService } from "../../src/node/service";
+import type { ProofFile } from "../../src/proof/format";
+import { publicClientFor, verifyProof } from "../../src/proof/verify";
 import type { Roster } from "../../src/node/roster";
 import { PeerClient } from "../../src/transport/client";
 import { deployForRoster, keysOf, loopbackManifest, ndjson, rosterOf, tmpDir, until } from "./helpers";
@@ -92,5 +96,46 @@ describe("node: seven nodes in one process over loopback HTTP, each with only it
       body: ndjson(manifest, "ssid", 0, 2),
     });
     expect(again.acknowledged.map((x) => x.status)).to.deep.equal(["anchored", "anchored"]);
+  });
+
+  it("serves a proof of an anchored event over HTTP that verifies against the chain", async function () {
+    const ev = services[1]!.node.archive.eventsInRange("ssid", 2n, 3n)[0]!;
+    const proof = await client.json<ProofFile>(roster.nodes[3]!.url, {
+      method: "GET",
+      path: `/v1/proof/${ev.eventId}`,
+    });
+    expect((await verifyProof(proof, publicClientFor(conn.eip1193))).round).to.equal(1n);
+  });
+
+  it("a node catching up checks fetched entries against the anchored root first: a forging peer is evidence", async function () {
+    const forger = Fastify();
+    forger.get("/v1/archive/entries", () => {
+      const entries = services[0]!.node.logEntries(0n, 5n).map((e) => Buffer.from(e).toString("base64"));
+      entries[2] = Buffer.from('{"forged":true}').toString("base64");
+      return { entries };
+    });
+    const forgerUrl = await forger.listen({ host: "127.0.0.1", port: 0 });
+    const m = structuredClone(manifest);
+    m.federations[0]!.nodes[0]!.url = forgerUrl; // ssid-eu-1 now forges
+    const fresh = new FederationNode({
+      roster: rosterOf(m),
+      keys: keysOf("ssid-eu-2"),
+      dataDir: path.join(dir, "fresh-ssid-eu-2"),
+      domain: services[0]!.node.cfg.domain,
+      chain: services[0]!.node.cfg.chain,
+    });
+    try {
+      await fresh.catchUp();
+      expect(fresh.archiveLog.size).to.equal(5n);
+      expect(fresh.status().rootHash).to.equal(services[0]!.node.status().rootHash);
+      const evidence = fs.readFileSync(
+        path.join(dir, "fresh-ssid-eu-2", "evidence", "catch-up.jsonl"),
+        "utf8",
+      );
+      expect(evidence).to.match(/"kind":"forged-entries","nodeId":"ssid-eu-1"/);
+    } finally {
+      fresh.close();
+      await forger.close();
+    }
   });
 });
