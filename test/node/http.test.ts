@@ -178,11 +178,7 @@ describe("node HTTP routes (fastify.inject)", function () {
     it("GET /v1/proof/:id is 404 for an unknown event and 503 for one not anchored yet", async () => {
       const unknown = await app.inject({ method: "GET", url: "/v1/proof/nope" });
       expect(unknown.statusCode).to.equal(404);
-      const id = node.pending(1)[0]!;
-      const pending = await app.inject({
-        method: "GET",
-        url: `/v1/proof/${JSON.parse(Buffer.from(id.canonical).toString()).event_id as string}`,
-      });
+      const pending = await app.inject({ method: "GET", url: `/v1/proof/${node.pending(1)[0]!.eventId}` });
       expect(pending.statusCode).to.equal(503);
       expect(pending.headers["retry-after"]).to.equal("1");
     });
