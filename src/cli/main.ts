@@ -12,6 +12,7 @@ import { addEventsCommand, addIngestCommand } from "./events";
 import { addKeysCommand } from "./keys";
 import { addNodeCommand } from "./node";
 import { addUpCommand } from "./up";
+import { addFederationCommands } from "./federation";
 import { addProofCommand } from "./proof";
 import { addRunCommand } from "./run";
 import { addVerifyCommand } from "./verify";
@@ -44,6 +45,7 @@ Examples:
   addKeysCommand(program);
   addNodeCommand(program);
   addUpCommand(program);
+  addFederationCommands(program);
   return program;
 }
 

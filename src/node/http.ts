@@ -186,6 +186,39 @@ export function buildNodeServer(
     }),
   );
 
+  // log views for `amp consistency`
+  app.get(
+    "/v1/log/consistency",
+    guard((req) => {
+      const q = query(req.query);
+      const from = qUint(q, "from");
+      const to = qUint(q, "to");
+      const size = node.archiveLog.size;
+      if (from > to || to > size) throw new InvalidInputError(`need from <= to <= ${size}`);
+      const proof = from === 0n || from === to ? [] : node.archiveLog.consistencyProof(from, to);
+      return {
+        origin: node.origin,
+        size: to.toString(),
+        root: Buffer.from(node.archiveLog.rootAt(to)).toString("hex"),
+        proof: encodeEntries(proof),
+      };
+    }),
+  );
+  app.get(
+    "/v1/log/leaf-hashes",
+    guard((req) => {
+      const q = query(req.query);
+      const from = qUint(q, "from");
+      const to = qUint(q, "to");
+      if (to < from || to - from > BigInt(MAX_ENTRIES)) {
+        throw new InvalidInputError(`from..to must be a range of at most ${MAX_ENTRIES} entries`);
+      }
+      return {
+        leafHashes: node.archive.leafHashes(node.name, from, to).map((h) => Buffer.from(h).toString("hex")),
+      };
+    }),
+  );
+
   // witness: C2SP tlog-witness add-checkpoint ("old N", proof lines, blank line, checkpoint note)
   app.post(
     "/v1/witness/add-checkpoint",

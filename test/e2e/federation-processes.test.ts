@@ -3,7 +3,7 @@
  * manifest node on loopback; events go in over HTTP; faults are real signals to real processes.
  * Every child dies with the test (the whole `amp up` process group is killed in `after`).
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { expect } from "chai";
@@ -18,6 +18,14 @@ import { ndjson, tmpDir, until } from "../node/helpers";
 const ROOT = path.resolve(__dirname, "..", "..");
 const AMP = path.join(ROOT, "bin", "amp.js");
 const client = new PeerClient({ timeoutMs: 2000, tries: 1 });
+
+function amp(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [AMP, ...args], { cwd: ROOT, timeout: 120_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
 
 describe("e2e: a federation of seven node processes (amp up)", function () {
   this.timeout(900_000);
@@ -157,5 +165,44 @@ describe("e2e: a federation of seven node processes (amp up)", function () {
     for (const pid of paused) process.kill(pid, "SIGCONT");
     await allAt(["ssid-eu-1", "ssid-us-1", "ssid-apac-1", "ssid-eu-2"], 14);
     expect(await nextRound()).to.be.greaterThan(before);
+  });
+
+  it("amp status, amp submit, amp proof --node and amp consistency work against the running federation", async function () {
+    const st = await amp("status", "--data", dir, "--json");
+    expect(st.code, st.stderr).to.equal(0);
+    const status = JSON.parse(st.stdout) as {
+      running: boolean;
+      rpc: string;
+      nodes: { id: string; up: boolean; pid: number }[];
+    };
+    expect(status.running).to.equal(true);
+    expect(status.rpc).to.equal(fed.rpc);
+    expect(status.nodes.map((n) => n.id)).to.have.length(7);
+
+    const file = path.join(dir, "more.ndjson");
+    const lines = ndjson(loadManifest(fed.manifest), "opencore", 4, 3, "processes").split("\n");
+    fs.writeFileSync(file, [lines[0], "{not json", lines[2]].join("\n") + "\n");
+    const bad = await amp("submit", file, "--node", node("opencore-us-1").url);
+    expect(bad.code).to.equal(1);
+    expect(bad.stderr).to.include(`${file}:2: not JSON`);
+    fs.writeFileSync(file, lines.join("\n") + "\n");
+    const ok = await amp("submit", file, "--node", node("opencore-us-1").url, "--json");
+    expect(ok.code, ok.stderr).to.equal(0);
+    const acks = ok.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { eventId: string; status: string });
+    expect(acks.map((a) => a.status)).to.deep.equal(["queued", "queued", "queued"]);
+    await allAt(["opencore-eu-1", "opencore-us-1", "opencore-apac-1"], 7);
+
+    const out = path.join(dir, "proof.json");
+    const proof = await amp("proof", acks[1]!.eventId, "--node", node("opencore-apac-1").url, "--out", out);
+    expect(proof.code, proof.stderr).to.equal(0);
+    const verify = await amp("verify", out, "--rpc", fed.rpc);
+    expect(verify.code, verify.stdout + verify.stderr).to.equal(0);
+
+    const cons = await amp("consistency", "--data", dir);
+    expect(cons.code, cons.stdout + cons.stderr).to.equal(0);
+    expect(cons.stdout).to.match(/consistent/);
   });
 });

@@ -6,6 +6,11 @@ import type { DeploymentRecord } from "../../src/chain/deployment";
 import type { Manifest } from "../../src/manifest";
 import Fastify from "fastify";
 import { FederationNode } from "../../src/node/node";
+import { federationEventEncoder } from "../../src/batching/encode";
+import { checkConsistency } from "../../src/node/consistency";
+import { Coordinator } from "../../src/node/coordinator";
+import { buildNodeServer } from "../../src/node/http";
+import { leafHash } from "../../src/merkle";
 import { NodeService } from "../../src/node/service";
 import type { ProofFile } from "../../src/proof/format";
 import { publicClientFor, verifyProof } from "../../src/proof/verify";
@@ -138,4 +143,55 @@ describe("node: seven nodes in one process over loopback HTTP, each with only it
       await forger.close();
     }
   });
+
+  it("checkConsistency: all nodes consistent with the anchored roots; a diverging node is named with its first differing index", async function () {
+    const chain = services[0]!.node.cfg.chain;
+    const anchoredOf = async (origin: string) => {
+      const cp = await chain.checkpointOf(1n, origin);
+      return { size: cp!.treeSize, root: cp!.rootHash };
+    };
+    const good = await checkConsistency(
+      roster.nodes.map((n) => n.url),
+      anchoredOf,
+    );
+    expect(good.ok).to.equal(true);
+    expect(good.nodes.every((n) => n.ok)).to.equal(true);
+
+    // A node whose log holds another event at index 3 (same size).
+    const bad = new FederationNode({
+      roster,
+      keys: keysOf("ssid-eu-2"),
+      dataDir: path.join(dir, "diverging"),
+      domain: services[0]!.node.cfg.domain,
+      chain,
+    });
+    const entries = services[0]!.node.logEntries(0n, 5n);
+    const forged = ndjson(manifest, "ssid", 500, 1).trim();
+    const other = [...entries.slice(0, 3), encodeCanonical(forged), entries[4]!];
+    bad.archive.insertEvents(
+      "ssid",
+      other.map((e, i) => ({ seq: BigInt(i), eventId: `id-${i}`, canonical: e, leafHash: leafHash(e) })),
+    );
+    bad.archiveLog.append(other.map((e) => leafHash(e)));
+    const app = buildNodeServer(bad, new Coordinator(bad));
+    const badUrl = await app.listen({ host: "127.0.0.1", port: 0 });
+    try {
+      const r = await checkConsistency([roster.nodes[0]!.url, badUrl], anchoredOf);
+      expect(r.ok).to.equal(false);
+      expect(r.nodes.find((n) => n.url === badUrl)).to.include({
+        ok: false,
+        problem: "not a consistent extension of the anchored root",
+      });
+      expect(r.divergences).to.deep.equal([
+        { federation: "ssid", size: "5", nodes: ["ssid-eu-1", "ssid-eu-2"], firstDifferingIndex: "3" },
+      ]);
+    } finally {
+      await app.close();
+      bad.close();
+    }
+  });
 });
+
+function encodeCanonical(json: string): Uint8Array {
+  return federationEventEncoder()(JSON.parse(json)).canonical;
+}
