@@ -167,20 +167,35 @@ describe("e2e: a federation of seven node processes (amp up)", function () {
     expect(await nextRound()).to.be.greaterThan(before);
   });
 
+  it("SIGKILL of every node mid-round: nothing acknowledged is lost, every event ends up anchored", async function () {
+    await submit("ssid-eu-2", "ssid", 14, 4);
+    await submit("opencore-apac-1", "opencore", 100, 2);
+    const victims = fed.nodes.map((n) => pidOf(n.id));
+    for (const pid of victims) process.kill(pid, "SIGKILL");
+    await until(
+      "every node restarted",
+      () => (fed.nodes.every((n, i) => pidOf(n.id) !== victims[i]) ? true : undefined),
+      180_000,
+    );
+    await allAt(["ssid-eu-1", "ssid-us-1", "ssid-apac-1", "ssid-eu-2"], 18);
+    await allAt(["opencore-eu-1", "opencore-us-1", "opencore-apac-1"], 6);
+  });
+
   it("amp status, amp submit, amp proof --node and amp consistency work against the running federation", async function () {
     const st = await amp("status", "--data", dir, "--json");
     expect(st.code, st.stderr).to.equal(0);
-    const status = JSON.parse(st.stdout) as {
+    const shown = JSON.parse(st.stdout) as {
       running: boolean;
       rpc: string;
       nodes: { id: string; up: boolean; pid: number }[];
     };
-    expect(status.running).to.equal(true);
-    expect(status.rpc).to.equal(fed.rpc);
-    expect(status.nodes.map((n) => n.id)).to.have.length(7);
+    expect(shown.running).to.equal(true);
+    expect(shown.rpc).to.equal(fed.rpc);
+    expect(shown.nodes.map((n) => n.id)).to.have.length(7);
 
     const file = path.join(dir, "more.ndjson");
     const lines = ndjson(loadManifest(fed.manifest), "opencore", 4, 3, "processes").split("\n");
+    const before = Number((await status(node("opencore-eu-1").url))!.treeSize);
     fs.writeFileSync(file, [lines[0], "{not json", lines[2]].join("\n") + "\n");
     const bad = await amp("submit", file, "--node", node("opencore-us-1").url);
     expect(bad.code).to.equal(1);
@@ -193,7 +208,7 @@ describe("e2e: a federation of seven node processes (amp up)", function () {
       .split("\n")
       .map((l) => JSON.parse(l) as { eventId: string; status: string });
     expect(acks.map((a) => a.status)).to.deep.equal(["queued", "queued", "queued"]);
-    await allAt(["opencore-eu-1", "opencore-us-1", "opencore-apac-1"], 7);
+    await allAt(["opencore-eu-1", "opencore-us-1", "opencore-apac-1"], before + 3);
 
     const out = path.join(dir, "proof.json");
     const proof = await amp("proof", acks[1]!.eventId, "--node", node("opencore-apac-1").url, "--out", out);
