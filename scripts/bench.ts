@@ -5,6 +5,7 @@
 const BENCHES: Record<string, string> = {
   rounds: "./bench/rounds",
   ingest: "./bench/ingest",
+  federation: "./bench/federation",
 };
 
 async function run(argv: readonly string[]): Promise<void> {

@@ -242,6 +242,7 @@ export class Coordinator {
           body,
           contentType: "text/plain",
           timeoutMs: 3000,
+          tries: 1, // a witness that does not answer in time is one cosignature less, not a stall
           retryConflict: false,
         });
         const line = res.body.toString("utf8");

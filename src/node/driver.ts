@@ -99,10 +99,10 @@ export class RoundDriver {
   }
 
   private async drive(round: bigint): Promise<TickResult> {
-    const outcomes: FederationRoundOutcome[] = [];
-    for (const fed of this.node.cfg.roster.federations) {
-      outcomes.push(await this.coordinate(fed.name, round));
-    }
+    // The federations' coordinators run side by side (different processes).
+    const outcomes: FederationRoundOutcome[] = await Promise.all(
+      this.node.cfg.roster.federations.map((fed) => this.coordinate(fed.name, round)),
+    );
     const root = globalRoot(
       round,
       outcomes.map((o) => ({ origin: o.origin, treeSize: o.treeSize, rootHash: o.rootHash })),
@@ -151,6 +151,7 @@ export class RoundDriver {
           body,
           headers: { [SIGNATURE_HEADER]: signBody(this.node.id, this.node.cfg.keys.wallet, body) },
           timeoutMs: 30_000,
+          tries: 1, // on failure the next node of that federation coordinates
         });
         return decodeOutcome(
           JSON.parse(res.body.toString("utf8")) as Record<string, unknown>,

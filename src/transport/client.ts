@@ -26,6 +26,8 @@ export interface PeerRequest {
   readonly headers?: Readonly<Record<string, string>>;
   /** Overrides the client's timeout for slow calls (a whole consensus round). */
   readonly timeoutMs?: number;
+  /** Fewer tries than the client's (1: the caller has its own retry, e.g. a round or a quorum). */
+  readonly tries?: number;
   /** Retry a 409 (default true); false when the caller adapts the request to the answer. */
   readonly retryConflict?: boolean;
 }
@@ -97,7 +99,8 @@ export class PeerClient {
   async request(baseUrl: string, req: PeerRequest): Promise<PeerResponse> {
     const url = baseUrl.replace(/\/$/, "") + req.path;
     let last: PeerError | undefined;
-    for (let attempt = 1; attempt <= this.tries; attempt++) {
+    const tries = Math.min(req.tries ?? this.tries, this.tries);
+    for (let attempt = 1; attempt <= tries; attempt++) {
       let wait: number | undefined;
       try {
         const res = await fetch(url, {
@@ -131,7 +134,7 @@ export class PeerClient {
           e,
         );
       }
-      if (attempt < this.tries) {
+      if (attempt < tries) {
         const backoff = this.backoffMs * 2 ** (attempt - 1) * (0.5 + Math.random());
         await new Promise((r) => setTimeout(r, wait ?? backoff));
       }

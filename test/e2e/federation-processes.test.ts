@@ -13,6 +13,7 @@ import { loadManifest } from "../../src/manifest";
 import type { NodeStatus } from "../../src/node/node";
 import { PeerClient } from "../../src/transport/client";
 import { GlobalProofAnchor__factory } from "../../typechain-types";
+import { ensureDist } from "../../scripts/ensure-dist";
 import { ndjson, tmpDir, until } from "../node/helpers";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -75,6 +76,7 @@ describe("e2e: a federation of seven node processes (amp up)", function () {
     );
 
   before(async function () {
+    ensureDist();
     dir = tmpDir("amp-up-");
     up = spawn(process.execPath, [AMP, "up", "--data", dir], {
       cwd: ROOT,
