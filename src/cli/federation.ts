@@ -120,6 +120,13 @@ export function addFederationCommands(program: Command): void {
     .requiredOption("--data <dir>", "data dir of `amp up` (or of `amp run`)")
     .option("--manifest <file>", "manifest of the data dir (default: the shipped one), for pending events")
     .option("--json", "print one JSON object")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ amp status --data ./amp-local
+  $ amp status --data ./amp-local --json`,
+    )
     .action(async (opts: { data: string; json?: boolean; manifest?: string }) => {
       const data = path.resolve(opts.data);
       if (!fs.existsSync(data)) throw new UsageError(`--data ${opts.data}: no such directory`);
@@ -160,6 +167,15 @@ export function addFederationCommands(program: Command): void {
     .description("send events to a node over HTTP and print what it acknowledged (id, leaf hash)")
     .requiredOption("--node <url>", "the node's base URL, e.g. http://127.0.0.1:7401")
     .option("--json", "print the acknowledgements as JSON lines")
+    .addHelpText(
+      "after",
+      `
+Sends the file in bodies of 1000 lines; each body is stored all-or-nothing by the node. A bad line
+is reported as FILE:LINE with the field (exit 1).
+
+Examples:
+  $ amp submit events.ndjson --node http://127.0.0.1:7401`,
+    )
     .action(async (file: string, opts: { node: string; json?: boolean }) => {
       if (!/^https?:\/\//.test(opts.node))
         throw new UsageError(`--node must be an http(s) URL, got "${opts.node}"`);
@@ -215,6 +231,13 @@ export function addFederationCommands(program: Command): void {
     .option("--rpc <url>", "JSON-RPC endpoint of the chain")
     .option("--deployment <file>", "deployment record (deployment.json)")
     .option("--json", "print the report as JSON")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ amp consistency --data ./amp-local
+  $ amp consistency --nodes http://127.0.0.1:7401,http://127.0.0.1:7402 --rpc http://127.0.0.1:8545 --deployment ./amp-local/deployment.json`,
+    )
     .action(
       async (opts: { data?: string; nodes?: string; rpc?: string; deployment?: string; json?: boolean }) => {
         let urls: string[];

@@ -50,7 +50,7 @@ The keystore password comes from AMP_KEYSTORE_PASSWORD. Only this node's secret 
 peers are known by their public identity (<id>.pub.json, or the public fields of their key files).
 HTTP paths: docs/http.md. Stops cleanly on SIGINT/SIGTERM.
 
-Example:
+Examples:
   $ AMP_KEYSTORE_PASSWORD=... amp node --manifest m.yaml --node ssid-eu-1 --data ./n1 --keys ./keys`,
     )
     .action(async (opts: NodeOpts) => {

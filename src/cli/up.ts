@@ -117,6 +117,17 @@ export function addUpCommand(program: Command): void {
     .option("--rpc <url>", "use this chain instead of starting a child `hardhat node`")
     .option("--manifest <file>", "federation manifest (default: the shipped default manifest)")
     .option("--keys <dir>", "node key files (password: AMP_KEYSTORE_PASSWORD); default: THROWAWAY DEMO KEYS")
+    .addHelpText(
+      "after",
+      `
+Prints the chain's RPC URL, the trust policy's path and every node's URL; <data>/federation.json
+describes what runs (see amp status), <data>/logs/ holds every child's output. Ctrl-C stops all.
+
+Examples:
+  $ amp up                                   # throwaway keys, own hardhat node, ./amp-local
+  $ amp up --data ./fed --rpc http://127.0.0.1:8545
+  $ AMP_KEYSTORE_PASSWORD=... amp up --manifest m.yaml --keys ~/.amp/keys`,
+    )
     .action(async (opts: UpOpts) => {
       const say = (l: string) => console.log(l);
       const data = path.resolve(opts.data);
