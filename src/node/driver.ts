@@ -3,8 +3,8 @@
  *
  * - Proposer of round R: the node at position (R - 1 + view) mod N of the manifest's node list
  *   (federations in order, nodes in order). `view` starts at 0 and grows by one every
- *   `takeoverMs` that round R stays the chain's next round while there is work, so a dead or
- *   stopped proposer is replaced by the next node. Safety never depends on the rotation:
+ *   `takeoverMs` that round R stays the chain's next round while there is work (counted from when
+ *   each node first saw that work), so a dead or stopped proposer is replaced by the next node. Safety never depends on the rotation:
  *   validators sign one batch per round, and a coordinator re-proposes a batch already signed.
  * - No events, no round: the proposer asks every node's status; with no pending event and no
  *   signed-but-unanchored batch anywhere it does nothing (no gas spent idling).
@@ -47,7 +47,7 @@ export type TickResult =
 const hex = (b: Uint8Array): string => "0x" + Buffer.from(b).toString("hex");
 
 export class RoundDriver {
-  private watching: { round: bigint; since: number } | undefined;
+  private watching: { round: bigint; since: number | undefined; checkedAt: number } | undefined;
 
   constructor(private readonly cfg: RoundDriverConfig) {}
 
@@ -61,17 +61,29 @@ export class RoundDriver {
     return nodes[Number((round - 1n + BigInt(view)) % BigInt(nodes.length))]!.id;
   }
 
-  /** One step: catch up, then drive the next round if this node is its proposer and there is work. */
+  /**
+   * One step: catch up, then drive the next round if this node is its proposer and there is work.
+   * `view` counts takeover periods since THIS node first saw work for the round (each node looks
+   * at the federation's work at most every takeoverMs / 4; the round's first proposer at every
+   * tick), so nodes agree on the proposer up to that granularity.
+   */
   async tick(now = Date.now()): Promise<TickResult> {
     await this.node.catchUp();
     const round = await this.node.cfg.chain.nextRound();
-    if (this.watching?.round !== round) this.watching = { round, since: now };
-    const view = Math.floor((now - this.watching.since) / (this.cfg.takeoverMs ?? 8000));
-    if (this.proposerOf(round, view) !== this.node.id) return { kind: "not-proposer" };
-    if (!(await this.hasWork(round))) {
-      this.watching = { round, since: now }; // an idle federation does not rotate proposers
-      return { kind: "idle" };
+    const takeover = this.cfg.takeoverMs ?? 8000;
+    if (this.watching?.round !== round) this.watching = { round, since: undefined, checkedAt: 0 };
+    const w = this.watching;
+    const first = this.proposerOf(round, 0) === this.node.id;
+    if (first || now - w.checkedAt >= takeover / 4) {
+      w.checkedAt = now;
+      const work = await this.hasWork(round);
+      if (!work)
+        w.since = undefined; // no work, no round, no takeover
+      else w.since ??= now;
     }
+    if (w.since === undefined) return { kind: first ? "idle" : "not-proposer" };
+    const view = Math.floor((now - w.since) / takeover);
+    if (this.proposerOf(round, view) !== this.node.id) return { kind: "not-proposer" };
     try {
       return await this.drive(round);
     } catch (e) {

@@ -43,6 +43,7 @@ describe("node: seven nodes in one process over loopback HTTP, each with only it
         conn,
         record,
         tickMs: 100,
+        takeoverMs: 1500,
       });
       const port = Number(new URL(n.url).port);
       await s.listen("127.0.0.1", port);
@@ -189,6 +190,29 @@ describe("node: seven nodes in one process over loopback HTTP, each with only it
       await app.close();
       bad.close();
     }
+  });
+  it("rotates proposers round-robin over the manifest; a dead proposer is replaced after the takeover time", async function () {
+    const d = services[0]!.driver;
+    expect([
+      d.proposerOf(1n, 0),
+      d.proposerOf(1n, 1),
+      d.proposerOf(2n, 0),
+      d.proposerOf(8n, 0),
+    ]).to.deep.equal(["ssid-eu-1", "ssid-us-1", "ssid-us-1", "ssid-eu-1"]);
+    const next = await services[0]!.node.cfg.chain.nextRound();
+    const dead = services.findIndex((s) => s.node.id === d.proposerOf(next, 0));
+    await services[dead]!.close(); // the round's first proposer is gone
+    const alive = services.filter((_, i) => i !== dead);
+    const target = alive.find((s) => s.node.name === "opencore")!;
+    await client.request(roster.node(target.node.id).url, {
+      method: "POST",
+      path: "/v1/events",
+      body: ndjson(manifest, "opencore", 50, 2),
+    });
+    await until("the next proposer anchored the round", async () =>
+      (await services[0]!.node.cfg.chain.nextRound()) > next ? true : undefined,
+    );
+    await until("opencore archived it", () => (target.node.status().treeSize === "5" ? true : undefined));
   });
 });
 
