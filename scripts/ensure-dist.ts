@@ -19,13 +19,17 @@ function newest(dir: string): number {
 }
 
 export function ensureDist(): void {
-  const main = path.join(ROOT, "dist", "src", "cli", "main.js");
-  if (fs.existsSync(main) && fs.statSync(main).mtimeMs >= newest(path.join(ROOT, "src"))) return;
+  // The stamp holds the newest source time seen BEFORE the last successful build: a file changed
+  // during a build is newer than the stamp and triggers the next build.
+  const stamp = path.join(ROOT, "dist", ".amp-build-stamp");
+  const sources = newest(path.join(ROOT, "src"));
+  const built = fs.existsSync(stamp) ? Number(fs.readFileSync(stamp, "utf8")) : 0;
+  if (built >= sources && fs.existsSync(path.join(ROOT, "dist", "src", "cli", "main.js"))) return;
   const tsc = path.join(ROOT, "node_modules", "typescript", "bin", "tsc");
   execFileSync(process.execPath, [tsc, "-p", path.join(ROOT, "tsconfig.build.json")], {
     cwd: ROOT,
     stdio: "inherit",
     timeout: 600_000,
   });
-  fs.utimesSync(main, new Date(), new Date()); // tsc does not rewrite unchanged outputs
+  fs.writeFileSync(stamp, String(sources));
 }

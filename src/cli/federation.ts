@@ -12,6 +12,7 @@ import { readDeployment, deploymentPath } from "../chain/deployment";
 import { federationIdOf } from "../chain/ids";
 import { ARCHIVE_FILE } from "../chain/runner";
 import { checkConsistency } from "../node/consistency";
+import { Inbox } from "../node/inbox";
 import type { NodeStatus } from "../node/node";
 import { PeerClient, PeerError } from "../transport/client";
 import { GlobalProofAnchor__factory } from "../../typechain-types";
@@ -108,7 +109,37 @@ function restingStatus(data: string, manifest: string | undefined) {
       archive.close();
     }
   }
+  const nodesDir = path.join(data, "nodes");
+  const upManifest = path.join(data, "manifest.yaml");
+  if (fs.existsSync(nodesDir) && fs.existsSync(upManifest)) out.nodes = restingNodes(nodesDir, upManifest);
   return out;
+}
+
+/** `amp up` layout at rest: per node its archived size, last anchored round and pending events. */
+function restingNodes(nodesDir: string, manifest: string) {
+  const federationOf = new Map(
+    loadManifestFederations(manifest).flatMap((f) => f.nodes.map((n) => [n.id, f.name])),
+  );
+  return fs
+    .readdirSync(nodesDir)
+    .filter((id) => federationOf.has(id) && fs.existsSync(path.join(nodesDir, id, "archive.sqlite")))
+    .map((id) => {
+      const archive = Archive.open(path.join(nodesDir, id, "archive.sqlite"));
+      const inbox = new Inbox(path.join(nodesDir, id, "inbox.sqlite"));
+      try {
+        const cps = archive.checkpoints(federationOf.get(id)!);
+        return {
+          id,
+          federation: federationOf.get(id),
+          lastAnchoredRound: (cps.at(-1)?.round ?? 0n).toString(),
+          treeSize: (cps.at(-1)?.size ?? 0n).toString(),
+          pendingEvents: inbox.size(),
+        };
+      } finally {
+        inbox.close();
+        archive.close();
+      }
+    });
 }
 
 export function addFederationCommands(program: Command): void {

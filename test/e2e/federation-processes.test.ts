@@ -118,7 +118,7 @@ describe("e2e: a federation of seven node processes (amp up)", function () {
         // all gone
       }
     }
-    fs.rmSync(dir, { recursive: true, force: true });
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it("anchors events submitted over HTTP; every node of a federation holds the same log", async function () {
@@ -221,5 +221,34 @@ describe("e2e: a federation of seven node processes (amp up)", function () {
     const cons = await amp("consistency", "--data", dir);
     expect(cons.code, cons.stdout + cons.stderr).to.equal(0);
     expect(cons.stdout).to.match(/consistent/);
+  });
+
+  it("SIGTERM to amp up stops every child; amp status then shows the data dir at rest", async function () {
+    const current = JSON.parse(fs.readFileSync(path.join(dir, "federation.json"), "utf8")) as FederationFile;
+    const children = [...current.nodes.map((n) => n.pid!), current.chainPid!];
+    const exited = new Promise((r) => up!.once("exit", r));
+    process.kill(up!.pid!, "SIGTERM");
+    await exited;
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    await until("every child gone", () => (children.every((p) => !alive(p)) ? true : undefined), 30_000);
+    const st = await amp("status", "--data", dir, "--json");
+    expect(st.code, st.stderr).to.equal(0);
+    const rest = JSON.parse(st.stdout) as {
+      running: boolean;
+      nodes: { id: string; lastAnchoredRound: string; pendingEvents: number }[];
+    };
+    expect(rest.running).to.equal(false);
+    expect(rest.nodes).to.have.length(7);
+    for (const n of rest.nodes) {
+      expect(Number(n.lastAnchoredRound), n.id).to.be.greaterThan(0);
+      expect(n.pendingEvents, n.id).to.equal(0);
+    }
   });
 });
