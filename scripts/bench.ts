@@ -7,6 +7,7 @@ const BENCHES: Record<string, string> = {
   ingest: "./bench/ingest",
   drift: "./bench/drift",
   startup: "./bench/startup",
+  federation: "./bench/federation",
 };
 
 async function run(argv: readonly string[]): Promise<void> {

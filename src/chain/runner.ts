@@ -22,6 +22,7 @@ import { FederationLog } from "../log";
 import { RoundEngine } from "../rounds/round-engine";
 import type { RoundResult } from "../rounds/round-engine";
 import { RoundMetricsStore } from "../rounds/metrics-store";
+import { SealedProposalStore, batchRootHex, type SealedRange } from "../rounds/sealed-proposal";
 import { AmpError, InvalidInputError } from "../util/errors";
 import { GlobalProofAnchor__factory } from "../../typechain-types";
 import type { GlobalProofAnchor } from "../../typechain-types";
@@ -113,6 +114,7 @@ export class AnchoringRunner {
   chainRetries = 0;
   /** Rounds anchored again after the chain lost them (rollback.ts), in order. */
   readonly reanchored: bigint[] = [];
+  private readonly proposals: SealedProposalStore;
 
   private constructor(
     private readonly cfg: RunnerConfig,
@@ -126,7 +128,9 @@ export class AnchoringRunner {
     private readonly pool: MlDsaWorkerPool | undefined,
     /** The proof-drift monitor (`<data>/drift.sqlite`); see src/drift. */
     readonly drift: DriftRuntime,
-  ) {}
+  ) {
+    this.proposals = new SealedProposalStore(cfg.dataDir);
+  }
 
   static async open(cfg: RunnerConfig): Promise<AnchoringRunner> {
     fs.mkdirSync(cfg.dataDir, { recursive: true });
@@ -271,19 +275,47 @@ export class AnchoringRunner {
     return n;
   }
 
+  /**
+   * Hand the engine the next round's batches. The ranges and batch roots are persisted before any
+   * vote is asked for (see rounds/sealed-proposal.ts): after a crash the same round re-proposes
+   * exactly the batch the validators voted for, whatever arrived meanwhile.
+   */
   private enqueueNext(): void {
     if (this.carrying) return; // the engine re-proposes its carried batch
-    const max = BigInt(this.cfg.maxBatch ?? 1000);
-    for (const st of this.feds.values()) {
-      const sealed = st.archiveLog.size;
-      const end = st.queued < sealed ? sealed : minBig(st.queued + max, this.archive.nextSeq(st.fed.name));
-      const events = this.archive.eventsInRange(st.fed.name, st.queued, end);
+    const round = this.engine.nextRound;
+    const stored = this.proposals.load(round);
+    const ranges = stored ? stored.ranges : this.sealRanges();
+    if (!stored) this.proposals.save({ round, ranges });
+    for (const r of ranges) {
+      const st = [...this.feds.values()].find((s) => s.fed.name === r.federation);
+      if (!st)
+        throw new AmpError(`sealed proposal names unknown federation ${r.federation}`, { kind: "bug" });
+      if (
+        r.from !== st.queued ||
+        batchRootHex(this.archive.leafHashes(r.federation, r.from, r.to)) !== r.batchRootHex
+      ) {
+        throw new AmpError(`${r.federation}: sealed proposal of round ${round} does not match the archive`, {
+          kind: "conflict",
+        });
+      }
+      const events = this.archive.eventsInRange(r.federation, r.from, r.to);
       this.engine.enqueue(
         st.fed.origin,
         events.map((e) => e.canonical),
       );
-      st.queued = end;
+      st.queued = r.to;
     }
+  }
+
+  private sealRanges(): SealedRange[] {
+    const max = BigInt(this.cfg.maxBatch ?? 1000);
+    return [...this.feds.values()].map((st) => {
+      const sealed = st.archiveLog.size;
+      const name = st.fed.name;
+      const to = st.queued < sealed ? sealed : minBig(st.queued + max, this.archive.nextSeq(name));
+      const batchRoot = batchRootHex(this.archive.leafHashes(name, st.queued, to));
+      return { federation: name, from: st.queued, to, batchRootHex: batchRoot };
+    });
   }
 
   /** Run one nexus round and anchor it. */

@@ -57,6 +57,31 @@ export const COMMANDS: readonly CommandEntry[] = [
     add: async (p) => (await import("./verify")).addVerifyCommand(p),
   },
   {
+    name: "up",
+    summary: "start a local federation: a chain, the contracts and one process per node",
+    add: async (p) => (await import("./up")).addUpCommand(p),
+  },
+  {
+    name: "node",
+    summary: "run one federation node (only its own keys) with its HTTP service",
+    add: async (p) => (await import("./node")).addNodeCommand(p),
+  },
+  {
+    name: "status",
+    summary: "what runs in a data dir: nodes, chain, last anchored round, pending events",
+    add: async (p) => (await import("./federation")).addStatusCommand(p),
+  },
+  {
+    name: "submit",
+    summary: "send events to a node over HTTP and print what it acknowledged",
+    add: async (p) => (await import("./federation")).addSubmitCommand(p),
+  },
+  {
+    name: "consistency",
+    summary: "check every node's log extends the anchored root consistently",
+    add: async (p) => (await import("./federation")).addConsistencyCommand(p),
+  },
+  {
     name: "trust",
     summary: "trust policies (amp-trust/v1): export a deployment's policy for verifiers",
     add: async (p) => (await import("./trust")).addTrustCommand(p),

@@ -7,7 +7,7 @@
  */
 import { performance } from "node:perf_hooks";
 import { FederationLog } from "../log";
-import { leafHash } from "../merkle";
+import { leafHash, rootHash } from "../merkle";
 import { formatSignedNote, parseSignedNote, type Checkpoint, type NoteVerifier } from "../crypto/note";
 import { AmpError, InvalidInputError } from "../util/errors";
 import { createLogger, type Logger } from "../util/log";
@@ -150,6 +150,7 @@ export class ConsensusValidator {
     const plan = this.cfg.log.prepareAppend(leaves);
     const baseSize = this.cfg.log.size;
     const baseRoot = this.cfg.log.root();
+    const batchRoot = rootHash(leaves);
     const tally = new RoundTally();
     const maxAttempts = this.cfg.maxAttempts ?? 3;
     await Promise.all(
@@ -159,7 +160,7 @@ export class ConsensusValidator {
     );
     let timedOut = new Set<string>();
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-      timedOut = await this.collect(tally, round, { baseSize, baseRoot }, entries.length, attempt);
+      timedOut = await this.collect(tally, round, { baseSize, baseRoot, batchRoot }, entries.length, attempt);
       this.observe(tally, round, attempt, baseSize, { entries, leaves }, plan);
       // One turn of the event loop for in-process observers (drift detection before finality).
       if (this.cfg.onVotes) await new Promise<void>((resolve) => setImmediate(resolve));
@@ -188,7 +189,7 @@ export class ConsensusValidator {
   private async collect(
     tally: RoundTally,
     round: bigint,
-    base: { baseSize: bigint; baseRoot: Uint8Array },
+    base: { baseSize: bigint; baseRoot: Uint8Array; batchRoot: Uint8Array },
     batchSize: number,
     attempt: number,
   ): Promise<Set<string>> {

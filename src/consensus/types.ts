@@ -51,6 +51,13 @@ export interface VoteRequest {
   readonly baseRoot: Uint8Array;
   /** Number of entries in the batch. */
   readonly batchSize: number;
+  /**
+   * RFC 9162 root of the batch's leaf hashes (from the sealed proposal). A node checks its batch
+   * reproduces it before signing, and keys its signed state by (round, baseSize, batchRoot): a
+   * re-proposal of the same batch gets the stored vote again, another batch for a signed round is
+   * refused. Optional only for callers that predate sealed proposals.
+   */
+  readonly batchRoot?: Uint8Array;
   /** 1-based attempt number (≤ 3). */
   readonly attempt: number;
   /** Peers to fetch missing batch entries from (resync). */

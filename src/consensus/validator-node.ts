@@ -7,7 +7,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { FederationLog, type AppendPlan } from "../log";
-import { leafHash, verifyConsistency } from "../merkle";
+import { leafHash, rootHash, verifyConsistency } from "../merkle";
 import type { NodeKeys } from "../crypto/keys";
 import {
   VOTE_CONTEXT,
@@ -65,8 +65,13 @@ interface SignedState {
   readonly round: string;
   readonly treeSize: string;
   readonly rootHex: string;
+  /** The batch signed for `round` (absent in states written before sealed proposals). */
+  readonly baseSize?: string;
+  readonly batchRootHex?: string;
   readonly vote: Vote;
 }
+
+const hexOf = (b: Uint8Array): string => Buffer.from(b).toString("hex");
 
 export class ValidatorNode implements TransportEndpoint {
   readonly nodeId: string;
@@ -187,6 +192,8 @@ export class ValidatorNode implements TransportEndpoint {
     if (req.origin !== this.origin) return { kind: "refused", reason: `not a node of ${req.origin}` };
     const last = this.lastSigned();
     if (last && req.round === last.round) {
+      const other = this.otherBatch(req);
+      if (other) return { kind: "refused", reason: other };
       await this.catchUp(req, last);
       return { kind: "vote", votes: [this.state!.vote] };
     }
@@ -202,9 +209,40 @@ export class ValidatorNode implements TransportEndpoint {
         reason: `log is at size ${this.log.size}, request builds on ${req.baseSize}`,
       };
     }
+    if (req.batchRoot && hexOf(rootHash(entries.map((e) => leafHash(e)))) !== hexOf(req.batchRoot)) {
+      this.batches.delete(req.round.toString()); // wrong entries (a forged delivery or peer): drop them
+      return {
+        kind: "refused",
+        reason: `round ${req.round}: the batch held does not reproduce the batch root`,
+      };
+    }
     await this.prepareDrift(req, entries);
     const vote = await this.appendAndSign(req, entries);
     return { kind: "vote", votes: [vote] };
+  }
+
+  /** Why a request for the round already signed names another batch, if it does. */
+  private otherBatch(req: VoteRequest): string | undefined {
+    const s = this.state!;
+    if (s.baseSize !== undefined && BigInt(s.baseSize) !== req.baseSize) {
+      return `round ${req.round} already signed for a batch on base size ${s.baseSize}, not ${req.baseSize}`;
+    }
+    if (req.batchRoot && s.batchRootHex !== undefined && s.batchRootHex !== hexOf(req.batchRoot)) {
+      return `round ${req.round} already signed for batch root ${s.batchRootHex}, not ${hexOf(req.batchRoot)}`;
+    }
+    return undefined;
+  }
+
+  /** The round this node last signed and its batch: what a new proposer must re-propose. */
+  signedBatch(): { round: bigint; baseSize: bigint; batchRoot: Uint8Array; treeSize: bigint } | undefined {
+    const s = this.state;
+    if (!s || s.baseSize === undefined || s.batchRootHex === undefined) return undefined;
+    return {
+      round: BigInt(s.round),
+      baseSize: BigInt(s.baseSize),
+      batchRoot: Buffer.from(s.batchRootHex, "hex"),
+      treeSize: BigInt(s.treeSize),
+    };
   }
 
   /**
@@ -289,6 +327,8 @@ export class ValidatorNode implements TransportEndpoint {
       round: req.round.toString(),
       treeSize: cp.treeSize.toString(),
       rootHex: Buffer.from(cp.rootHash).toString("hex"),
+      baseSize: req.baseSize.toString(),
+      batchRootHex: hexOf(rootHash(entries.map((e) => leafHash(e)))),
       vote,
     };
     writeFileAtomic(this.stateFile, JSON.stringify(state));

@@ -13,7 +13,7 @@ import { decodeUtf8Strict } from "../events/ijson";
 import schema from "./manifest.schema.json";
 import { semanticProblems, type RawProblem } from "./checks";
 import { positionOf } from "./positions";
-import type { Manifest, ManifestProblem } from "./types";
+import { DEFAULT_NODE_PORT, type Manifest, type ManifestProblem } from "./types";
 
 export { schema as manifestSchema };
 
@@ -120,8 +120,13 @@ export function parseManifest(text: string, file = "<manifest>", baseDir = proce
   if (!check(data)) fail(locate(doc, counter, file, (check.errors ?? []).map(fromAjv)));
   const semantic = semanticProblems(data);
   if (semantic.length > 0) fail(locate(doc, counter, file, semantic));
+  let position = 0;
   for (const f of data.federations) {
     for (const n of f.nodes) {
+      n.url =
+        (n.url as string | undefined)?.replace(/\/$/, "") ??
+        `http://127.0.0.1:${DEFAULT_NODE_PORT + position}`;
+      position++;
       n.mldsa_key = resolveKeyPath(n.mldsa_key, baseDir);
       n.evm_keystore = resolveKeyPath(n.evm_keystore, baseDir);
     }

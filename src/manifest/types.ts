@@ -8,7 +8,15 @@ export interface ManifestNode {
   mldsa_key: string;
   /** Absolute path of the encrypted secp256k1 JSON keystore. */
   evm_keystore: string;
+  /**
+   * Base URL of the node's HTTP service (src/node). Default on loopback:
+   * `http://127.0.0.1:<DEFAULT_NODE_PORT + position of the node in the manifest>`.
+   */
+  url: string;
 }
+
+/** Port of the first manifest node when no `url` is given (the next nodes count up from it). */
+export const DEFAULT_NODE_PORT = 7401;
 
 export interface ManifestFederation {
   id: string;

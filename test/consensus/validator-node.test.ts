@@ -6,6 +6,7 @@ import { parseCheckpointBody, parseSignedNote } from "../../src/crypto/note";
 import { ValidatorNode } from "../../src/consensus/validator-node";
 import { MlDsaWorkerPool } from "../../src/crypto/mldsa";
 import type { VoteRequest, VoteResponse } from "../../src/consensus/types";
+import { leafHash, rootHash } from "../../src/merkle";
 import { DOMAIN, entries, expectedRoot, tmpDir, quietLogs } from "./fixture";
 
 const ORIGIN = "amp.local/ssid";
@@ -101,6 +102,40 @@ describe("consensus/ValidatorNode", () => {
     });
     restarted.receiveBatch({ origin: ORIGIN, round: 1n, entries: entries(ORIGIN, 5, 2) });
     expect(await restarted.handleVoteRequest(request(1n, 0n, 2))).to.deep.equal(first);
+  });
+
+  it("keys its signed round by the batch: the same batch re-proposed after a restart gets the stored vote, another is refused", async () => {
+    const b = entries(ORIGIN, 1, 4);
+    const other = entries(ORIGIN, 9, 6);
+    const withRoot = (batch: Uint8Array[]) => ({
+      ...request(1n, 0n, batch.length),
+      batchRoot: rootHash(batch.map((e) => leafHash(e))),
+    });
+    node.receiveBatch({ origin: ORIGIN, round: 1n, entries: b });
+    const first = await node.handleVoteRequest(withRoot(b));
+    expect(first.kind).to.equal("vote");
+    const restarted = new ValidatorNode({
+      origin: ORIGIN,
+      keys: deriveThrowawayKeys("node-test", "v1"),
+      dataDir: dir,
+      domain: DOMAIN,
+    });
+    restarted.receiveBatch({ origin: ORIGIN, round: 1n, entries: b });
+    expect(await restarted.handleVoteRequest(withRoot(b))).to.deep.equal(first);
+    restarted.receiveBatch({ origin: ORIGIN, round: 1n, entries: other });
+    const refused = await restarted.handleVoteRequest(withRoot(other));
+    expect(refused.kind).to.equal("refused");
+    if (refused.kind === "refused")
+      expect(refused.reason).to.match(/round 1 already signed for batch root [0-9a-f]{64}/);
+    expect(restarted.signedBatch()?.batchRoot).to.deep.equal(Buffer.from(expectedRoot(b)));
+  });
+
+  it("refuses to sign a batch that does not reproduce the proposal's batch root", async () => {
+    node.receiveBatch({ origin: ORIGIN, round: 1n, entries: entries(ORIGIN, 1, 4) });
+    const res = await node.handleVoteRequest({ ...request(1n, 0n, 4), batchRoot: new Uint8Array(32) });
+    expect(res).to.deep.include({ kind: "refused" });
+    expect(fs.existsSync(stateFile())).to.equal(false);
+    expect(node.log.size).to.equal(0n);
   });
 
   it("refuses an earlier round, another origin and a mismatched base size without changing its state", async () => {

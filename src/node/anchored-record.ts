@@ -1,0 +1,70 @@
+/**
+ * The anchored round as nodes keep it for proofs (src/chain/anchored-rounds records): built by the
+ * round's relay from the witnessed checkpoints and the receipt, sent to every node, and stored by a
+ * node only after it matched the chain (global root of the round, each federation's size and root).
+ */
+import type { AnchorResult } from "../chain/anchor";
+import type { AnchoredRound } from "../chain/anchored-rounds";
+import { federationIdOf } from "../chain/ids";
+import { AmpError } from "../util/errors";
+import type { FederationRoundOutcome } from "./coordinator";
+import type { Roster } from "./roster";
+
+const hex = (b: Uint8Array): string => "0x" + Buffer.from(b).toString("hex");
+
+export function anchoredRecord(
+  roster: Roster,
+  round: bigint,
+  globalRoot: string,
+  chain: { chainId: bigint; contract: string },
+  res: AnchorResult,
+  outcomes: readonly FederationRoundOutcome[],
+): AnchoredRound {
+  // Voters of a federation and the witnesses of the others sign its cosigned note.
+  const noteKeys = roster.nodes.map((n) => ({
+    keyName: n.member.keyName,
+    publicKey: Buffer.from(n.member.mldsaPublicKey).toString("base64"),
+  }));
+  return {
+    round,
+    globalRoot,
+    chainId: chain.chainId.toString(),
+    contract: chain.contract,
+    txHash: res.txHash,
+    blockNumber: res.blockNumber,
+    gasUsed: res.gasUsed,
+    checkpoints: outcomes
+      .map((o) => ({
+        origin: o.origin,
+        federationId: federationIdOf(o.origin),
+        epoch: o.epoch.toString(),
+        treeSize: o.treeSize.toString(),
+        rootHash: hex(o.rootHash),
+        signedNote: o.cosignedNote,
+        noteKeys,
+        signatures: [...o.qc.eip712Signatures],
+      }))
+      .sort((a, b) => (BigInt(a.federationId) < BigInt(b.federationId) ? -1 : 1)),
+    metrics: {},
+  };
+}
+
+export function encodeRecord(r: AnchoredRound): Record<string, unknown> {
+  return { ...r, round: r.round.toString(), gasUsed: r.gasUsed.toString() };
+}
+
+/** Decode a record sent by a peer; `check` compares it with the chain before it is trusted. */
+export function decodeRecord(o: Record<string, unknown>): AnchoredRound {
+  try {
+    const r = o as unknown as AnchoredRound & { round: string; gasUsed: string };
+    if (!Array.isArray(r.checkpoints) || typeof r.globalRoot !== "string" || typeof r.txHash !== "string") {
+      throw new Error("missing fields");
+    }
+    return { ...r, round: BigInt(r.round), gasUsed: BigInt(r.gasUsed), blockNumber: Number(r.blockNumber) };
+  } catch (e) {
+    throw new AmpError(`malformed anchored-round record: ${(e as Error).message}`, {
+      kind: "invalid-input",
+      cause: e,
+    });
+  }
+}

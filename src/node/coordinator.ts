@@ -1,0 +1,270 @@
+/**
+ * Coordinator: runs one federation's consensus for one round from one of that federation's nodes,
+ * over HTTP, then has the other federations' nodes witness the final checkpoint.
+ *
+ * 1. The archive is brought to the chain (catch-up), so the round builds on the anchored log.
+ * 2. The batch: the sealed proposal persisted for this round if there is one; else the batch a
+ *    peer already signed for this round (fetched and checked against its batch root: a re-proposal
+ *    after a crash, by this or another coordinator, is the same batch); else the oldest pending
+ *    events of every node's inbox, taken round-robin (≤ maxBatch, duplicates and anchored events
+ *    dropped). It is persisted (temp + fsync + rename) BEFORE any vote is asked for.
+ * 3. ConsensusValidator collects the votes over HttpTransport (signed requests).
+ * 4. Each node of every other federation is sent the QC as a C2SP add-checkpoint; a 409 gives the
+ *    size the witness holds and the request is re-sent with a proof from there.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { ConsensusValidator } from "../consensus/consensus-validator";
+import { writeFileAtomic } from "../consensus/atomic-file";
+import { EvidenceStore } from "../consensus/evidence";
+import { hasQuorum } from "../consensus/quorum";
+import type { QuorumCertificate } from "../consensus/types";
+import { formatSignedNote, parseSignedNote, type NoteSignature } from "../crypto/note";
+import { FederationLog } from "../log";
+import { leafHash, rootHash } from "../merkle";
+import { PeerError } from "../transport/client";
+import { decodeEntries } from "../transport/wire";
+import { AmpError } from "../util/errors";
+import type { FederationNode } from "./node";
+import type { RosterFederation } from "./roster";
+
+export interface FederationRoundOutcome {
+  readonly origin: string;
+  readonly round: bigint;
+  readonly epoch: bigint;
+  readonly treeSize: bigint;
+  readonly rootHash: Uint8Array;
+  readonly qc: QuorumCertificate;
+  /** The QC note with the witnesses' cosignature lines. */
+  readonly cosignedNote: string;
+  readonly batchEntries: number;
+  /** Size anchored before this round and the RFC 9162 consistency proof from it (empty from 0). */
+  readonly anchoredFromSize: bigint;
+  readonly consistencyProof: readonly Uint8Array[];
+}
+
+interface StoredProposal {
+  round: string;
+  baseSize: string;
+  entries: string[];
+}
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
+
+export class Coordinator {
+  private cached: { round: bigint; cv: ConsensusValidator; log: FederationLog } | undefined;
+  private readonly evidence: EvidenceStore;
+
+  constructor(
+    private readonly node: FederationNode,
+    private readonly maxBatch = 1000,
+  ) {
+    this.evidence = new EvidenceStore(path.join(node.cfg.dataDir, "evidence"));
+  }
+
+  private get file(): string {
+    return path.join(this.node.cfg.dataDir, "sealed-proposal.json");
+  }
+
+  async run(round: bigint): Promise<FederationRoundOutcome> {
+    await this.node.catchUp();
+    const entries = await this.batch(round);
+    const { cv, log } = this.consensus(round);
+    const out = await cv.runRound(round, entries);
+    if (out.status !== "final") {
+      throw new AmpError(`${this.node.origin} round ${round}: ${out.reason}`, { kind: "retry-later" });
+    }
+    const cosignedNote = await this.witness(out.qc, log);
+    const cp = out.qc.checkpoint;
+    const from = this.node.archiveLog.size;
+    return {
+      origin: this.node.origin,
+      round,
+      epoch: cp.epoch,
+      treeSize: cp.treeSize,
+      rootHash: cp.rootHash,
+      qc: out.qc,
+      cosignedNote,
+      batchEntries: entries.length,
+      anchoredFromSize: from,
+      consistencyProof: from === 0n || from === cp.treeSize ? [] : log.consistencyProof(from, cp.treeSize),
+    };
+  }
+
+  private consensus(round: bigint): { cv: ConsensusValidator; log: FederationLog } {
+    const base = this.node.archiveLog.size;
+    if (this.cached?.round === round) return this.cached;
+    const log = new FederationLog(this.node.origin);
+    if (base > 0n) log.append(this.node.archive.leafHashes(this.node.name, 0n, base));
+    const cv = new ConsensusValidator({
+      federation: this.node.federation.config,
+      domain: this.node.cfg.domain,
+      transport: this.node.transport,
+      evidence: this.evidence,
+      log,
+      voteTimeoutMs: 3000,
+      ...(this.node.cfg.mldsa ? { mldsa: this.node.cfg.mldsa } : {}),
+    });
+    this.cached = { round, cv, log };
+    return this.cached;
+  }
+
+  /** The round's batch (see file comment, step 2), persisted before it is returned. */
+  private async batch(round: bigint): Promise<Uint8Array[]> {
+    const base = this.node.archiveLog.size;
+    const stored = this.load(round, base);
+    if (stored) return stored;
+    const entries = (await this.signedByPeer(round, base)) ?? (await this.collectPending());
+    const p: StoredProposal = {
+      round: round.toString(),
+      baseSize: base.toString(),
+      entries: entries.map((e) => Buffer.from(e).toString("base64")),
+    };
+    writeFileAtomic(this.file, JSON.stringify(p));
+    return entries;
+  }
+
+  private load(round: bigint, base: bigint): Uint8Array[] | undefined {
+    if (!fs.existsSync(this.file)) return undefined;
+    const p = JSON.parse(fs.readFileSync(this.file, "utf8")) as StoredProposal;
+    if (BigInt(p.round) !== round || BigInt(p.baseSize) !== base) return undefined;
+    return p.entries.map((e) => new Uint8Array(Buffer.from(e, "base64")));
+  }
+
+  /** The batch a validator already signed for this round on this base, if any (lock rule). */
+  private async signedByPeer(round: bigint, base: bigint): Promise<Uint8Array[] | undefined> {
+    for (const peer of this.fed.nodes) {
+      let signed: { round?: string; baseSize?: string; batchRoot?: string; batchSize?: number } | undefined;
+      if (peer.id === this.node.id) {
+        const s = this.node.validator.signedBatch();
+        signed = s && {
+          round: s.round.toString(),
+          baseSize: s.baseSize.toString(),
+          batchRoot: hex(s.batchRoot),
+          batchSize: Number(s.treeSize - s.baseSize),
+        };
+      } else {
+        signed = await this.node.transport.client
+          .json<typeof signed>(peer.url, { method: "GET", path: "/v1/validator/signed" })
+          .catch(() => undefined);
+      }
+      if (!signed || signed.round !== round.toString() || signed.baseSize !== base.toString()) continue;
+      const got = await this.entriesOf(peer.id, round, signed.batchSize ?? 0);
+      if (got && hex(rootHash(got.map((e) => leafHash(e)))) === signed.batchRoot) return got;
+    }
+    return undefined;
+  }
+
+  private async entriesOf(peerId: string, round: bigint, count: number): Promise<Uint8Array[] | undefined> {
+    if (peerId === this.node.id) return this.node.batchEntries(this.node.origin, round, 0, count);
+    const got = await this.node.transport.fetchEntries(peerId, this.node.origin, round, 0, count);
+    return got.length === count ? got : undefined;
+  }
+
+  /** Oldest pending events of every reachable node, round-robin, deduplicated, ≤ maxBatch. */
+  private async collectPending(): Promise<Uint8Array[]> {
+    const lists = await Promise.all(
+      this.fed.nodes.map(async (peer) => {
+        if (peer.id === this.node.id) return this.node.pending(this.maxBatch).map((e) => e.canonical);
+        try {
+          const o = await this.node.transport.client.json<{ events?: unknown }>(peer.url, {
+            method: "GET",
+            path: `/v1/inbox?limit=${this.maxBatch}`,
+          });
+          return Array.isArray(o.events) ? decodeEntries(o.events, `inbox of ${peer.id}`) : [];
+        } catch (e) {
+          if (!(e instanceof PeerError)) throw e;
+          return [];
+        }
+      }),
+    );
+    const out: Uint8Array[] = [];
+    const seen = new Set<string>();
+    for (let i = 0; out.length < this.maxBatch && lists.some((l) => i < l.length); i++) {
+      for (const l of lists) {
+        const e = l[i];
+        if (!e || out.length >= this.maxBatch) continue;
+        const id = eventIdOf(e);
+        if (id === undefined || seen.has(id) || this.node.archive.getEvent(id)) continue;
+        seen.add(id);
+        out.push(e);
+      }
+    }
+    return out;
+  }
+
+  private get fed(): RosterFederation {
+    return this.node.federation;
+  }
+
+  /** Cosignatures of every other federation's nodes; each needs > 2/3 of its federation's weight. */
+  private async witness(qc: QuorumCertificate, log: FederationLog): Promise<string> {
+    const note = parseSignedNote(qc.note);
+    const cosignatures: NoteSignature[] = [];
+    for (const other of this.node.cfg.roster.federations) {
+      if (other === this.fed) continue;
+      const sigs = await Promise.all(other.nodes.map((w) => this.addCheckpoint(w.url, qc, log)));
+      let weight = 0n;
+      sigs.forEach((s, i) => {
+        if (!s) return;
+        cosignatures.push(s);
+        weight += other.nodes[i]!.member.weight;
+      });
+      const total = other.nodes.reduce((a, n) => a + n.member.weight, 0n);
+      if (!hasQuorum(weight, total)) {
+        throw new AmpError(
+          `${this.node.origin} round ${qc.checkpoint.round}: not witnessed by > 2/3 of ${other.name}`,
+          {
+            kind: "retry-later",
+          },
+        );
+      }
+    }
+    return formatSignedNote({ body: note.body, signatures: [...note.signatures, ...cosignatures] });
+  }
+
+  private async addCheckpoint(
+    url: string,
+    qc: QuorumCertificate,
+    log: FederationLog,
+  ): Promise<NoteSignature | undefined> {
+    let old = this.node.archiveLog.size; // what the witnesses hold when the last round was anchored
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const size = qc.checkpoint.treeSize;
+      const proof = old === 0n || old >= size ? [] : log.consistencyProof(old, size);
+      const body = [`old ${old}`, ...proof.map((p) => Buffer.from(p).toString("base64")), "", qc.note].join(
+        "\n",
+      );
+      try {
+        const res = await this.node.transport.client.request(url, {
+          method: "POST",
+          path: "/v1/witness/add-checkpoint",
+          body,
+          contentType: "text/plain",
+          timeoutMs: 3000,
+          tries: 1, // a witness that does not answer in time is one cosignature less, not a stall
+          retryConflict: false,
+        });
+        const line = res.body.toString("utf8");
+        return parseSignedNote(`${parseSignedNote(qc.note).body}\n${line}`).signatures[0];
+      } catch (e) {
+        if (e instanceof PeerError && e.status === 409 && /^\d+\n?$/.test(e.body)) {
+          old = BigInt(e.body.trim());
+          continue;
+        }
+        this.node.logger.warn("no cosignature", { url, error: (e as Error).message });
+        return undefined;
+      }
+    }
+    return undefined;
+  }
+}
+
+function eventIdOf(e: Uint8Array): string | undefined {
+  try {
+    const id = (JSON.parse(Buffer.from(e).toString("utf8")) as { event_id?: unknown }).event_id;
+    return typeof id === "string" ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}

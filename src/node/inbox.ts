@@ -1,0 +1,109 @@
+/**
+ * Inbox: events a node acknowledged and that no anchored round holds yet (SQLite, WAL,
+ * synchronous = FULL: an acknowledged event survives a crash and a power loss). The round's
+ * coordinator pulls the oldest ones from every node of the federation; a node deletes an event
+ * from its inbox once an anchored round holds it.
+ */
+import Database from "better-sqlite3";
+import type { EncodedEvent } from "../batching/encode";
+import { PushbackError } from "../util/errors";
+
+export interface InboxEvent {
+  readonly eventId: string;
+  readonly canonical: Uint8Array;
+  readonly leafHash: Uint8Array;
+  readonly payload: Uint8Array | null;
+}
+
+interface Row {
+  event_id: string;
+  canonical: Buffer;
+  leaf_hash: Buffer;
+  payload: Buffer | null;
+}
+
+export class Inbox {
+  private readonly db: Database.Database;
+
+  /** `capacity`: most pending events held; beyond it submissions get pushback (HTTP 429). */
+  constructor(
+    file: string,
+    readonly capacity = 100_000,
+  ) {
+    this.db = new Database(file);
+    this.db.pragma("journal_mode = WAL");
+    this.db.pragma("synchronous = FULL");
+    this.db.exec(`CREATE TABLE IF NOT EXISTS inbox (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+      event_id TEXT NOT NULL UNIQUE,
+      canonical BLOB NOT NULL,
+      leaf_hash BLOB NOT NULL,
+      payload BLOB,
+      received_at INTEGER NOT NULL)`);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  size(): number {
+    return (this.db.prepare("SELECT COUNT(*) AS n FROM inbox").get() as { n: number }).n;
+  }
+
+  get(eventId: string): InboxEvent | undefined {
+    const r = this.db
+      .prepare("SELECT event_id, canonical, leaf_hash, payload FROM inbox WHERE event_id = ?")
+      .get(eventId) as Row | undefined;
+    return r ? toEvent(r) : undefined;
+  }
+
+  /**
+   * Store all events in one transaction (all or none). Returns, per input, whether it was new.
+   * Pushback (retry later) when the inbox would exceed its capacity; nothing is stored then.
+   */
+  add(events: readonly EncodedEvent[]): boolean[] {
+    const insert = this.db.prepare(
+      "INSERT OR IGNORE INTO inbox (event_id, canonical, leaf_hash, payload, received_at) VALUES (?, ?, ?, ?, ?)",
+    );
+    return this.db.transaction(() => {
+      if (this.size() + events.length > this.capacity) {
+        throw new PushbackError(`inbox full (${this.capacity} pending events)`, 1000);
+      }
+      const now = Date.now();
+      return events.map(
+        (e) =>
+          insert.run(
+            e.eventId,
+            Buffer.from(e.canonical),
+            Buffer.from(e.leafHash),
+            e.payload ? Buffer.from(e.payload) : null,
+            now,
+          ).changes === 1,
+      );
+    })();
+  }
+
+  /** The oldest `limit` pending events, in arrival order. */
+  oldest(limit: number): InboxEvent[] {
+    const rows = this.db
+      .prepare("SELECT event_id, canonical, leaf_hash, payload FROM inbox ORDER BY seq LIMIT ?")
+      .all(limit) as Row[];
+    return rows.map(toEvent);
+  }
+
+  remove(eventIds: readonly string[]): void {
+    const del = this.db.prepare("DELETE FROM inbox WHERE event_id = ?");
+    this.db.transaction(() => {
+      for (const id of eventIds) del.run(id);
+    })();
+  }
+}
+
+function toEvent(r: Row): InboxEvent {
+  return {
+    eventId: r.event_id,
+    canonical: new Uint8Array(r.canonical),
+    leafHash: new Uint8Array(r.leaf_hash),
+    payload: r.payload ? new Uint8Array(r.payload) : null,
+  };
+}

@@ -1,0 +1,482 @@
+/**
+ * FederationNode: one node of one federation, holding ONLY its own keys. It composes the rooms
+ * that already exist — its SQLite archive (anchored events, log, checkpoints), an inbox of
+ * acknowledged events, a ValidatorNode (votes), a Witness (cosigns the other federations'
+ * checkpoints) — and catches its archive up to the chain, checking fetched entries against the
+ * anchored root BEFORE appending. The HTTP layer (http.ts) and the round driver call these methods;
+ * in-process tests call them directly: both run the same code.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { Archive, SqliteLogStore } from "../archive";
+import { AnchoredRounds, type AnchoredRound } from "../chain/anchored-rounds";
+import { buildProofFile } from "../proof/build";
+import type { ProofFile } from "../proof/format";
+import { federationEventEncoder, type EncodedEvent } from "../batching/encode";
+import type { NodeKeys } from "../crypto/keys";
+import { inlineMlDsa, type MlDsaBackend } from "../crypto/mldsa";
+import { formatSignedNote, parseSignedNote, type NoteSignature } from "../crypto/note";
+import { appendLineDurable } from "../consensus/atomic-file";
+import type { AnchorDomain } from "../consensus/types";
+import { ValidatorNode } from "../consensus/validator-node";
+import { FederationLog } from "../log";
+import { leafHash } from "../merkle";
+import { Witness, WitnessError } from "../nexus/witness";
+import { HttpTransport } from "../transport/http-transport";
+import { PeerClient } from "../transport/client";
+import { decodeEntries } from "../transport/wire";
+import { AmpError, InvalidInputError } from "../util/errors";
+import { createLogger, type Logger } from "../util/log";
+import { decodeRecord } from "./anchored-record";
+import { Inbox, type InboxEvent } from "./inbox";
+import type { Roster, RosterFederation } from "./roster";
+
+/** What a node reads from the anchor contract (the chain is the source of truth). */
+export interface AnchorView {
+  nextRound(): Promise<bigint>;
+  /** The global root anchored for `round` (0x hex); undefined when the round is not anchored. */
+  globalRootOf(round: bigint): Promise<string | undefined>;
+  /** A federation's checkpoint anchored in `round`; undefined when there is none. */
+  checkpointOf(
+    round: bigint,
+    origin: string,
+  ): Promise<{ treeSize: bigint; rootHash: Uint8Array } | undefined>;
+}
+
+export interface FederationNodeConfig {
+  readonly roster: Roster;
+  /** This node's keys: the only private keys the process holds. */
+  readonly keys: NodeKeys;
+  readonly dataDir: string;
+  readonly domain: AnchorDomain;
+  readonly chain: AnchorView;
+  readonly inboxCapacity?: number;
+  readonly mldsa?: MlDsaBackend;
+  readonly client?: PeerClient;
+  readonly logger?: Logger;
+}
+
+export interface Acknowledgement {
+  /** 1-based line of the NDJSON body. */
+  readonly line: number;
+  readonly eventId: string;
+  readonly leafHash: string;
+  /** queued: new in this node's inbox; duplicate: already pending here; anchored: already in the log. */
+  readonly status: "queued" | "duplicate" | "anchored";
+}
+
+/** A C2SP tlog-witness refusal: 409 carries the size the witness holds. */
+export class WitnessConflictError extends AmpError {
+  override name = "WitnessConflictError";
+  constructor(readonly lastSize: bigint) {
+    super(`old size does not match the last cosigned size ${lastSize}`, { kind: "conflict" });
+  }
+}
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
+
+export class FederationNode {
+  readonly id: string;
+  readonly federation: RosterFederation;
+  readonly archive: Archive;
+  readonly archiveLog: FederationLog;
+  readonly inbox: Inbox;
+  readonly anchors: AnchoredRounds;
+  readonly witness: Witness;
+  readonly transport: HttpTransport;
+  readonly logger: Logger;
+  private validatorNode: ValidatorNode;
+  private catchingUp: Promise<void> | undefined;
+  private chainNext = 1n;
+
+  constructor(readonly cfg: FederationNodeConfig) {
+    this.id = cfg.keys.nodeId;
+    const me = cfg.roster.node(this.id);
+    if (me.member.address.toLowerCase() !== cfg.keys.wallet.address.toLowerCase()) {
+      throw new InvalidInputError(`the keys given are not ${this.id}'s registered keys`);
+    }
+    this.federation = cfg.roster.federationOf(this.id);
+    this.logger = cfg.logger ?? createLogger(`node:${this.id}`);
+    fs.mkdirSync(cfg.dataDir, { recursive: true });
+    this.archive = Archive.open(path.join(cfg.dataDir, "archive.sqlite"));
+    this.archiveLog = new FederationLog(this.origin, new SqliteLogStore(this.archive, this.name));
+    this.inbox = new Inbox(path.join(cfg.dataDir, "inbox.sqlite"), cfg.inboxCapacity);
+    this.anchors = AnchoredRounds.open(cfg.dataDir);
+    this.transport = new HttpTransport({
+      nodeId: this.id,
+      wallet: cfg.keys.wallet,
+      urls: cfg.roster.urls(),
+      ...(cfg.client ? { client: cfg.client } : {}),
+    });
+    this.validatorNode = this.makeValidator();
+    this.witness = new Witness({
+      witnessOrigin: this.origin,
+      keys: cfg.keys,
+      watched: cfg.roster.federations.filter((f) => f !== this.federation).map((f) => f.config),
+      dataDir: path.join(cfg.dataDir, "witness"),
+    });
+  }
+
+  get name(): string {
+    return this.federation.name;
+  }
+
+  get origin(): string {
+    return this.federation.config.origin;
+  }
+
+  get validator(): ValidatorNode {
+    return this.validatorNode;
+  }
+
+  /** A validator whose log copy is the archived (anchored) log; its signed state is on disk. */
+  private makeValidator(): ValidatorNode {
+    const log = new FederationLog(this.origin);
+    const size = this.archiveLog.size;
+    if (size > 0n) log.append(this.archive.leafHashes(this.name, 0n, size));
+    const v = new ValidatorNode({
+      origin: this.origin,
+      keys: this.cfg.keys,
+      dataDir: path.join(this.cfg.dataDir, "validator"),
+      domain: this.cfg.domain,
+      log,
+      ...(this.cfg.mldsa ? { mldsa: this.cfg.mldsa } : {}),
+    });
+    v.attach(this.transport);
+    return v;
+  }
+
+  close(): void {
+    this.anchors.close();
+    this.inbox.close();
+    this.archive.close();
+  }
+
+  // --- sender -------------------------------------------------------------------------------------
+
+  /**
+   * Validate every NDJSON line, then store all new events durably in one transaction (all or
+   * nothing) and acknowledge each with its id and leaf hash. A bad line throws InvalidInputError
+   * naming the line (1-based) and the problem; nothing is stored then.
+   */
+  submit(ndjson: string): Acknowledgement[] {
+    const encode = federationEventEncoder();
+    const lines = ndjson.split("\n");
+    const parsed: { line: number; e: EncodedEvent }[] = [];
+    lines.forEach((text, i) => {
+      if (text.trim() === "") return;
+      const line = i + 1;
+      let raw: unknown;
+      try {
+        raw = JSON.parse(text);
+      } catch {
+        throw new InvalidInputError(`line ${line}: not JSON`, { meta: { line } });
+      }
+      let e: EncodedEvent;
+      try {
+        e = encode(raw);
+      } catch (err) {
+        if (!(err instanceof InvalidInputError)) throw err;
+        throw new InvalidInputError(`line ${line}: ${err.shortMessage}`, {
+          meta: { ...err.meta, line },
+          cause: err,
+        });
+      }
+      if (e.federation !== this.name) {
+        throw new InvalidInputError(
+          `line ${line}: field federation_context.federation_id: "${e.federation}" is not this node's federation "${this.name}"`,
+          { meta: { line, field: "federation_context.federation_id" } },
+        );
+      }
+      parsed.push({ line, e });
+    });
+    if (parsed.length === 0) throw new InvalidInputError("no events in the body");
+    const anchored = parsed.map(({ e }) => this.archive.getEvent(e.eventId));
+    const fresh = parsed.filter((_, i) => anchored[i] === undefined).map((p) => p.e);
+    const added = this.inbox.add(fresh);
+    let k = 0;
+    return parsed.map(({ line, e }, i) => {
+      const status = anchored[i] ? "anchored" : added[k++] ? "queued" : "duplicate";
+      return { line, eventId: e.eventId, leafHash: hex(e.leafHash), status };
+    });
+  }
+
+  pending(limit: number): InboxEvent[] {
+    return this.inbox.oldest(limit);
+  }
+
+  // --- archive ------------------------------------------------------------------------------------
+
+  /** Entries [from, from+count) of round `round`'s batch: held for voting, or from the archive. */
+  batchEntries(origin: string, round: bigint, from: number, count: number): Uint8Array[] {
+    const held = this.validatorNode.entries(origin, round, from, count);
+    if (held.length > 0 || origin !== this.origin) return held;
+    const range = this.roundRange(round);
+    if (!range) return [];
+    const start = range.start + BigInt(from);
+    const end = minBig(start + BigInt(count), range.end);
+    return start < end ? this.archive.eventsInRange(this.name, start, end).map((e) => e.canonical) : [];
+  }
+
+  /** Archived (anchored) entries [from, to) of this node's federation log. */
+  logEntries(from: bigint, to: bigint): Uint8Array[] {
+    return this.archive
+      .eventsInRange(this.name, from, minBig(to, this.archiveLog.size))
+      .map((e) => e.canonical);
+  }
+
+  private roundRange(round: bigint): { start: bigint; end: bigint } | undefined {
+    const cps = this.archive.checkpoints(this.name);
+    const i = cps.findIndex((c) => c.round === round);
+    if (i < 0) return undefined;
+    return { start: i === 0 ? 0n : cps[i - 1]!.size, end: cps[i]!.size };
+  }
+
+  /** The last round whose checkpoint this node archived (0 before any). */
+  lastAnchoredRound(): bigint {
+    const cps = this.archive.checkpoints(this.name);
+    return cps.length === 0 ? 0n : cps[cps.length - 1]!.round;
+  }
+
+  /**
+   * Bring the archive to every round the chain anchored (one catch-up at a time). Entries come
+   * from this node's validator batch or from peers; each round's entries are checked against the
+   * anchored root BEFORE anything is appended. A peer serving wrong entries is recorded as
+   * evidence and the next peer is asked.
+   */
+  catchUp(): Promise<void> {
+    this.catchingUp ??= this.catchUpOnce().finally(() => (this.catchingUp = undefined));
+    return this.catchingUp;
+  }
+
+  private async catchUpOnce(): Promise<void> {
+    const next = await this.cfg.chain.nextRound();
+    this.chainNext = next;
+    for (let round = this.lastAnchoredRound() + 1n; round < next; round++) {
+      const cp = await this.cfg.chain.checkpointOf(round, this.origin);
+      if (!cp)
+        throw new AmpError(`round ${round} is anchored without a checkpoint of ${this.origin}`, {
+          kind: "bug",
+        });
+      await this.applyRound(round, cp);
+    }
+    for (let round = this.anchors.lastRound() + 1n; round < next; round++) {
+      if (!(await this.fetchRecord(round))) break;
+    }
+  }
+
+  /** Store an anchored-round record (proof material) once it matches the chain. */
+  async acceptRecord(r: AnchoredRound): Promise<boolean> {
+    if (this.anchors.get(r.round)) return true;
+    const root = await this.cfg.chain.globalRootOf(r.round);
+    if (!root || root.toLowerCase() !== r.globalRoot.toLowerCase()) return false;
+    for (const c of r.checkpoints) {
+      const cp = await this.cfg.chain.checkpointOf(r.round, c.origin);
+      if (
+        !cp ||
+        cp.treeSize.toString() !== c.treeSize ||
+        "0x" + hex(cp.rootHash) !== c.rootHash.toLowerCase()
+      ) {
+        return false;
+      }
+    }
+    if (this.anchors.lastRound() !== r.round - 1n) return false; // records are kept in round order
+    this.anchors.record(r);
+    return true;
+  }
+
+  private async fetchRecord(round: bigint): Promise<boolean> {
+    for (const peer of this.cfg.roster.nodes) {
+      if (peer.id === this.id) continue;
+      try {
+        const o = await this.transport.client.json<Record<string, unknown>>(peer.url, {
+          method: "GET",
+          path: `/v1/anchors/${round}`,
+        });
+        if (await this.acceptRecord(decodeRecord(o))) return true;
+      } catch {
+        // next peer
+      }
+    }
+    return false;
+  }
+
+  /** A proof file (amp-proof/v1) of an anchored event of this node's federation. */
+  proof(eventId: string): ProofFile {
+    if (!this.archive.getEvent(eventId)) {
+      if (this.inbox.get(eventId)) {
+        throw new AmpError(`event ${eventId} is acknowledged, not anchored yet`, { kind: "retry-later" });
+      }
+      throw new AmpError(`no event ${eventId} in ${this.name}'s log here`, { kind: "not-found" });
+    }
+    return buildProofFile({
+      archive: this.archive,
+      anchors: this.anchors,
+      eventId,
+      originOf: (name) => {
+        const f = this.cfg.roster.federations.find((x) => x.name === name);
+        if (!f) throw new InvalidInputError(`event ${eventId} belongs to unknown federation ${name}`);
+        return f.config.origin;
+      },
+    });
+  }
+
+  private async applyRound(round: bigint, cp: { treeSize: bigint; rootHash: Uint8Array }): Promise<void> {
+    const base = this.archiveLog.size;
+    if (cp.treeSize < base)
+      throw new AmpError(`round ${round}: anchored size ${cp.treeSize} < archive ${base}`, {
+        kind: "conflict",
+      });
+    const count = Number(cp.treeSize - base);
+    let entries: Uint8Array[] | undefined;
+    const held = this.validatorNode.entries(this.origin, round, 0, count);
+    if (count === 0) entries = [];
+    else if (held.length === count && this.reproduces(held, cp)) entries = held;
+    for (const peer of this.federation.nodes) {
+      if (entries || peer.id === this.id) continue;
+      const got = await this.fetchLog(peer.url, base, cp.treeSize);
+      if (got.length !== count) continue;
+      if (this.reproduces(got, cp)) entries = got;
+      else
+        this.evidence(
+          peer.id,
+          round,
+          `served entries [${base}, ${cp.treeSize}) that do not reproduce the anchored root`,
+        );
+    }
+    if (!entries)
+      throw new AmpError(`round ${round}: no peer served entries reproducing the anchored root`, {
+        kind: "retry-later",
+      });
+    this.store(round, entries, cp);
+  }
+
+  private reproduces(
+    entries: readonly Uint8Array[],
+    cp: { treeSize: bigint; rootHash: Uint8Array },
+  ): boolean {
+    const plan = this.archiveLog.prepareAppend(entries.map((e) => leafHash(e)));
+    return plan.newSize === cp.treeSize && hex(plan.root) === hex(cp.rootHash);
+  }
+
+  private async fetchLog(url: string, from: bigint, to: bigint): Promise<Uint8Array[]> {
+    try {
+      const o = await this.transport.client.json<{ entries?: unknown }>(url, {
+        method: "GET",
+        path: `/v1/archive/entries?from=${from}&to=${to}`,
+      });
+      return Array.isArray(o.entries) ? decodeEntries(o.entries, url) : [];
+    } catch (e) {
+      this.logger.warn("catch-up fetch failed", { url, error: (e as Error).message });
+      return [];
+    }
+  }
+
+  private store(
+    round: bigint,
+    entries: readonly Uint8Array[],
+    cp: { treeSize: bigint; rootHash: Uint8Array },
+  ): void {
+    const base = this.archiveLog.size;
+    const ids = entries.map(
+      (e) => (JSON.parse(Buffer.from(e).toString("utf8")) as { event_id: string }).event_id,
+    );
+    this.archive.transaction(() => {
+      this.archive.insertEvents(
+        this.name,
+        entries.map((canonical, i) => ({
+          seq: base + BigInt(i),
+          eventId: ids[i]!,
+          canonical,
+          leafHash: leafHash(canonical),
+          payload: this.inbox.get(ids[i]!)?.payload ?? undefined,
+        })),
+      );
+      if (entries.length > 0) this.archiveLog.append(entries.map((e) => leafHash(e)));
+      this.archive.insertCheckpoint(this.name, { round, size: cp.treeSize, root: cp.rootHash });
+    });
+    this.inbox.remove(ids);
+    const v = this.validatorNode.log;
+    if (v.size < cp.treeSize) {
+      if (v.size === base) v.append(entries.map((e) => leafHash(e)));
+    }
+    if (v.size !== cp.treeSize || hex(v.root()) !== hex(cp.rootHash)) {
+      // Its copy holds a batch that did not become final (another proposer's batch won): rebuild.
+      this.validatorNode = this.makeValidator();
+    }
+  }
+
+  private evidence(nodeId: string, round: bigint, detail: string): void {
+    this.logger.warn("byzantine evidence", { node: nodeId, round, kind: "forged-entries", detail });
+    const dir = path.join(this.cfg.dataDir, "evidence");
+    fs.mkdirSync(dir, { recursive: true });
+    appendLineDurable(
+      path.join(dir, "catch-up.jsonl"),
+      JSON.stringify({
+        kind: "forged-entries",
+        nodeId,
+        round: round.toString(),
+        detail,
+        recordedAt: new Date().toISOString(),
+      }),
+    );
+  }
+
+  // --- witness (C2SP tlog-witness add-checkpoint) -------------------------------------------------
+
+  /**
+   * `old` must be the size this witness last cosigned for the checkpoint's origin (0 before any),
+   * else WitnessConflictError (409 with that size). Returns the cosignature line.
+   */
+  async addCheckpoint(oldSize: bigint, proof: readonly Uint8Array[], note: string): Promise<string> {
+    let origin: string;
+    try {
+      origin = parseSignedNote(note).body.split("\n")[0]!;
+    } catch (e) {
+      throw new WitnessError("malformed-qc", `checkpoint note: ${(e as Error).message}`, e);
+    }
+    const last = this.witness.lastWitnessed(origin)?.treeSize ?? 0n;
+    if (oldSize !== last) throw new WitnessConflictError(last);
+    const sig: NoteSignature = await this.witness.cosign(note, proof, this.cfg.mldsa ?? inlineMlDsa);
+    const body = parseSignedNote(note).body;
+    return formatSignedNote({ body, signatures: [sig] }).slice(body.length + 1);
+  }
+
+  // --- status -------------------------------------------------------------------------------------
+
+  status(): NodeStatus {
+    const signed = this.validatorNode.lastSigned();
+    return {
+      nodeId: this.id,
+      federation: this.name,
+      origin: this.origin,
+      treeSize: this.archiveLog.size.toString(),
+      rootHash: hex(this.archiveLog.root()),
+      lastSignedRound: (signed?.round ?? 0n).toString(),
+      lastAnchoredRound: this.lastAnchoredRound().toString(),
+      chainNextRound: this.chainNext.toString(),
+      pendingEvents: this.inbox.size(),
+      health: "ok",
+      pid: process.pid,
+    };
+  }
+}
+
+export interface NodeStatus {
+  nodeId: string;
+  federation: string;
+  origin: string;
+  treeSize: string;
+  rootHash: string;
+  lastSignedRound: string;
+  lastAnchoredRound: string;
+  /** The chain's next round as last read (anchored rounds = this - 1). */
+  chainNextRound: string;
+  pendingEvents: number;
+  health: "ok";
+  pid: number;
+}
+
+function minBig(a: bigint, b: bigint): bigint {
+  return a < b ? a : b;
+}

@@ -1,0 +1,153 @@
+/**
+ * PeerClient: the one place where AMP talks HTTP to another node. Per-call timeout (default 1 s),
+ * at most 3 tries with jittered exponential backoff, retrying only what is safe to retry (network
+ * errors, 409, 429, 503, honouring `Retry-After`), keep-alive connections (Node's fetch pools them
+ * per origin), and a bound on the bytes read from an answer.
+ */
+import { AmpError, type AmpErrorKind } from "../util/errors";
+
+export interface PeerClientOptions {
+  /** Per-try timeout in ms (default 1000). */
+  readonly timeoutMs?: number;
+  /** Tries per call, at most 3 (default 3). */
+  readonly tries?: number;
+  /** First backoff in ms (default 50); doubles per try, with ±50 % jitter. */
+  readonly backoffMs?: number;
+  /** Largest answer body read, in bytes (default 32 MiB). */
+  readonly maxBodyBytes?: number;
+}
+
+export interface PeerRequest {
+  readonly method: "GET" | "POST";
+  /** Path and query, e.g. `/v1/status`. */
+  readonly path: string;
+  readonly body?: string;
+  readonly contentType?: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Overrides the client's timeout for slow calls (a whole consensus round). */
+  readonly timeoutMs?: number;
+  /** Fewer tries than the client's (1: the caller has its own retry, e.g. a round or a quorum). */
+  readonly tries?: number;
+  /** Retry a 409 (default true); false when the caller adapts the request to the answer. */
+  readonly retryConflict?: boolean;
+}
+
+export interface PeerResponse {
+  readonly status: number;
+  readonly contentType: string;
+  readonly body: Buffer;
+}
+
+/** A peer call that failed: `status` is the HTTP status when the peer answered. */
+export class PeerError extends AmpError {
+  override name = "PeerError";
+  constructor(
+    shortMessage: string,
+    kind: AmpErrorKind,
+    readonly status: number | undefined,
+    readonly body: string,
+    cause?: unknown,
+  ) {
+    super(shortMessage, { kind, ...(cause === undefined ? {} : { cause }), meta: { status } });
+  }
+}
+
+const RETRY_STATUS = new Set([409, 429, 503]);
+const MAX_TRIES = 3;
+
+function kindOf(status: number): AmpErrorKind {
+  if (status === 404) return "not-found";
+  if (status === 409 || status === 422) return "conflict";
+  if (status === 429 || status === 503) return "retry-later";
+  if (status >= 400 && status < 500) return "invalid-input";
+  return "retry-later";
+}
+
+async function readBounded(res: Response, max: number): Promise<Buffer> {
+  if (!res.body) return Buffer.alloc(0);
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    n += chunk.length;
+    if (n > max) throw new Error(`answer larger than ${max} bytes`);
+    chunks.push(Buffer.from(chunk));
+  }
+  return Buffer.concat(chunks);
+}
+
+function retryAfterMs(res: Response): number | undefined {
+  const v = res.headers.get("retry-after");
+  if (v === null) return undefined;
+  const s = Number(v);
+  return Number.isFinite(s) && s >= 0 ? Math.min(s * 1000, 2000) : undefined;
+}
+
+export class PeerClient {
+  private readonly timeoutMs: number;
+  private readonly tries: number;
+  private readonly backoffMs: number;
+  private readonly maxBodyBytes: number;
+
+  constructor(opts: PeerClientOptions = {}) {
+    this.timeoutMs = opts.timeoutMs ?? 1000;
+    this.tries = Math.min(Math.max(opts.tries ?? MAX_TRIES, 1), MAX_TRIES);
+    this.backoffMs = opts.backoffMs ?? 50;
+    this.maxBodyBytes = opts.maxBodyBytes ?? 32 * 1024 * 1024;
+  }
+
+  /** Send `req` to `baseUrl`; resolves with a 2xx answer, else throws PeerError. */
+  async request(baseUrl: string, req: PeerRequest): Promise<PeerResponse> {
+    const url = baseUrl.replace(/\/$/, "") + req.path;
+    let last: PeerError | undefined;
+    const tries = Math.min(req.tries ?? this.tries, this.tries);
+    for (let attempt = 1; attempt <= tries; attempt++) {
+      let wait: number | undefined;
+      try {
+        const res = await fetch(url, {
+          method: req.method,
+          headers: {
+            ...(req.body !== undefined ? { "content-type": req.contentType ?? "application/json" } : {}),
+            ...req.headers,
+          },
+          ...(req.body !== undefined ? { body: req.body } : {}),
+          signal: AbortSignal.timeout(req.timeoutMs ?? this.timeoutMs),
+        });
+        const body = await readBounded(res, this.maxBodyBytes);
+        const contentType = res.headers.get("content-type") ?? "";
+        if (res.ok) return { status: res.status, contentType, body };
+        const text = body.toString("utf8").slice(0, 500);
+        last = new PeerError(
+          `${req.method} ${url}: HTTP ${res.status} ${text.split("\n")[0] ?? ""}`,
+          kindOf(res.status),
+          res.status,
+          text,
+        );
+        if (!RETRY_STATUS.has(res.status) || (res.status === 409 && req.retryConflict === false)) throw last;
+        wait = retryAfterMs(res);
+      } catch (e) {
+        if (e instanceof PeerError) throw e; // thrown above: not retryable
+        last = new PeerError(
+          `${req.method} ${url}: ${(e as Error).message}`,
+          "retry-later",
+          undefined,
+          "",
+          e,
+        );
+      }
+      if (attempt < tries) {
+        const backoff = this.backoffMs * 2 ** (attempt - 1) * (0.5 + Math.random());
+        await new Promise((r) => setTimeout(r, wait ?? backoff));
+      }
+    }
+    throw last!;
+  }
+
+  async json<T>(baseUrl: string, req: PeerRequest): Promise<T> {
+    const res = await this.request(baseUrl, req);
+    try {
+      return JSON.parse(res.body.toString("utf8")) as T;
+    } catch (e) {
+      throw new PeerError(`${baseUrl}${req.path}: answer is not JSON`, "retry-later", res.status, "", e);
+    }
+  }
+}

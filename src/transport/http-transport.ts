@@ -1,0 +1,102 @@
+/**
+ * HttpTransport: the consensus Transport between processes. The coordinator signs every batch and
+ * vote request with its own secp256k1 key (`amp-signature`); validators check it against the
+ * manifest/deployment address. Votes need no transport authentication: they are self-authenticating
+ * (ML-DSA note + EIP-712, checked by the coordinator). Calls go through PeerClient (timeouts,
+ * retries, keep-alive, bounded answers).
+ */
+import type { Wallet } from "ethers";
+import type { BatchDelivery, Transport, VoteRequest, VoteResponse } from "../consensus/types";
+import { AmpError } from "../util/errors";
+import { PeerClient, PeerError } from "./client";
+import {
+  SIGNATURE_HEADER,
+  decodeEntries,
+  decodeVoteResponse,
+  encodeBatch,
+  encodeVoteRequest,
+  parseJson,
+  signBody,
+} from "./wire";
+
+export interface HttpTransportConfig {
+  /** The sending (coordinating) node. */
+  readonly nodeId: string;
+  readonly wallet: Wallet;
+  /** Base URL of every peer by node id. */
+  readonly urls: ReadonlyMap<string, string>;
+  readonly client?: PeerClient;
+}
+
+export class HttpTransport implements Transport {
+  readonly client: PeerClient;
+
+  constructor(private readonly cfg: HttpTransportConfig) {
+    this.client = cfg.client ?? new PeerClient();
+  }
+
+  url(nodeId: string): string {
+    const u = this.cfg.urls.get(nodeId);
+    if (!u) throw new AmpError(`no URL for node ${nodeId}`, { kind: "not-found" });
+    return u;
+  }
+
+  private async signedPost(nodeId: string, path: string, payload: unknown): Promise<Buffer> {
+    const body = JSON.stringify(payload);
+    const header = signBody(this.cfg.nodeId, this.cfg.wallet, body);
+    const res = await this.client.request(this.url(nodeId), {
+      method: "POST",
+      path,
+      body,
+      headers: { [SIGNATURE_HEADER]: header },
+    });
+    return res.body;
+  }
+
+  async deliverBatch(nodeId: string, batch: BatchDelivery): Promise<void> {
+    try {
+      await this.signedPost(nodeId, "/v1/validator/batch", encodeBatch(batch));
+    } catch (e) {
+      // A node that cannot take the batch now will report it missing and resync on the retry.
+      if (!(e instanceof PeerError)) throw e;
+    }
+  }
+
+  async requestVote(nodeId: string, request: VoteRequest): Promise<VoteResponse> {
+    try {
+      const raw = await this.signedPost(nodeId, "/v1/validator/vote", encodeVoteRequest(request));
+      return decodeVoteResponse(parseJson(raw, `vote answer of ${nodeId}`));
+    } catch (e) {
+      // Every failure to get an answer is "no vote this attempt" for the coordinator.
+      throw new AmpError(`no vote from ${nodeId}: ${(e as Error).message}`, {
+        kind: "retry-later",
+        cause: e,
+      });
+    }
+  }
+
+  async fetchEntries(
+    peerId: string,
+    origin: string,
+    round: bigint,
+    from: number,
+    count: number,
+  ): Promise<Uint8Array[]> {
+    const q = new URLSearchParams({
+      origin,
+      round: round.toString(),
+      from: String(from),
+      count: String(count),
+    });
+    try {
+      const o = await this.client.json<{ entries: unknown }>(this.url(peerId), {
+        method: "GET",
+        path: `/v1/archive/batch-entries?${q.toString()}`,
+      });
+      return Array.isArray(o.entries) ? decodeEntries(o.entries, `entries of ${peerId}`) : [];
+    } catch (e) {
+      if (e instanceof PeerError || e instanceof AmpError) return [];
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,222 @@
+import fs from "node:fs";
+import path from "node:path";
+import { expect } from "chai";
+import { connectEmbedded, type ChainConnection } from "../../src/chain/connect";
+import type { DeploymentRecord } from "../../src/chain/deployment";
+import type { Manifest } from "../../src/manifest";
+import Fastify from "fastify";
+import { FederationNode } from "../../src/node/node";
+import { federationEventEncoder } from "../../src/batching/encode";
+import { checkConsistency } from "../../src/node/consistency";
+import { Coordinator } from "../../src/node/coordinator";
+import { buildNodeServer } from "../../src/node/http";
+import { leafHash } from "../../src/merkle";
+import { NodeService } from "../../src/node/service";
+import type { ProofFile } from "../../src/proof/format";
+import { publicClientFor, verifyProof } from "../../src/proof/verify";
+import type { Roster } from "../../src/node/roster";
+import { PeerClient } from "../../src/transport/client";
+import { deployForRoster, keysOf, loopbackManifest, ndjson, rosterOf, tmpDir, until } from "./helpers";
+
+describe("node: seven nodes in one process over loopback HTTP, each with only its own keys", function () {
+  this.timeout(120_000);
+  let conn: ChainConnection;
+  let manifest: Manifest;
+  let roster: Roster;
+  let record: DeploymentRecord;
+  let dir: string;
+  let services: NodeService[] = [];
+  const client = new PeerClient({ timeoutMs: 5000 });
+
+  before(async function () {
+    process.env.AMP_LOG_LEVEL = "silent";
+    conn = await connectEmbedded();
+    manifest = await loopbackManifest();
+    roster = rosterOf(manifest);
+    record = await deployForRoster(conn, roster);
+    dir = tmpDir("amp-node-fed-");
+    for (const n of roster.nodes) {
+      const s = await NodeService.create({
+        roster,
+        keys: keysOf(n.id),
+        dataDir: path.join(dir, n.id),
+        conn,
+        record,
+        tickMs: 100,
+        takeoverMs: 1500,
+      });
+      const port = Number(new URL(n.url).port);
+      await s.listen("127.0.0.1", port);
+      services.push(s);
+    }
+  });
+
+  after(async function () {
+    for (const s of services) await s.close().catch(() => undefined);
+    services = [];
+    delete process.env.AMP_LOG_LEVEL;
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const status = (i: number) => services[i]!.node.status();
+
+  it("does not start a round without events (no gas spent idling)", async function () {
+    for (const s of services) expect((await s.driver.tick()).kind).to.be.oneOf(["idle", "not-proposer"]);
+    expect(await services[0]!.node.cfg.chain.nextRound()).to.equal(1n);
+  });
+
+  it("anchors events submitted to different nodes over HTTP; every node archives its federation's log", async function () {
+    const ssid = roster.nodes.find((n) => n.id === "ssid-us-1")!;
+    const oc = roster.nodes.find((n) => n.id === "opencore-apac-1")!;
+    const a = await client.json<{ acknowledged: { eventId: string; leafHash: string; status: string }[] }>(
+      ssid.url,
+      {
+        method: "POST",
+        path: "/v1/events",
+        body: ndjson(manifest, "ssid", 0, 5),
+        contentType: "application/x-ndjson",
+      },
+    );
+    expect(a.acknowledged.map((x) => x.status)).to.deep.equal(Array(5).fill("queued"));
+    await client.request(oc.url, {
+      method: "POST",
+      path: "/v1/events",
+      body: ndjson(manifest, "opencore", 0, 3),
+      contentType: "application/x-ndjson",
+    });
+    for (const s of services) s.start();
+    await until("every node archived round 1", () =>
+      services.every((s, i) => BigInt(status(i).lastAnchoredRound) >= 1n) ? true : undefined,
+    );
+    const sizes = services.map((_, i) => [status(i).federation, status(i).treeSize]);
+    expect(sizes).to.deep.equal(roster.nodes.map((n) => [n.federation, n.federation === "ssid" ? "5" : "3"]));
+    for (const s of services) expect(s.node.inbox.size()).to.equal(0);
+    const roots = new Set(
+      services.filter((s) => s.node.name === "ssid").map((s) => s.node.status().rootHash),
+    );
+    expect(roots.size).to.equal(1);
+    // A second submission of the same events is recognised as already anchored.
+    const again = await client.json<{ acknowledged: { status: string }[] }>(ssid.url, {
+      method: "POST",
+      path: "/v1/events",
+      body: ndjson(manifest, "ssid", 0, 2),
+    });
+    expect(again.acknowledged.map((x) => x.status)).to.deep.equal(["anchored", "anchored"]);
+  });
+
+  it("serves a proof of an anchored event over HTTP that verifies against the chain", async function () {
+    const ev = services[1]!.node.archive.eventsInRange("ssid", 2n, 3n)[0]!;
+    const proof = await client.json<ProofFile>(roster.nodes[3]!.url, {
+      method: "GET",
+      path: `/v1/proof/${ev.eventId}`,
+    });
+    const anchor = { anchor: record.contracts.globalProofAnchor };
+    expect((await verifyProof(proof, publicClientFor(conn.eip1193), anchor)).round).to.equal(1n);
+  });
+
+  it("a node catching up checks fetched entries against the anchored root first: a forging peer is evidence", async function () {
+    const forger = Fastify();
+    forger.get("/v1/archive/entries", () => {
+      const entries = services[0]!.node.logEntries(0n, 5n).map((e) => Buffer.from(e).toString("base64"));
+      entries[2] = Buffer.from('{"forged":true}').toString("base64");
+      return { entries };
+    });
+    const forgerUrl = await forger.listen({ host: "127.0.0.1", port: 0 });
+    const m = structuredClone(manifest);
+    m.federations[0]!.nodes[0]!.url = forgerUrl; // ssid-eu-1 now forges
+    const fresh = new FederationNode({
+      roster: rosterOf(m),
+      keys: keysOf("ssid-eu-2"),
+      dataDir: path.join(dir, "fresh-ssid-eu-2"),
+      domain: services[0]!.node.cfg.domain,
+      chain: services[0]!.node.cfg.chain,
+    });
+    try {
+      await fresh.catchUp();
+      expect(fresh.archiveLog.size).to.equal(5n);
+      expect(fresh.status().rootHash).to.equal(services[0]!.node.status().rootHash);
+      const evidence = fs.readFileSync(
+        path.join(dir, "fresh-ssid-eu-2", "evidence", "catch-up.jsonl"),
+        "utf8",
+      );
+      expect(evidence).to.match(/"kind":"forged-entries","nodeId":"ssid-eu-1"/);
+    } finally {
+      fresh.close();
+      await forger.close();
+    }
+  });
+
+  it("checkConsistency: all nodes consistent with the anchored roots; a diverging node is named with its first differing index", async function () {
+    const chain = services[0]!.node.cfg.chain;
+    const anchoredOf = async (origin: string) => {
+      const cp = await chain.checkpointOf(1n, origin);
+      return { size: cp!.treeSize, root: cp!.rootHash };
+    };
+    const good = await checkConsistency(
+      roster.nodes.map((n) => n.url),
+      anchoredOf,
+    );
+    expect(good.ok).to.equal(true);
+    expect(good.nodes.every((n) => n.ok)).to.equal(true);
+
+    // A node whose log holds another event at index 3 (same size).
+    const bad = new FederationNode({
+      roster,
+      keys: keysOf("ssid-eu-2"),
+      dataDir: path.join(dir, "diverging"),
+      domain: services[0]!.node.cfg.domain,
+      chain,
+    });
+    const entries = services[0]!.node.logEntries(0n, 5n);
+    const forged = ndjson(manifest, "ssid", 500, 1).trim();
+    const other = [...entries.slice(0, 3), encodeCanonical(forged), entries[4]!];
+    bad.archive.insertEvents(
+      "ssid",
+      other.map((e, i) => ({ seq: BigInt(i), eventId: `id-${i}`, canonical: e, leafHash: leafHash(e) })),
+    );
+    bad.archiveLog.append(other.map((e) => leafHash(e)));
+    const app = buildNodeServer(bad, new Coordinator(bad));
+    const badUrl = await app.listen({ host: "127.0.0.1", port: 0 });
+    try {
+      const r = await checkConsistency([roster.nodes[0]!.url, badUrl], anchoredOf);
+      expect(r.ok).to.equal(false);
+      expect(r.nodes.find((n) => n.url === badUrl)).to.include({
+        ok: false,
+        problem: "not a consistent extension of the anchored root",
+      });
+      expect(r.divergences).to.deep.equal([
+        { federation: "ssid", size: "5", nodes: ["ssid-eu-1", "ssid-eu-2"], firstDifferingIndex: "3" },
+      ]);
+    } finally {
+      await app.close();
+      bad.close();
+    }
+  });
+  it("rotates proposers round-robin over the manifest; a dead proposer is replaced after the takeover time", async function () {
+    const d = services[0]!.driver;
+    expect([
+      d.proposerOf(1n, 0),
+      d.proposerOf(1n, 1),
+      d.proposerOf(2n, 0),
+      d.proposerOf(8n, 0),
+    ]).to.deep.equal(["ssid-eu-1", "ssid-us-1", "ssid-us-1", "ssid-eu-1"]);
+    const next = await services[0]!.node.cfg.chain.nextRound();
+    const dead = services.findIndex((s) => s.node.id === d.proposerOf(next, 0));
+    await services[dead]!.close(); // the round's first proposer is gone
+    const alive = services.filter((_, i) => i !== dead);
+    const target = alive.find((s) => s.node.name === "opencore")!;
+    await client.request(roster.node(target.node.id).url, {
+      method: "POST",
+      path: "/v1/events",
+      body: ndjson(manifest, "opencore", 50, 2),
+    });
+    await until("the next proposer anchored the round", async () =>
+      (await services[0]!.node.cfg.chain.nextRound()) > next ? true : undefined,
+    );
+    await until("opencore archived it", () => (target.node.status().treeSize === "5" ? true : undefined));
+  });
+});
+
+function encodeCanonical(json: string): Uint8Array {
+  return federationEventEncoder()(JSON.parse(json)).canonical;
+}

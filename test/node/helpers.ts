@@ -1,0 +1,98 @@
+/** Shared setup for node tests: a roster of throwaway identities with free loopback URLs. */
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { deployContracts, registerFederations } from "../../src/chain/deploy";
+import type { ChainConnection } from "../../src/chain/connect";
+import type { DeploymentRecord } from "../../src/chain/deployment";
+import { DEMO_KEY_LABEL } from "../../src/cli/context";
+import { generateEvents } from "../../src/cli/generate";
+import {
+  deriveThrowawayKeys,
+  mlDsaKeyCommitment,
+  publicIdentity,
+  type NodeKeys,
+} from "../../src/crypto/keys";
+import { loadManifest, type Manifest } from "../../src/manifest";
+import { Roster } from "../../src/node/roster";
+
+export function tmpDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.unref();
+    s.on("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** The shipped manifest with every node on a free loopback port. */
+export async function loopbackManifest(): Promise<Manifest> {
+  const m = loadManifest();
+  for (const f of m.federations) for (const n of f.nodes) n.url = `http://127.0.0.1:${await freePort()}`;
+  return m;
+}
+
+/** THROWAWAY keys of one node (each test node gets only its own). */
+export function keysOf(nodeId: string): NodeKeys {
+  return deriveThrowawayKeys(DEMO_KEY_LABEL, nodeId);
+}
+
+export function rosterOf(manifest: Manifest): Roster {
+  return new Roster(manifest, (id) => publicIdentity(keysOf(id)));
+}
+
+export async function deployForRoster(conn: ChainConnection, roster: Roster): Promise<DeploymentRecord> {
+  const record = await deployContracts(conn, {});
+  record.federations = await registerFederations(
+    conn,
+    record,
+    roster.federations.map((f) => ({
+      origin: f.config.origin,
+      validators: f.nodes.map((n) => n.member.address),
+      weights: f.nodes.map((n) => n.member.weight),
+      keyCommitments: f.nodes.map((n) => mlDsaKeyCommitment(n.member.mldsaPublicKey)),
+    })),
+  );
+  return record;
+}
+
+/** `n` generated events of federation `name` as NDJSON. */
+export function ndjson(
+  manifest: Manifest,
+  name: string,
+  from: number,
+  n: number,
+  label = "node-test",
+): string {
+  const f = manifest.federations.find((x) => x.id === name)!;
+  const fed = {
+    name: f.id,
+    origin: f.origin,
+    nodes: f.nodes.map((x) => ({ id: x.id, region: x.region, weight: BigInt(x.weight) })),
+  };
+  return generateEvents(fed, BigInt(from), n, label)
+    .map((e) => JSON.stringify(e))
+    .join("\n");
+}
+
+export async function until<T>(
+  what: string,
+  f: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 60_000,
+): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

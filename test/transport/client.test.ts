@@ -1,0 +1,92 @@
+import { expect } from "chai";
+import Fastify, { type FastifyInstance } from "fastify";
+import { PeerClient, PeerError } from "../../src/transport/client";
+
+describe("transport/PeerClient", function () {
+  let app: FastifyInstance;
+  let url: string;
+  const hits = new Map<string, number>();
+  const hit = (k: string) => {
+    hits.set(k, (hits.get(k) ?? 0) + 1);
+    return hits.get(k)!;
+  };
+
+  before(async function () {
+    app = Fastify({ forceCloseConnections: true });
+    app.get("/bad", (_req, reply) => reply.code(400).send({ message: "no" }));
+    app.get("/busy-then-ok", (_req, reply) =>
+      hit("busy") < 3 ? reply.code(503).header("retry-after", "0").send("busy") : reply.send({ ok: true }),
+    );
+    app.get("/full", (_req, reply) => {
+      hit("full");
+      return reply.code(429).header("retry-after", "0").send("full");
+    });
+    app.get("/conflict", (_req, reply) => {
+      hit("conflict");
+      return reply.code(409).type("text/x.tlog.size").send("5\n");
+    });
+    app.get("/slow", async () => {
+      hit("slow");
+      await new Promise((r) => setTimeout(r, 400));
+      return { late: true };
+    });
+    app.get("/big", () => "x".repeat(5000));
+    url = await app.listen({ host: "127.0.0.1", port: 0 });
+  });
+
+  after(async () => app.close());
+
+  const client = new PeerClient({ timeoutMs: 1000, backoffMs: 5 });
+
+  it("does not retry a 400 and reports the status and kind", async () => {
+    const e = await client.request(url, { method: "GET", path: "/bad" }).catch((x: unknown) => x);
+    expect(e).to.be.instanceOf(PeerError);
+    expect((e as PeerError).status).to.equal(400);
+    expect((e as PeerError).kind).to.equal("invalid-input");
+  });
+
+  it("retries 503 (honouring Retry-After) and succeeds within 3 tries", async () => {
+    const res = await client.json<{ ok: boolean }>(url, { method: "GET", path: "/busy-then-ok" });
+    expect(res.ok).to.equal(true);
+    expect(hits.get("busy")).to.equal(3);
+  });
+
+  it("gives up after 3 tries on 429 as retry-later", async () => {
+    const e = (await client
+      .request(url, { method: "GET", path: "/full" })
+      .catch((x: unknown) => x)) as PeerError;
+    expect([e.status, e.kind, hits.get("full")]).to.deep.equal([429, "retry-later", 3]);
+  });
+
+  it("retries 409 unless the caller adapts to it, and keeps the body", async () => {
+    await client.request(url, { method: "GET", path: "/conflict" }).catch(() => undefined);
+    expect(hits.get("conflict")).to.equal(3);
+    const e = (await client
+      .request(url, { method: "GET", path: "/conflict", retryConflict: false })
+      .catch((x: unknown) => x)) as PeerError;
+    expect([e.status, e.body, hits.get("conflict")]).to.deep.equal([409, "5\n", 4]);
+  });
+
+  it("times out a slow peer per try and retries it as a network error", async () => {
+    const e = (await client
+      .request(url, { method: "GET", path: "/slow", timeoutMs: 100 })
+      .catch((x: unknown) => x)) as PeerError;
+    expect([e.status, e.kind, hits.get("slow")]).to.deep.equal([undefined, "retry-later", 3]);
+    await client
+      .request(url, { method: "GET", path: "/slow", timeoutMs: 100, tries: 1 })
+      .catch(() => undefined);
+    expect(hits.get("slow")).to.equal(4);
+  });
+
+  it("refuses an answer larger than its bound and a peer that is not there", async () => {
+    const small = new PeerClient({ maxBodyBytes: 1000, tries: 1 });
+    const e = (await small
+      .request(url, { method: "GET", path: "/big" })
+      .catch((x: unknown) => x)) as PeerError;
+    expect(e.message).to.match(/larger than 1000 bytes/);
+    const gone = (await small
+      .request("http://127.0.0.1:9", { method: "GET", path: "/" })
+      .catch((x: unknown) => x)) as PeerError;
+    expect(gone.kind).to.equal("retry-later");
+  });
+});
