@@ -120,10 +120,8 @@ record — the code of a data contract the anchor creates, found again by its CR
 ${n("round2.record write")} and is what the anchor does now. The global root is recomputed on read, not stored,
 and the next round is derived from which records exist, not kept in a counter.
 
-The target is still missed by ~35k. Without the registry call (the anchor keeping its own copy of the
-validator sets, splitting governance state across two contracts) it would be ~167k; reaching 150k would
-also need dropping per-round history (only each federation's latest checkpoint kept), which the read
-interface does not allow.
+The shipped layout misses the target (P95 above). A prototype layout that keeps every check reaches it;
+see "Layout prototypes" below.
 Round 1 is cheaper (${n("round1Gas")}) because first checkpoints carry no consistency proofs and there is no
 previous record to read.
 
@@ -155,6 +153,41 @@ Growth is linear: each further federation adds ~${Math.round((g.federations8! - 
 proof, 48-byte record entry, global-root input and 3 signatures), each further signer
 ~${((g.validators64! - g.validators4!) / 80 / 1000).toFixed(1)}k (an ecrecover, 3,000 gas, its 65 calldata bytes, decoding and the set walk); a
 validator that does not sign costs only its 32-byte set entry read by EXTCODECOPY.
+
+## Layout prototypes (measured, NOT shipped)
+
+These are measurements of a prototype, not of the deployed contracts. The prototype is
+\`docs/gas-prototype/commitment-and-directory.patch\` (contracts and the engine-round scenario); reproduce
+with \`git apply docs/gas-prototype/commitment-and-directory.patch && npx hardhat compile --quiet &&
+npx hardhat test --no-compile test/contracts/gas-engine.ts\` on a scratch checkout. Same engine rounds as
+above (2 federations, minimal quorums, 200 rounds to 200,000 leaves); P50/P95 over rounds 2–200.
+
+| layout | round 1 | P50 | P95 | max |
+|---|---:|---:|---:|---:|
+| shipped: one SSTORE2 record per round, registry call per federation | ${en("round1")} | ${en("p50")} | ${en("p95")} | ${en("max")} |
+| A: one 32-byte commitment per round (keccak of the record), record emitted in \`GlobalRootAnchored\`, previous record supplied as calldata | 114,985 | 151,186 | 158,042 | 164,230 |
+| A + consistency proof read from calldata (no memory copy) | 114,985 | 150,670 | 157,484 | 163,630 |
+| A + calldata proof + registry "directory": one data contract holding every federation's current set, ascending id, rewritten by the registry on every set change; the anchor makes one registry call and one EXTCODECOPY per round | 106,056 | 141,742 | **148,556** | 154,702 |
+
+Round 190 of the last prototype (144,474 gas) from debug_traceTransaction: base 21,000; calldata 28,792
+(2,692 bytes, of which ~1,150 are the two ~18-hash consistency proofs); commitment SSTORE 20,000; SLOADs
+4,200 (this round's slot, empty, and the previous commitment); ecrecover 18,600 (6 signatures); registry
+call 4,989 + directory read 2,739 (was 17,057 for two \`currentSetOf\` calls); SHA-256 7,276; event 3,411
+(it now carries the 112-byte record); other execution 33,467 (ABI decoding, EIP-712, loops, memory).
+Packing each federation's signatures into one \`bytes\` saved only 657 gas at P95 and was dropped.
+
+What the prototype keeps: next round only (commitment of round k−1 set, of round k empty), the previous
+record checked against the stored commitment (new error \`AnchorPreviousRecordMismatch\`), global root
+recomputed on-chain, RFC 9162 consistency per federation from its last anchored checkpoint, > 2/3 EIP-712
+weight with ascending low-s signers, current epoch per federation, and the trust-roots registry (key
+commitments, quorum rotation, delayed recovery) untouched apart from the directory write. What it changes
+for readers: \`checkpointOf\`, \`anchorOf\`, \`latestCheckpoint\` and \`verifyEventInclusion\` must take the
+round's record (from the \`GlobalRootAnchored\` log) and check it against the stored commitment, and the
+submitter must supply the previous record. Not done in the prototype: those read functions and their
+TypeScript callers (src/chain/anchor.ts, src/proof/verify-chain.ts), the reject-path tests of the new
+inputs, the registry gas of rewriting the directory on every registration or rotation (it grows with the
+total size of all current sets, and a data contract caps the directory at 24,576 bytes: e.g. 8 federations
+of up to ~90 validators), and the 1,444-gas margin at P95 is thin (max 154,702).
 
 ## Per method (hardhat-gas-reporter)
 
