@@ -157,9 +157,10 @@ validator that does not sign costs only its 32-byte set entry read by EXTCODECOP
 ## Layout prototypes (measured, NOT shipped)
 
 These are measurements of a prototype, not of the deployed contracts. The prototype is
-\`docs/gas-prototype/commitment-and-directory.patch\` (contracts and the engine-round scenario); reproduce
-with \`git apply docs/gas-prototype/commitment-and-directory.patch && npx hardhat compile --quiet &&
-npx hardhat test --no-compile test/contracts/gas-engine.ts\` on a scratch checkout. Same engine rounds as
+\`docs/gas-prototype/commitment-and-directory.patch\` (contracts, the engine-round and the growth scenarios);
+reproduce with \`git apply docs/gas-prototype/commitment-and-directory.patch && npx hardhat compile --quiet
+&& npx hardhat test --no-compile test/contracts/gas-engine.ts test/contracts/gas-growth.ts\` on a scratch
+checkout. Same engine rounds as
 above (2 federations, minimal quorums, 200 rounds to 200,000 leaves); P50/P95 over rounds 2–200.
 
 | layout | round 1 | P50 | P95 | max |
@@ -168,6 +169,18 @@ above (2 federations, minimal quorums, 200 rounds to 200,000 leaves); P50/P95 ov
 | A: one 32-byte commitment per round (keccak of the record), record emitted in \`GlobalRootAnchored\`, previous record supplied as calldata | 114,985 | 151,186 | 158,042 | 164,230 |
 | A + consistency proof read from calldata (no memory copy) | 114,985 | 150,670 | 157,484 | 163,630 |
 | A + calldata proof + registry "directory": one data contract holding every federation's current set, ascending id, rewritten by the registry on every set change; the anchor makes one registry call and one EXTCODECOPY per round | 106,056 | 141,742 | **148,556** | 154,702 |
+
+Cost growth with the last prototype (same scenario as "Cost growth" above, \`gas-growth.ts\` in the patch):
+
+| federations × validators | shipped | prototype |
+|---|---:|---:|
+| 2 × 4 | ${gn("federations2")} | 134,389 |
+| 4 × 4 | ${gn("federations4")} | 208,404 |
+| 8 × 4 | ${gn("federations8")} | 355,898 |
+| 2 × 16 | ${gn("validators16")} | 223,112 |
+| 2 × 64 | ${gn("validators64")} | 577,204 |
+
+Each further federation costs ~37k instead of ~52k (no registry call or set read of its own).
 
 Round 190 of the last prototype (144,474 gas) from debug_traceTransaction: base 21,000; calldata 28,792
 (2,692 bytes, of which ~1,150 are the two ~18-hash consistency proofs); commitment SSTORE 20,000; SLOADs
