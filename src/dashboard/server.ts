@@ -13,6 +13,15 @@ import { createLogger } from "../util/log";
 import { DashboardData } from "./data";
 import { nodesSnapshot } from "./nodes";
 import type { ManifestWeights } from "./nodes";
+import {
+  ACTION_ROUTE,
+  DashboardActionError,
+  applyAction,
+  checkSameOriginJson,
+  driftSnapshot,
+  parseAction,
+  readBody,
+} from "./drift";
 
 const log = createLogger("dashboard");
 
@@ -39,6 +48,9 @@ function assets(): Map<string, string> {
     ["/app.css", path.join(pub, "app.css")],
     ["/nodes", path.join(pub, "nodes.html")],
     ["/nodes.js", path.join(pub, "nodes.js")],
+    ["/drift", path.join(pub, "drift.html")],
+    ["/drift.js", path.join(pub, "drift.js")],
+    ["/plot.js", path.join(pub, "plot.js")],
     ["/assets/uPlot.iife.min.js", path.join(uplot, "uPlot.iife.min.js")],
     ["/assets/uPlot.min.css", path.join(uplot, "uPlot.min.css")],
   ]);
@@ -53,6 +65,36 @@ const SECURITY = {
 export interface DashboardOptions {
   /** Node weights of the manifest the run used (the Nodes page); none shown without it. */
   readonly manifest?: readonly ManifestWeights[];
+  /** Webhooks notified when an alert is acknowledged or resolved from the Drift page. */
+  readonly webhooks?: readonly string[];
+}
+
+function sendJson(res: http.ServerResponse, status: number, value: unknown, head = false): void {
+  res.writeHead(status, { ...SECURITY, "content-type": "application/json", "cache-control": "no-store" });
+  res.end(head ? undefined : JSON.stringify(value));
+}
+
+/** POST /api/drift/alerts/:id/ack|resolve (the only writes; see drift.ts for the CSRF checks). */
+async function driftAction(
+  dataDir: string,
+  opts: DashboardOptions,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  m: RegExpExecArray,
+): Promise<void> {
+  try {
+    checkSameOriginJson(req);
+    const action = m[2] as "ack" | "resolve";
+    const body = parseAction(await readBody(req), action);
+    sendJson(res, 200, applyAction(dataDir, decodeURIComponent(m[1]!), action, body, opts.webhooks ?? []));
+  } catch (e) {
+    if (e instanceof DashboardActionError) {
+      sendJson(res, e.status, { error: e.message });
+      return;
+    }
+    log.error("dashboard action failed", { url: req.url, err: e });
+    sendJson(res, 500, { error: "the dashboard could not change the alert" });
+  }
 }
 
 export function dashboardListener(dataDir: string, opts: DashboardOptions = {}): http.RequestListener {
@@ -60,6 +102,12 @@ export function dashboardListener(dataDir: string, opts: DashboardOptions = {}):
   const files = assets();
   return (req, res) => {
     const url = (req.url ?? "/").split("?")[0]!;
+    const action = ACTION_ROUTE.exec(url);
+    if (action) {
+      if (req.method === "POST") void driftAction(dataDir, opts, req, res, action);
+      else res.writeHead(405, { allow: "POST", "content-type": "text/plain" }).end("method not allowed\n");
+      return;
+    }
     if (req.method !== "GET" && req.method !== "HEAD") {
       res.writeHead(405, { allow: "GET, HEAD", "content-type": "text/plain" }).end("method not allowed\n");
       return;
@@ -70,7 +118,9 @@ export function dashboardListener(dataDir: string, opts: DashboardOptions = {}):
           ? data.snapshot()
           : url === "/api/nodes"
             ? nodesSnapshot(data, opts.manifest)
-            : undefined;
+            : url === "/api/drift"
+              ? driftSnapshot(dataDir)
+              : undefined;
       if (api) {
         const body = JSON.stringify(api);
         res.writeHead(200, { ...SECURITY, "content-type": "application/json", "cache-control": "no-store" });
