@@ -7,6 +7,7 @@ import type { ChainConnection } from "../chain/connect";
 import type { DeploymentRecord } from "../chain/deployment";
 import type { AnchoringRunner } from "../chain/runner";
 import { attachCredits } from "../credits/attach";
+import { driftFindingsProvider } from "../credits/drift-findings";
 import { rankNodes } from "../credits/rank";
 import type { ManifestFederation } from "./context";
 import { short } from "./output";
@@ -33,6 +34,7 @@ export async function demoCredits(o: {
       nodeIds: f.nodes.map((n) => n.id),
     })),
     epochSeconds: o.epochSeconds,
+    drift: driftFindingsProvider(o.runner.drift.store),
   });
   const finish = async (say: (l: string) => void): Promise<void> => {
     const len = credits.epochSeconds * 1000;

@@ -8,6 +8,7 @@ import { generateEvents } from "./generate";
 import { progress, short } from "./output";
 import { openSession } from "./session";
 import { attachCredits } from "../credits/attach";
+import { driftFindingsProvider } from "../credits/drift-findings";
 import { parseListen, startMetrics } from "../telemetry";
 import { oneLine } from "../util/errors";
 import { UsageError } from "./exit";
@@ -156,6 +157,7 @@ Examples:
               })),
               manifest: opts.manifest,
               epochSeconds,
+              drift: driftFindingsProvider(runner.drift.store),
             });
             await runRounds(
               runner,

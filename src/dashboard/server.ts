@@ -10,6 +10,8 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { parseListen } from "../telemetry/http";
 import { createLogger } from "../util/log";
+import type { ReceiptsReader } from "../credits/chain";
+import { CreditsData } from "./credits";
 import { DashboardData } from "./data";
 import { nodesSnapshot } from "./nodes";
 import type { ManifestWeights } from "./nodes";
@@ -51,6 +53,8 @@ function assets(): Map<string, string> {
     ["/drift", path.join(pub, "drift.html")],
     ["/drift.js", path.join(pub, "drift.js")],
     ["/plot.js", path.join(pub, "plot.js")],
+    ["/credits", path.join(pub, "credits.html")],
+    ["/credits.js", path.join(pub, "credits.js")],
     ["/assets/uPlot.iife.min.js", path.join(uplot, "uPlot.iife.min.js")],
     ["/assets/uPlot.min.css", path.join(uplot, "uPlot.min.css")],
   ]);
@@ -67,6 +71,8 @@ export interface DashboardOptions {
   readonly manifest?: readonly ManifestWeights[];
   /** Webhooks notified when an alert is acknowledged or resolved from the Drift page. */
   readonly webhooks?: readonly string[];
+  /** The pinned ProofCreditReceipts the Credits page verifies receipts against; unchecked without. */
+  readonly receipts?: ReceiptsReader;
 }
 
 function sendJson(res: http.ServerResponse, status: number, value: unknown, head = false): void {
@@ -100,6 +106,7 @@ async function driftAction(
 export function dashboardListener(dataDir: string, opts: DashboardOptions = {}): http.RequestListener {
   const data = new DashboardData(dataDir);
   const files = assets();
+  const credits = new CreditsData(dataDir, opts.receipts);
   return (req, res) => {
     const url = (req.url ?? "/").split("?")[0]!;
     const action = ACTION_ROUTE.exec(url);
@@ -110,6 +117,16 @@ export function dashboardListener(dataDir: string, opts: DashboardOptions = {}):
     }
     if (req.method !== "GET" && req.method !== "HEAD") {
       res.writeHead(405, { allow: "GET, HEAD", "content-type": "text/plain" }).end("method not allowed\n");
+      return;
+    }
+    if (url === "/api/credits") {
+      credits.snapshot().then(
+        (v) => sendJson(res, 200, v, req.method === "HEAD"),
+        (err: unknown) => {
+          log.error("dashboard request failed", { url, err });
+          res.writeHead(500, { "content-type": "text/plain" }).end("dashboard could not read the data dir\n");
+        },
+      );
       return;
     }
     try {
