@@ -22,6 +22,7 @@ export async function demoCredits(o: {
   record: DeploymentRecord;
   manifest: ManifestFederation[];
   epochSeconds: number | undefined;
+  metrics?: { allocated(seconds: number): void } | undefined;
 }): Promise<{ afterRound: () => void; finish: (say: (l: string) => void) => Promise<void> }> {
   const credits = await attachCredits({
     dataDir: o.dataDir,
@@ -35,6 +36,7 @@ export async function demoCredits(o: {
     })),
     epochSeconds: o.epochSeconds,
     drift: driftFindingsProvider(o.runner.drift.store),
+    metrics: o.metrics,
   });
   const finish = async (say: (l: string) => void): Promise<void> => {
     const len = credits.epochSeconds * 1000;

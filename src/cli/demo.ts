@@ -122,6 +122,7 @@ export async function runDemo(
         record,
         manifest,
         epochSeconds: opts.epochSeconds,
+        metrics: telemetry.metrics,
       });
       await runRounds(
         runner,

@@ -158,6 +158,7 @@ Examples:
               manifest: opts.manifest,
               epochSeconds,
               drift: driftFindingsProvider(runner.drift.store),
+              metrics: telemetry.metrics,
             });
             await runRounds(
               runner,

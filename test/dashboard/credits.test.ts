@@ -21,7 +21,9 @@ import { DriftInjector } from "../../src/drift/injector";
 import { CreditsData } from "../../src/dashboard/credits";
 import { serveDashboard } from "../../src/dashboard/server";
 import type { DashboardServer } from "../../src/dashboard/server";
+import { AmpMetrics } from "../../src/telemetry/metrics";
 import { launchBrowser } from "../helpers/browser";
+import { parseExposition, valueOf } from "../helpers/prom";
 import type { TestBrowser } from "../helpers/browser";
 import { deployFresh, ingestGenerated, runnerFederations, tmpDir } from "../e2e/helpers";
 
@@ -44,6 +46,7 @@ describe("dashboard: the Credits page against a real run with 1 s epochs, in Chr
   let browser: TestBrowser;
   let stored: StoredAllocation[];
   let reader: ReceiptsReader;
+  const metrics = new AmpMetrics();
 
   before(async function () {
     conn = await connectEmbedded();
@@ -60,6 +63,7 @@ describe("dashboard: the Credits page against a real run with 1 s epochs, in Chr
       federations: feds,
       voteTimeoutMs: 5_000,
       drift: { injector },
+      metrics,
     });
     const credits = await attachCredits({
       dataDir: dir,
@@ -73,6 +77,7 @@ describe("dashboard: the Credits page against a real run with 1 s epochs, in Chr
       })),
       epochSeconds: EPOCH_SECONDS,
       drift: driftFindingsProvider(runner.drift.store),
+      metrics,
     });
     for (let i = 0; i < 3; i++) {
       ingestGenerated(runner, manifest, 4);
@@ -110,6 +115,27 @@ describe("dashboard: the Credits page against a real run with 1 s epochs, in Chr
       expect(s.record.counts.drift_findings).to.equal(0);
       expect(s.record.inputs.validation_accuracy).to.equal("1.000000");
     }
+  });
+
+  it("feeds the drift and allocation metrics: detection time, findings and alerts by cause, clock offset, allocations", async function () {
+    const m = parseExposition(await metrics.registry.metrics());
+    const epochs = new Set(stored.map((s) => s.epoch)).size;
+    const findings = runner.drift.store.findings();
+    const skewFindings = findings.filter((f) => f.cause === "clock_skew").length;
+    expect(skewFindings).to.be.greaterThan(0);
+    expect(valueOf(m, "amp_drift_findings_total", { cause: "clock_skew" })).to.equal(skewFindings);
+    expect(valueOf(m, "amp_drift_alerts_total", { cause: "clock_skew" })).to.equal(
+      findings.filter((f) => f.cause === "clock_skew" && f.kind === "alert").length,
+    );
+    expect(
+      valueOf(m, "amp_drift_detection_seconds_count", { federation: "amp.local/ssid" }),
+    ).to.be.greaterThan(0);
+    const offsets = runner.drift.store.clockOffsets();
+    const last = offsets.filter((o) => o.node === SKEWED).at(-1)!;
+    expect(valueOf(m, "amp_clock_offset_seconds", { node: SKEWED })).to.equal(last.offsetMs / 1000);
+    expect(Math.abs(last.offsetMs)).to.be.greaterThan(1000);
+    expect(valueOf(m, "amp_allocations_total")).to.equal(epochs);
+    expect(valueOf(m, "amp_allocation_seconds_count")).to.equal(epochs);
   });
 
   it("shows every allocation as stored, with the chain's receipt transaction, verified", async function () {
