@@ -1,11 +1,52 @@
 import fs from "node:fs";
+import path from "node:path";
+import { isAddress } from "ethers";
+import { connectRpc } from "../chain/connect";
+import { DEPLOYMENT_FILE } from "../chain/deployment";
+import type { DeploymentRecord } from "../chain/deployment";
+import { ReceiptsReader } from "../credits/chain";
 import type { Command } from "commander";
 import { serveDashboard } from "../dashboard/server";
 import { parseListen } from "../telemetry/http";
-import { oneLine } from "../util/errors";
+import { InvalidInputError, oneLine } from "../util/errors";
 import { DEFAULT_MANIFEST_PATH, loadManifest } from "../manifest";
 import { loadManifestFederations } from "./context";
-import { UsageError } from "./exit";
+import { CannotCheckError, UsageError } from "./exit";
+
+interface DashboardFlags {
+  data: string;
+  listen: string;
+  manifest?: string;
+  rpc?: string;
+  receipts?: string;
+}
+
+/** The pinned receipts contract on `--rpc`, or none (the Credits page then shows "unchecked"). */
+async function receiptsReader(
+  opts: DashboardFlags,
+): Promise<{ reader: ReceiptsReader; close: () => void } | undefined> {
+  if (opts.rpc === undefined) {
+    if (opts.receipts !== undefined) throw new UsageError("--receipts needs --rpc");
+    return undefined;
+  }
+  let address = opts.receipts;
+  if (address === undefined) {
+    const file = path.join(opts.data, DEPLOYMENT_FILE);
+    if (!fs.existsSync(file)) {
+      throw new UsageError(`--rpc: no ${file} to take the receipts contract from; pass --receipts ADDRESS`);
+    }
+    address = (JSON.parse(fs.readFileSync(file, "utf8")) as DeploymentRecord).contracts.proofCreditReceipts;
+  }
+  if (!isAddress(address)) throw new UsageError(`--receipts must be an address, got "${String(address)}"`);
+  let conn;
+  try {
+    conn = await connectRpc(opts.rpc);
+  } catch (e) {
+    if (e instanceof InvalidInputError) throw new UsageError(e.shortMessage);
+    throw new CannotCheckError(`--rpc ${opts.rpc}: ${oneLine(e)}`, { cause: e });
+  }
+  return { reader: new ReceiptsReader(address, conn.provider), close: () => conn.close() };
+}
 
 export function addDashboardCommand(program: Command): void {
   program
@@ -19,6 +60,12 @@ export function addDashboardCommand(program: Command): void {
       "where to listen (port 0: a free port; the URL is printed)",
       "127.0.0.1:8080",
     )
+    .option("--manifest <file>", "manifest: node weights and drift.webhooks (default: the shipped one)")
+    .option("--rpc <url>", "JSON-RPC endpoint: the Credits page verifies each receipt on-chain")
+    .option(
+      "--receipts <address>",
+      "pinned ProofCreditReceipts address (default: the data dir's own deployment.json)",
+    )
     .addHelpText(
       "after",
       `
@@ -31,9 +78,10 @@ Stop with Ctrl-C.
 
 Examples:
   $ amp dashboard --data ./amp-data
-  $ amp dashboard --data ./amp-data --listen 127.0.0.1:0`,
+  $ amp dashboard --data ./amp-data --listen 127.0.0.1:0
+  $ amp dashboard --data ./amp-data --rpc http://127.0.0.1:8545`,
     )
-    .action(async (opts: { data: string; listen: string; manifest?: string }) => {
+    .action(async (opts: DashboardFlags) => {
       try {
         parseListen(opts.listen, "--listen");
       } catch (e) {
@@ -42,13 +90,21 @@ Examples:
       if (!fs.existsSync(opts.data)) throw new UsageError(`--data ${opts.data}: no such directory`);
       const manifest = loadManifestFederations(opts.manifest);
       const webhooks = loadManifest(opts.manifest ?? DEFAULT_MANIFEST_PATH).drift.webhooks;
-      const server = await serveDashboard(opts.data, opts.listen, { manifest, webhooks });
+      const chain = await receiptsReader(opts);
+      const server = await serveDashboard(opts.data, opts.listen, {
+        manifest,
+        webhooks,
+        ...(chain ? { receipts: chain.reader } : {}),
+      });
       console.log(`dashboard: ${server.url}`);
       await new Promise<void>((resolve) => {
         const stop = () => {
           process.off("SIGINT", stop);
           process.off("SIGTERM", stop);
-          void server.close().then(resolve);
+          void server.close().then(() => {
+            chain?.close();
+            resolve();
+          });
         };
         process.on("SIGINT", stop);
         process.on("SIGTERM", stop);
