@@ -5,6 +5,7 @@ import { connectRpc } from "../chain/connect";
 import { DEPLOYMENT_FILE } from "../chain/deployment";
 import type { DeploymentRecord } from "../chain/deployment";
 import { ReceiptsReader } from "../credits/chain";
+import { publicClientFor } from "../proof/verify";
 import type { Command } from "commander";
 import { serveDashboard } from "../dashboard/server";
 import { parseListen } from "../telemetry/http";
@@ -24,7 +25,7 @@ interface DashboardFlags {
 /** The pinned receipts contract on `--rpc`, or none (the Credits page then shows "unchecked"). */
 async function receiptsReader(
   opts: DashboardFlags,
-): Promise<{ reader: ReceiptsReader; close: () => void } | undefined> {
+): Promise<{ reader: ReceiptsReader; rpc: string; close: () => void } | undefined> {
   if (opts.rpc === undefined) {
     if (opts.receipts !== undefined) throw new UsageError("--receipts needs --rpc");
     return undefined;
@@ -45,7 +46,7 @@ async function receiptsReader(
     if (e instanceof InvalidInputError) throw new UsageError(e.shortMessage);
     throw new CannotCheckError(`--rpc ${opts.rpc}: ${oneLine(e)}`, { cause: e });
   }
-  return { reader: new ReceiptsReader(address, conn.provider), close: () => conn.close() };
+  return { reader: new ReceiptsReader(address, conn.provider), rpc: opts.rpc, close: () => conn.close() };
 }
 
 export function addDashboardCommand(program: Command): void {
@@ -61,7 +62,10 @@ export function addDashboardCommand(program: Command): void {
       "127.0.0.1:8080",
     )
     .option("--manifest <file>", "manifest: node weights and drift.webhooks (default: the shipped one)")
-    .option("--rpc <url>", "JSON-RPC endpoint: the Credits page verifies each receipt on-chain")
+    .option(
+      "--rpc <url>",
+      "JSON-RPC endpoint: receipts (Credits) and proofs (Proof lookup) are verified on it",
+    )
     .option(
       "--receipts <address>",
       "pinned ProofCreditReceipts address (default: the data dir's own deployment.json)",
@@ -73,7 +77,8 @@ Rounds: the anchored rounds, their checkpoints, quorum weight (recomputed from t
 anchored signatures), transactions, gas and stage latencies. Nodes: federations, each node's
 weight and participation, Byzantine evidence. Drift: alerts (acknowledge / resolve with a note:
 the only writes, same-origin JSON POSTs), findings, drift score and clock offset per round.
-Credits: per-epoch scores, weights, ranking and on-chain receipts with verification. Pages poll the data dir every 2 s.
+Credits: per-epoch scores, weights, ranking and on-chain receipts with verification. Proof
+lookup: an event id's proof file and its verification (amp verify's checks). Pages poll the data dir every 2 s.
 Stop with Ctrl-C.
 
 Examples:
@@ -94,7 +99,7 @@ Examples:
       const server = await serveDashboard(opts.data, opts.listen, {
         manifest,
         webhooks,
-        ...(chain ? { receipts: chain.reader } : {}),
+        ...(chain ? { receipts: chain.reader, proofClient: publicClientFor(chain.rpc) } : {}),
       });
       console.log(`dashboard: ${server.url}`);
       await new Promise<void>((resolve) => {

@@ -11,7 +11,9 @@ import path from "node:path";
 import { parseListen } from "../telemetry/http";
 import { createLogger } from "../util/log";
 import type { ReceiptsReader } from "../credits/chain";
+import type { PublicClient } from "viem";
 import { CreditsData } from "./credits";
+import { ProofLookupError, checkEventId, lookupProof } from "./proof";
 import { DashboardData } from "./data";
 import { nodesSnapshot } from "./nodes";
 import type { ManifestWeights } from "./nodes";
@@ -55,6 +57,8 @@ function assets(): Map<string, string> {
     ["/plot.js", path.join(pub, "plot.js")],
     ["/credits", path.join(pub, "credits.html")],
     ["/credits.js", path.join(pub, "credits.js")],
+    ["/proof", path.join(pub, "proof.html")],
+    ["/proof.js", path.join(pub, "proof.js")],
     ["/assets/uPlot.iife.min.js", path.join(uplot, "uPlot.iife.min.js")],
     ["/assets/uPlot.min.css", path.join(uplot, "uPlot.min.css")],
   ]);
@@ -73,6 +77,43 @@ export interface DashboardOptions {
   readonly webhooks?: readonly string[];
   /** The pinned ProofCreditReceipts the Credits page verifies receipts against; unchecked without. */
   readonly receipts?: ReceiptsReader;
+  /** The chain the Proof lookup verifies proofs on (`verifyProof`); unchecked without. */
+  readonly proofClient?: PublicClient;
+}
+
+/** GET /api/proof?event=ID: the event's proof file and its verification. */
+function proofRoute(
+  dataDir: string,
+  opts: DashboardOptions,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+): void {
+  const head = req.method === "HEAD";
+  void (async () => {
+    try {
+      const query = new URL(req.url ?? "/", "http://dashboard.invalid").searchParams;
+      const eventId = checkEventId(query.get("event"));
+      const originOf = (name: string) => opts.manifest?.find((f) => f.name === name)?.origin;
+      sendJson(res, 200, await lookupProof(dataDir, eventId, originOf, opts.proofClient), head);
+    } catch (e) {
+      if (e instanceof ProofLookupError && (e.status === 404 || e.status === 409)) {
+        // A lookup that finds no proof is an answer, not a failed request (no browser console error).
+        sendJson(
+          res,
+          200,
+          { found: false, reason: e.status === 404 ? "not-found" : "not-anchored", error: e.message },
+          head,
+        );
+        return;
+      }
+      if (e instanceof ProofLookupError) {
+        sendJson(res, e.status, { error: e.message }, head);
+        return;
+      }
+      log.error("dashboard proof lookup failed", { url: req.url, err: e });
+      sendJson(res, 500, { error: "the dashboard could not build the proof" }, head);
+    }
+  })();
 }
 
 function sendJson(res: http.ServerResponse, status: number, value: unknown, head = false): void {
@@ -117,6 +158,10 @@ export function dashboardListener(dataDir: string, opts: DashboardOptions = {}):
     }
     if (req.method !== "GET" && req.method !== "HEAD") {
       res.writeHead(405, { allow: "GET, HEAD", "content-type": "text/plain" }).end("method not allowed\n");
+      return;
+    }
+    if (url === "/api/proof") {
+      proofRoute(dataDir, opts, req, res);
       return;
     }
     if (url === "/api/credits") {
