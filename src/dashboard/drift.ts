@@ -124,6 +124,15 @@ export function checkSameOriginJson(req: http.IncomingMessage): void {
     throw new DashboardActionError(415, "the body must be application/json");
   }
   const host = req.headers.host;
+  // DNS rebinding: a page of evil.example rebound to 127.0.0.1 is "same-origin" to the browser,
+  // but its requests name evil.example as Host. Writes need Host to be an IP literal or localhost.
+  const hostname = (host ?? "").replace(/:\d+$/, "");
+  if (!/^(localhost|\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:.]+\])$/.test(hostname)) {
+    throw new DashboardActionError(
+      403,
+      `request for host "${host ?? ""}" refused: use the dashboard by IP address or localhost`,
+    );
+  }
   const origin = req.headers.origin;
   if (origin !== undefined && (host === undefined || origin !== `http://${host}`)) {
     throw new DashboardActionError(403, `cross-origin request refused (Origin ${origin})`);
@@ -147,8 +156,10 @@ export function readBody(req: http.IncomingMessage): Promise<string> {
     req.on("data", (c: Buffer) => {
       size += c.length;
       if (size > MAX_ACTION_BYTES) {
+        // Answer 413 and discard the rest (the socket stays usable for the answer).
         reject(new DashboardActionError(413, `body larger than ${MAX_ACTION_BYTES} bytes`));
-        req.destroy();
+        req.removeAllListeners("data");
+        req.resume();
         return;
       }
       chunks.push(c);

@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import http from "node:http";
 import path from "node:path";
 import { expect } from "chai";
 import { AnchoringRunner } from "../../src/chain/runner";
@@ -225,6 +226,46 @@ describe("dashboard: the Drift page against a real in-process run with an inject
         expect(stored((s) => showAlert(s, id))).to.deep.equal(before);
       });
     }
+
+    it("a rebound host name (DNS rebinding) → 403; a chunked oversized body → 413", async function () {
+      const before = stored((s) => showAlert(s, id));
+      const url = new URL(server.url);
+      const send = (headers: Record<string, string>, body: string) =>
+        new Promise<{ status: number; body: string }>((resolve, reject) => {
+          const req = http.request(
+            {
+              host: url.hostname,
+              port: url.port,
+              method: "POST",
+              path: `/api/drift/alerts/${id}/ack`,
+              headers,
+            },
+            (res) => {
+              let b = "";
+              res.on("data", (c: Buffer) => (b += c.toString()));
+              res.on("end", () => resolve({ status: res.statusCode ?? 0, body: b }));
+            },
+          );
+          req.on("error", reject);
+          req.end(body);
+        });
+      const rebound = await send(
+        {
+          host: `evil.example:${url.port}`,
+          origin: `http://evil.example:${url.port}`,
+          "content-type": "application/json",
+        },
+        `{"by":"x"}`,
+      );
+      expect(rebound.status).to.equal(403);
+      expect((JSON.parse(rebound.body) as { error: string }).error).to.match(/host "evil\.example/);
+      const chunked = await send(
+        { "content-type": "application/json", "transfer-encoding": "chunked" },
+        JSON.stringify({ by: "x", note: "n".repeat(3 * MAX_ACTION_BYTES) }),
+      );
+      expect(chunked.status).to.equal(413);
+      expect(stored((s) => showAlert(s, id))).to.deep.equal(before);
+    });
 
     it("a transition the workflow forbids → 409; GET on an action route → 405", async function () {
       const ok = await post(`api/drift/alerts/${id}/resolve`, `{"by":"bob","note":"false positive"}`);
