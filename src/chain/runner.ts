@@ -162,7 +162,10 @@ export class AnchoringRunner {
       const pool = workers > 0 ? new MlDsaWorkerPool(workers) : undefined;
       if (pool) opened.push(pool);
       await pool?.warmUp();
-      const drift = new DriftRuntime(cfg.dataDir, cfg.drift);
+      const drift = new DriftRuntime(cfg.dataDir, {
+        ...cfg.drift,
+        ...(cfg.metrics ? { metrics: cfg.metrics } : {}),
+      });
       opened.push(drift);
       const engine = new RoundEngine({
         ...(pool ? { mldsa: pool } : {}),

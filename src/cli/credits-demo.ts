@@ -7,6 +7,7 @@ import type { ChainConnection } from "../chain/connect";
 import type { DeploymentRecord } from "../chain/deployment";
 import type { AnchoringRunner } from "../chain/runner";
 import { attachCredits } from "../credits/attach";
+import { driftFindingsProvider } from "../credits/drift-findings";
 import { rankNodes } from "../credits/rank";
 import type { EpochAllocation } from "../credits/scheduler";
 import type { ManifestFederation } from "./context";
@@ -22,6 +23,7 @@ export async function demoCredits(o: {
   record: DeploymentRecord;
   manifest: ManifestFederation[];
   epochSeconds: number | undefined;
+  metrics?: { allocated(seconds: number): void } | undefined;
 }): Promise<{
   afterRound: () => void;
   finish: (say: (l: string) => void) => Promise<EpochAllocation[]>;
@@ -37,6 +39,8 @@ export async function demoCredits(o: {
       nodeIds: f.nodes.map((n) => n.id),
     })),
     epochSeconds: o.epochSeconds,
+    drift: driftFindingsProvider(o.runner.drift.store),
+    metrics: o.metrics,
   });
   const finish = async (say: (l: string) => void): Promise<EpochAllocation[]> => {
     const len = credits.epochSeconds * 1000;

@@ -1,34 +1,98 @@
 import fs from "node:fs";
+import path from "node:path";
+import { isAddress } from "ethers";
+import { connectRpc } from "../chain/connect";
+import { DEPLOYMENT_FILE } from "../chain/deployment";
+import type { DeploymentRecord } from "../chain/deployment";
+import { ReceiptsReader } from "../credits/chain";
+import { publicClientFor } from "../proof/verify";
 import type { Command } from "commander";
 import { serveDashboard } from "../dashboard/server";
 import { parseListen } from "../telemetry/http";
-import { oneLine } from "../util/errors";
+import { InvalidInputError, oneLine } from "../util/errors";
+import { DEFAULT_MANIFEST_PATH, loadManifest } from "../manifest";
 import { loadManifestFederations } from "./context";
-import { UsageError } from "./exit";
+import { CannotCheckError, UsageError } from "./exit";
+import { TRUST_FILE, readTrustPolicy } from "../trust/policy";
+
+interface DashboardFlags {
+  data: string;
+  listen: string;
+  manifest?: string;
+  rpc?: string;
+  receipts?: string;
+  trust?: string;
+}
+
+/** The pinned receipts contract on `--rpc`, or none (the Credits page then shows "unchecked"). */
+async function receiptsReader(
+  opts: DashboardFlags,
+): Promise<{ reader: ReceiptsReader; rpc: string; close: () => void } | undefined> {
+  if (opts.rpc === undefined) {
+    if (opts.receipts !== undefined) throw new UsageError("--receipts needs --rpc");
+    return undefined;
+  }
+  let address = opts.receipts;
+  if (address === undefined) {
+    const file = path.join(opts.data, DEPLOYMENT_FILE);
+    if (!fs.existsSync(file)) {
+      throw new UsageError(`--rpc: no ${file} to take the receipts contract from; pass --receipts ADDRESS`);
+    }
+    address = (JSON.parse(fs.readFileSync(file, "utf8")) as DeploymentRecord).contracts.proofCreditReceipts;
+  }
+  if (!isAddress(address)) throw new UsageError(`--receipts must be an address, got "${String(address)}"`);
+  let conn;
+  try {
+    conn = await connectRpc(opts.rpc);
+  } catch (e) {
+    if (e instanceof InvalidInputError) throw new UsageError(e.shortMessage);
+    throw new CannotCheckError(`--rpc ${opts.rpc}: ${oneLine(e)}`, { cause: e });
+  }
+  return { reader: new ReceiptsReader(address, conn.provider), rpc: opts.rpc, close: () => conn.close() };
+}
 
 export function addDashboardCommand(program: Command): void {
   program
     .command("dashboard")
-    .description("serve the operator dashboard (Rounds, Nodes) of a data dir; live while `amp run` writes it")
+    .description(
+      "serve the operator dashboard (Rounds, Nodes, Drift, Credits) of a data dir; live while `amp run` writes it",
+    )
     .requiredOption("--data <dir>", "data dir written by `amp deploy` / `amp run` / `amp demo --data`")
     .option(
       "--listen <host:port>",
       "where to listen (port 0: a free port; the URL is printed)",
       "127.0.0.1:8080",
     )
+    .option("--manifest <file>", "manifest: node weights and drift.webhooks (default: the shipped one)")
+    .option(
+      "--rpc <url>",
+      "JSON-RPC endpoint: receipts (Credits) and proofs (Proof lookup) are verified on it",
+    )
+    .option(
+      "--receipts <address>",
+      "pinned ProofCreditReceipts address (default: the data dir's own deployment.json)",
+    )
+    .option(
+      "--trust <file>",
+      "trust policy (amp-trust/v1) the Proof lookup verifies against (default: the data dir's own trust.json)",
+    )
     .addHelpText(
       "after",
       `
-Read-only. Rounds: the anchored rounds, their checkpoints, quorum weight (recomputed from the
+Rounds: the anchored rounds, their checkpoints, quorum weight (recomputed from the
 anchored signatures), transactions, gas and stage latencies. Nodes: federations, each node's
-weight and participation, Byzantine evidence. Pages poll the data dir every 2 s.
+weight and participation, Byzantine evidence. Drift: alerts (acknowledge / resolve with a note:
+the only writes, same-origin JSON POSTs), findings, drift score and clock offset per round.
+Credits: per-epoch scores, weights, ranking and on-chain receipts with verification. Proof
+lookup: an event id's proof file and its verification (amp verify's checks). Pages poll the data dir every 2 s.
 Stop with Ctrl-C.
 
 Examples:
   $ amp dashboard --data ./amp-data
-  $ amp dashboard --data ./amp-data --listen 127.0.0.1:0`,
+  $ amp dashboard --data ./amp-data --listen 127.0.0.1:0
+  $ amp dashboard --data ./amp-data --rpc http://127.0.0.1:8545`,
     )
-    .action(async (opts: { data: string; listen: string; manifest?: string }) => {
+    .action(async (opts: DashboardFlags) => {
       try {
         parseListen(opts.listen, "--listen");
       } catch (e) {
@@ -36,13 +100,30 @@ Examples:
       }
       if (!fs.existsSync(opts.data)) throw new UsageError(`--data ${opts.data}: no such directory`);
       const manifest = loadManifestFederations(opts.manifest);
-      const server = await serveDashboard(opts.data, opts.listen, { manifest });
+      const webhooks = loadManifest(opts.manifest ?? DEFAULT_MANIFEST_PATH).drift.webhooks;
+      const chain = await receiptsReader(opts);
+      // Proofs are verified against a pinned policy: --trust, else the operator's own DIR/trust.json.
+      const trustFile = opts.trust ?? path.join(opts.data, TRUST_FILE);
+      const policy = chain && fs.existsSync(trustFile) ? readTrustPolicy(trustFile) : undefined;
+      if (opts.trust !== undefined && !fs.existsSync(opts.trust))
+        throw new UsageError(`--trust ${opts.trust}: no such file`);
+      if (chain && !policy)
+        console.log(`dashboard: no trust policy at ${trustFile}: proofs are shown unchecked`);
+      const server = await serveDashboard(opts.data, opts.listen, {
+        manifest,
+        webhooks,
+        ...(chain ? { receipts: chain.reader } : {}),
+        ...(chain && policy ? { proofCheck: { client: publicClientFor(chain.rpc), trust: { policy } } } : {}),
+      });
       console.log(`dashboard: ${server.url}`);
       await new Promise<void>((resolve) => {
         const stop = () => {
           process.off("SIGINT", stop);
           process.off("SIGTERM", stop);
-          void server.close().then(resolve);
+          void server.close().then(() => {
+            chain?.close();
+            resolve();
+          });
         };
         process.on("SIGINT", stop);
         process.on("SIGTERM", stop);

@@ -163,6 +163,7 @@ export async function runDemo(
         record,
         manifest,
         epochSeconds: opts.epochSeconds,
+        metrics: telemetry.metrics,
       });
       const reports = await runRounds(
         runner,

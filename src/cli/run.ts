@@ -11,6 +11,7 @@ import { generateEvents } from "./generate";
 import { progress, reporter, short } from "./output";
 import { openSession } from "./session";
 import { attachCredits } from "../credits/attach";
+import { driftFindingsProvider } from "../credits/drift-findings";
 import { parseListen, startMetrics } from "../telemetry";
 import { oneLine } from "../util/errors";
 
@@ -195,6 +196,8 @@ Examples:
               })),
               manifest: opts.manifest,
               epochSeconds,
+              drift: driftFindingsProvider(runner.drift.store),
+              metrics: telemetry.metrics,
             });
             const reports = await runRounds(
               runner,

@@ -3,6 +3,7 @@
  * ProofCreditReceipts, the manifest's credit section (epoch overridable), an optional drift
  * provider. `afterRound()` starts a tick in the background (rounds never wait for it).
  */
+import { performance } from "node:perf_hooks";
 import type { Archive } from "../archive";
 import type { ChainConnection } from "../chain/connect";
 import type { DeploymentRecord } from "../chain/deployment";
@@ -30,6 +31,8 @@ export interface AttachOptions {
   /** Overrides the manifest's credit.epoch_seconds (`--epoch-seconds`). */
   readonly epochSeconds?: number | undefined;
   readonly drift?: DriftFindingsProvider | undefined;
+  /** Telemetry: one `allocated(seconds)` per epoch allocated (src/telemetry's AmpMetrics). */
+  readonly metrics?: { allocated(seconds: number): void } | undefined;
 }
 
 export interface AttachedCredits {
@@ -75,7 +78,11 @@ export async function attachCredits(o: AttachOptions): Promise<AttachedCredits> 
   const allocated: EpochAllocation[] = [];
   const run = async (): Promise<void> => {
     try {
-      allocated.push(...(await scheduler.tick()));
+      const t0 = performance.now();
+      const done = await scheduler.tick();
+      const seconds = (performance.now() - t0) / 1000;
+      for (const _ of done) o.metrics?.allocated(seconds / done.length);
+      allocated.push(...done);
     } catch (err) {
       log.warn("credit allocation failed; retried after the next round", { error: oneLine(err) });
     }

@@ -10,6 +10,8 @@ import type { Evidence, NodeCounters } from "../consensus/evidence";
 import type { DashboardData } from "./data";
 
 export interface ManifestWeights {
+  /** Manifest name (the archive's key; the Proof lookup maps it to the origin). */
+  readonly name?: string;
   readonly origin: string;
   readonly nodes: readonly { readonly id: string; readonly weight: bigint }[];
 }

@@ -10,9 +10,22 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { parseListen } from "../telemetry/http";
 import { createLogger } from "../util/log";
+import type { ReceiptsReader } from "../credits/chain";
+import { CreditsData } from "./credits";
+import { ProofLookupError, checkEventId, lookupProof } from "./proof";
+import type { ProofCheck } from "./proof";
 import { DashboardData } from "./data";
 import { nodesSnapshot } from "./nodes";
 import type { ManifestWeights } from "./nodes";
+import {
+  ACTION_ROUTE,
+  DashboardActionError,
+  applyAction,
+  checkSameOriginJson,
+  driftSnapshot,
+  parseAction,
+  readBody,
+} from "./drift";
 
 const log = createLogger("dashboard");
 
@@ -39,6 +52,13 @@ function assets(): Map<string, string> {
     ["/app.css", path.join(pub, "app.css")],
     ["/nodes", path.join(pub, "nodes.html")],
     ["/nodes.js", path.join(pub, "nodes.js")],
+    ["/drift", path.join(pub, "drift.html")],
+    ["/drift.js", path.join(pub, "drift.js")],
+    ["/plot.js", path.join(pub, "plot.js")],
+    ["/credits", path.join(pub, "credits.html")],
+    ["/credits.js", path.join(pub, "credits.js")],
+    ["/proof", path.join(pub, "proof.html")],
+    ["/proof.js", path.join(pub, "proof.js")],
     ["/assets/uPlot.iife.min.js", path.join(uplot, "uPlot.iife.min.js")],
     ["/assets/uPlot.min.css", path.join(uplot, "uPlot.min.css")],
   ]);
@@ -53,15 +73,105 @@ const SECURITY = {
 export interface DashboardOptions {
   /** Node weights of the manifest the run used (the Nodes page); none shown without it. */
   readonly manifest?: readonly ManifestWeights[];
+  /** Webhooks notified when an alert is acknowledged or resolved from the Drift page. */
+  readonly webhooks?: readonly string[];
+  /** The pinned ProofCreditReceipts the Credits page verifies receipts against; unchecked without. */
+  readonly receipts?: ReceiptsReader;
+  /** The chain and the pinned trust policy the Proof lookup verifies proofs against; unchecked without. */
+  readonly proofCheck?: ProofCheck;
+}
+
+/** GET /api/proof?event=ID: the event's proof file and its verification. */
+function proofRoute(
+  dataDir: string,
+  opts: DashboardOptions,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+): void {
+  const head = req.method === "HEAD";
+  void (async () => {
+    try {
+      const query = new URL(req.url ?? "/", "http://dashboard.invalid").searchParams;
+      const eventId = checkEventId(query.get("event"));
+      const originOf = (name: string) => opts.manifest?.find((f) => f.name === name)?.origin;
+      sendJson(res, 200, await lookupProof(dataDir, eventId, originOf, opts.proofCheck), head);
+    } catch (e) {
+      if (e instanceof ProofLookupError && (e.status === 404 || e.status === 409)) {
+        // A lookup that finds no proof is an answer, not a failed request (no browser console error).
+        sendJson(
+          res,
+          200,
+          { found: false, reason: e.status === 404 ? "not-found" : "not-anchored", error: e.message },
+          head,
+        );
+        return;
+      }
+      if (e instanceof ProofLookupError) {
+        sendJson(res, e.status, { error: e.message }, head);
+        return;
+      }
+      log.error("dashboard proof lookup failed", { url: req.url, err: e });
+      sendJson(res, 500, { error: "the dashboard could not build the proof" }, head);
+    }
+  })();
+}
+
+function sendJson(res: http.ServerResponse, status: number, value: unknown, head = false): void {
+  res.writeHead(status, { ...SECURITY, "content-type": "application/json", "cache-control": "no-store" });
+  res.end(head ? undefined : JSON.stringify(value));
+}
+
+/** POST /api/drift/alerts/:id/ack|resolve (the only writes; see drift.ts for the CSRF checks). */
+async function driftAction(
+  dataDir: string,
+  opts: DashboardOptions,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  m: RegExpExecArray,
+): Promise<void> {
+  try {
+    checkSameOriginJson(req);
+    const action = m[2] as "ack" | "resolve";
+    const body = parseAction(await readBody(req), action);
+    sendJson(res, 200, applyAction(dataDir, decodeURIComponent(m[1]!), action, body, opts.webhooks ?? []));
+  } catch (e) {
+    if (e instanceof DashboardActionError) {
+      sendJson(res, e.status, { error: e.message });
+      return;
+    }
+    log.error("dashboard action failed", { url: req.url, err: e });
+    sendJson(res, 500, { error: "the dashboard could not change the alert" });
+  }
 }
 
 export function dashboardListener(dataDir: string, opts: DashboardOptions = {}): http.RequestListener {
   const data = new DashboardData(dataDir);
   const files = assets();
+  const credits = new CreditsData(dataDir, opts.receipts);
   return (req, res) => {
     const url = (req.url ?? "/").split("?")[0]!;
+    const action = ACTION_ROUTE.exec(url);
+    if (action) {
+      if (req.method === "POST") void driftAction(dataDir, opts, req, res, action);
+      else res.writeHead(405, { allow: "POST", "content-type": "text/plain" }).end("method not allowed\n");
+      return;
+    }
     if (req.method !== "GET" && req.method !== "HEAD") {
       res.writeHead(405, { allow: "GET, HEAD", "content-type": "text/plain" }).end("method not allowed\n");
+      return;
+    }
+    if (url === "/api/proof") {
+      proofRoute(dataDir, opts, req, res);
+      return;
+    }
+    if (url === "/api/credits") {
+      credits.snapshot().then(
+        (v) => sendJson(res, 200, v, req.method === "HEAD"),
+        (err: unknown) => {
+          log.error("dashboard request failed", { url, err });
+          res.writeHead(500, { "content-type": "text/plain" }).end("dashboard could not read the data dir\n");
+        },
+      );
       return;
     }
     try {
@@ -70,7 +180,9 @@ export function dashboardListener(dataDir: string, opts: DashboardOptions = {}):
           ? data.snapshot()
           : url === "/api/nodes"
             ? nodesSnapshot(data, opts.manifest)
-            : undefined;
+            : url === "/api/drift"
+              ? driftSnapshot(dataDir)
+              : undefined;
       if (api) {
         const body = JSON.stringify(api);
         res.writeHead(200, { ...SECURITY, "content-type": "application/json", "cache-control": "no-store" });

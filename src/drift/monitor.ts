@@ -15,6 +15,14 @@ import type { DriftStore, StoredFinding } from "./store";
 import { DEFAULT_DRIFT_CONFIG, type DriftConfig, type Finding } from "./types";
 import { checkWebhookUrl, enqueueWebhooks, type WebhookDispatcher } from "./webhooks";
 
+/** The telemetry hooks the monitor feeds (src/telemetry's AmpMetrics has them). */
+export interface DriftMetrics {
+  driftDetection(federation: string, seconds: number): void;
+  driftFinding(cause: string): void;
+  driftAlert(cause: string): void;
+  clockOffsetOf(node: string, seconds: number): void;
+}
+
 export interface DriftMonitorOptions {
   readonly store: DriftStore;
   readonly probe: DriftProbe;
@@ -26,6 +34,8 @@ export interface DriftMonitorOptions {
   readonly logger?: Logger;
   /** Called for every stored finding (tests, benchmark). */
   readonly onFinding?: (f: StoredFinding) => void;
+  /** Detection time per pass, findings and alerts by cause, clock offsets (Prometheus). */
+  readonly metrics?: DriftMetrics;
 }
 
 export class DriftMonitor {
@@ -64,7 +74,9 @@ export class DriftMonitor {
       p.checkpoints.some((x) => !this.seen.has(this.key(c, p.nodeId, x.body))),
     );
     if (fresh) {
+      const t0 = performance.now();
       const drift = await detectDrift(c, this.opts.probe, this.config);
+      this.opts.metrics?.driftDetection(c.origin, (performance.now() - t0) / 1000);
       for (const f of drift) {
         const bodies = c.proposals.find((p) => p.nodeId === f.node)!.checkpoints.map((x) => x.body);
         if (bodies.every((b) => this.seen.has(this.key(c, f.node, b)))) continue;
@@ -87,6 +99,7 @@ export class DriftMonitor {
     if (store.markRound(c.origin, c.round) && firstLook) {
       const clock = early ?? clockSamples(c, this.config);
       store.recordClock(clock.samples);
+      for (const x of clock.samples) this.opts.metrics?.clockOffsetOf(x.node, x.offsetMs / 1000);
       if (clock.invalid.length > 0) {
         this.logger.warn("clock stamps that do not verify", {
           origin: c.origin,
@@ -120,6 +133,8 @@ export class DriftMonitor {
       }
       return r;
     })();
+    this.opts.metrics?.driftFinding(f.cause);
+    if (f.kind === "alert") this.opts.metrics?.driftAlert(f.cause);
     const fields = {
       origin: f.federation,
       round: f.round,

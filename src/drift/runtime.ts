@@ -6,7 +6,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { Manifest } from "../manifest/types";
-import { DriftMonitor } from "./monitor";
+import { DriftMonitor, type DriftMetrics } from "./monitor";
 import type { DriftInjector } from "./injector";
 import { InProcessDriftProbe, type VotedEntriesSource } from "./probe";
 import { DRIFT_DB_FILE, DriftStore } from "./store";
@@ -19,6 +19,8 @@ export interface DriftOptions {
   /** Makes chosen nodes drift (demo, tests). */
   readonly injector?: DriftInjector;
   readonly webhookOptions?: WebhookOptions;
+  /** Telemetry hooks (the runner passes its AmpMetrics). */
+  readonly metrics?: DriftMetrics;
 }
 
 /** The manifest's `drift` section as monitor options. */
@@ -53,6 +55,7 @@ export class DriftRuntime {
       webhooks: hooks,
       ...(opts.config ? { config: opts.config } : {}),
       ...(this.dispatcher ? { dispatcher: this.dispatcher } : {}),
+      ...(opts.metrics ? { metrics: opts.metrics } : {}),
     });
     this.injector = opts.injector;
     this.dispatcher?.start();

@@ -121,7 +121,7 @@ describe("dashboard: the Rounds and Nodes pages against a real in-process run, i
     const { page, errors } = await browser.page();
     await page.goto(server.url);
     const focused = () => page.evaluate("document.activeElement && document.activeElement.id");
-    for (let i = 0; i < 6 && (await focused()) !== "pause"; i++) await page.keyboard.press("Tab");
+    for (let i = 0; i < 10 && (await focused()) !== "pause"; i++) await page.keyboard.press("Tab");
     expect(await focused()).to.equal("pause");
     await page.keyboard.press("Enter");
     expect(

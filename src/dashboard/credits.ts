@@ -1,0 +1,149 @@
+/**
+ * The Credits page's data: every allocation record in the data dir's archive (`credit_allocations`,
+ * `credit_receipts`, read-only), per epoch and node the score, governance weight and inputs, the
+ * ranking over all epochs (src/credits/rank.ts), and each record's receipt verification
+ * (src/credits/verify.ts `verifyReceipt`: the allocation hash recomputed, the on-chain receipt and
+ * its event checked) against a pinned ProofCreditReceipts reader when one is given. A record once
+ * VALID stays valid (receipts are immutable): its result is cached; others are re-checked.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import Database from "better-sqlite3";
+import { ARCHIVE_FILE } from "../chain/runner";
+import type { ReceiptsReader } from "../credits/chain";
+import { rankNodes } from "../credits/rank";
+import type { AllocationRecord } from "../credits/record";
+import { ReceiptInvalidError, verifyReceipt } from "../credits/verify";
+import { oneLine } from "../util/errors";
+
+export interface ReceiptCheck {
+  /** valid / invalid (naming the field) / pending (no transaction yet) / unchecked (no chain pinned) / error (chain unreachable). */
+  readonly status: "valid" | "invalid" | "pending" | "unchecked" | "error";
+  readonly detail: string;
+}
+
+export interface CreditAllocationView {
+  readonly epoch: string;
+  readonly origin: string;
+  readonly node: string;
+  readonly allocationHash: string;
+  readonly score: string;
+  readonly weight: string;
+  readonly accuracy: string;
+  readonly participation: string;
+  readonly proofsValidated: string;
+  readonly driftFindings: number;
+  readonly txHash: string | null;
+  readonly blockNumber: number | null;
+  readonly verification: ReceiptCheck;
+}
+
+export interface CreditRankView {
+  readonly rank: number;
+  readonly origin: string;
+  readonly node: string;
+  readonly epochs: number;
+  readonly score: string;
+  readonly accuracyPpm: string;
+  readonly participationPpm: string;
+}
+
+export interface CreditsSnapshot {
+  readonly receipts: string | null;
+  /** Oldest epoch first, nodes by origin and id within an epoch. */
+  readonly allocations: readonly CreditAllocationView[];
+  readonly ranking: readonly CreditRankView[];
+}
+
+interface Row {
+  epoch: number | bigint;
+  origin: string;
+  node: string;
+  allocation_hash: string;
+  record: string;
+  tx_hash: string | null;
+  block_number: number | bigint | null;
+}
+
+function readRows(dataDir: string): Row[] {
+  const file = path.join(dataDir, ARCHIVE_FILE);
+  if (!fs.existsSync(file)) return [];
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    return db
+      .prepare(
+        `SELECT a.epoch, a.origin, a.node, a.allocation_hash, a.record, r.tx_hash, r.block_number
+         FROM credit_allocations a LEFT JOIN credit_receipts r ON r.epoch = a.epoch
+         ORDER BY a.epoch, a.origin, a.node`,
+      )
+      .all() as Row[];
+  } catch (e) {
+    if (e instanceof Error && /no such table/.test(e.message)) return [];
+    throw e;
+  } finally {
+    db.close();
+  }
+}
+
+export class CreditsData {
+  private readonly valid = new Map<string, ReceiptCheck>();
+
+  constructor(
+    readonly dataDir: string,
+    private readonly reader?: ReceiptsReader,
+  ) {}
+
+  private async check(hash: string, record: AllocationRecord, recorded: boolean): Promise<ReceiptCheck> {
+    const cached = this.valid.get(hash);
+    if (cached) return cached;
+    if (!this.reader) return { status: "unchecked", detail: "no chain pinned (amp dashboard --rpc)" };
+    if (!recorded) return { status: "pending", detail: "stored; its transaction is not confirmed yet" };
+    try {
+      const v = await verifyReceipt(record, this.reader, { depth: 1 });
+      const ok: ReceiptCheck = {
+        status: "valid",
+        detail: `receipt in block ${v.blockNumber}, tx ${v.txHash}; hash recomputed`,
+      };
+      this.valid.set(hash, ok);
+      return ok;
+    } catch (e) {
+      if (e instanceof ReceiptInvalidError) return { status: "invalid", detail: e.shortMessage };
+      return { status: "error", detail: `cannot check: ${oneLine(e)}` };
+    }
+  }
+
+  async snapshot(): Promise<CreditsSnapshot> {
+    const rows = readRows(this.dataDir);
+    const records = rows.map((r) => JSON.parse(r.record) as AllocationRecord);
+    const allocations = await Promise.all(
+      rows.map(async (r, i): Promise<CreditAllocationView> => {
+        const rec = records[i]!;
+        return {
+          epoch: String(r.epoch),
+          origin: r.origin,
+          node: r.node,
+          allocationHash: r.allocation_hash,
+          score: rec.credit_score,
+          weight: rec.governance_weight,
+          accuracy: rec.inputs.validation_accuracy,
+          participation: rec.inputs.consensus_participation,
+          proofsValidated: rec.inputs.proofs_validated,
+          driftFindings: rec.counts.drift_findings,
+          txHash: r.tx_hash,
+          blockNumber: r.block_number === null ? null : Number(r.block_number),
+          verification: await this.check(r.allocation_hash, rec, r.tx_hash !== null),
+        };
+      }),
+    );
+    const ranking = rankNodes(records).map((n) => ({
+      rank: n.rank,
+      origin: n.origin,
+      node: n.node,
+      epochs: n.epochs,
+      score: n.score,
+      accuracyPpm: n.accuracyPpm.toString(),
+      participationPpm: n.participationPpm.toString(),
+    }));
+    return { receipts: this.reader?.address ?? null, allocations, ranking };
+  }
+}

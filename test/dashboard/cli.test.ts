@@ -1,0 +1,79 @@
+/** `amp dashboard` refuses bad flags before serving anything: usage errors exit 2, an unreachable chain 3. */
+import fs from "node:fs";
+import net from "node:net";
+import { expect } from "chai";
+import { run } from "../../src/cli/main";
+import { tmpDir } from "../e2e/helpers";
+
+async function amp(...args: string[]): Promise<{ code: number; out: string }> {
+  let out = "";
+  const code = await run(["node", "amp", ...args], {
+    writeOut: (s) => (out += s),
+    writeErr: (s) => (out += s),
+  });
+  return { code, out };
+}
+
+/** A loopback port nothing listens on (bound, then closed). */
+async function deadPort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((resolve) => s.listen(0, "127.0.0.1", resolve));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return port;
+}
+
+describe("amp dashboard: bad flags", function () {
+  this.timeout(60_000);
+  let dir: string;
+  let errs: string[];
+  const error = console.error;
+  before(() => (dir = tmpDir("amp-dashboard-cli-")));
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  beforeEach(() => {
+    errs = [];
+    console.error = (...xs: unknown[]) => void errs.push(xs.join(" "));
+  });
+  afterEach(() => (console.error = error));
+
+  const cases: [string, string[], number, RegExp][] = [
+    ["--receipts without --rpc", ["--receipts", "0x" + "11".repeat(20)], 2, /--receipts needs --rpc/],
+    [
+      "--rpc without a deployment record or --receipts",
+      ["--rpc", "http://127.0.0.1:1"],
+      2,
+      /pass --receipts ADDRESS/,
+    ],
+    [
+      "--receipts not an address",
+      ["--rpc", "http://127.0.0.1:1", "--receipts", "0x12"],
+      2,
+      /must be an address/,
+    ],
+    ["--rpc not http", ["--rpc", "ftp://x", "--receipts", "0x" + "11".repeat(20)], 2, /http\(s\) URL/],
+  ];
+  for (const [name, flags, code, message] of cases) {
+    it(`${name} → exit ${code}`, async function () {
+      const r = await amp("dashboard", "--data", dir, "--listen", "127.0.0.1:0", ...flags);
+      expect(r.code).to.equal(code);
+      expect(r.out + errs.join("\n")).to.match(message);
+      expect(fs.readdirSync(dir)).to.deep.equal([]);
+    });
+  }
+
+  it("an unreachable --rpc → exit 3", async function () {
+    const port = await deadPort();
+    const r = await amp(
+      "dashboard",
+      "--data",
+      dir,
+      "--listen",
+      "127.0.0.1:0",
+      "--rpc",
+      `http://127.0.0.1:${port}`,
+      "--receipts",
+      "0x" + "11".repeat(20),
+    );
+    expect(r.code).to.equal(3);
+  });
+});
