@@ -5,7 +5,6 @@
 import { execFile, spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import path from "node:path";
 import { expect } from "chai";
 import { JsonRpcProvider } from "ethers";
@@ -19,39 +18,11 @@ import type { ProofFile } from "../../src/proof/format";
 import { readTrustPolicy } from "../../src/trust/policy";
 import { keepVotes, resignWithFreshKeys, voteCount } from "../helpers/forge";
 import { tmpDir } from "./helpers";
+import { freePort, waitForRpc } from "../helpers/node-process";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const AMP = path.join(ROOT, "bin", "amp.js");
 const HARDHAT = path.join(ROOT, "node_modules", "hardhat", "internal", "cli", "cli.js");
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForRpc(url: string, deadlineMs: number): Promise<void> {
-  const deadline = Date.now() + deadlineMs;
-  for (;;) {
-    try {
-      const res = await fetch(url, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
-      });
-      if (res.ok) return;
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > deadline) throw new Error(`no JSON-RPC at ${url} within ${deadlineMs} ms`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 function startNode(port: number): ChildProcess {
   const env = { ...process.env };
