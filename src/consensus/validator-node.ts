@@ -156,20 +156,8 @@ export class ValidatorNode implements TransportEndpoint {
     return signClockStamp(this.cfg.keys.wallet, ctx, now);
   }
 
-  /**
-   * Drift injection (src/drift): sign a checkpoint over the drifted entries, computed on the log as
-   * it is before this round's append. The node's log keeps the delivered entries, so it rejoins
-   * the majority when the rule ends (a really drifted node would need a state sync).
-   */
-  private async prepareDrift(req: VoteRequest, entries: Uint8Array[]): Promise<void> {
-    const key = req.round.toString();
-    for (const k of this.voted.keys()) if (BigInt(k) <= req.round - VOTED_ROUNDS_KEPT) this.voted.delete(k);
-    const d = this.cfg.drift?.driftedEntries(this.nodeId, req.round, entries);
-    if (!d) {
-      this.voted.set(key, { entries });
-      return;
-    }
-    const plan = this.log.prepareAppend(d.entries.map((e) => leafHash(e)));
+  /** The checkpoint the append `plan` gives for this round, and the node's vote on it (ML-DSA note, EIP-712, clock). */
+  private async voteOn(req: VoteRequest, plan: AppendPlan): Promise<{ cp: Checkpoint; vote: Vote }> {
     const cp: Checkpoint = {
       origin: this.origin,
       treeSize: plan.newSize,
@@ -185,6 +173,24 @@ export class ValidatorNode implements TransportEndpoint {
       eip712Signature: signCheckpoint(this.cfg.keys.wallet, this.cfg.domain, cp),
       clock: this.clockFor(req, body),
     };
+    return { cp, vote };
+  }
+
+  /**
+   * Drift injection (src/drift): sign a checkpoint over the drifted entries, computed on the log as
+   * it is before this round's append. The node's log keeps the delivered entries, so it rejoins
+   * the majority when the rule ends (a really drifted node would need a state sync).
+   */
+  private async prepareDrift(req: VoteRequest, entries: Uint8Array[]): Promise<void> {
+    const key = req.round.toString();
+    for (const k of this.voted.keys()) if (BigInt(k) <= req.round - VOTED_ROUNDS_KEPT) this.voted.delete(k);
+    const d = this.cfg.drift?.driftedEntries(this.nodeId, req.round, entries);
+    if (!d) {
+      this.voted.set(key, { entries });
+      return;
+    }
+    const plan = this.log.prepareAppend(d.entries.map((e) => leafHash(e)));
+    const { vote } = await this.voteOn(req, plan);
     this.voted.set(key, { entries: d.entries, drifted: { vote, equivocate: d.equivocate } });
   }
 
@@ -304,31 +310,17 @@ export class ValidatorNode implements TransportEndpoint {
 
   private async appendAndSign(req: VoteRequest, entries: Uint8Array[]): Promise<Vote> {
     const last = this.lastSigned();
-    const plan = this.log.prepareAppend(entries.map((e) => leafHash(e)));
-    const cp: Checkpoint = {
-      origin: this.origin,
-      treeSize: plan.newSize,
-      rootHash: plan.root,
-      round: req.round,
-      epoch: req.epoch,
-    };
-    const body = checkpointBody(cp);
+    const leaves = entries.map((e) => leafHash(e));
+    const plan = this.log.prepareAppend(leaves);
     // Sign before the log changes: a signature that fails (a lost worker) leaves the node as it was.
-    const signature = await signBodyWith(body, this.signer, VOTE_CONTEXT, this.cfg.mldsa ?? inlineMlDsa);
+    const { cp, vote } = await this.voteOn(req, plan);
     this.appendChecked(plan, last);
-    const note = formatSignedNote({ body, signatures: [signature] });
-    const vote: Vote = {
-      nodeId: this.nodeId,
-      note,
-      eip712Signature: signCheckpoint(this.cfg.keys.wallet, this.cfg.domain, cp),
-      clock: this.clockFor(req, body),
-    };
     const state: SignedState = {
       round: req.round.toString(),
       treeSize: cp.treeSize.toString(),
       rootHex: Buffer.from(cp.rootHash).toString("hex"),
       baseSize: req.baseSize.toString(),
-      batchRootHex: hexOf(rootHash(entries.map((e) => leafHash(e)))),
+      batchRootHex: hexOf(rootHash(leaves)),
       vote,
     };
     writeFileAtomic(this.stateFile, JSON.stringify(state));
