@@ -10,9 +10,9 @@ import Ajv from "ajv";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { InvalidInputError } from "../util/errors";
 import type { ProofFile } from "./format";
+import { PROOF_FORMAT, obj, origin, u64 } from "./schema-parts";
 
 /** The full format's id (repeated here so this module needs no runtime import of format.ts). */
-const PROOF_FORMAT = "amp-proof/v1";
 
 export const COMPACT_PROOF_FORMAT = "amp-proof/v1-compact";
 
@@ -35,14 +35,6 @@ export interface CompactProofFile {
 
 const b64u32 = { type: "string", pattern: "^[A-Za-z0-9_-]{43}$" };
 const b64u65 = { type: "string", pattern: "^[A-Za-z0-9_-]{87}$" };
-const u64 = { type: "string", pattern: "^(0|[1-9][0-9]{0,19})$" };
-const origin = { type: "string", pattern: "^[\\x21-\\x7e]{1,255}$" };
-const obj = (properties: Record<string, unknown>, optional: string[] = []) => ({
-  type: "object",
-  additionalProperties: false,
-  required: Object.keys(properties).filter((k) => !optional.includes(k)),
-  properties,
-});
 
 const SCHEMA = obj({
   format: { const: COMPACT_PROOF_FORMAT },

@@ -11,8 +11,9 @@ import type { ErrorObject } from "ajv";
 import { InvalidInputError } from "../util/errors";
 import { IJsonError, parseIJson } from "../events/ijson";
 import { COMPACT_PROOF_FORMAT, fromCompact, toCompact } from "./compact";
+import { PROOF_FORMAT, obj, origin, u64 } from "./schema-parts";
 
-export const PROOF_FORMAT = "amp-proof/v1";
+export { PROOF_FORMAT };
 
 export interface NexusCheckpoint {
   origin: string;
@@ -55,16 +56,8 @@ export interface ProofFile {
 }
 
 const hash32 = { type: "string", pattern: "^0x[0-9a-f]{64}$" };
-const u64 = { type: "string", pattern: "^(0|[1-9][0-9]{0,19})$" };
 const address = { type: "string", pattern: "^0x[0-9a-fA-F]{40}$" };
 const sig65 = { type: "string", pattern: "^0x[0-9a-f]{130}$" };
-const origin = { type: "string", pattern: "^[\\x21-\\x7e]{1,255}$" };
-const obj = (properties: Record<string, unknown>, optional: string[] = []) => ({
-  type: "object",
-  additionalProperties: false,
-  required: Object.keys(properties).filter((k) => !optional.includes(k)),
-  properties,
-});
 
 export const PROOF_SCHEMA = obj({
   format: { const: PROOF_FORMAT },
