@@ -13,7 +13,7 @@ import { ValidatorRegistry__factory } from "../../typechain-types";
 import {
   byAddress,
   deployAmp,
-  registryState,
+  expectRegistryRejects,
   rotationSignatures,
   testCommitment,
   testWallet,
@@ -50,13 +50,8 @@ describe("ValidatorRegistry: rotation by the outgoing quorum, recovery by govern
     amp = await loadFixture(registered);
   });
 
-  async function expectRejected(call: () => Promise<unknown>, error: string, args: unknown[]): Promise<void> {
-    const before = await registryState(amp.registry, [ID]);
-    await expect(call())
-      .to.be.revertedWithCustomError(amp.registry, error)
-      .withArgs(...args);
-    expect(await registryState(amp.registry, [ID])).to.deep.equal(before);
-  }
+  const expectRejected = (call: () => Promise<unknown>, error: string, args: unknown[]) =>
+    expectRegistryRejects(amp.registry, [ID], call, error, args);
 
   const rotate = (sigs: string[], set = NEW_SET) =>
     amp.registry.rotateValidators(ID, set.validators, set.weights, set.keyCommitments, sigs);

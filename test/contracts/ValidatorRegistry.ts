@@ -5,6 +5,7 @@ import { FunctionFragment, Interface, sha256, toUtf8Bytes, ZeroAddress, ZeroHash
 import {
   byAddress,
   deployAmp,
+  expectRegistryRejects,
   registryState,
   rotationSignatures,
   testCommitment,
@@ -27,13 +28,8 @@ describe("ValidatorRegistry", function () {
     amp = await loadFixture(deployAmp);
   });
 
-  async function expectRejected(call: () => Promise<unknown>, error: string, args: unknown[]): Promise<void> {
-    const before = await registryState(amp.registry, [ID]);
-    await expect(call())
-      .to.be.revertedWithCustomError(amp.registry, error)
-      .withArgs(...args);
-    expect(await registryState(amp.registry, [ID])).to.deep.equal(before);
-  }
+  const expectRejected = (call: () => Promise<unknown>, error: string, args: unknown[]) =>
+    expectRegistryRejects(amp.registry, [ID], call, error, args);
 
   it("registers a federation in epoch 1 with its set sorted by address", async function () {
     const sorted = byAddress(wallets).map((w) => w.address);

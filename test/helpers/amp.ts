@@ -3,6 +3,7 @@
  * validator wallets, EIP-712 checkpoint signing and building `anchorRound` submissions from real
  * RFC 9162 trees (src/merkle) and the TypeScript global root (src/nexus/global-root).
  */
+import { expect } from "chai";
 import hre from "hardhat";
 import { Wallet, getBytes, hexlify, keccak256, sha256, toUtf8Bytes } from "ethers";
 import AmpModule from "../../ignition/modules/Amp";
@@ -283,6 +284,21 @@ export async function deployWithFederations(): Promise<Amp> {
   await ssid.register(amp.registry);
   await opencore.register(amp.registry);
   return amp;
+}
+
+/** `call` reverts with the registry's custom `error(...args)`, and nothing the registry stores changed. */
+export async function expectRegistryRejects(
+  registry: ValidatorRegistry,
+  ids: string[],
+  call: () => Promise<unknown>,
+  error: string,
+  args: unknown[],
+): Promise<void> {
+  const before = await registryState(registry, ids);
+  await expect(call())
+    .to.be.revertedWithCustomError(registry, error)
+    .withArgs(...args);
+  expect(await registryState(registry, ids)).to.deep.equal(before);
 }
 
 /** Everything the registry stores, for "nothing changed" checks. */
