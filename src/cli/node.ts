@@ -82,7 +82,7 @@ Examples:
         ? parseListen(opts.listen)
         : { host: url.hostname, port: Number(url.port || 80) };
       const bound = await service.listen(host, port);
-      service.start();
+      await service.start();
       console.log(JSON.stringify({ node: opts.node, url: bound, pid: process.pid, status: "listening" }));
       await new Promise<void>((resolve) => {
         const stop = () => resolve();

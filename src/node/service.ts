@@ -14,6 +14,7 @@ import { GlobalProofAnchor__factory } from "../../typechain-types";
 import { InvalidInputError } from "../util/errors";
 import { Coordinator } from "./coordinator";
 import { RoundDriver, type TickResult } from "./driver";
+import { ensureAdminToken } from "./admin";
 import { buildNodeServer } from "./http";
 import { FederationNode, type AnchorView } from "./node";
 import type { Roster } from "./roster";
@@ -29,6 +30,34 @@ export interface NodeServiceConfig {
   readonly takeoverMs?: number;
   readonly mldsa?: MlDsaBackend;
   readonly onTick?: (r: TickResult) => void;
+  /** Optional parts (drift monitor, credits, metrics, erasure, ...) plugged into this node. */
+  readonly extensions?: readonly NodeExtension[];
+}
+
+/** What an extension gets: the running node's parts and its operator token. */
+export interface NodeExtensionContext {
+  readonly node: FederationNode;
+  readonly coordinator: Coordinator;
+  readonly driver: RoundDriver;
+  readonly dataDir: string;
+  readonly conn: ChainConnection;
+  readonly record: DeploymentRecord;
+  /** Operator token (src/node/admin.ts): guard mutating routes with `requireAdmin(adminToken)`. */
+  readonly adminToken: string;
+}
+
+/**
+ * An optional part of a node, kept in its own folder (src/drift, src/credits, src/telemetry, ...)
+ * instead of edits to the node's core: it may add HTTP routes, watch every tick, and start and stop
+ * with the node. Extensions MUST NOT block a round: `onTick` runs after the tick, and errors it
+ * throws are logged, never propagated.
+ */
+export interface NodeExtension {
+  readonly name: string;
+  routes?(app: FastifyInstance, ctx: NodeExtensionContext): void;
+  onTick?(r: TickResult, ctx: NodeExtensionContext): void | Promise<void>;
+  start?(ctx: NodeExtensionContext): void | Promise<void>;
+  close?(): void | Promise<void>;
 }
 
 const ZERO = "0x" + "00".repeat(32);
@@ -57,6 +86,8 @@ export class NodeService {
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
   private stopped = false;
+  readonly ctx: NodeExtensionContext;
+  private readonly pending = new Set<Promise<void>>();
 
   private constructor(
     private readonly cfg: NodeServiceConfig,
@@ -84,6 +115,16 @@ export class NodeService {
       ...(cfg.takeoverMs !== undefined ? { takeoverMs: cfg.takeoverMs } : {}),
     });
     this.app = buildNodeServer(this.node, this.coordinator, { onAnchored: () => this.kick() });
+    this.ctx = {
+      node: this.node,
+      coordinator: this.coordinator,
+      driver: this.driver,
+      dataDir: cfg.dataDir,
+      conn: cfg.conn,
+      record: cfg.record,
+      adminToken: ensureAdminToken(cfg.dataDir),
+    };
+    for (const ext of cfg.extensions ?? []) ext.routes?.(this.app, this.ctx);
   }
 
   static async create(cfg: NodeServiceConfig): Promise<NodeService> {
@@ -99,8 +140,9 @@ export class NodeService {
     return this.app.listen({ host, port });
   }
 
-  /** Start the round loop. */
-  start(): void {
+  /** Start the extensions, then the round loop. */
+  async start(): Promise<void> {
+    for (const ext of this.cfg.extensions ?? []) await ext.start?.(this.ctx);
     const loop = () => {
       if (this.stopped) return;
       this.kick();
@@ -114,16 +156,35 @@ export class NodeService {
     if (this.ticking || this.stopped) return;
     this.ticking = this.driver
       .tick()
-      .then((r) => this.cfg.onTick?.(r))
+      .then((r) => {
+        this.cfg.onTick?.(r);
+        this.notifyExtensions(r);
+      })
       .catch((e: Error) => this.node.logger.warn("tick failed", { error: e.message }))
       .finally(() => (this.ticking = undefined));
+  }
+
+  /** Extensions see every tick without holding up the next one; close() waits for them. */
+  private notifyExtensions(r: TickResult): void {
+    for (const ext of this.cfg.extensions ?? []) {
+      if (!ext.onTick) continue;
+      const p = Promise.resolve()
+        .then(() => ext.onTick?.(r, this.ctx))
+        .catch((e: Error) =>
+          this.node.logger.warn("extension failed", { extension: ext.name, error: e.message }),
+        )
+        .finally(() => this.pending.delete(p));
+      this.pending.add(p);
+    }
   }
 
   async close(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.ticking;
+    await Promise.all([...this.pending]);
     await this.app.close();
+    for (const ext of this.cfg.extensions ?? []) await ext.close?.();
     this.node.close();
   }
 }

@@ -84,7 +84,7 @@ describe("node: seven nodes in one process over loopback HTTP, each with only it
       body: ndjson(manifest, "opencore", 0, 3),
       contentType: "application/x-ndjson",
     });
-    for (const s of services) s.start();
+    for (const s of services) await s.start();
     await until("every node archived round 1", () =>
       services.every((s, i) => BigInt(status(i).lastAnchoredRound) >= 1n) ? true : undefined,
     );
