@@ -2,111 +2,20 @@
  * `amp up`: a whole local federation on this machine — the chain (a child `hardhat node` unless
  * --rpc is given), the deployment (first start), and every manifest node as its own child process
  * (`amp node`) on loopback, supervised (restart with backoff, stop all on SIGINT/SIGTERM).
- * `<data>/federation.json` describes what runs (read by `amp status`).
+ * `<data>/federation.json` describes what runs (read by `amp status`). The work is in
+ * src/node/local.ts; this file parses options and prints.
  */
-import { spawn } from "node:child_process";
-import fs from "node:fs";
-import net from "node:net";
-import path from "node:path";
 import type { Command } from "commander";
-import { stringify } from "yaml";
-import { writeFileAtomic } from "../consensus/atomic-file";
-import { DEFAULT_MANIFEST_PATH, loadManifest, type Manifest } from "../manifest";
-import { Supervisor } from "../node/supervisor";
-import { THROWAWAY_PASSWORD, writeThrowawayKeys } from "../node/throwaway-keys";
-import { CannotCheckError } from "./exit";
+import { startLocalFederation } from "../node/local";
 import { THROWAWAY_BANNER } from "./context";
 
-export const FEDERATION_FILE = "federation.json";
-/** The package root (src/cli or dist/src/cli are below it): where bin/amp.js lives. */
-function packageRoot(): string {
-  for (let d = __dirname; d !== path.dirname(d); d = path.dirname(d)) {
-    if (fs.existsSync(path.join(d, "bin", "amp.js"))) return d;
-  }
-  throw new CannotCheckError(`bin/amp.js not found above ${__dirname}`);
-}
-const repoRoot = packageRoot();
-const AMP_BIN = path.join(repoRoot, "bin", "amp.js");
-
-export interface FederationFile {
-  rpc: string;
-  trustPolicy: string;
-  deployment: string;
-  manifest: string;
-  supervisorPid: number;
-  chainPid: number | null;
-  nodes: {
-    id: string;
-    federation: string;
-    url: string;
-    pid: number | null;
-    restarts: number;
-    dataDir: string;
-  }[];
-  updatedAt: string;
-}
+export { FEDERATION_FILE, freePort, type FederationFile } from "../node/local";
 
 interface UpOpts {
   data: string;
   rpc?: string;
   manifest?: string;
   keys?: string;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForRpc(url: string, deadlineMs: number): Promise<void> {
-  const end = Date.now() + deadlineMs;
-  for (;;) {
-    try {
-      const res = await fetch(url, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
-      });
-      if (res.ok) return;
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > end) throw new CannotCheckError(`no JSON-RPC answer at ${url} within ${deadlineMs} ms`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-/** The effective manifest in the data dir: nodes without an explicit url get a free loopback port. */
-async function effectiveManifest(data: string, source: string): Promise<string> {
-  const file = path.join(data, "manifest.yaml");
-  if (fs.existsSync(file)) return file;
-  const m: Manifest = loadManifest(source);
-  const raw = fs.readFileSync(source, "utf8");
-  for (const f of m.federations) {
-    for (const n of f.nodes) {
-      const explicit = new RegExp(`id:\\s*${n.id}\\s*\\n(?:\\s+\\w+:.*\\n)*?\\s+url:`).test(raw);
-      if (!explicit) n.url = `http://127.0.0.1:${await freePort()}`;
-    }
-  }
-  const { source: _source, ...rest } = m;
-  void _source;
-  fs.writeFileSync(file, `# written by amp up from ${source}\n${stringify(rest)}`);
-  return file;
-}
-
-function runChild(args: string[], env: NodeJS.ProcessEnv, logFile: string): Promise<number> {
-  return new Promise((resolve) => {
-    const out = fs.openSync(logFile, "a");
-    const c = spawn(process.execPath, [AMP_BIN, ...args], { env, stdio: ["ignore", out, out] });
-    fs.closeSync(out);
-    c.on("exit", (code) => resolve(code ?? 1));
-  });
 }
 
 export function addUpCommand(program: Command): void {
@@ -130,118 +39,25 @@ Examples:
     )
     .action(async (opts: UpOpts) => {
       const say = (l: string) => console.log(l);
-      const data = path.resolve(opts.data);
-      const logs = path.join(data, "logs");
-      fs.mkdirSync(logs, { recursive: true });
-      const manifestFile = await effectiveManifest(
-        data,
-        path.resolve(opts.manifest ?? DEFAULT_MANIFEST_PATH),
-      );
-      const manifest = loadManifest(manifestFile);
-      const nodes = manifest.federations.flatMap((f) => f.nodes.map((n) => ({ ...n, federation: f.id })));
-      let keysDir = opts.keys ? path.resolve(opts.keys) : path.join(data, "keys");
-      const env: NodeJS.ProcessEnv = { ...process.env };
-      delete env.HARDHAT_NETWORK;
-      if (!opts.keys) {
-        say(THROWAWAY_BANNER);
-        await writeThrowawayKeys(
-          keysDir,
-          nodes.map((n) => n.id),
-        );
-        env.AMP_KEYSTORE_PASSWORD = THROWAWAY_PASSWORD;
-      } else if (!env.AMP_KEYSTORE_PASSWORD) {
-        throw new CannotCheckError("set AMP_KEYSTORE_PASSWORD to read the keystores in --keys");
-      }
-      keysDir = path.resolve(keysDir);
-      let state: FederationFile | undefined;
-      const sup = new Supervisor(() => {
-        if (!state) return;
-        state.chainPid = sup.pid("chain") ?? null;
-        for (const n of state.nodes) {
-          n.pid = sup.pid(n.id) ?? null;
-          n.restarts = sup.restarts(n.id);
-        }
-        state.updatedAt = new Date().toISOString();
-        writeFileAtomic(path.join(data, FEDERATION_FILE), JSON.stringify(state, null, 2));
+      if (!opts.keys) say(THROWAWAY_BANNER);
+      const fed = await startLocalFederation({
+        data: opts.data,
+        ...(opts.rpc ? { rpc: opts.rpc } : {}),
+        ...(opts.manifest ? { manifest: opts.manifest } : {}),
+        ...(opts.keys ? { keys: opts.keys } : {}),
+        say,
       });
-      let stopping = false;
-      const stop = async () => {
-        if (stopping) return;
-        stopping = true;
-        say("stopping every child process…");
-        await sup.stopAll();
-        fs.rmSync(path.join(data, FEDERATION_FILE), { force: true });
-      };
       try {
-        let rpc = opts.rpc;
-        if (!rpc) {
-          const port = await freePort();
-          rpc = `http://127.0.0.1:${port}`;
-          const hardhat = require.resolve("hardhat/internal/cli/cli.js", { paths: [repoRoot] });
-          sup.start({
-            name: "chain",
-            command: process.execPath,
-            args: [hardhat, "node", "--hostname", "127.0.0.1", "--port", String(port)],
-            cwd: repoRoot,
-            env,
-            logFile: path.join(logs, "chain.log"),
-            restart: false,
-          });
-          // A new dev chain holds nothing: an old deployment and old node data no longer apply.
-          for (const stale of ["deployment.json", "nodes", "ignition", "trust.json"]) {
-            fs.rmSync(path.join(data, stale), { recursive: true, force: true });
-          }
-        }
-        await waitForRpc(rpc, 60_000);
-        const deployArgs = ["deploy", "--rpc", rpc, "--data", data, "--manifest", manifestFile];
-        if (opts.keys) deployArgs.push("--keys", keysDir);
-        const code = await runChild(deployArgs, env, path.join(logs, "deploy.log"));
-        if (code !== 0)
-          throw new CannotCheckError(
-            `amp deploy failed (exit ${code}); see ${path.join(logs, "deploy.log")}`,
-          );
-        state = {
-          rpc,
-          trustPolicy: path.join(data, "trust.json"),
-          deployment: path.join(data, "deployment.json"),
-          manifest: manifestFile,
-          supervisorPid: process.pid,
-          chainPid: null,
-          nodes: nodes.map((n) => ({
-            id: n.id,
-            federation: n.federation,
-            url: n.url,
-            pid: null,
-            restarts: 0,
-            dataDir: path.join(data, "nodes", n.id),
-          })),
-          updatedAt: new Date().toISOString(),
-        };
-        for (const n of state.nodes) {
-          fs.mkdirSync(n.dataDir, { recursive: true });
-          sup.start({
-            name: n.id,
-            command: process.execPath,
-            args: [
-              AMP_BIN,
-              "node",
-              ...["--manifest", manifestFile, "--node", n.id, "--data", n.dataDir, "--keys", keysDir],
-              ...["--rpc", rpc, "--deployment", state.deployment],
-            ],
-            env,
-            logFile: path.join(logs, `${n.id}.log`),
-          });
-        }
-        say(`chain RPC      ${rpc}`);
-        say(`trust policy   ${state.trustPolicy}`);
-        for (const n of state.nodes) say(`node ${n.id.padEnd(16)} ${n.url}  pid ${n.pid ?? "-"}`);
-        say(`logs in ${logs}; stop with Ctrl-C`);
+        say(`chain RPC      ${fed.rpc}`);
+        say(`trust policy   ${fed.state.trustPolicy}`);
+        for (const n of fed.state.nodes) say(`node ${n.id.padEnd(16)} ${n.url}  pid ${n.pid ?? "-"}`);
+        say(`logs in ${fed.logs}; stop with Ctrl-C`);
         await new Promise<void>((resolve) => {
           process.once("SIGINT", resolve);
           process.once("SIGTERM", resolve);
         });
       } finally {
-        await stop();
+        await fed.stop();
       }
     });
 }
