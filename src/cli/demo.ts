@@ -12,7 +12,9 @@ import { publicClientFor, verifyProof } from "../proof/verify";
 import type { TrustRoot } from "../proof/verify";
 import { trustPolicyFromChain } from "../trust/policy";
 import { deployAndRegister, printDeployment } from "./deploy";
-import { reporter, short } from "./output";
+import { note, reporter, short } from "./output";
+import { runProcessDemo } from "./demo-processes";
+import { UsageError } from "./exit";
 import {
   METRICS_LISTEN_HELP,
   WORKERS_HELP,
@@ -47,6 +49,11 @@ export interface DemoOptions {
   /** Make one ssid node drift this way (a drift cause) instead of the Byzantine rounds. */
   drift?: string;
 }
+
+/** Rounds of `amp demo --processes` when --rounds is not given. */
+const PROCESS_DEMO_ROUNDS = 6;
+
+const kebab = (s: string): string => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
 const BYZANTINE_NODE = "ssid-apac-1";
 const BYZANTINE_ROUNDS: [bigint, FaultKind][] = [
@@ -216,6 +223,10 @@ export function addDemoCommand(program: Command): void {
     .option("--metrics-listen <host:port>", METRICS_LISTEN_HELP)
     .option("--drift <cause>", "make ssid-apac-1 drift this way in rounds 2-4 (see amp alerts --help)")
     .option(
+      "--processes",
+      "run on the multi-process layout (what `npm start` runs): a child hardhat node and one `amp node` process per node",
+    )
+    .option(
       "--json",
       'print {"ok":true,"command":"demo","result":{"deployment","rounds","verified","credits"}} on stdout',
     )
@@ -227,24 +238,57 @@ THROWAWAY DEMO KEYS (derived from a public label: never reuse them), runs the ro
 ssid node Byzantine in rounds 3-5, prints a legend and one line per round (rounds with Byzantine
 evidence end in "evidence: <node> <fault>"), then verifies sample proofs. Log lines go to stderr.
 
+With --processes (what \`npm start\` runs) the demo starts a local federation as \`amp up\` does: a
+child \`hardhat node\`, the deployment, and seven \`amp node\` processes on loopback, each with only
+its own keys; ssid-apac-1 is started with \`--fault\` (test only) in rounds 2, 4 and 5. Events go in
+over HTTP until --rounds rounds (default 6) are anchored; sample proofs are fetched over HTTP and
+verified against the pinned trust.json; every child is stopped; then the round table, the evidence
+and the proofs are printed. --workers, --epoch-seconds, --metrics-listen and --drift are in-process
+only for now.
+
 Examples:
   $ amp demo
-  $ amp demo --rounds 3 --events 100 --data ./demo-data`,
+  $ amp demo --rounds 3 --events 100 --data ./demo-data
+  $ amp demo --processes --rounds 4 --data ./demo-processes`,
     )
     .action(
-      async (opts: {
-        rounds: string;
-        events: string;
-        data?: string;
-        byzantine: boolean;
-        workers: string;
-        epochSeconds?: string;
-        metricsListen?: string;
-        drift?: string;
-        json?: boolean;
-      }) => {
-        const metricsListen = metricsListenOption(opts.metricsListen);
+      async (
+        opts: {
+          rounds: string;
+          events: string;
+          data?: string;
+          byzantine: boolean;
+          workers: string;
+          epochSeconds?: string;
+          metricsListen?: string;
+          drift?: string;
+          json?: boolean;
+          processes?: boolean;
+        },
+        cmd: Command,
+      ) => {
         const out = reporter("demo", opts.json);
+        if (opts.processes === true) {
+          const inProcessOnly = ["workers", "epochSeconds", "metricsListen", "drift"];
+          const given = inProcessOnly.find((o) => cmd.getOptionValueSource(o) === "cli");
+          if (given !== undefined)
+            throw new UsageError(`--${kebab(given)} is not available with --processes yet`);
+          const fromCli = cmd.getOptionValueSource("rounds") === "cli";
+          const summary = await runProcessDemo(
+            {
+              rounds: fromCli ? parseCount(opts.rounds, "--rounds", 1) : PROCESS_DEMO_ROUNDS,
+              events: parseCount(opts.events, "--events", 1),
+              byzantine: opts.byzantine,
+              ...(opts.data !== undefined ? { data: opts.data } : {}),
+              // Per-node `amp node` flags (drift, epoch length, ...) go here: nodeArgs: (id) => [...].
+            },
+            out.say,
+            note,
+          );
+          out.done(summary);
+          return;
+        }
+        const metricsListen = metricsListenOption(opts.metricsListen);
         const summary = await runDemo(
           {
             rounds: parseCount(opts.rounds, "--rounds", 1),

@@ -8,6 +8,7 @@ import { assertDeploymentLive, readDeployment } from "../chain/deployment";
 import { loadNodeKeys, publicIdentity } from "../crypto/keys";
 import { loadManifest } from "../manifest";
 import { Roster, readPublicIdentity } from "../node/roster";
+import { faultHelp, faultsFromSpecs } from "../node/faults";
 import { NodeService } from "../node/service";
 import { InvalidInputError } from "../util/errors";
 import { UsageError } from "./exit";
@@ -20,6 +21,7 @@ interface NodeOpts {
   listen?: string;
   rpc: string;
   deployment?: string;
+  fault: string[];
 }
 
 function parseListen(v: string): { host: string; port: number } {
@@ -43,6 +45,12 @@ export function addNodeCommand(program: Command): void {
       process.env.AMP_RPC_URL ?? "http://127.0.0.1:8545",
     )
     .option("--deployment <file>", "deployment record (default: <data>/deployment.json)")
+    .option(
+      "--fault <kind[:rounds]>",
+      "TEST/DEMO ONLY: make this node Byzantine (repeatable; rounds like 3, 3-5 or 3,5; all rounds when omitted)",
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
     .addHelpText(
       "after",
       `
@@ -50,10 +58,17 @@ The keystore password comes from AMP_KEYSTORE_PASSWORD. Only this node's secret 
 peers are known by their public identity (<id>.pub.json, or the public fields of their key files).
 HTTP paths: docs/http.md. Stops cleanly on SIGINT/SIGTERM.
 
+--fault is for tests and the demo ONLY: the node keeps its honest signed state and sends a
+Byzantine vote instead; the round's coordinator records evidence (<its data>/evidence/), the
+round stays final with the honest weight. Kinds:
+${faultHelp()}
+
 Examples:
-  $ AMP_KEYSTORE_PASSWORD=... amp node --manifest m.yaml --node ssid-eu-1 --data ./n1 --keys ./keys`,
+  $ AMP_KEYSTORE_PASSWORD=... amp node --manifest m.yaml --node ssid-eu-1 --data ./n1 --keys ./keys
+  $ amp node ... --node ssid-apac-1 --fault wrong-root:3 --fault equivocation:4-5   # test only`,
     )
     .action(async (opts: NodeOpts) => {
+      const faults = faultsFromSpecs(opts.fault, opts.node);
       const password = process.env.AMP_KEYSTORE_PASSWORD;
       if (!password) throw new InvalidInputError("set AMP_KEYSTORE_PASSWORD to read this node's keystore");
       const manifest = loadManifest(opts.manifest);
@@ -76,6 +91,7 @@ Examples:
         record,
         maxBatch: manifest.batch.maxSize,
         tickMs: manifest.batch.maxAgeMs,
+        ...(faults ? { faults } : {}),
       });
       const url = new URL(me.url);
       const { host, port } = opts.listen
@@ -83,7 +99,10 @@ Examples:
         : { host: url.hostname, port: Number(url.port || 80) };
       const bound = await service.listen(host, port);
       await service.start();
-      console.log(JSON.stringify({ node: opts.node, url: bound, pid: process.pid, status: "listening" }));
+      const byzantine = opts.fault.length > 0 ? { faults: opts.fault, testOnly: true } : {};
+      console.log(
+        JSON.stringify({ node: opts.node, url: bound, pid: process.pid, status: "listening", ...byzantine }),
+      );
       await new Promise<void>((resolve) => {
         const stop = () => resolve();
         process.once("SIGINT", stop);

@@ -107,7 +107,11 @@ export class RoundDriver {
 
   private async hasWork(round: bigint): Promise<boolean> {
     const st = await this.statuses();
-    return st.some((s) => s.pendingEvents > 0 || BigInt(s.lastSignedRound) >= round);
+    // A node not yet caught up to `round` may still count events anchored in an earlier round as
+    // pending: its count is not work (it would start an empty round); it reports again once caught up.
+    return st.some(
+      (s) => (s.pendingEvents > 0 && BigInt(s.chainNextRound) >= round) || BigInt(s.lastSignedRound) >= round,
+    );
   }
 
   private async drive(round: bigint): Promise<TickResult> {

@@ -18,6 +18,7 @@ import { inlineMlDsa, type MlDsaBackend } from "../crypto/mldsa";
 import { formatSignedNote, parseSignedNote, type NoteSignature } from "../crypto/note";
 import { appendLineDurable } from "../consensus/atomic-file";
 import type { AnchorDomain } from "../consensus/types";
+import type { FaultInjector } from "../consensus/fault-injector";
 import { ValidatorNode } from "../consensus/validator-node";
 import { FederationLog } from "../log";
 import { leafHash } from "../merkle";
@@ -54,6 +55,8 @@ export interface FederationNodeConfig {
   readonly mldsa?: MlDsaBackend;
   readonly client?: PeerClient;
   readonly logger?: Logger;
+  /** TEST/DEMO ONLY (`amp node --fault`): make this node's validator Byzantine in chosen rounds. */
+  readonly faults?: FaultInjector;
 }
 
 export interface Acknowledgement {
@@ -141,6 +144,7 @@ export class FederationNode {
       domain: this.cfg.domain,
       log,
       ...(this.cfg.mldsa ? { mldsa: this.cfg.mldsa } : {}),
+      ...(this.cfg.faults ? { faults: this.cfg.faults } : {}),
     });
     v.attach(this.transport);
     return v;
@@ -251,7 +255,6 @@ export class FederationNode {
 
   private async catchUpOnce(): Promise<void> {
     const next = await this.cfg.chain.nextRound();
-    this.chainNext = next;
     for (let round = this.lastAnchoredRound() + 1n; round < next; round++) {
       const cp = await this.cfg.chain.checkpointOf(round, this.origin);
       if (!cp)
@@ -260,6 +263,8 @@ export class FederationNode {
         });
       await this.applyRound(round, cp);
     }
+    // Only now: a status saying "caught up to next" must not count events anchored before it.
+    this.chainNext = next;
     for (let round = this.anchors.lastRound() + 1n; round < next; round++) {
       if (!(await this.fetchRecord(round))) break;
     }

@@ -1,0 +1,297 @@
+/**
+ * The demo on the multi-process layout (`npm start`, `amp demo --processes`): a local federation
+ * from startLocalFederation (src/node/local.ts) — a child `hardhat node`, the deployment and one
+ * `amp node` process per manifest node, each with only its own THROWAWAY keys — then generated
+ * events over HTTP until the wanted number of rounds is anchored, with ONE node started Byzantine
+ * (`amp node --fault`, test/demo only) in a few rounds. Sample proofs are fetched over HTTP and
+ * verified against the pinned trust policy (trust.json); every child is stopped before the table,
+ * the evidence and the proofs are printed. Progress goes to `log` (stderr), node logs to files.
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { readJsonLines } from "../consensus/json-lines";
+import type { Evidence } from "../consensus/evidence";
+import type { InjectedFault } from "../consensus/fault-injector";
+import { decodeRecord } from "../node/anchored-record";
+import { faultArg } from "../node/faults";
+import { startLocalFederation, type FederationFile, type LocalFederation } from "../node/local";
+import type { NodeStatus } from "../node/node";
+import type { ProofFile } from "../proof/format";
+import { publicClientFor, verifyProof } from "../proof/verify";
+import { readTrustPolicy } from "../trust/policy";
+import { PeerClient } from "../transport/client";
+import { AmpError } from "../util/errors";
+import type { AnchoredRound } from "../chain/anchored-rounds";
+import { loadManifestFederations, type ManifestFederation } from "./context";
+import type { DemoVerified } from "./demo";
+import { CannotCheckError } from "./exit";
+import { generateEvents } from "./generate";
+import { short } from "./output";
+import { formatProcessRounds, type ProcessRoundRow } from "./demo-table";
+
+export interface ProcessDemoOptions {
+  /** Anchored rounds to reach (a submission may take one round more when a tick splits it). */
+  rounds: number;
+  /** Events per federation per submission. */
+  events: number;
+  /** Keep the data dir (logs, node data, trust.json) here; default a temp dir, removed on success. */
+  data?: string;
+  /** Start one ssid node Byzantine (default true). */
+  byzantine?: boolean;
+  /** Extra `amp node` flags per node (e.g. `--drift CAUSE`, `--epoch-seconds N`). */
+  nodeArgs?: (nodeId: string) => readonly string[];
+  /** Give up when the rounds are not anchored within this many ms (default 120 s). */
+  timeoutMs?: number;
+}
+
+export interface ProcessDemoSummary {
+  rpc: string;
+  trustPolicy: string;
+  rounds: ProcessRoundRow[];
+  verified: DemoVerified[];
+  evidence: (Evidence & { recordedBy: string })[];
+  /** Child processes started (chain + nodes) and how many were still running after the stop (0). */
+  processes: { started: number; leftRunning: number };
+}
+
+export const PROCESS_BYZANTINE_NODE = "ssid-apac-1";
+/** Rounds it does not propose itself (rotation: round R's proposer is node (R − 1) mod 7). */
+export const PROCESS_BYZANTINE_ROUNDS: readonly [bigint, InjectedFault][] = [
+  [2n, "wrong-root"],
+  [4n, "equivocation"],
+  [5n, "invalid-signature"],
+];
+
+const client = new PeerClient({ timeoutMs: 5000, tries: 2 });
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function until<T>(what: string, f: () => Promise<T | undefined>, deadline: number): Promise<T> {
+  for (;;) {
+    const v = await f();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new CannotCheckError(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
+const statusOf = (url: string) =>
+  client
+    .json<NodeStatus>(url, { method: "GET", path: "/v1/status" })
+    .catch((): NodeStatus | undefined => undefined);
+
+/** Pids of the chain and the nodes as federation.json last recorded them. */
+function childPids(fed: LocalFederation): number[] {
+  const file = path.join(fed.data, "federation.json");
+  const state = fs.existsSync(file)
+    ? (JSON.parse(fs.readFileSync(file, "utf8")) as FederationFile)
+    : fed.state;
+  return [state.chainPid, ...state.nodes.map((n) => n.pid)].filter((p): p is number => p !== null);
+}
+
+export async function runProcessDemo(
+  opts: ProcessDemoOptions,
+  say: (line: string) => void = (l) => console.log(l),
+  log: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+): Promise<ProcessDemoSummary> {
+  const data = opts.data ?? fs.mkdtempSync(path.join(os.tmpdir(), "amp-demo-processes-"));
+  const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
+  const byzantine = opts.byzantine !== false;
+  const faultArgs = (id: string): string[] =>
+    byzantine && id === PROCESS_BYZANTINE_NODE
+      ? PROCESS_BYZANTINE_ROUNDS.flatMap(([r, k]) => ["--fault", faultArg(k, [r])])
+      : [];
+  log(`starting a local federation in ${data} (node logs in ${path.join(data, "logs")})`);
+  const fed = await startLocalFederation({
+    data,
+    nodeArgs: (id) => [...faultArgs(id), ...(opts.nodeArgs?.(id) ?? [])],
+    say: log,
+  });
+  const pids = childPids(fed);
+  const onSignal = () => void fed.stop().finally(() => process.exit(130));
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  let ok = false;
+  try {
+    if (byzantine) {
+      log(
+        `Byzantine (amp node --fault, test only): ${PROCESS_BYZANTINE_NODE} (25% of ssid's weight) in rounds ` +
+          PROCESS_BYZANTINE_ROUNDS.map(([r, k]) => `${r} (${k})`).join(", "),
+      );
+    }
+    const nodes = fed.state.nodes;
+    await until(
+      "every node answering /v1/status",
+      async () => ((await Promise.all(nodes.map((n) => statusOf(n.url)))).every(Boolean) ? true : undefined),
+      deadline,
+    );
+    log(`${nodes.length} node processes up: ${nodes.map((n) => `${n.id} pid ${n.pid ?? "-"}`).join(", ")}`);
+    const feds = loadManifestFederations(fed.state.manifest);
+    const submitted = await load(fed, feds, opts, deadline, log);
+    const rounds = await anchoredRows(fed, deadline);
+    const verified = await verifySamples(fed, submitted, log);
+    const result = { rpc: fed.rpc, trustPolicy: fed.state.trustPolicy, rounds, verified };
+    await fed.stop();
+    const left = pids.filter(alive);
+    const evidence = readEvidence(fed);
+    for (const r of rounds) {
+      r.evidence = [
+        ...new Set(evidence.filter((e) => e.round === r.round).map((e) => `${e.nodeId} ${e.kind}`)),
+      ];
+    }
+    printSummary({ ...result, evidence, processes: { started: pids.length, leftRunning: left.length } }, say);
+    if (left.length > 0) throw new CannotCheckError(`child processes still running: ${left.join(", ")}`);
+    if (byzantine && !evidence.some((e) => e.nodeId === PROCESS_BYZANTINE_NODE)) {
+      throw new AmpError(`no evidence of ${PROCESS_BYZANTINE_NODE} was recorded`, { kind: "bug" });
+    }
+    ok = true;
+    return { ...result, evidence, processes: { started: pids.length, leftRunning: 0 } };
+  } finally {
+    process.removeListener("SIGINT", onSignal);
+    process.removeListener("SIGTERM", onSignal);
+    await fed.stop();
+    if (!ok) log(`demo failed: logs kept in ${path.join(data, "logs")}`);
+    else if (opts.data === undefined) fs.rmSync(data, { recursive: true, force: true });
+  }
+}
+
+/** Submit events over HTTP (rotating over each federation's nodes) until `rounds` are anchored. */
+async function load(
+  fed: LocalFederation,
+  feds: ManifestFederation[],
+  opts: ProcessDemoOptions,
+  deadline: number,
+  log: (l: string) => void,
+): Promise<Map<string, string[]>> {
+  const ids = new Map<string, string[]>(feds.map((f) => [f.name, []]));
+  for (let step = 0; ; step++) {
+    for (const f of feds) {
+      const members = fed.state.nodes.filter((n) => n.federation === f.name);
+      const target = members[step % members.length]!;
+      const list = ids.get(f.name)!;
+      const events = generateEvents(f, BigInt(list.length), opts.events, "amp-demo-processes");
+      const res = await client.json<{ acknowledged: { eventId: string; status: string }[] }>(target.url, {
+        method: "POST",
+        path: "/v1/events",
+        body: events.map((e) => JSON.stringify(e)).join("\n"),
+        contentType: "application/x-ndjson",
+      });
+      list.push(...res.acknowledged.map((a) => a.eventId));
+    }
+    const anchored = await until(
+      "the submitted events anchored on every node",
+      async () => {
+        const st = await Promise.all(fed.state.nodes.map((n) => statusOf(n.url)));
+        const done = st.every(
+          (s) => s && s.pendingEvents === 0 && s.treeSize === String(ids.get(s.federation)?.length),
+        );
+        return done ? BigInt(st[0]!.chainNextRound) - 1n : undefined;
+      },
+      deadline,
+    );
+    log(
+      `submission ${step + 1}: ${feds.map((f) => `${opts.events} ${f.name}`).join(", ")} events; anchored rounds: ${anchored}`,
+    );
+    if (anchored >= BigInt(opts.rounds)) return ids;
+  }
+}
+
+/** One row per anchored round, from the nodes' anchored-round records (checked against the chain by the nodes). */
+async function anchoredRows(fed: LocalFederation, deadline: number): Promise<ProcessRoundRow[]> {
+  const st = (await statusOf(fed.state.nodes[0]!.url))!;
+  const last = BigInt(st.chainNextRound) - 1n;
+  const rows: ProcessRoundRow[] = [];
+  const prev = new Map<string, bigint>();
+  for (let round = 1n; round <= last; round++) {
+    const rec: AnchoredRound = await until(
+      `the anchored-round record of round ${round}`,
+      async () => {
+        for (const n of fed.state.nodes) {
+          const o = await client
+            .json<Record<string, unknown>>(n.url, { method: "GET", path: `/v1/anchors/${round}` })
+            .catch(() => undefined);
+          if (o) return decodeRecord(o);
+        }
+        return undefined;
+      },
+      deadline,
+    );
+    rows.push({
+      round: round.toString(),
+      globalRoot: rec.globalRoot,
+      txHash: rec.txHash,
+      gasUsed: rec.gasUsed.toString(),
+      federations: rec.checkpoints.map((c) => {
+        const size = BigInt(c.treeSize);
+        const added = size - (prev.get(c.origin) ?? 0n);
+        prev.set(c.origin, size);
+        return { origin: c.origin, added: added.toString(), treeSize: c.treeSize, rootHash: c.rootHash };
+      }),
+      evidence: [],
+    });
+  }
+  return rows;
+}
+
+/** First, middle and last event of each federation: proof over HTTP, verified with trust.json. */
+async function verifySamples(
+  fed: LocalFederation,
+  submitted: Map<string, string[]>,
+  log: (l: string) => void,
+): Promise<DemoVerified[]> {
+  const policy = readTrustPolicy(fed.state.trustPolicy);
+  const chain = publicClientFor(fed.rpc);
+  const out: DemoVerified[] = [];
+  for (const [name, ids] of submitted) {
+    const members = fed.state.nodes.filter((n) => n.federation === name);
+    for (const [i, id] of [0, Math.floor(ids.length / 2), ids.length - 1].entries()) {
+      const eventId = ids[id]!;
+      const node = members[i % members.length]!;
+      const proof = await client.json<ProofFile>(node.url, { method: "GET", path: `/v1/proof/${eventId}` });
+      const v = await verifyProof(proof, chain, { policy });
+      log(`proof of ${eventId} fetched from ${node.id} (${node.url}) verified`);
+      out.push({ eventId: v.eventId, origin: v.origin, index: v.index, round: v.round, txHash: v.txHash });
+    }
+  }
+  return out;
+}
+
+/** Evidence every node's coordinator recorded (read after the nodes stopped). */
+function readEvidence(fed: LocalFederation): (Evidence & { recordedBy: string })[] {
+  const out: (Evidence & { recordedBy: string })[] = [];
+  for (const n of fed.state.nodes) {
+    const file = path.join(n.dataDir, "evidence", "evidence.jsonl");
+    if (!fs.existsSync(file)) continue;
+    for (const e of readJsonLines<Evidence>(file)) out.push({ ...e, recordedBy: n.id });
+  }
+  return out.sort((a, b) => Number(BigInt(a.round) - BigInt(b.round)));
+}
+
+function printSummary(s: ProcessDemoSummary, say: (l: string) => void): void {
+  for (const line of formatProcessRounds(s.rounds)) say(line);
+  say("");
+  if (s.evidence.length === 0) say("evidence: none");
+  for (const e of s.evidence) {
+    say(
+      `EVIDENCE round ${e.round} ${e.nodeId} ${e.kind} (${e.origin}, recorded by ${e.recordedBy}'s coordinator): ${e.detail}`,
+    );
+  }
+  say("");
+  for (const v of s.verified) {
+    say(
+      `VALID event ${v.eventId} ${v.origin}#${String(v.index)} in round ${String(v.round)}, ` +
+        `anchored in ${short(v.txHash)}, verified against the pinned trust policy (trust.json)`,
+    );
+  }
+  say(
+    `stopped ${s.processes.started} child processes (chain + nodes); still running: ${s.processes.leftRunning}`,
+  );
+}
