@@ -51,8 +51,8 @@ export interface ProcessDemoSummary {
   rounds: ProcessRoundRow[];
   verified: DemoVerified[];
   evidence: (Evidence & { recordedBy: string })[];
-  /** Child processes started (chain + nodes) and how many were still running after the stop (0). */
-  processes: { started: number; leftRunning: number };
+  /** Child processes started (chain + nodes, last known pids) and how many ran on after the stop (0). */
+  processes: { started: number; pids: number[]; leftRunning: number };
 }
 
 export const PROCESS_BYZANTINE_NODE = "ssid-apac-1";
@@ -79,7 +79,7 @@ async function until<T>(what: string, f: () => Promise<T | undefined>, deadline:
     const v = await f();
     if (v !== undefined) return v;
     if (Date.now() > deadline) throw new CannotCheckError(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 150));
+    await new Promise((r) => setTimeout(r, 300));
   }
 }
 
@@ -100,8 +100,10 @@ function childPids(fed: LocalFederation): number[] {
 export async function runProcessDemo(
   opts: ProcessDemoOptions,
   say: (line: string) => void = (l) => console.log(l),
-  log: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+  logLine: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
 ): Promise<ProcessDemoSummary> {
+  const t0 = Date.now();
+  const log = (l: string) => logLine(`[${((Date.now() - t0) / 1000).toFixed(1)} s] ${l}`);
   const data = opts.data ?? fs.mkdtempSync(path.join(os.tmpdir(), "amp-demo-processes-"));
   const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
   const byzantine = opts.byzantine !== false;
@@ -141,19 +143,20 @@ export async function runProcessDemo(
     const result = { rpc: fed.rpc, trustPolicy: fed.state.trustPolicy, rounds, verified };
     await fed.stop();
     const left = pids.filter(alive);
+    log(`stopped: ${pids.length - left.length} of ${pids.length} child processes gone`);
     const evidence = readEvidence(fed);
     for (const r of rounds) {
       r.evidence = [
         ...new Set(evidence.filter((e) => e.round === r.round).map((e) => `${e.nodeId} ${e.kind}`)),
       ];
     }
-    printSummary({ ...result, evidence, processes: { started: pids.length, leftRunning: left.length } }, say);
+    printSummary({ ...result, evidence, processes: { started: pids.length, pids, leftRunning: left.length } }, say);
     if (left.length > 0) throw new CannotCheckError(`child processes still running: ${left.join(", ")}`);
     if (byzantine && !evidence.some((e) => e.nodeId === PROCESS_BYZANTINE_NODE)) {
       throw new AmpError(`no evidence of ${PROCESS_BYZANTINE_NODE} was recorded`, { kind: "bug" });
     }
     ok = true;
-    return { ...result, evidence, processes: { started: pids.length, leftRunning: 0 } };
+    return { ...result, evidence, processes: { started: pids.length, pids, leftRunning: 0 } };
   } finally {
     process.removeListener("SIGINT", onSignal);
     process.removeListener("SIGTERM", onSignal);

@@ -51,7 +51,7 @@ export interface DemoOptions {
 }
 
 /** Rounds of `amp demo --processes` when --rounds is not given. */
-const PROCESS_DEMO_ROUNDS = 6;
+const PROCESS_DEMO_ROUNDS = 5;
 
 const kebab = (s: string): string => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
@@ -241,7 +241,7 @@ evidence end in "evidence: <node> <fault>"), then verifies sample proofs. Log li
 With --processes (what \`npm start\` runs) the demo starts a local federation as \`amp up\` does: a
 child \`hardhat node\`, the deployment, and seven \`amp node\` processes on loopback, each with only
 its own keys; ssid-apac-1 is started with \`--fault\` (test only) in rounds 2, 4 and 5. Events go in
-over HTTP until --rounds rounds (default 6) are anchored; sample proofs are fetched over HTTP and
+over HTTP until --rounds rounds (default 5) are anchored; sample proofs are fetched over HTTP and
 verified against the pinned trust.json; every child is stopped; then the round table, the evidence
 and the proofs are printed. --workers, --epoch-seconds, --metrics-listen and --drift are in-process
 only for now.

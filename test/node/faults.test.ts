@@ -1,0 +1,192 @@
+/**
+ * `amp node --fault` (src/node/faults.ts): the spec parser refuses bad values with a clear usage
+ * error, and a node started with a fault (in-process NodeService harness, the code `amp node`
+ * runs) sends Byzantine votes that the round's coordinator records as evidence, while rounds stay
+ * final and no honest node ever signs a root other than the final one.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { expect } from "chai";
+import { connectEmbedded, type ChainConnection } from "../../src/chain/connect";
+import { UsageError } from "../../src/cli/exit";
+import { run } from "../../src/cli/main";
+import type { Evidence, RoundVotes } from "../../src/consensus/evidence";
+import { readJsonLines } from "../../src/consensus/json-lines";
+import { parseSignedNote } from "../../src/crypto/note";
+import type { Manifest } from "../../src/manifest";
+import { FAULT_KINDS, faultArg, faultHelp, faultsFromSpecs, parseFaultSpec } from "../../src/node/faults";
+import type { Roster } from "../../src/node/roster";
+import { NodeService } from "../../src/node/service";
+import { PeerClient } from "../../src/transport/client";
+import { deployForRoster, keysOf, loopbackManifest, ndjson, rosterOf, tmpDir, until } from "./helpers";
+
+describe("amp node --fault: parsing", function () {
+  it("parses KIND, KIND:R, KIND:R-S and KIND:R,S into rules of this node only", function () {
+    expect(parseFaultSpec("wrong-root", "n1")).to.deep.equal({ nodeId: "n1", kind: "wrong-root" });
+    expect(parseFaultSpec("equivocation:3", "n1").rounds).to.deep.equal([3n]);
+    expect(parseFaultSpec("invalid-signature:3-5", "n1").rounds).to.deep.equal([3n, 4n, 5n]);
+    expect(parseFaultSpec("withheld-vote:2,7,2", "n1").rounds).to.deep.equal([2n, 7n]);
+    const inj = faultsFromSpecs(["wrong-root:2", "equivocation:4"], "n1")!;
+    expect([1n, 2n, 3n, 4n].map((r) => inj.faultFor("n1", r))).to.deep.equal([
+      undefined,
+      "wrong-root",
+      undefined,
+      "equivocation",
+    ]);
+    expect(inj.faultFor("n2", 2n)).to.equal(undefined);
+    expect(faultsFromSpecs([], "n1")).to.equal(undefined);
+    expect(faultArg("wrong-root", [2n, 3n])).to.equal("wrong-root:2,3");
+    for (const k of Object.keys(FAULT_KINDS)) expect(faultHelp()).to.include(k);
+  });
+
+  it("refuses an unknown kind, malformed or reversed rounds with a usage error naming the value", function () {
+    const cases: [string, RegExp][] = [
+      ["lie", /--fault lie: unknown fault "lie"; one of wrong-root, /],
+      ["wrong-root:", /--fault wrong-root:: rounds must look like 3, 3-5 or 3,5 \(got ""\)/],
+      ["wrong-root:0", /rounds must look like .* \(got "0"\)/],
+      ["wrong-root:x", /\(got "x"\)/],
+      ["wrong-root:5-3", /--fault wrong-root:5-3: bad round range "5-3"/],
+      ["wrong-root:1-9999", /bad round range "1-9999"/],
+      ["Wrong-Root", /unknown fault "Wrong-Root"/],
+    ];
+    for (const [spec, msg] of cases) {
+      expect(() => parseFaultSpec(spec, "n1"), spec)
+        .to.throw(UsageError)
+        .with.property("message")
+        .match(msg);
+    }
+  });
+});
+
+describe("amp node --fault: the command line", function () {
+  it("a bad --fault is a usage error (exit 2) before any key or chain is touched; --help labels it test-only", async function () {
+    let err = "";
+    let out = "";
+    const io = { writeOut: (s: string) => (out += s), writeErr: (s: string) => (err += s) };
+    const common = [
+      "node",
+      "amp",
+      "node",
+      "--manifest",
+      "m.yaml",
+      "--node",
+      "ssid-eu-1",
+      "--data",
+      "d",
+      "--keys",
+      "k",
+    ];
+    const code = await run([...common, "--fault", "wrong-root:2", "--fault", "lie:3"], io);
+    expect(code).to.equal(2);
+    expect(err).to.match(/--fault lie:3: unknown fault "lie"/);
+    expect(await run(["node", "amp", "node", "--help"], io)).to.equal(0);
+    expect(out).to.match(/--fault <kind\[:rounds\]>\s+TEST\/DEMO ONLY/);
+    expect(out).to.match(/equivocation\s+sends two different signed checkpoints/);
+  });
+});
+
+describe("amp node --fault: a Byzantine node among seven in-process nodes over loopback HTTP", function () {
+  this.timeout(180_000);
+  const BYZ = "ssid-apac-1";
+  let conn: ChainConnection;
+  let manifest: Manifest;
+  let roster: Roster;
+  let dir: string;
+  let services: NodeService[] = [];
+  const client = new PeerClient({ timeoutMs: 5000 });
+
+  before(async function () {
+    process.env.AMP_LOG_LEVEL = "silent";
+    conn = await connectEmbedded();
+    manifest = await loopbackManifest();
+    roster = rosterOf(manifest);
+    const record = await deployForRoster(conn, roster);
+    dir = tmpDir("amp-node-faults-");
+    for (const n of roster.nodes) {
+      const faults = n.id === BYZ ? faultsFromSpecs(["wrong-root:1", "equivocation:2"], n.id) : undefined;
+      const s = await NodeService.create({
+        roster,
+        keys: keysOf(n.id),
+        dataDir: path.join(dir, n.id),
+        conn,
+        record,
+        tickMs: 100,
+        takeoverMs: 5000,
+        ...(faults ? { faults } : {}),
+      });
+      await s.listen("127.0.0.1", Number(new URL(n.url).port));
+      services.push(s);
+    }
+    for (const s of services) await s.start();
+  });
+
+  after(async function () {
+    for (const s of services) await s.close().catch(() => undefined);
+    services = [];
+    delete process.env.AMP_LOG_LEVEL;
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const submitAndWait = async (round: bigint, from: number) => {
+    const ssid = roster.nodes.find((n) => n.id === "ssid-eu-2")!;
+    await client.request(ssid.url, {
+      method: "POST",
+      path: "/v1/events",
+      body: ndjson(manifest, "ssid", from, 4),
+    });
+    await until(`round ${round} archived by every node`, () =>
+      services.every((s) => BigInt(s.node.status().lastAnchoredRound) >= round) ? true : undefined,
+    );
+  };
+
+  it("rounds stay final; the coordinators record the Byzantine node's evidence; honest nodes sign only final roots", async function () {
+    await submitAndWait(1n, 0);
+    await submitAndWait(2n, 4);
+    await submitAndWait(3n, 8); // its rule has ended: an honest round
+
+    const evidence = services.flatMap((s) => {
+      const f = path.join(s.ctx.dataDir, "evidence", "evidence.jsonl");
+      return fs.existsSync(f) ? readJsonLines<Evidence>(f) : [];
+    });
+    const marks = evidence.map((e) => `${e.round} ${e.nodeId} ${e.kind}`).sort();
+    expect(marks).to.include("1 ssid-apac-1 wrong-root");
+    expect(marks).to.include("2 ssid-apac-1 equivocation");
+    expect(
+      evidence.filter((e) => e.nodeId !== BYZ),
+      "evidence against an honest node",
+    ).to.deep.equal([]);
+    expect(evidence.filter((e) => e.round === "3")).to.deep.equal([]);
+
+    // Every settled round: each honest vote signs exactly the final checkpoint.
+    const settled = services.flatMap((s) => {
+      const f = path.join(s.ctx.dataDir, "evidence", "votes.jsonl");
+      return fs.existsSync(f) ? readJsonLines<RoundVotes>(f) : [];
+    });
+    const ssidRounds = settled.filter((r) => r.origin === "amp.local/ssid" && r.final !== null);
+    expect(ssidRounds.map((r) => r.round).sort()).to.include.members(["1", "2", "3"]);
+    let honestVotes = 0;
+    for (const r of ssidRounds) {
+      for (const v of r.votes.filter((x) => x.nodeId !== BYZ)) {
+        expect(parseSignedNote(v.note).body, `${v.nodeId} round ${r.round}`).to.equal(r.final);
+        honestVotes++;
+      }
+    }
+    expect(honestVotes).to.be.at.least(9); // three honest ssid nodes, three rounds
+
+    // Every ssid node, the Byzantine one included, archived the anchored log (same root as the chain).
+    const chain = services[0]!.node.cfg.chain;
+    const anchored = await chain.checkpointOf(3n, "amp.local/ssid");
+    for (const s of services.filter((x) => x.node.name === "ssid")) {
+      expect(s.node.status().treeSize, s.node.id).to.equal("12");
+      expect(s.node.status().rootHash, s.node.id).to.equal(Buffer.from(anchored!.rootHash).toString("hex"));
+    }
+    // The honest nodes' persisted vote for round 3 is the anchored root.
+    for (const s of services.filter((x) => x.node.name === "ssid" && x.node.id !== BYZ)) {
+      const last = s.node.validator.lastSigned()!;
+      expect(last.round, s.node.id).to.equal(3n);
+      expect(Buffer.from(last.root).toString("hex")).to.equal(
+        Buffer.from(anchored!.rootHash).toString("hex"),
+      );
+    }
+  });
+});
