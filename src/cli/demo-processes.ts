@@ -135,12 +135,14 @@ export async function runProcessDemo(
       async () => ((await Promise.all(nodes.map((n) => statusOf(n.url)))).every(Boolean) ? true : undefined),
       deadline,
     );
+    log(`chain (hardhat node) ${fed.rpc} pid ${fed.state.chainPid ?? "-"}`);
     log(`${nodes.length} node processes up: ${nodes.map((n) => `${n.id} pid ${n.pid ?? "-"}`).join(", ")}`);
     const feds = loadManifestFederations(fed.state.manifest);
     const submitted = await load(fed, feds, opts, deadline, log);
     const rounds = await anchoredRows(fed, deadline);
     const verified = await verifySamples(fed, submitted, log);
     const result = { rpc: fed.rpc, trustPolicy: fed.state.trustPolicy, rounds, verified };
+    for (const p of childPids(fed)) if (!pids.includes(p)) pids.push(p); // restarted children too
     await fed.stop();
     const left = pids.filter(alive);
     log(`stopped: ${pids.length - left.length} of ${pids.length} child processes gone`);
@@ -150,7 +152,10 @@ export async function runProcessDemo(
         ...new Set(evidence.filter((e) => e.round === r.round).map((e) => `${e.nodeId} ${e.kind}`)),
       ];
     }
-    printSummary({ ...result, evidence, processes: { started: pids.length, pids, leftRunning: left.length } }, say);
+    printSummary(
+      { ...result, evidence, processes: { started: pids.length, pids, leftRunning: left.length } },
+      say,
+    );
     if (left.length > 0) throw new CannotCheckError(`child processes still running: ${left.join(", ")}`);
     if (byzantine && !evidence.some((e) => e.nodeId === PROCESS_BYZANTINE_NODE)) {
       throw new AmpError(`no evidence of ${PROCESS_BYZANTINE_NODE} was recorded`, { kind: "bug" });
