@@ -86,7 +86,11 @@ describe("e2e: npm start — the demo on seven node processes", function () {
     expect(stdout).to.match(/^4\s.*ssid-apac-1 equivocation$/m);
     expect(stdout).to.match(/^5\s.*ssid-apac-1 invalid-signature$/m);
     expect(stdout).to.match(/^EVIDENCE round 2 ssid-apac-1 wrong-root \(amp\.local\/ssid, recorded by /m);
-    expect(stdout).not.to.match(/^EVIDENCE .* (ssid-eu-1|ssid-us-1|ssid-eu-2|opencore-\S+) /m);
+    // Honest nodes never sign a wrong root: no evidence of a signed fault names them. (On a very
+    // loaded machine an honest vote can miss the coordinator's timeout: withheld-vote is not a signature.)
+    expect(stdout).not.to.match(
+      /^EVIDENCE round \d+ (ssid-eu-1|ssid-us-1|ssid-eu-2|opencore-\S+) (?!withheld-vote)/m,
+    );
     const valid =
       stdout.match(/^VALID event \S+ amp\.local\/(ssid|opencore)#\d+ .*pinned trust policy/gm) ?? [];
     expect(valid).to.have.length(6);
