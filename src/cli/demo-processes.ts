@@ -112,6 +112,9 @@ export async function runProcessDemo(
       ? PROCESS_BYZANTINE_ROUNDS.flatMap(([r, k]) => ["--fault", faultArg(k, [r])])
       : [];
   log(`starting a local federation in ${data} (node logs in ${path.join(data, "logs")})`);
+  if (__filename.endsWith(".ts")) {
+    log("dist/ is missing or older than src/: every node runs through ts-node (slow); run `npm run build`");
+  }
   const fed = await startLocalFederation({
     data,
     nodeArgs: (id) => [...faultArgs(id), ...(opts.nodeArgs?.(id) ?? [])],
