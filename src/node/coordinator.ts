@@ -27,6 +27,7 @@ import { decodeEntries } from "../transport/wire";
 import { AmpError } from "../util/errors";
 import type { FederationNode } from "./node";
 import type { RosterFederation } from "./roster";
+import { Stopwatch } from "./timings";
 
 export interface FederationRoundOutcome {
   readonly origin: string;
@@ -67,15 +68,31 @@ export class Coordinator {
   }
 
   async run(round: bigint): Promise<FederationRoundOutcome> {
+    const sw = new Stopwatch();
     await this.node.catchUp();
+    sw.lap("catchUp");
     const entries = await this.batch(round);
+    sw.lap("batch");
     const { cv, log } = this.consensus(round);
+    sw.lap("log");
     const out = await cv.runRound(round, entries);
     if (out.status !== "final") {
       throw new AmpError(`${this.node.origin} round ${round}: ${out.reason}`, { kind: "retry-later" });
     }
+    sw.lap("votes");
+    const finalAt = Date.now();
     const cosignedNote = await this.witness(out.qc, log);
+    sw.lap("witness");
     const cp = out.qc.checkpoint;
+    this.node.timings.recordFinal({
+      round: round.toString(),
+      federation: this.node.name,
+      treeSize: cp.treeSize.toString(),
+      entries: entries.length,
+      startedAt: sw.startedAt,
+      finalAt,
+      stagesMs: sw.stages,
+    });
     const from = this.node.archiveLog.size;
     return {
       origin: this.node.origin,

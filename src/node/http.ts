@@ -278,5 +278,14 @@ export function buildNodeServer(
     "/v1/status",
     guard(() => node.status()),
   );
+  // measurements: bytes to each peer, round stage timings (records newer than ?since=<ms>)
+  app.get(
+    "/v1/stats",
+    guard((req) => {
+      const q = query(req.query);
+      const since = q.since === undefined ? 0 : Number(qUint(q, "since"));
+      return { nodeId: node.id, federation: node.name, wire: node.wire(), ...node.timings.snapshot(since) };
+    }),
+  );
   return app;
 }

@@ -30,6 +30,7 @@ import { createLogger, type Logger } from "../util/log";
 import { decodeRecord } from "./anchored-record";
 import { Inbox, type InboxEvent } from "./inbox";
 import type { Roster, RosterFederation } from "./roster";
+import { RoundTimings } from "./timings";
 
 /** What a node reads from the anchor contract (the chain is the source of truth). */
 export interface AnchorView {
@@ -85,6 +86,8 @@ export class FederationNode {
   readonly witness: Witness;
   readonly transport: HttpTransport;
   readonly logger: Logger;
+  /** Round stage timings this node measured (GET /v1/stats; the federation benchmark). */
+  readonly timings = new RoundTimings();
   private validatorNode: ValidatorNode;
   private catchingUp: Promise<void> | undefined;
   private chainNext = 1n;
@@ -444,6 +447,17 @@ export class FederationNode {
 
   // --- status -------------------------------------------------------------------------------------
 
+  /** Bytes on the wire to and from each peer, counted by this node's client (it sent the request). */
+  wire(): PeerWire[] {
+    const out: PeerWire[] = [];
+    for (const n of this.cfg.roster.nodes) {
+      const c = this.transport.client.wire().get(n.url.replace(/\/$/, ""));
+      if (!c || n.id === this.id) continue;
+      out.push({ nodeId: n.id, federation: this.cfg.roster.federationOf(n.id).name, ...c });
+    }
+    return out;
+  }
+
   status(): NodeStatus {
     const signed = this.validatorNode.lastSigned();
     return {
@@ -460,6 +474,15 @@ export class FederationNode {
       pid: process.pid,
     };
   }
+}
+
+/** Bytes this node's client exchanged with one peer (requests it sent and their answers). */
+export interface PeerWire {
+  readonly nodeId: string;
+  readonly federation: string;
+  readonly requests: number;
+  readonly sentBytes: number;
+  readonly receivedBytes: number;
 }
 
 export interface NodeStatus {
