@@ -18,7 +18,13 @@ import { ConsensusValidator } from "../consensus/consensus-validator";
 import { writeFileAtomic } from "../consensus/atomic-file";
 import { EvidenceStore } from "../consensus/evidence";
 import { hasQuorum } from "../consensus/quorum";
-import type { QuorumCertificate } from "../consensus/types";
+import type {
+  BatchDelivery,
+  QuorumCertificate,
+  Transport,
+  VoteRequest,
+  VoteResponse,
+} from "../consensus/types";
 import { formatSignedNote, parseSignedNote, type NoteSignature } from "../crypto/note";
 import { FederationLog } from "../log";
 import { leafHash, rootHash } from "../merkle";
@@ -54,13 +60,17 @@ const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
 
 export class Coordinator {
   private cached: { round: bigint; cv: ConsensusValidator; log: FederationLog } | undefined;
+  /** The reference log, kept across rounds: extended by each final batch, rebuilt only on mismatch. */
+  private log: FederationLog | undefined;
   private readonly evidence: EvidenceStore;
+  private readonly transport: Transport;
 
   constructor(
     private readonly node: FederationNode,
     private readonly maxBatch = 1000,
   ) {
     this.evidence = new EvidenceStore(path.join(node.cfg.dataDir, "evidence"));
+    this.transport = selfFirst(node);
   }
 
   private get file(): string {
@@ -109,14 +119,12 @@ export class Coordinator {
   }
 
   private consensus(round: bigint): { cv: ConsensusValidator; log: FederationLog } {
-    const base = this.node.archiveLog.size;
     if (this.cached?.round === round) return this.cached;
-    const log = new FederationLog(this.node.origin);
-    if (base > 0n) log.append(this.node.archive.leafHashes(this.node.name, 0n, base));
+    const log = this.referenceLog();
     const cv = new ConsensusValidator({
       federation: this.node.federation.config,
       domain: this.node.cfg.domain,
-      transport: this.node.transport,
+      transport: this.transport,
       evidence: this.evidence,
       log,
       voteTimeoutMs: 3000,
@@ -125,6 +133,27 @@ export class Coordinator {
     this.cached = { round, cv, log };
     return this.cached;
   }
+
+  /**
+   * The archived (anchored) log as the coordinator's reference copy. The copy of the last round is
+   * kept: a final batch extended it, and once that batch is anchored it equals the archive again
+   * (O(batch) per round). Only when it differs (first round, or another coordinator's batch was
+   * anchored) is it rebuilt from the archive's leaf hashes (O(log size)).
+   */
+  private referenceLog(): FederationLog {
+    const archived = this.node.archiveLog;
+    const kept = this.log;
+    if (kept && kept.size === archived.size && hex(kept.root()) === hex(archived.root())) return kept;
+    const log = new FederationLog(this.node.origin);
+    const base = archived.size;
+    if (base > 0n) log.append(this.node.archive.leafHashes(this.node.name, 0n, base));
+    this.rebuilds++;
+    this.log = log;
+    return log;
+  }
+
+  /** Times the reference log was rebuilt from the archive (tests: once, then incremental). */
+  rebuilds = 0;
 
   /** The round's batch (see file comment, step 2), persisted before it is returned. */
   private async batch(round: bigint): Promise<Uint8Array[]> {
@@ -275,6 +304,35 @@ export class Coordinator {
     }
     return undefined;
   }
+}
+
+/**
+ * The coordinator's consensus transport: its own validator is called directly (the same methods
+ * the HTTP routes call, without a signed HTTP round trip to itself), every peer over HttpTransport.
+ */
+function selfFirst(node: FederationNode): Transport {
+  const http = node.transport;
+  return {
+    deliverBatch: (id: string, batch: BatchDelivery): Promise<void> => {
+      if (id !== node.id) return http.deliverBatch(id, batch);
+      node.validator.receiveBatch(batch);
+      return Promise.resolve();
+    },
+    requestVote: (id: string, req: VoteRequest): Promise<VoteResponse> =>
+      id !== node.id
+        ? http.requestVote(id, req)
+        : node.validator.handleVoteRequest(req).catch((e: unknown) => {
+            // As over HTTP: a validator that fails to answer is "no vote this attempt".
+            throw new AmpError(`no vote from ${id}: ${(e as Error).message}`, {
+              kind: "retry-later",
+              cause: e,
+            });
+          }),
+    fetchEntries: (id, origin, round, from, count) =>
+      id === node.id
+        ? Promise.resolve(node.batchEntries(origin, round, from, count))
+        : http.fetchEntries(id, origin, round, from, count),
+  };
 }
 
 function eventIdOf(e: Uint8Array): string | undefined {

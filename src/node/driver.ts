@@ -71,7 +71,7 @@ export class RoundDriver {
   async tick(now = Date.now()): Promise<TickResult> {
     const sw = new Stopwatch();
     await this.node.catchUp();
-    const round = await this.node.cfg.chain.nextRound();
+    const round = this.node.chainNextRound; // read by that catch-up
     sw.lap("chain");
     const takeover = this.cfg.takeoverMs ?? 8000;
     if (this.watching?.round !== round) this.watching = { round, since: undefined, checkedAt: 0 };
@@ -148,11 +148,12 @@ export class RoundDriver {
       res,
       outcomes,
     );
-    await this.node.catchUp();
-    await this.node.acceptRecord(record);
+    // Tell every node (the next proposer starts on it) while this one catches up itself.
+    await Promise.all([
+      this.node.catchUp().then(() => this.node.acceptRecord(record)),
+      this.announce(record).then(() => sw.lap("announce")),
+    ]);
     sw.lap("record");
-    await this.announce(record);
-    sw.lap("announce");
     const names = new Map(this.node.cfg.roster.federations.map((f) => [f.config.origin, f.name]));
     this.node.timings.recordAnchored({
       round: round.toString(),

@@ -8,7 +8,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { Archive, SqliteLogStore } from "../archive";
+import { Archive, SqliteLogStore, appendRound } from "../archive";
 import { AnchoredRounds, type AnchoredRound } from "../chain/anchored-rounds";
 import { buildProofFile } from "../proof/build";
 import type { ProofFile } from "../proof/format";
@@ -91,6 +91,8 @@ export class FederationNode {
   private validatorNode: ValidatorNode;
   private catchingUp: Promise<void> | undefined;
   private chainNext = 1n;
+  /** The last round whose checkpoint is archived (cached: status is polled often). */
+  private lastRound: bigint;
 
   constructor(readonly cfg: FederationNodeConfig) {
     this.id = cfg.keys.nodeId;
@@ -105,6 +107,8 @@ export class FederationNode {
     this.archiveLog = new FederationLog(this.origin, new SqliteLogStore(this.archive, this.name));
     this.inbox = new Inbox(path.join(cfg.dataDir, "inbox.sqlite"), cfg.inboxCapacity);
     this.anchors = AnchoredRounds.open(cfg.dataDir);
+    const cps = this.archive.checkpoints(this.name);
+    this.lastRound = cps.length === 0 ? 0n : cps[cps.length - 1]!.round;
     this.transport = new HttpTransport({
       nodeId: this.id,
       wallet: cfg.keys.wallet,
@@ -237,8 +241,12 @@ export class FederationNode {
 
   /** The last round whose checkpoint this node archived (0 before any). */
   lastAnchoredRound(): bigint {
-    const cps = this.archive.checkpoints(this.name);
-    return cps.length === 0 ? 0n : cps[cps.length - 1]!.round;
+    return this.lastRound;
+  }
+
+  /** The chain's next round as read by the last catch-up (1 before any). */
+  get chainNextRound(): bigint {
+    return this.chainNext;
   }
 
   /**
@@ -273,8 +281,11 @@ export class FederationNode {
     if (this.anchors.get(r.round)) return true;
     const root = await this.cfg.chain.globalRootOf(r.round);
     if (!root || root.toLowerCase() !== r.globalRoot.toLowerCase()) return false;
-    for (const c of r.checkpoints) {
-      const cp = await this.cfg.chain.checkpointOf(r.round, c.origin);
+    const onChain = await Promise.all(
+      r.checkpoints.map((c) => this.cfg.chain.checkpointOf(r.round, c.origin)),
+    );
+    for (const [i, c] of r.checkpoints.entries()) {
+      const cp = onChain[i];
       if (
         !cp ||
         cp.treeSize.toString() !== c.treeSize ||
@@ -395,9 +406,14 @@ export class FederationNode {
           payload: this.inbox.get(ids[i]!)?.payload ?? undefined,
         })),
       );
-      if (entries.length > 0) this.archiveLog.append(entries.map((e) => leafHash(e)));
+      appendRound(
+        this.archiveLog,
+        entries.map((e) => leafHash(e)),
+        round,
+      );
       this.archive.insertCheckpoint(this.name, { round, size: cp.treeSize, root: cp.rootHash });
     });
+    this.lastRound = round;
     this.inbox.remove(ids);
     const v = this.validatorNode.log;
     if (v.size < cp.treeSize) {
