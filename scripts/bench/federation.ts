@@ -1,5 +1,5 @@
 /**
- * `npm run -s bench -- federation [--rate R] [--seconds S] [--in-process]`: a local federation
+ * `npm run -s bench -- federation [--rate R] [--seconds S] [--in-process] [--max-batch N]`: a local federation
  * (its own `hardhat node`, the shipped manifest's seven nodes) over loopback HTTP, open-loop load
  * of R events/s for S seconds, half per federation, each chunk (50 ms worth, generated before the
  * clock starts) POSTed to the next node of its federation without waiting for earlier answers.
@@ -20,6 +20,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { generateEvents } from "../../src/cli/generate";
+import { DEFAULT_MANIFEST_PATH } from "../../src/manifest";
 import { startLocalFederation } from "../../src/node/local";
 import { startInProcessNodes } from "../../src/node/in-process";
 import type { NodeStatus } from "../../src/node/node";
@@ -71,10 +72,23 @@ export async function main(args: readonly string[]): Promise<void> {
   const rate = option(args, "--rate", 500);
   const seconds = option(args, "--seconds", 20);
   const inProcess = args.includes("--in-process");
+  const maxBatch = args.includes("--max-batch") ? option(args, "--max-batch", 1000) : undefined;
   ensureDist();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "amp-bench-fed-"));
   process.env.AMP_LOG_LEVEL ??= "error";
-  const local = await startLocalFederation({ data: dir, startNodes: !inProcess });
+  let manifest: string | undefined;
+  if (maxBatch !== undefined) {
+    // The shipped manifest with another batch.maxSize (events per federation per round).
+    manifest = path.join(dir, "bench-manifest.yaml");
+    const text = fs.readFileSync(DEFAULT_MANIFEST_PATH, "utf8");
+    if (!/^ {2}maxSize: \d+$/m.test(text)) throw new Error(`no batch.maxSize in ${DEFAULT_MANIFEST_PATH}`);
+    fs.writeFileSync(manifest, text.replace(/^ {2}maxSize: \d+$/m, `  maxSize: ${maxBatch}`));
+  }
+  const local = await startLocalFederation({
+    data: dir,
+    startNodes: !inProcess,
+    ...(manifest ? { manifest } : {}),
+  });
   const inproc = inProcess ? await startInProcessNodes(local) : undefined;
   const client = new PeerClient({ timeoutMs: 30_000 });
   try {
@@ -189,6 +203,7 @@ export async function main(args: readonly string[]): Promise<void> {
           layout: inProcess ? "in-process" : "processes",
           rate,
           seconds,
+          maxBatch: maxBatch ?? 1000,
           nodes: nodes.length,
           cpus: os.cpus().length,
           loadAverage: os.loadavg().map((x) => Number(x.toFixed(1))),

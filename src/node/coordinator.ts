@@ -135,15 +135,25 @@ export class Coordinator {
   }
 
   /**
-   * The archived (anchored) log as the coordinator's reference copy. The copy of the last round is
-   * kept: a final batch extended it, and once that batch is anchored it equals the archive again
-   * (O(batch) per round). Only when it differs (first round, or another coordinator's batch was
-   * anchored) is it rebuilt from the archive's leaf hashes (O(log size)).
+   * The archived (anchored) log as the coordinator's reference copy, kept across rounds. When the
+   * kept copy is a prefix of the archive (the usual case: its final batch was anchored, and rounds
+   * coordinated by other nodes since were archived by catch-up) it is extended by the archive's
+   * leaf hashes since: O(new entries), not O(log size). Only a copy that is not a prefix (first
+   * round, or its final batch was not the one anchored) is rebuilt from the whole archive.
    */
   private referenceLog(): FederationLog {
     const archived = this.node.archiveLog;
     const kept = this.log;
-    if (kept && kept.size === archived.size && hex(kept.root()) === hex(archived.root())) return kept;
+    if (
+      kept &&
+      kept.size <= archived.size &&
+      hex(kept.root()) === hex(kept.size === archived.size ? archived.root() : archived.rootAt(kept.size))
+    ) {
+      if (kept.size < archived.size) {
+        kept.append(this.node.archive.leafHashes(this.node.name, kept.size, archived.size));
+      }
+      return kept;
+    }
     const log = new FederationLog(this.node.origin);
     const base = archived.size;
     if (base > 0n) log.append(this.node.archive.leafHashes(this.node.name, 0n, base));

@@ -148,22 +148,25 @@ export class RoundDriver {
       res,
       outcomes,
     );
-    // Tell every node (the next proposer starts on it) while this one catches up itself.
-    await Promise.all([
-      this.node.catchUp().then(() => this.node.acceptRecord(record)),
-      this.announce(record).then(() => sw.lap("announce")),
-    ]);
-    sw.lap("record");
     const names = new Map(this.node.cfg.roster.federations.map((f) => [f.config.origin, f.name]));
-    this.node.timings.recordAnchored({
-      round: round.toString(),
-      sizes: Object.fromEntries(outcomes.map((o) => [names.get(o.origin)!, o.treeSize.toString()])),
-      entries: outcomes.reduce((a, o) => a + o.batchEntries, 0),
-      status: res.status,
-      startedAt: sw.startedAt,
-      anchoredAt,
-      stagesMs: sw.stages,
-    });
+    try {
+      // Tell every node (the next proposer starts on it) while this one catches up itself.
+      await Promise.all([
+        this.node.catchUp().then(() => this.node.acceptRecord(record)),
+        this.announce(record).then(() => sw.lap("announce")),
+      ]);
+      sw.lap("record");
+    } finally {
+      this.node.timings.recordAnchored({
+        round: round.toString(),
+        sizes: Object.fromEntries(outcomes.map((o) => [names.get(o.origin)!, o.treeSize.toString()])),
+        entries: outcomes.reduce((a, o) => a + o.batchEntries, 0),
+        status: res.status,
+        startedAt: sw.startedAt,
+        anchoredAt,
+        stagesMs: sw.stages,
+      });
+    }
     return { kind: res.status, round, txHash: res.txHash };
   }
 
