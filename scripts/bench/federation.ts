@@ -191,9 +191,16 @@ export async function main(args: readonly string[]): Promise<void> {
     const cpu = Object.fromEntries(
       Object.entries(processes).map(([k, pid]) => [k, Number((cpuSeconds(pid) - cpu0[k]!).toFixed(2))]),
     );
-    const stats = await Promise.all(
-      nodes.map((n) => client.json<NodeStats>(n.url, { method: "GET", path: `/v1/stats?since=${t0}` })),
+    // A node that does not answer (stuck, restarted) is named, not fatal: its records are missing.
+    const answers = await Promise.all(
+      nodes.map((n) =>
+        client
+          .json<NodeStats>(n.url, { method: "GET", path: `/v1/stats?since=${t0}` })
+          .catch(() => undefined),
+      ),
     );
+    const stats = answers.filter((x): x is NodeStats => x !== undefined);
+    const statsMissing = nodes.filter((_, i) => answers[i] === undefined).map((n) => n.id);
     const ackedTotal = [...acked.values()].reduce((a, b) => a + b, 0);
     const lat = latencies(sent, stats);
     console.log(
@@ -219,6 +226,7 @@ export async function main(args: readonly string[]): Promise<void> {
           bytesBetweenFederations: bytesBetweenFederations(stats),
           cpuSecondsPerProcess: cpu,
           stages: stages(stats),
+          statsMissing,
         },
         null,
         2,
