@@ -1,25 +1,39 @@
 /**
- * `npm run -s bench -- federation [--rate R] [--seconds S]`: seven node processes (`amp up`, its
- * own hardhat node) over loopback HTTP, open-loop load of R events/s for S seconds, half per
- * federation, each chunk (50 ms worth) POSTed to the next node of its federation without waiting
- * for earlier answers. Prints one JSON object: offered and acknowledged events/s, event→ack and
- * event→anchored latencies, CPU seconds per process.
+ * `npm run -s bench -- federation [--rate R] [--seconds S] [--in-process] [--max-batch N]`: a local federation
+ * (its own `hardhat node`, the shipped manifest's seven nodes) over loopback HTTP, open-loop load
+ * of R events/s for S seconds, half per federation, each chunk (50 ms worth, generated before the
+ * clock starts) POSTed to the next node of its federation without waiting for earlier answers.
  *
- * event→anchored is measured per chunk as the first time the federation's anchored log size (the
- * status of one of its nodes, polled every 50 ms) covers every event acknowledged up to the end of
- * that chunk: exact when batches keep arrival order, an upper bound otherwise.
+ * Layouts: by default one `amp node` process per node (startLocalFederation, as `amp up`);
+ * `--in-process` runs the seven NodeService instances in this process (each with only its own
+ * keys, same code, still HTTP on loopback between them).
+ *
+ * Prints one JSON object: offered/acknowledged events/s; event→ack (the POST's answer),
+ * event→final (the coordinator's QC covers the chunk) and event→anchored (the relay got the anchor
+ * transaction's receipt for a round covering the chunk) P50/P95/P99, from the nodes' own records
+ * (`GET /v1/stats`; one machine, one clock); event→archived (a node's archive covers the chunk,
+ * polled every 100 ms); bytes between federations counted on the wire by the sending node's client
+ * (per ordered pair of federations); CPU seconds (user + sys) per process; each round stage's
+ * P50/P95.
  */
-import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { generateEvents } from "../../src/cli/generate";
-import type { FederationFile } from "../../src/cli/up";
+import { DEFAULT_MANIFEST_PATH } from "../../src/manifest";
+import { startLocalFederation } from "../../src/node/local";
+import { startInProcessNodes } from "../../src/node/in-process";
 import type { NodeStatus } from "../../src/node/node";
 import { PeerClient } from "../../src/transport/client";
 import { ensureDist } from "../ensure-dist";
-
-const ROOT = path.resolve(__dirname, "..", "..");
+import {
+  bytesBetweenFederations,
+  dist,
+  latencies,
+  stages,
+  type Chunk,
+  type NodeStats,
+} from "./federation-report";
 
 function option(args: readonly string[], name: string, dflt: number): number {
   const i = args.indexOf(name);
@@ -28,16 +42,11 @@ function option(args: readonly string[], name: string, dflt: number): number {
   return v;
 }
 
-function pct(xs: number[], p: number): number | null {
-  if (xs.length === 0) return null;
-  const s = [...xs].sort((a, b) => a - b);
-  return Math.round(s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!);
-}
-
+/** user + sys CPU seconds of a process (clock ticks, USER_HZ = 100 on Linux). */
 function cpuSeconds(pid: number): number {
   try {
     const f = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-    return (Number(f[11]) + Number(f[12])) / 100; // clock ticks (USER_HZ = 100 on Linux)
+    return (Number(f[11]) + Number(f[12])) / 100;
   } catch {
     return NaN;
   }
@@ -53,77 +62,103 @@ async function until<T>(f: () => Promise<T | undefined> | T | undefined, ms: num
   }
 }
 
+interface BenchNode {
+  id: string;
+  federation: string;
+  url: string;
+}
+
 export async function main(args: readonly string[]): Promise<void> {
   const rate = option(args, "--rate", 500);
   const seconds = option(args, "--seconds", 20);
+  const inProcess = args.includes("--in-process");
+  const maxBatch = args.includes("--max-batch") ? option(args, "--max-batch", 1000) : undefined;
   ensureDist();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "amp-bench-fed-"));
-  const up = spawn(process.execPath, [path.join(ROOT, "bin", "amp.js"), "up", "--data", dir], {
-    cwd: ROOT,
-    detached: true,
-    stdio: "ignore",
-    env: { ...process.env, AMP_LOG_LEVEL: "error" },
+  process.env.AMP_LOG_LEVEL ??= "error";
+  let manifest: string | undefined;
+  if (maxBatch !== undefined) {
+    // The shipped manifest with another batch.maxSize (events per federation per round).
+    manifest = path.join(dir, "bench-manifest.yaml");
+    const text = fs.readFileSync(DEFAULT_MANIFEST_PATH, "utf8");
+    if (!/^ {2}maxSize: \d+$/m.test(text)) throw new Error(`no batch.maxSize in ${DEFAULT_MANIFEST_PATH}`);
+    fs.writeFileSync(manifest, text.replace(/^ {2}maxSize: \d+$/m, `  maxSize: ${maxBatch}`));
+  }
+  const local = await startLocalFederation({
+    data: dir,
+    startNodes: !inProcess,
+    ...(manifest ? { manifest } : {}),
   });
+  const inproc = inProcess ? await startInProcessNodes(local) : undefined;
   const client = new PeerClient({ timeoutMs: 30_000 });
   try {
-    const fedFile = path.join(dir, "federation.json");
-    let fed = await until(
-      () =>
-        fs.existsSync(fedFile) ? (JSON.parse(fs.readFileSync(fedFile, "utf8")) as FederationFile) : undefined,
-      300_000,
-    );
+    const nodes: BenchNode[] = local.state.nodes.map((n) => ({
+      id: n.id,
+      federation: n.federation,
+      url: n.url,
+    }));
     const status = (url: string) =>
       client.json<NodeStatus>(url, { method: "GET", path: "/v1/status" }).catch(() => undefined);
     await until(
-      async () =>
-        (await Promise.all(fed.nodes.map((n) => status(n.url)))).every(Boolean) ? true : undefined,
+      async () => ((await Promise.all(nodes.map((n) => status(n.url)))).every(Boolean) ? true : undefined),
       300_000,
     );
-    fed = JSON.parse(fs.readFileSync(fedFile, "utf8")) as FederationFile; // every pid known now
-    process.stderr.write(`federation up in ${dir}; load ${rate} events/s for ${seconds} s\n`);
-    const names = [...new Set(fed.nodes.map((n) => n.federation))];
+    const processes: Record<string, number> = inProcess
+      ? { "nodes (one process)": process.pid }
+      : Object.fromEntries(local.state.nodes.map((n) => [n.id, n.pid ?? -1]));
+    if (local.state.chainPid !== null) processes.chain = local.state.chainPid;
+    if (!inProcess) processes["bench (load, supervisor)"] = process.pid;
+    process.stderr.write(
+      `federation up in ${dir} (${inProcess ? "in-process" : "one process per node"}); load ${rate} events/s for ${seconds} s\n`,
+    );
+
+    const names = [...new Set(nodes.map((n) => n.federation))];
     const chunkMs = 50;
     const perChunk = Math.max(1, Math.round((rate * chunkMs) / 1000 / names.length));
     const chunks = Math.round((seconds * 1000) / chunkMs);
-    const cpu0 = new Map(fed.nodes.map((n) => [n.id, cpuSeconds(n.pid ?? -1)]));
+    const bodies = Array.from({ length: chunks }, (_, c) =>
+      names.map((name, k) => {
+        const members = nodes.filter((n) => n.federation === name);
+        const f = { name, origin: "", nodes: members.map((m) => ({ id: m.id, region: "EU", weight: 1n })) };
+        return generateEvents(f, BigInt(c * perChunk), perChunk, `bench-${dir}-${k}`)
+          .map((e) => JSON.stringify(e))
+          .join("\n");
+      }),
+    );
+    const cpu0 = Object.fromEntries(Object.entries(processes).map(([k, pid]) => [k, cpuSeconds(pid)]));
     const acked = new Map(names.map((n) => [n, 0]));
     const ackLatency: number[] = [];
-    const pending: { fed: string; need: number; sentAt: number }[] = [];
-    const anchoredLatency: number[] = [];
+    const sent: Chunk[] = [];
+    const archivedLatency: number[] = [];
     let offered = 0;
     let refused = 0;
     const sends: Promise<void>[] = [];
     const t0 = Date.now();
-    let polling = true;
+    let loading = true;
+    const waiting: Chunk[] = [];
     const poller = (async () => {
-      while (polling || pending.length > 0) {
+      while (loading || waiting.length > 0) {
         for (const name of names) {
-          const n = fed.nodes.find((x) => x.federation === name)!;
-          const st = await status(n.url);
+          const st = await status(nodes.find((x) => x.federation === name)!.url);
           const size = Number(st?.treeSize ?? 0);
-          for (let i = pending.length - 1; i >= 0; i--) {
-            const p = pending[i]!;
+          for (let i = waiting.length - 1; i >= 0; i--) {
+            const p = waiting[i]!;
             if (p.fed === name && p.need <= size) {
-              anchoredLatency.push(Date.now() - p.sentAt);
-              pending.splice(i, 1);
+              archivedLatency.push(Date.now() - p.sentAt);
+              waiting.splice(i, 1);
             }
           }
         }
-        if (!polling && Date.now() - t0 > (seconds + 120) * 1000) break;
-        await new Promise((r) => setTimeout(r, 50));
+        if (!loading && Date.now() - t0 > (seconds + 120) * 1000) break;
+        await new Promise((r) => setTimeout(r, 100));
       }
     })();
     for (let c = 0; c < chunks; c++) {
-      const due = t0 + c * chunkMs;
-      const wait = due - Date.now();
+      const wait = t0 + c * chunkMs - Date.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       for (const [k, name] of names.entries()) {
-        const members = fed.nodes.filter((n) => n.federation === name);
+        const members = nodes.filter((n) => n.federation === name);
         const target = members[c % members.length]!;
-        const f = { name, origin: "", nodes: members.map((m) => ({ id: m.id, region: "EU", weight: 1n })) };
-        const body = generateEvents(f, BigInt(c * perChunk), perChunk, `bench-${t0}-${k}`)
-          .map((e) => JSON.stringify(e))
-          .join("\n");
         offered += perChunk;
         const sentAt = Date.now();
         sends.push(
@@ -131,14 +166,16 @@ export async function main(args: readonly string[]): Promise<void> {
             .request(target.url, {
               method: "POST",
               path: "/v1/events",
-              body,
+              body: bodies[c]![k]!,
               contentType: "application/x-ndjson",
             })
             .then(() => {
               ackLatency.push(Date.now() - sentAt);
               const total = acked.get(name)! + perChunk;
               acked.set(name, total);
-              pending.push({ fed: name, need: total, sentAt });
+              const chunk = { fed: name, need: total, sentAt };
+              sent.push(chunk);
+              waiting.push(chunk);
             })
             .catch(() => {
               refused += perChunk;
@@ -148,51 +185,56 @@ export async function main(args: readonly string[]): Promise<void> {
     }
     await Promise.all(sends);
     const loadSeconds = (Date.now() - t0) / 1000;
-    polling = false;
+    loading = false;
     await poller;
+    const drainSeconds = (Date.now() - t0) / 1000;
     const cpu = Object.fromEntries(
-      fed.nodes.map((n) => [n.id, Number((cpuSeconds(n.pid ?? -1) - (cpu0.get(n.id) ?? 0)).toFixed(2))]),
+      Object.entries(processes).map(([k, pid]) => [k, Number((cpuSeconds(pid) - cpu0[k]!).toFixed(2))]),
     );
+    // A node that does not answer (stuck, restarted) is named, not fatal: its records are missing.
+    const answers = await Promise.all(
+      nodes.map((n) =>
+        client
+          .json<NodeStats>(n.url, { method: "GET", path: `/v1/stats?since=${t0}` })
+          .catch(() => undefined),
+      ),
+    );
+    const stats = answers.filter((x): x is NodeStats => x !== undefined);
+    const statsMissing = nodes.filter((_, i) => answers[i] === undefined).map((n) => n.id);
     const ackedTotal = [...acked.values()].reduce((a, b) => a + b, 0);
+    const lat = latencies(sent, stats);
     console.log(
       JSON.stringify(
         {
           bench: "federation",
+          layout: inProcess ? "in-process" : "processes",
           rate,
           seconds,
-          nodes: fed.nodes.length,
+          maxBatch: maxBatch ?? 1000,
+          nodes: nodes.length,
+          cpus: os.cpus().length,
+          loadAverage: os.loadavg().map((x) => Number(x.toFixed(1))),
           offeredEvents: offered,
           acknowledgedEvents: ackedTotal,
           refusedEvents: refused,
           acknowledgedPerSecond: Math.round(ackedTotal / loadSeconds),
-          eventToAckMs: { p50: pct(ackLatency, 50), p95: pct(ackLatency, 95), p99: pct(ackLatency, 99) },
-          eventToAnchoredMs: {
-            p50: pct(anchoredLatency, 50),
-            p95: pct(anchoredLatency, 95),
-            p99: pct(anchoredLatency, 99),
-            notAnchoredChunks: pending.length,
-          },
-          cpuSecondsPerNode: cpu,
-          bytesBetweenFederations: null,
+          sustainedAnchoredPerSecond: Math.round(ackedTotal / drainSeconds),
+          drainSeconds: Number(drainSeconds.toFixed(1)),
+          eventToAckMs: dist(ackLatency),
+          ...lat,
+          eventToArchivedMs: { ...dist(archivedLatency), notArchivedChunks: waiting.length },
+          bytesBetweenFederations: bytesBetweenFederations(stats),
+          cpuSecondsPerProcess: cpu,
+          stages: stages(stats),
+          statsMissing,
         },
         null,
         2,
       ),
     );
   } finally {
-    if (up.pid !== undefined) {
-      try {
-        process.kill(-up.pid, "SIGTERM");
-      } catch {
-        // gone
-      }
-      await new Promise((r) => setTimeout(r, 3000));
-      try {
-        process.kill(-up.pid, "SIGKILL");
-      } catch {
-        // gone
-      }
-    }
+    await inproc?.stop();
+    await local.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }

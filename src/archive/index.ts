@@ -19,4 +19,4 @@ export {
   type ErasureResult,
 } from "./erasure";
 export { ARCHIVE_MIGRATIONS, runMigrations, appendOnlyTriggers, type Migration } from "./migrations";
-export { SqliteLogStore } from "./sqlite-log-store";
+export { SqliteLogStore, appendRound } from "./sqlite-log-store";

@@ -10,6 +10,7 @@
 import { AmpError } from "../util/errors";
 import { hashChildren } from "../merkle/hash";
 import type { AppendUpdate, LogStore } from "../log/store";
+import type { FederationLog } from "../log";
 import type { Archive } from "./archive";
 
 /** Levels stored in tree_nodes are the multiples of this (level 0 = leaves, in `events`). */
@@ -42,12 +43,23 @@ export class SqliteLogStore implements LogStore {
     return fold(hashes);
   }
 
-  /** Writes the stored-level nodes and the batch row; refuses leaves that are not the archived ones. */
-  writeAppend(update: AppendUpdate): void {
+  /**
+   * Writes the stored-level nodes and the batch row; refuses leaves that are not the archived ones.
+   * The batch row is numbered `batchNo` when given (the anchored round that sealed it: see
+   * {@link appendRound}), else the last number + 1; numbers only grow.
+   */
+  writeAppend(update: AppendUpdate, batchNo?: bigint): void {
     if (update.leaves.length === 0) return;
     this.archive.transaction(() => {
       const last = this.archive.lastBatch(this.federation);
       const size = last?.endSeq ?? 0n;
+      const no = batchNo ?? (last?.batchNo ?? 0n) + 1n;
+      if (last && no <= last.batchNo) {
+        throw new AmpError(
+          `archived log ${this.federation}: batch ${no} is not after the last batch ${last.batchNo}`,
+          { kind: "conflict" },
+        );
+      }
       if (update.oldSize !== size) {
         throw new AmpError(
           `archived log ${this.federation} is at size ${size}, append expected ${update.oldSize}`,
@@ -62,7 +74,7 @@ export class SqliteLogStore implements LogStore {
         update.nodes.filter((n) => n.level % NODE_STRIDE === 0),
       );
       this.archive.insertBatch(this.federation, {
-        batchNo: (last?.batchNo ?? 0n) + 1n,
+        batchNo: no,
         startSeq: update.oldSize,
         endSeq: update.newSize,
         root: update.root,
@@ -91,6 +103,21 @@ export class SqliteLogStore implements LogStore {
       });
     }
   }
+}
+
+/**
+ * Append `leafHashes` (already archived as events) to an archived log as ONE batch numbered by the
+ * anchored `round` that sealed them, so archive batch numbers and anchored round numbers are one
+ * number (a round where the federation had no new event leaves no batch row).
+ */
+export function appendRound(log: FederationLog, leafHashes: readonly Uint8Array[], round: bigint): void {
+  if (leafHashes.length === 0) return;
+  if (!(log.store instanceof SqliteLogStore)) {
+    throw new AmpError(`appendRound needs a log stored in the archive`, { kind: "bug" });
+  }
+  const plan = log.prepareAppend(leafHashes);
+  log.store.writeAppend(plan, round);
+  log.applyAppend(plan);
 }
 
 /** Folds 2^k hashes (k ≥ 0) into the root of their perfect subtree. */

@@ -14,7 +14,7 @@
 import path from "node:path";
 import fs from "node:fs";
 import { performance } from "node:perf_hooks";
-import { Archive, SqliteLogStore } from "../archive";
+import { Archive, SqliteLogStore, appendRound } from "../archive";
 import { encodeAll, federationEventEncoder } from "../batching/encode";
 import { storeEvents } from "../batching/store-events";
 import type { FaultInjector } from "../consensus/fault-injector";
@@ -413,7 +413,12 @@ export class AnchoringRunner {
       const st = this.feds.get(f.origin)!;
       const size = f.checkpoint.treeSize;
       if (st.archiveLog.size < size) {
-        st.archiveLog.append(this.archive.leafHashes(st.fed.name, st.archiveLog.size, size));
+        // Batch number = the round (one number for archive batches and anchored rounds).
+        appendRound(
+          st.archiveLog,
+          this.archive.leafHashes(st.fed.name, st.archiveLog.size, size),
+          result.round,
+        );
       }
       if (hex(st.archiveLog.rootAt(size)) !== hex(f.checkpoint.rootHash)) {
         throw new AmpError(`${f.origin}: archive root at ${size} differs from the final checkpoint`, {

@@ -18,7 +18,13 @@ import { ConsensusValidator } from "../consensus/consensus-validator";
 import { writeFileAtomic } from "../consensus/atomic-file";
 import { EvidenceStore } from "../consensus/evidence";
 import { hasQuorum } from "../consensus/quorum";
-import type { QuorumCertificate } from "../consensus/types";
+import type {
+  BatchDelivery,
+  QuorumCertificate,
+  Transport,
+  VoteRequest,
+  VoteResponse,
+} from "../consensus/types";
 import { formatSignedNote, parseSignedNote, type NoteSignature } from "../crypto/note";
 import { FederationLog } from "../log";
 import { leafHash, rootHash } from "../merkle";
@@ -27,6 +33,7 @@ import { decodeEntries } from "../transport/wire";
 import { AmpError } from "../util/errors";
 import type { FederationNode } from "./node";
 import type { RosterFederation } from "./roster";
+import { Stopwatch } from "./timings";
 
 export interface FederationRoundOutcome {
   readonly origin: string;
@@ -53,13 +60,17 @@ const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
 
 export class Coordinator {
   private cached: { round: bigint; cv: ConsensusValidator; log: FederationLog } | undefined;
+  /** The reference log, kept across rounds: extended by each final batch, rebuilt only on mismatch. */
+  private log: FederationLog | undefined;
   private readonly evidence: EvidenceStore;
+  private readonly transport: Transport;
 
   constructor(
     private readonly node: FederationNode,
     private readonly maxBatch = 1000,
   ) {
     this.evidence = new EvidenceStore(path.join(node.cfg.dataDir, "evidence"));
+    this.transport = selfFirst(node);
   }
 
   private get file(): string {
@@ -67,15 +78,31 @@ export class Coordinator {
   }
 
   async run(round: bigint): Promise<FederationRoundOutcome> {
+    const sw = new Stopwatch();
     await this.node.catchUp();
+    sw.lap("catchUp");
     const entries = await this.batch(round);
+    sw.lap("batch");
     const { cv, log } = this.consensus(round);
+    sw.lap("log");
     const out = await cv.runRound(round, entries);
     if (out.status !== "final") {
       throw new AmpError(`${this.node.origin} round ${round}: ${out.reason}`, { kind: "retry-later" });
     }
+    sw.lap("votes");
+    const finalAt = Date.now();
     const cosignedNote = await this.witness(out.qc, log);
+    sw.lap("witness");
     const cp = out.qc.checkpoint;
+    this.node.timings.recordFinal({
+      round: round.toString(),
+      federation: this.node.name,
+      treeSize: cp.treeSize.toString(),
+      entries: entries.length,
+      startedAt: sw.startedAt,
+      finalAt,
+      stagesMs: sw.stages,
+    });
     const from = this.node.archiveLog.size;
     return {
       origin: this.node.origin,
@@ -92,14 +119,12 @@ export class Coordinator {
   }
 
   private consensus(round: bigint): { cv: ConsensusValidator; log: FederationLog } {
-    const base = this.node.archiveLog.size;
     if (this.cached?.round === round) return this.cached;
-    const log = new FederationLog(this.node.origin);
-    if (base > 0n) log.append(this.node.archive.leafHashes(this.node.name, 0n, base));
+    const log = this.referenceLog();
     const cv = new ConsensusValidator({
       federation: this.node.federation.config,
       domain: this.node.cfg.domain,
-      transport: this.node.transport,
+      transport: this.transport,
       evidence: this.evidence,
       log,
       voteTimeoutMs: 3000,
@@ -108,6 +133,37 @@ export class Coordinator {
     this.cached = { round, cv, log };
     return this.cached;
   }
+
+  /**
+   * The archived (anchored) log as the coordinator's reference copy, kept across rounds. When the
+   * kept copy is a prefix of the archive (the usual case: its final batch was anchored, and rounds
+   * coordinated by other nodes since were archived by catch-up) it is extended by the archive's
+   * leaf hashes since: O(new entries), not O(log size). Only a copy that is not a prefix (first
+   * round, or its final batch was not the one anchored) is rebuilt from the whole archive.
+   */
+  private referenceLog(): FederationLog {
+    const archived = this.node.archiveLog;
+    const kept = this.log;
+    if (
+      kept &&
+      kept.size <= archived.size &&
+      hex(kept.root()) === hex(kept.size === archived.size ? archived.root() : archived.rootAt(kept.size))
+    ) {
+      if (kept.size < archived.size) {
+        kept.append(this.node.archive.leafHashes(this.node.name, kept.size, archived.size));
+      }
+      return kept;
+    }
+    const log = new FederationLog(this.node.origin);
+    const base = archived.size;
+    if (base > 0n) log.append(this.node.archive.leafHashes(this.node.name, 0n, base));
+    this.rebuilds++;
+    this.log = log;
+    return log;
+  }
+
+  /** Times the reference log was rebuilt from the archive (tests: once, then incremental). */
+  rebuilds = 0;
 
   /** The round's batch (see file comment, step 2), persisted before it is returned. */
   private async batch(round: bigint): Promise<Uint8Array[]> {
@@ -258,6 +314,35 @@ export class Coordinator {
     }
     return undefined;
   }
+}
+
+/**
+ * The coordinator's consensus transport: its own validator is called directly (the same methods
+ * the HTTP routes call, without a signed HTTP round trip to itself), every peer over HttpTransport.
+ */
+function selfFirst(node: FederationNode): Transport {
+  const http = node.transport;
+  return {
+    deliverBatch: (id: string, batch: BatchDelivery): Promise<void> => {
+      if (id !== node.id) return http.deliverBatch(id, batch);
+      node.validator.receiveBatch(batch);
+      return Promise.resolve();
+    },
+    requestVote: (id: string, req: VoteRequest): Promise<VoteResponse> =>
+      id !== node.id
+        ? http.requestVote(id, req)
+        : node.validator.handleVoteRequest(req).catch((e: unknown) => {
+            // As over HTTP: a validator that fails to answer is "no vote this attempt".
+            throw new AmpError(`no vote from ${id}: ${(e as Error).message}`, {
+              kind: "retry-later",
+              cause: e,
+            });
+          }),
+    fetchEntries: (id, origin, round, from, count) =>
+      id === node.id
+        ? Promise.resolve(node.batchEntries(origin, round, from, count))
+        : http.fetchEntries(id, origin, round, from, count),
+  };
 }
 
 function eventIdOf(e: Uint8Array): string | undefined {

@@ -30,6 +30,7 @@ import type { FederationNode, NodeStatus } from "./node";
 import { decodeOutcome } from "./outcome";
 import { anchoredRecord, encodeRecord } from "./anchored-record";
 import type { AnchoredRound } from "../chain/anchored-rounds";
+import { Stopwatch } from "./timings";
 
 export interface RoundDriverConfig {
   readonly node: FederationNode;
@@ -68,8 +69,10 @@ export class RoundDriver {
    * tick), so nodes agree on the proposer up to that granularity.
    */
   async tick(now = Date.now()): Promise<TickResult> {
+    const sw = new Stopwatch();
     await this.node.catchUp();
-    const round = await this.node.cfg.chain.nextRound();
+    const round = this.node.chainNextRound; // read by that catch-up
+    sw.lap("chain");
     const takeover = this.cfg.takeoverMs ?? 8000;
     if (this.watching?.round !== round) this.watching = { round, since: undefined, checkedAt: 0 };
     const w = this.watching;
@@ -77,6 +80,7 @@ export class RoundDriver {
     if (first || now - w.checkedAt >= takeover / 4) {
       w.checkedAt = now;
       const work = await this.hasWork(round);
+      sw.lap("status");
       if (!work)
         w.since = undefined; // no work, no round, no takeover
       else w.since ??= now;
@@ -85,7 +89,7 @@ export class RoundDriver {
     const view = Math.floor((now - w.since) / takeover);
     if (this.proposerOf(round, view) !== this.node.id) return { kind: "not-proposer" };
     try {
-      return await this.drive(round);
+      return await this.drive(round, sw);
     } catch (e) {
       this.node.logger.warn("round failed", { round, error: (e as Error).message });
       return { kind: "failed", round, reason: (e as Error).message };
@@ -114,11 +118,12 @@ export class RoundDriver {
     );
   }
 
-  private async drive(round: bigint): Promise<TickResult> {
+  private async drive(round: bigint, sw: Stopwatch): Promise<TickResult> {
     // The federations' coordinators run side by side (different processes).
     const outcomes: FederationRoundOutcome[] = await Promise.all(
       this.node.cfg.roster.federations.map((fed) => this.coordinate(fed.name, round)),
     );
+    sw.lap("coordinate");
     const root = globalRoot(
       round,
       outcomes.map((o) => ({ origin: o.origin, treeSize: o.treeSize, rootHash: o.rootHash })),
@@ -136,6 +141,8 @@ export class RoundDriver {
     }
     checkpoints.sort((a, b) => (BigInt(a.federationId) < BigInt(b.federationId) ? -1 : 1));
     const res = await this.cfg.submitter.submit({ round, globalRoot: hex(root), checkpoints });
+    sw.lap("anchorTx");
+    const anchoredAt = Date.now();
     this.node.logger.info("round anchored", { round, status: res.status, tx: res.txHash });
     const record = anchoredRecord(
       this.node.cfg.roster,
@@ -145,9 +152,25 @@ export class RoundDriver {
       res,
       outcomes,
     );
-    await this.node.catchUp();
-    await this.node.acceptRecord(record);
-    await this.announce(record);
+    const names = new Map(this.node.cfg.roster.federations.map((f) => [f.config.origin, f.name]));
+    try {
+      // Tell every node (the next proposer starts on it) while this one catches up itself.
+      await Promise.all([
+        this.node.catchUp().then(() => this.node.acceptRecord(record)),
+        this.announce(record).then(() => sw.lap("announce")),
+      ]);
+      sw.lap("record");
+    } finally {
+      this.node.timings.recordAnchored({
+        round: round.toString(),
+        sizes: Object.fromEntries(outcomes.map((o) => [names.get(o.origin)!, o.treeSize.toString()])),
+        entries: outcomes.reduce((a, o) => a + o.batchEntries, 0),
+        status: res.status,
+        startedAt: sw.startedAt,
+        anchoredAt,
+        stagesMs: sw.stages,
+      });
+    }
     return { kind: res.status, round, txHash: res.txHash };
   }
 

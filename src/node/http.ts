@@ -32,6 +32,8 @@ export interface NodeServerOptions {
   readonly bodyLimit?: number;
   /** Called after a round is announced as anchored (the service catches up). */
   readonly onAnchored?: () => void;
+  /** Called after events are acknowledged (the service starts a round if it is the proposer). */
+  readonly onEvents?: () => void;
 }
 
 const MAX_ENTRIES = 10_000;
@@ -123,7 +125,11 @@ export function buildNodeServer(
   // sender
   app.post(
     "/v1/events",
-    guard((req) => ({ acknowledged: node.submit(raw(req.body)) })),
+    guard((req) => {
+      const acknowledged = node.submit(raw(req.body));
+      opts.onEvents?.();
+      return { acknowledged };
+    }),
   );
   app.get(
     "/v1/inbox",
@@ -253,10 +259,11 @@ export function buildNodeServer(
     "/v1/round/anchored",
     guard(async (req) => {
       // Unauthenticated on purpose: the node catches up from the chain, and keeps the record only
-      // when it matches the chain.
-      await node.catchUp();
-      const stored = await node.acceptRecord(decodeRecord(parseJson(raw(req.body), "body")));
+      // when it matches the chain. The round loop is woken first (its tick catches up too).
+      const record = decodeRecord(parseJson(raw(req.body), "body"));
       opts.onAnchored?.();
+      await node.catchUp();
+      const stored = await node.acceptRecord(record);
       return { stored };
     }),
   );
@@ -277,6 +284,15 @@ export function buildNodeServer(
   app.get(
     "/v1/status",
     guard(() => node.status()),
+  );
+  // measurements: bytes to each peer, round stage timings (records newer than ?since=<ms>)
+  app.get(
+    "/v1/stats",
+    guard((req) => {
+      const q = query(req.query);
+      const since = q.since === undefined ? 0 : Number(qUint(q, "since"));
+      return { nodeId: node.id, federation: node.name, wire: node.wire(), ...node.timings.snapshot(since) };
+    }),
   );
   return app;
 }

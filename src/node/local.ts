@@ -57,6 +57,11 @@ export interface LocalFederationOptions {
   readonly nodeArgs?: (nodeId: string) => readonly string[];
   /** Progress lines (default: none). */
   readonly say?: (line: string) => void;
+  /**
+   * Start one `amp node` child per manifest node (default true). false: only the chain, keys and
+   * deployment; the caller runs the nodes itself (in-process mode, `startInProcessNodes`).
+   */
+  readonly startNodes?: boolean;
 }
 
 export interface LocalFederation {
@@ -212,6 +217,7 @@ export async function startLocalFederation(opts: LocalFederationOptions): Promis
     };
     for (const n of state.nodes) {
       fs.mkdirSync(n.dataDir, { recursive: true });
+      if (opts.startNodes === false) continue;
       sup.start({
         name: n.id,
         command: process.execPath,

@@ -8,7 +8,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { Archive, SqliteLogStore } from "../archive";
+import { Archive, SqliteLogStore, appendRound } from "../archive";
 import { AnchoredRounds, type AnchoredRound } from "../chain/anchored-rounds";
 import { buildProofFile } from "../proof/build";
 import type { ProofFile } from "../proof/format";
@@ -31,6 +31,7 @@ import { createLogger, type Logger } from "../util/log";
 import { decodeRecord } from "./anchored-record";
 import { Inbox, type InboxEvent } from "./inbox";
 import type { Roster, RosterFederation } from "./roster";
+import { RoundTimings } from "./timings";
 
 /** What a node reads from the anchor contract (the chain is the source of truth). */
 export interface AnchorView {
@@ -88,9 +89,13 @@ export class FederationNode {
   readonly witness: Witness;
   readonly transport: HttpTransport;
   readonly logger: Logger;
+  /** Round stage timings this node measured (GET /v1/stats; the federation benchmark). */
+  readonly timings = new RoundTimings();
   private validatorNode: ValidatorNode;
   private catchingUp: Promise<void> | undefined;
   private chainNext = 1n;
+  /** The last round whose checkpoint is archived (cached: status is polled often). */
+  private lastRound: bigint;
 
   constructor(readonly cfg: FederationNodeConfig) {
     this.id = cfg.keys.nodeId;
@@ -105,6 +110,8 @@ export class FederationNode {
     this.archiveLog = new FederationLog(this.origin, new SqliteLogStore(this.archive, this.name));
     this.inbox = new Inbox(path.join(cfg.dataDir, "inbox.sqlite"), cfg.inboxCapacity);
     this.anchors = AnchoredRounds.open(cfg.dataDir);
+    const cps = this.archive.checkpoints(this.name);
+    this.lastRound = cps.length === 0 ? 0n : cps[cps.length - 1]!.round;
     this.transport = new HttpTransport({
       nodeId: this.id,
       wallet: cfg.keys.wallet,
@@ -238,8 +245,12 @@ export class FederationNode {
 
   /** The last round whose checkpoint this node archived (0 before any). */
   lastAnchoredRound(): bigint {
-    const cps = this.archive.checkpoints(this.name);
-    return cps.length === 0 ? 0n : cps[cps.length - 1]!.round;
+    return this.lastRound;
+  }
+
+  /** The chain's next round as read by the last catch-up (1 before any). */
+  get chainNextRound(): bigint {
+    return this.chainNext;
   }
 
   /**
@@ -275,8 +286,11 @@ export class FederationNode {
     if (this.anchors.get(r.round)) return true;
     const root = await this.cfg.chain.globalRootOf(r.round);
     if (!root || root.toLowerCase() !== r.globalRoot.toLowerCase()) return false;
-    for (const c of r.checkpoints) {
-      const cp = await this.cfg.chain.checkpointOf(r.round, c.origin);
+    const onChain = await Promise.all(
+      r.checkpoints.map((c) => this.cfg.chain.checkpointOf(r.round, c.origin)),
+    );
+    for (const [i, c] of r.checkpoints.entries()) {
+      const cp = onChain[i];
       if (
         !cp ||
         cp.treeSize.toString() !== c.treeSize ||
@@ -397,9 +411,14 @@ export class FederationNode {
           payload: this.inbox.get(ids[i]!)?.payload ?? undefined,
         })),
       );
-      if (entries.length > 0) this.archiveLog.append(entries.map((e) => leafHash(e)));
+      appendRound(
+        this.archiveLog,
+        entries.map((e) => leafHash(e)),
+        round,
+      );
       this.archive.insertCheckpoint(this.name, { round, size: cp.treeSize, root: cp.rootHash });
     });
+    this.lastRound = round;
     this.inbox.remove(ids);
     const v = this.validatorNode.log;
     if (v.size < cp.treeSize) {
@@ -449,6 +468,17 @@ export class FederationNode {
 
   // --- status -------------------------------------------------------------------------------------
 
+  /** Bytes on the wire to and from each peer, counted by this node's client (it sent the request). */
+  wire(): PeerWire[] {
+    const out: PeerWire[] = [];
+    for (const n of this.cfg.roster.nodes) {
+      const c = this.transport.client.wire().get(n.url.replace(/\/$/, ""));
+      if (!c || n.id === this.id) continue;
+      out.push({ nodeId: n.id, federation: this.cfg.roster.federationOf(n.id).name, ...c });
+    }
+    return out;
+  }
+
   status(): NodeStatus {
     const signed = this.validatorNode.lastSigned();
     return {
@@ -465,6 +495,15 @@ export class FederationNode {
       pid: process.pid,
     };
   }
+}
+
+/** Bytes this node's client exchanged with one peer (requests it sent and their answers). */
+export interface PeerWire {
+  readonly nodeId: string;
+  readonly federation: string;
+  readonly requests: number;
+  readonly sentBytes: number;
+  readonly receivedBytes: number;
 }
 
 export interface NodeStatus {

@@ -118,7 +118,13 @@ export class NodeService {
       submitter,
       ...(cfg.takeoverMs !== undefined ? { takeoverMs: cfg.takeoverMs } : {}),
     });
-    this.app = buildNodeServer(this.node, this.coordinator, { onAnchored: () => this.kick() });
+    this.app = buildNodeServer(this.node, this.coordinator, {
+      onAnchored: () => this.kick(),
+      // The next round's first proposer starts at once instead of at its next tick.
+      onEvents: () => {
+        if (this.driver.proposerOf(this.node.chainNextRound, 0) === this.node.id) this.kick();
+      },
+    });
     this.ctx = {
       node: this.node,
       coordinator: this.coordinator,

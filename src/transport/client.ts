@@ -82,7 +82,32 @@ function retryAfterMs(res: Response): number | undefined {
   return Number.isFinite(s) && s >= 0 ? Math.min(s * 1000, 2000) : undefined;
 }
 
+/** Bytes one client exchanged with one peer (base URL), counted as they cross the socket. */
+export interface WireCount {
+  /** Tries sent (a retry counts again: its bytes crossed the wire again). */
+  requests: number;
+  /** Request line, headers this client sets, and body. */
+  sentBytes: number;
+  /** Status line, response headers and body (0 for a try that got no answer). */
+  receivedBytes: number;
+}
+
+/** Bytes of an HTTP/1.1 request head with these headers (undici adds ≈ 100 B of its own, not counted). */
+function requestHeadBytes(method: string, url: URL, headers: Record<string, string>, body: number): number {
+  let n = `${method} ${url.pathname}${url.search} HTTP/1.1\r\nhost: ${url.host}\r\n`.length;
+  for (const [k, v] of Object.entries(headers)) n += k.length + 2 + Buffer.byteLength(v) + 2;
+  if (body > 0) n += `content-length: ${body}\r\n`.length;
+  return n + 2;
+}
+
+function responseHeadBytes(res: Response): number {
+  let n = `HTTP/1.1 ${res.status} ${res.statusText}\r\n`.length;
+  res.headers.forEach((v, k) => (n += k.length + 2 + Buffer.byteLength(v) + 2));
+  return n + 2;
+}
+
 export class PeerClient {
+  private readonly counts = new Map<string, WireCount>();
   private readonly timeoutMs: number;
   private readonly tries: number;
   private readonly backoffMs: number;
@@ -95,24 +120,43 @@ export class PeerClient {
     this.maxBodyBytes = opts.maxBodyBytes ?? 32 * 1024 * 1024;
   }
 
+  /** Bytes exchanged so far with each peer, by base URL (no trailing slash). */
+  wire(): ReadonlyMap<string, Readonly<WireCount>> {
+    return this.counts;
+  }
+
+  private count(base: string): WireCount {
+    let c = this.counts.get(base);
+    if (!c) this.counts.set(base, (c = { requests: 0, sentBytes: 0, receivedBytes: 0 }));
+    return c;
+  }
+
   /** Send `req` to `baseUrl`; resolves with a 2xx answer, else throws PeerError. */
   async request(baseUrl: string, req: PeerRequest): Promise<PeerResponse> {
-    const url = baseUrl.replace(/\/$/, "") + req.path;
+    const base = baseUrl.replace(/\/$/, "");
+    const url = base + req.path;
+    const counter = this.count(base);
     let last: PeerError | undefined;
     const tries = Math.min(req.tries ?? this.tries, this.tries);
     for (let attempt = 1; attempt <= tries; attempt++) {
       let wait: number | undefined;
       try {
+        const headers = {
+          ...(req.body !== undefined ? { "content-type": req.contentType ?? "application/json" } : {}),
+          ...req.headers,
+        };
+        const bodyBytes = req.body === undefined ? 0 : Buffer.byteLength(req.body);
+        counter.requests++;
+        counter.sentBytes += requestHeadBytes(req.method, new URL(url), headers, bodyBytes) + bodyBytes;
         const res = await fetch(url, {
           method: req.method,
-          headers: {
-            ...(req.body !== undefined ? { "content-type": req.contentType ?? "application/json" } : {}),
-            ...req.headers,
-          },
+          headers,
           ...(req.body !== undefined ? { body: req.body } : {}),
           signal: AbortSignal.timeout(req.timeoutMs ?? this.timeoutMs),
         });
+        counter.receivedBytes += responseHeadBytes(res);
         const body = await readBounded(res, this.maxBodyBytes);
+        counter.receivedBytes += body.length;
         const contentType = res.headers.get("content-type") ?? "";
         if (res.ok) return { status: res.status, contentType, body };
         const text = body.toString("utf8").slice(0, 500);

@@ -30,6 +30,8 @@ export interface HttpTransportConfig {
 
 export class HttpTransport implements Transport {
   readonly client: PeerClient;
+  /** The last batch delivered, encoded and signed once for every member (same bytes to each). */
+  private signedBatch: { batch: BatchDelivery; body: string; header: string } | undefined;
 
   constructor(private readonly cfg: HttpTransportConfig) {
     this.client = cfg.client ?? new PeerClient();
@@ -41,21 +43,34 @@ export class HttpTransport implements Transport {
     return u;
   }
 
-  private async signedPost(nodeId: string, path: string, payload: unknown): Promise<Buffer> {
-    const body = JSON.stringify(payload);
-    const header = signBody(this.cfg.nodeId, this.cfg.wallet, body);
+  private async signedPost(
+    nodeId: string,
+    path: string,
+    payload: unknown,
+    signed?: { body: string; header: string },
+    timeoutMs?: number,
+  ): Promise<Buffer> {
+    const body = signed?.body ?? JSON.stringify(payload);
+    const header = signed?.header ?? signBody(this.cfg.nodeId, this.cfg.wallet, body);
     const res = await this.client.request(this.url(nodeId), {
       method: "POST",
       path,
       body,
       headers: { [SIGNATURE_HEADER]: header },
+      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
     });
     return res.body;
   }
 
   async deliverBatch(nodeId: string, batch: BatchDelivery): Promise<void> {
+    if (this.signedBatch?.batch !== batch) {
+      const body = JSON.stringify(encodeBatch(batch));
+      this.signedBatch = { batch, body, header: signBody(this.cfg.nodeId, this.cfg.wallet, body) };
+    }
+    // A big batch takes longer to send, check and decode than the 1 s default per try.
+    const timeoutMs = 2000 + Math.ceil(this.signedBatch.body.length / 1000);
     try {
-      await this.signedPost(nodeId, "/v1/validator/batch", encodeBatch(batch));
+      await this.signedPost(nodeId, "/v1/validator/batch", undefined, this.signedBatch, timeoutMs);
     } catch (e) {
       // A node that cannot take the batch now will report it missing and resync on the retry.
       if (!(e instanceof PeerError)) throw e;

@@ -7,6 +7,7 @@ import {
   Archive,
   ARCHIVE_MIGRATIONS,
   SqliteLogStore,
+  appendRound,
   type EventRecord,
   type Migration,
 } from "../../src/archive";
@@ -180,6 +181,36 @@ describe("archive/Archive", () => {
     expect(() => log.append([record(10).leafHash, record(11).leafHash])).to.throw(/does not match/);
     expect(archive.counts()).to.deep.equal(before);
     expect(log.size).to.equal(10n);
+  });
+
+  it("appendRound numbers each batch by its anchored round: gaps for empty rounds, never backwards", () => {
+    const log = new FederationLog(FED, new SqliteLogStore(archive, FED));
+    archive.insertEvents(
+      FED,
+      [0, 1, 2, 3, 4].map((i) => record(i)),
+    );
+    appendRound(log, [record(0).leafHash, record(1).leafHash], 1n);
+    appendRound(log, [], 2n); // round 2 had no event of this federation: no batch row
+    appendRound(log, [record(2).leafHash], 3n);
+    expect(archive.batches(FED).map((b) => [b.batchNo, b.startSeq, b.endSeq])).to.deep.equal([
+      [1n, 0n, 2n],
+      [3n, 2n, 3n],
+    ]);
+    const before = archive.counts();
+    // A round not after the last batch is refused, and nothing changes (archive and log).
+    for (const round of [3n, 2n]) {
+      expect(() => appendRound(log, [record(3).leafHash], round)).to.throw(
+        /batch \d+ is not after the last batch 3/,
+      );
+    }
+    expect(archive.counts()).to.deep.equal(before);
+    expect(log.size).to.equal(3n);
+    expect(() => appendRound(new FederationLog(FED), [record(3).leafHash], 4n)).to.throw(
+      /stored in the archive/,
+    );
+    appendRound(log, [record(3).leafHash, record(4).leafHash], 7n);
+    expect(archive.lastBatch(FED)).to.include({ batchNo: 7n, endSeq: 5n });
+    expect(new FederationLog(FED, new SqliteLogStore(archive, FED)).root()).to.deep.equal(log.root());
   });
 });
 

@@ -31,6 +31,8 @@ describe("transport/PeerClient", function () {
       return { late: true };
     });
     app.get("/big", () => "x".repeat(5000));
+    app.addContentTypeParser("text/plain", { parseAs: "string" }, (_req, b, done) => done(null, b));
+    app.post("/echo", (req, reply) => reply.type("text/plain").send(req.body as string));
     url = await app.listen({ host: "127.0.0.1", port: 0 });
   });
 
@@ -76,6 +78,22 @@ describe("transport/PeerClient", function () {
       .request(url, { method: "GET", path: "/slow", timeoutMs: 100, tries: 1 })
       .catch(() => undefined);
     expect(hits.get("slow")).to.equal(4);
+  });
+
+  it("counts the bytes it exchanges with each peer: request head and body, answer head and body, every try", async () => {
+    const c = new PeerClient({ timeoutMs: 1000, backoffMs: 5 });
+    const body = "x".repeat(1000);
+    await c.request(url + "/", { method: "POST", path: "/echo", body, contentType: "text/plain" });
+    const one = { ...c.wire().get(url)! };
+    expect(one.requests).to.equal(1);
+    // Exactly the body plus a head of a few dozen bytes each way (the echo answers the body).
+    expect(one.sentBytes).to.be.within(1000 + 60, 1000 + 200);
+    expect(one.receivedBytes).to.be.within(1000 + 60, 1000 + 400);
+    await c.request(url, { method: "GET", path: "/full" }).catch(() => undefined); // 429, 3 tries
+    const all = c.wire().get(url)!;
+    expect(all.requests).to.equal(one.requests + 3); // each retry crossed the wire again
+    await c.request("http://127.0.0.1:9", { method: "GET", path: "/", tries: 1 }).catch(() => undefined);
+    expect(c.wire().get("http://127.0.0.1:9")).to.include({ requests: 1, receivedBytes: 0 });
   });
 
   it("refuses an answer larger than its bound and a peer that is not there", async () => {
