@@ -17,16 +17,17 @@ const anchorAbi = GlobalProofAnchor__factory.abi;
 const registryAbi = ValidatorRegistry__factory.abi;
 const HALF_N = BigInt("0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0");
 
-type Client = Pick<PublicClient, "readContract" | "getTransactionReceipt" | "getBlockNumber">;
-type RecordClient = Pick<PublicClient, "readContract" | "getTransactionReceipt">;
+type RecordClient = Pick<PublicClient, "readContract" | "getTransactionReceipt" | "getContractEvents">;
+type Client = RecordClient & Pick<PublicClient, "getBlockNumber">;
 
 const at = (p: ProofFile): Hex => p.anchor.contract as Hex;
 
 const records = new WeakMap<ProofFile, Promise<Hex>>();
 
 /**
- * The record of round `anchor.round`, from the `GlobalRootAnchored` log of `anchor.txHash`, checked
- * against the commitment the anchor stores for the round (so a file cannot supply its own record).
+ * The record of round `anchor.round`, checked against the commitment the anchor stores for the round
+ * (so a file cannot supply its own record): from the `GlobalRootAnchored` log of `anchor.txHash` when
+ * that log carries it, else from the anchor's own `GlobalRootAnchored` logs of the round.
  */
 export function anchoredRecord(client: RecordClient, p: ProofFile): Promise<Hex> {
   let found = records.get(p);
@@ -36,6 +37,8 @@ export function anchoredRecord(client: RecordClient, p: ProofFile): Promise<Hex>
   }
   return found;
 }
+
+type Anchored = { round: bigint; record: Hex };
 
 async function readRecord(client: RecordClient, p: ProofFile): Promise<Hex> {
   const round = BigInt(p.anchor.round);
@@ -48,27 +51,32 @@ async function readRecord(client: RecordClient, p: ProofFile): Promise<Hex> {
       );
     });
   check(BigInt(commitment) !== 0n, "anchor.round", `round ${round} is not anchored by ${p.anchor.contract}`);
-  let receipt: Awaited<ReturnType<RecordClient["getTransactionReceipt"]>>;
-  try {
-    receipt = await client.getTransactionReceipt({ hash: p.anchor.txHash as Hex });
-  } catch {
-    throw new ProofInvalidError("anchor.txHash", "no such transaction on this chain");
-  }
-  for (const l of receipt.logs) {
+  const matches = (a: Anchored) => a.round === round && keccak256(a.record) === commitment;
+  const receipt = await client.getTransactionReceipt({ hash: p.anchor.txHash as Hex }).catch(() => undefined);
+  for (const l of receipt?.logs ?? []) {
     if (getAddress(l.address) !== getAddress(p.anchor.contract)) continue;
     try {
       const ev = decodeEventLog({ abi: anchorAbi, data: l.data, topics: l.topics });
-      if (ev.eventName !== "GlobalRootAnchored") continue;
-      const a = ev.args as unknown as { round: bigint; record: Hex };
-      if (a.round === round && keccak256(a.record) === commitment) return a.record;
+      if (ev.eventName === "GlobalRootAnchored" && matches(ev.args)) return ev.args.record;
     } catch {
       continue;
     }
   }
-  throw new ProofInvalidError(
-    "anchor.txHash",
-    `the transaction holds no GlobalRootAnchored record of round ${round} matching the anchor's commitment`,
-  );
+  const logs = await client.getContractEvents({
+    address: at(p),
+    abi: anchorAbi,
+    eventName: "GlobalRootAnchored",
+    args: { round },
+    fromBlock: 0n,
+  });
+  const log = logs.find((l) => matches(l.args as Anchored));
+  if (!log) {
+    throw new ProofInvalidError(
+      "anchor.round",
+      `round ${round} is anchored but no GlobalRootAnchored log holds the record it committed`,
+    );
+  }
+  return (log.args as Anchored).record;
 }
 
 /** The anchor stores this round's global root and this federation's checkpoint, as the file says. */

@@ -25,7 +25,7 @@ import type { ProofFile } from "./format";
 import { anchoredRecord } from "./verify-chain";
 import { hexOf } from "./verify-local";
 
-type Client = Pick<PublicClient, "readContract" | "getTransactionReceipt">;
+type Client = Pick<PublicClient, "readContract" | "getTransactionReceipt" | "getContractEvents">;
 
 /** One federation's share of the note: weight of valid signatures under registered keys. */
 export interface NoteWeight {
