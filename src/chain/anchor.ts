@@ -193,6 +193,16 @@ export class AnchorSubmitter {
       await this.anchor.anchorRound.staticCall(...args, { blockTag: receipt.blockNumber });
       throw new AnchorRevertedError(input.round, "UnknownRevert", [], receipt.hash);
     }
+    for (const l of receipt.logs) {
+      const ev = this.anchor.interface.parseLog(l);
+      if (ev?.name !== "GlobalRootAnchored") continue;
+      this.reader.remember({
+        round: input.round,
+        record: String(ev.args.record),
+        transactionHash: receipt.hash,
+        blockNumber: receipt.blockNumber,
+      });
+    }
     return result("anchored", input, receipt);
   }
 

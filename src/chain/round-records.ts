@@ -79,6 +79,16 @@ export class AnchorReader {
     throw new AnchorRecordMissingError(round, commitment);
   }
 
+  /**
+   * Caches the record carried by a `GlobalRootAnchored` log of a receipt we hold (the submitter's own
+   * anchor), so the next round does not search the logs for it. Still checked against the commitment
+   * on use: the cache key is (round, keccak256(record)).
+   */
+  remember(found: Omit<RoundRecordLog, "commitment">): void {
+    const commitment = recordCommitment(found.record);
+    this.cache.set(`${found.round}:${commitment}`, { ...found, commitment });
+  }
+
   /** The record of `round` (hex); "0x" when the round is not anchored. */
   async record(round: bigint): Promise<string> {
     return (await this.recordLog(round))?.record ?? "0x";
