@@ -164,7 +164,8 @@ origin bytes, so e.g. 2 federations of 256 validators fit, 3 do not; 8 federatio
 ${regRows}
 
 A rotation with 8 federations registered: ${n("rotate8Gas")} gas, of which ${n("rotate8.directoryCreate")} the directory CREATE.
-Before issue 14 \`registerFederation\` cost 261,454 – 296,448 (the two demo federations). Set changes
+Before issue 14 \`registerFederation\` cost 261,454 – 296,448 (the two demo federations, 4 and 3 validators);
+besides the directory CREATE a set change now reads every current set and writes the directory pointer. Set changes
 are rare (governance and quorum rotations); rounds are every few seconds.
 
 **Target for receipts: ≤ 40,000 gas a receipt in a batch of 7 (every epoch after a node's first).

@@ -64,9 +64,14 @@ export interface NodeExtension {
 const ZERO = "0x" + "00".repeat(32);
 
 /** The node's reads of the anchor: records from the `GlobalRootAnchored` logs, checked on-chain. */
-export function anchorView(conn: ChainConnection, record: DeploymentRecord): AnchorView {
-  const anchor = GlobalProofAnchor__factory.connect(record.contracts.globalProofAnchor, conn.provider);
-  const reader = new AnchorReader(anchor, record.deployBlock);
+export function anchorView(
+  conn: ChainConnection,
+  record: DeploymentRecord,
+  reader = new AnchorReader(
+    GlobalProofAnchor__factory.connect(record.contracts.globalProofAnchor, conn.provider),
+    record.deployBlock,
+  ),
+): AnchorView {
   return {
     nextRound: () => reader.nextRound(),
     globalRootOf: async (round) => {
@@ -107,7 +112,7 @@ export class NodeService {
       keys: cfg.keys,
       dataDir: cfg.dataDir,
       domain: { chainId: cfg.conn.chainId, anchor: cfg.record.contracts.globalProofAnchor },
-      chain: anchorView(cfg.conn, cfg.record),
+      chain: anchorView(cfg.conn, cfg.record, submitter.reader), // shares the records it anchored
       ...(cfg.mldsa ? { mldsa: cfg.mldsa } : {}),
     });
     this.coordinator = new Coordinator(this.node, cfg.maxBatch);
