@@ -10,13 +10,14 @@ import {RFC9162} from "./libraries/RFC9162.sol";
 
 /// @title GlobalProofAnchor
 /// @notice Stores one global root per nexus round after checking quorum signatures and log consistency.
-/// @dev Storage, chosen for gas (docs/gas.md): each anchored round is one immutable record, written as the
-/// code of a data contract this anchor creates (the SSTORE2 pattern) — cheaper than three storage slots:
+/// @dev Storage, chosen for gas (docs/gas.md): one 32-byte commitment per anchored round, the keccak256 of the
+/// round's record, which the anchor emits in `GlobalRootAnchored` instead of storing it:
 ///   u64 blockNumber || u64 timestamp || per federation, ascending id: rootHash || u64 treeSize || u64 epoch.
-/// The anchor creates nothing else, so the record of round k is the CREATE address of its nonce k (EIP-161
-/// nonces start at 1) and needs no pointer; round k is anchored iff code exists there. The global root is
-/// not stored: reads recompute it. Federations are never removed and every registered federation is in
-/// every round, so round k holds exactly the first n_k federations in registration order.
+/// The next `anchorRound` and every reader supply the record as calldata, checked against the commitment.
+/// Round k is anchored iff its commitment is set. The global root is not stored: reads recompute it.
+/// Federations are never removed and every registered federation is in every round, so round k holds
+/// exactly the first n_k federations in registration order. The current validator sets are read once a
+/// round from the registry's directory (one data contract), not per federation.
 contract GlobalProofAnchor is EIP712, IGlobalProofAnchor {
     /// @notice EIP-712 type hash of the signed checkpoint.
     // solhint-disable-next-line gas-small-strings
@@ -29,6 +30,9 @@ contract GlobalProofAnchor is EIP712, IGlobalProofAnchor {
 
     IValidatorRegistry private immutable _REGISTRY;
 
+    /// @dev keccak256 of each anchored round's record; zero for a round not anchored.
+    mapping(uint64 round => bytes32 commitment) private _commitments;
+
     /// @dev Working state of one anchorRound call, kept in memory to stay clear of stack limits.
     struct Round {
         uint64 round;
@@ -36,6 +40,8 @@ contract GlobalProofAnchor is EIP712, IGlobalProofAnchor {
         uint256 newBefore; // federations anchored for the first time, among those processed so far
         bytes preimage; // global-root preimage, see GlobalRoot
         bytes record; // this round's record, filled federation by federation
+        bytes dir; // the registry's directory of current sets, see IValidatorRegistry.directory
+        uint256 cursor; // byte offset of the next directory entry
     }
 
     /// @param registry_ The validator registry the signatures are checked against.
@@ -53,14 +59,19 @@ contract GlobalProofAnchor is EIP712, IGlobalProofAnchor {
     function anchorRound(
         uint64 round,
         bytes32 globalRoot,
+        bytes calldata previousRecord,
         CheckpointSubmission[] calldata checkpoints
     ) external {
-        address target = _recordOf(round);
-        bytes memory previous = round > 1 ? RoundRecord.load(_recordOf(round - 1)) : new bytes(0);
-        if (round == 0 || target.code.length != 0 || (round > 1 && previous.length == 0)) {
+        // Round k - 1 is committed and round k is not; round 1 has no previous record.
+        bytes32 previousCommitment = round > 1 ? _commitments[round - 1] : bytes32(0);
+        if (round == 0 || _commitments[round] != 0 || (round > 1 && previousCommitment == 0)) {
             revert AnchorRoundOutOfOrder(nextRound(), round);
         }
-        uint256 registered = _REGISTRY.federationCount();
+        if (round == 1 ? previousRecord.length != 0 : keccak256(previousRecord) != previousCommitment)
+            revert AnchorPreviousRecordMismatch(round);
+        bytes memory previous = previousRecord;
+        bytes memory dir = RoundRecord.load(_REGISTRY.directory());
+        uint256 registered = _countEntries(dir);
         if (registered == 0) revert AnchorNoFederations();
         if (checkpoints.length != registered)
             revert AnchorFederationCountMismatch(registered, checkpoints.length);
@@ -78,38 +89,45 @@ contract GlobalProofAnchor is EIP712, IGlobalProofAnchor {
             previous: previous,
             newBefore: 0,
             preimage: GlobalRoot.start(round, checkpoints.length),
-            record: RoundRecord.create(checkpoints.length)
+            record: RoundRecord.create(checkpoints.length),
+            dir: dir,
+            cursor: 0
         });
         for (uint256 i = 0; i < checkpoints.length; ++i) _acceptCheckpoint(r, i, checkpoints[i]);
 
         bytes32 computed = GlobalRoot.hash(r.preimage);
         if (computed != globalRoot) revert AnchorGlobalRootMismatch(computed, globalRoot);
-        // Lands at `target` because this contract's nonce is `round`: one CREATE per anchored round.
-        if (RoundRecord.store(r.record) != target) revert AnchorRoundOutOfOrder(nextRound(), round);
-        emit GlobalRootAnchored(round, globalRoot, msg.sender);
+        _commitments[round] = keccak256(r.record);
+        emit GlobalRootAnchored(round, globalRoot, msg.sender, r.record);
     }
 
     /// @inheritdoc IGlobalProofAnchor
     function nextRound() public view returns (uint64 round) {
         // Anchored rounds form the prefix 1..k-1; find k by doubling then bisecting.
         uint256 hi = 1;
-        while (_recordOf(uint64(hi)).code.length != 0) hi <<= 1;
+        while (_commitments[uint64(hi)] != 0) hi <<= 1;
         uint256 lo = hi >> 1; // anchored (or 0)
         while (hi - lo > 1) {
             uint256 mid = (lo + hi) >> 1;
-            if (_recordOf(uint64(mid)).code.length != 0) lo = mid;
+            if (_commitments[uint64(mid)] != 0) lo = mid;
             else hi = mid;
         }
         return uint64(hi);
     }
 
     /// @inheritdoc IGlobalProofAnchor
+    function recordCommitmentOf(uint64 round) external view returns (bytes32 commitment) {
+        return _commitments[round];
+    }
+
+    /// @inheritdoc IGlobalProofAnchor
     function anchorOf(
-        uint64 round
+        uint64 round,
+        bytes calldata record
     ) external view returns (bytes32 globalRoot, uint64 blockNumber, uint64 timestamp) {
-        bytes memory record = RoundRecord.load(_recordOf(round));
-        if (record.length == 0) return (0, 0, 0);
-        bytes32[] memory ids = _federationsIn(record);
+        if (!_checkRecord(round, record)) return (0, 0, 0);
+        bytes memory rec = record;
+        bytes32[] memory ids = _federationsIn(rec);
         bytes memory preimage = GlobalRoot.start(round, ids.length);
         for (uint256 i = 0; i < ids.length; ++i) {
             bytes memory name = bytes(_REGISTRY.originOf(ids[i]));
@@ -117,24 +135,25 @@ contract GlobalProofAnchor is EIP712, IGlobalProofAnchor {
             assembly ("memory-safe") {
                 namePtr := add(name, 0x20)
             }
-            (bytes32 root, uint64 size, ) = RoundRecord.entryAt(record, i);
+            (bytes32 root, uint64 size, ) = RoundRecord.entryAt(rec, i);
             GlobalRoot.append(preimage, namePtr, name.length, size, root);
         }
-        (blockNumber, timestamp) = RoundRecord.header(record);
+        (blockNumber, timestamp) = RoundRecord.header(rec);
         globalRoot = GlobalRoot.hash(preimage);
     }
 
     /// @inheritdoc IGlobalProofAnchor
     function checkpointOf(
         uint64 round,
-        bytes32 federationId
+        bytes32 federationId,
+        bytes calldata record
     ) public view returns (uint64 epoch, uint64 treeSize, bytes32 rootHash) {
-        bytes memory record = RoundRecord.load(_recordOf(round));
-        if (record.length == 0) return (0, 0, 0);
-        bytes32[] memory ids = _federationsIn(record);
+        if (!_checkRecord(round, record)) return (0, 0, 0);
+        bytes memory rec = record;
+        bytes32[] memory ids = _federationsIn(rec);
         for (uint256 i = 0; i < ids.length; ++i) {
             if (ids[i] == federationId) {
-                (rootHash, treeSize, epoch) = RoundRecord.entryAt(record, i);
+                (rootHash, treeSize, epoch) = RoundRecord.entryAt(rec, i);
                 break;
             }
         }
@@ -142,11 +161,12 @@ contract GlobalProofAnchor is EIP712, IGlobalProofAnchor {
 
     /// @inheritdoc IGlobalProofAnchor
     function latestCheckpoint(
-        bytes32 federationId
+        bytes32 federationId,
+        bytes calldata latestRecord
     ) external view returns (uint64 round, uint64 treeSize, bytes32 rootHash) {
         round = nextRound() - 1;
         if (round == 0) return (0, 0, 0);
-        (, treeSize, rootHash) = checkpointOf(round, federationId);
+        (, treeSize, rootHash) = checkpointOf(round, federationId, latestRecord);
         if (rootHash == 0) return (0, 0, 0);
     }
 
@@ -154,11 +174,12 @@ contract GlobalProofAnchor is EIP712, IGlobalProofAnchor {
     function verifyEventInclusion(
         uint64 round,
         bytes32 federationId,
+        bytes calldata record,
         bytes32 leafHash,
         uint256 index,
         bytes32[] calldata proof
     ) external view returns (bool) {
-        (, uint64 treeSize, bytes32 rootHash) = checkpointOf(round, federationId);
+        (, uint64 treeSize, bytes32 rootHash) = checkpointOf(round, federationId, record);
         if (rootHash == 0) return false;
         return RFC9162.verifyInclusion(leafHash, index, treeSize, proof, rootHash);
     }
@@ -180,8 +201,8 @@ contract GlobalProofAnchor is EIP712, IGlobalProofAnchor {
     /// @dev Checks one federation's checkpoint and adds it to the record and the global-root preimage.
     function _acceptCheckpoint(Round memory r, uint256 i, CheckpointSubmission calldata cp) private view {
         bytes32 id = cp.federationId;
-        (uint64 epoch, uint256 index, bytes memory set) = _REGISTRY.currentSetOf(id);
-        if (set.length == 0) revert AnchorFederationUnknown(id);
+        (bytes32 dirId, uint64 epoch, uint256 index, bytes memory set) = _nextSet(r);
+        if (dirId != id) revert AnchorFederationUnknown(id);
         if (cp.epoch != epoch) revert AnchorEpochNotCurrent(id, epoch, cp.epoch);
         if (cp.rootHash == 0) revert AnchorRootZero(id);
 
@@ -202,6 +223,40 @@ contract GlobalProofAnchor is EIP712, IGlobalProofAnchor {
             originPtr := add(add(set, 0x20), originOffset)
         }
         GlobalRoot.append(r.preimage, originPtr, set.length - originOffset, cp.treeSize, cp.rootHash);
+    }
+
+    /// @dev Number of entries in the registry's directory.
+    function _countEntries(bytes memory dir) private pure returns (uint256 n) {
+        uint256 p = 0;
+        while (p < dir.length) {
+            uint256 w;
+            assembly {
+                w := mload(add(add(dir, 0x40), p))
+            }
+            p += 48 + uint32(w >> 128);
+            ++n;
+        }
+    }
+
+    /// @dev The next directory entry (federations ascend by id, as the checkpoints must); `set` points into
+    /// the directory's memory (its length word overwrites the 16 bytes before it, already read).
+    function _nextSet(
+        Round memory r
+    ) private pure returns (bytes32 dirId, uint64 epoch, uint256 index, bytes memory set) {
+        bytes memory dir = r.dir;
+        uint256 p = r.cursor;
+        uint256 len;
+        assembly {
+            let base := add(add(dir, 0x20), p)
+            dirId := mload(base)
+            let w := mload(add(base, 0x20))
+            epoch := shr(192, w)
+            index := and(shr(160, w), 0xffffffff)
+            len := and(shr(128, w), 0xffffffff)
+            set := add(base, 0x10)
+            mstore(set, len)
+        }
+        r.cursor = p + 48 + len;
     }
 
     /// @dev Reverts unless (treeSize, rootHash) extends the anchored (prevSize, prevRoot).
@@ -304,9 +359,12 @@ contract GlobalProofAnchor is EIP712, IGlobalProofAnchor {
         }
     }
 
-    /// @dev Address of round `round`'s record: the CREATE address of this contract's nonce `round`.
-    function _recordOf(uint64 round) private view returns (address) {
-        return RoundRecord.addressOf(address(this), round);
+    /// @dev False when `round` is not anchored; reverts unless `record` is the one committed for it.
+    function _checkRecord(uint64 round, bytes calldata record) private view returns (bool) {
+        bytes32 commitment = _commitments[round];
+        if (commitment == 0) return false;
+        if (keccak256(record) != commitment) revert AnchorRecordMismatch(round);
+        return true;
     }
 
     /// @dev The 32-byte word of `data` at byte offset `offset`.

@@ -20,6 +20,10 @@ contract ValidatorRegistry is AccessControl, EIP712, IValidatorRegistry {
     /// @notice Largest validator set accepted.
     uint256 public constant MAX_VALIDATORS = 256;
 
+    /// @notice Largest directory (every current set, see `directory`): a data contract's code is at most
+    /// 24,576 bytes (EIP-170), one of them the leading STOP byte.
+    uint256 public constant MAX_DIRECTORY_BYTES = 24_575;
+
     /// @notice EIP-712 type hash of a rotation signed by the outgoing validators.
     // solhint-disable-next-line gas-small-strings
     bytes32 public constant ROTATION_TYPEHASH = keccak256(
@@ -55,6 +59,7 @@ contract ValidatorRegistry is AccessControl, EIP712, IValidatorRegistry {
     mapping(bytes32 federationId => mapping(uint64 epoch => address commitmentData)) private _commitments;
     mapping(bytes32 federationId => mapping(uint64 epoch => bool recovered)) private _recoveryEpochs;
     mapping(bytes32 federationId => Recovery) private _recoveries;
+    address private _directory; // data contract of every current set, see `directory`
 
     /// @param governance Account given GOVERNANCE_ROLE and DEFAULT_ADMIN_ROLE.
     /// @param recoveryDelay_ Seconds between scheduling a recovery and its earliest execution.
@@ -194,6 +199,38 @@ contract ValidatorRegistry is AccessControl, EIP712, IValidatorRegistry {
     }
 
     /// @inheritdoc IValidatorRegistry
+    function directory() external view returns (address pointer) {
+        return _directory;
+    }
+
+    /// @dev Rewrites the directory: every federation's current set, ascending id, each entry
+    /// `id || u64 epoch || u32 index || u32 len || set` (set as in `currentSetOf`). Called on every set change.
+    function _writeDirectory() private {
+        bytes32[] memory ids = _federationIds;
+        uint256 n = ids.length;
+        for (uint256 i = 1; i < n; ++i) {
+            bytes32 key = ids[i];
+            uint256 j = i;
+            while (j > 0 && ids[j - 1] > key) {
+                ids[j] = ids[j - 1];
+                --j;
+            }
+            ids[j] = key;
+        }
+        bytes memory out = "";
+        for (uint256 i = 0; i < n; ++i) {
+            Federation storage f = _federations[ids[i]];
+            bytes memory set = _readSet(f.currentSet);
+            out = abi.encodePacked(out, ids[i], f.epoch, f.index, uint32(set.length), set);
+        }
+        if (out.length > MAX_DIRECTORY_BYTES)
+            revert RegistryDirectoryTooLarge(out.length, MAX_DIRECTORY_BYTES);
+        address pointer = _writeData(out);
+        if (pointer == address(0)) revert RegistryDirectoryTooLarge(out.length, MAX_DIRECTORY_BYTES);
+        _directory = pointer;
+    }
+
+    /// @inheritdoc IValidatorRegistry
     function federationCount() external view returns (uint256 count) {
         return _federationIds.length;
     }
@@ -298,6 +335,7 @@ contract ValidatorRegistry is AccessControl, EIP712, IValidatorRegistry {
         _commitments[federationId][epoch] = commitments;
         Federation storage f = _federations[federationId];
         (f.epoch, f.currentSet) = (epoch, pointer);
+        _writeDirectory();
         emit ValidatorSetRotated(federationId, epoch, validators, weights, set.commitments);
     }
 

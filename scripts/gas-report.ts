@@ -61,21 +61,30 @@ const reporter = readFileSync(reporterFile, "utf8").trimEnd();
 const parts: [string, string][] = [
   ["base transaction cost", "21000"],
   [
-    `calldata (${n("round2.calldataBytes")} bytes: 7 signatures, two consistency proofs, roots, ABI offsets)`,
+    `calldata (${n("round2.calldataBytes")} bytes: 7 signatures, two consistency proofs, the previous record, roots, ABI offsets)`,
     "round2.calldata",
   ],
-  ["round record: CREATE of a 113-byte data contract (SSTORE2)", "round2.record write"],
-  ["record reads: previous round's record, check that this round has none", "round2.record reads"],
+  ["SSTORE: this round's 32-byte record commitment", "round2.SSTORE"],
+  ["SLOAD: this round's commitment (must be empty) and the previous round's", "round2.SLOAD"],
   ["ecrecover precompile, 7 signatures", "round2.ecrecover"],
-  ["registry calls (cold account, validator-set records, set code reads)", "round2.registry"],
+  ["registry call: `directory()` (cold account)", "round2.registry"],
+  ["directory read: EXTCODESIZE + EXTCODECOPY of every current set", "round2.directory read"],
   ["SHA-256 precompile (consistency proofs, global root)", "round2.sha256"],
-  ["GlobalRootAnchored event", "round2.event"],
+  ["GlobalRootAnchored event (with the 112-byte record)", "round2.event"],
   [
-    "other execution (ABI decoding, EIP-712 hashing, record addresses, loops, memory)",
+    "other execution (ABI decoding, record hashing, EIP-712 hashing, loops, memory)",
     "round2.other execution",
   ],
 ];
-const rows = parts.map(([label, key]) => `| ${label} | ${key === "21000" ? "21,000" : n(key)} |`).join("\n");
+const rows = parts
+  .map(([label, key]) => `| ${label} | ${key === "21000" ? "21,000" : f[key] === undefined ? "0" : n(key)} |`)
+  .join("\n");
+const regRows = [1, 2, 4, 8]
+  .map(
+    (k) =>
+      `| ${k} | ${n(`register${k}.directoryBytes`)} | ${n(`register${k}Gas`)} | ${n(`register${k}.directoryCreate`)} |`,
+  )
+  .join("\n");
 
 const page = `# Gas report
 
@@ -113,25 +122,51 @@ ${rows}
 | **total** | **${n("round2Gas")}** |
 
 Base cost, calldata and the seven ecrecovers are fixed by the interface and the data (~68k). Storage is
-the one large choice. A round's history must stay readable (\`checkpointOf(round, federation)\`,
-\`verifyEventInclusion\`): two 32-byte roots, two sizes, two epochs, block number and timestamp. As storage
-slots that is at least three fresh slots (66,300 gas) plus reads of the previous round's slots; this
-layout measured **201,466** gas for the same round (commit 6db6de4). Writing the round as one immutable
-record — the code of a data contract the anchor creates, found again by its CREATE nonce — costs
-${n("round2.record write")} and is what the anchor does now. The global root is recomputed on read, not stored,
-and the next round is derived from which records exist, not kept in a counter.
+the one large choice, and the chain only has to **commit** to each round, not store it readably: the
+anchor stores one 32-byte slot per round, keccak256 of the round's record (\`u64 blockNumber ‖ u64
+timestamp ‖\` per federation \`rootHash ‖ u64 treeSize ‖ u64 epoch\`), emits the record in
+\`GlobalRootAnchored\`, and takes the previous round's record back as calldata, checked against its
+commitment (\`AnchorPreviousRecordMismatch\`). Readers do the same: \`anchorOf\`, \`checkpointOf\`,
+\`latestCheckpoint\` and \`verifyEventInclusion\` take the record (docs/interfaces.md). The validator sets
+come from the registry's **directory**, one data contract with every current set that the registry
+rewrites on every set change, so the anchor makes one registry call and one code read a round instead
+of one \`currentSetOf\` call per federation. Every on-chain check is kept: next round only, the
+previous record equal to the committed one, global root recomputed, RFC 9162 consistency per federation
+from its last anchored checkpoint, > 2/3 EIP-712 weight with ascending low-s signers, current epoch, and
+the trust-roots registry (key commitments, quorum rotation, delayed recovery).
 
-The shipped layout misses the target (P95 above). A prototype layout that keeps every check reaches it;
-see "Layout prototypes" below.
-Round 1 is cheaper (${n("round1Gas")}) because first checkpoints carry no consistency proofs and there is no
-previous record to read.
+Layouts measured on the same engine rounds (P50/P95/max over rounds 2–200):
 
-Trust roots (issue 8): the registry now also stores each validator's ML-DSA key commitment and checks
-rotations against the outgoing quorum. Commitments sit in a second data contract per epoch that the
-anchor never reads, so an anchored round did not grow: before 153,736 (round 1) and
-184,524 / 185,149 / 187,672 (rounds 2–4); after ${n("round1Gas")} and ${steady.map((g) => g.toLocaleString("en-US")).join(" / ")}
-(+48: the registry's larger function dispatch; the limit was +3,000). \`registerFederation\` costs
-~80k more (the commitments' data contract).
+| layout | round 1 | P50 | P95 | max |
+|---|---:|---:|---:|---:|
+| three storage slots per round (commit 6db6de4, round 2 of the scenarios: 201,466) | – | – | – | – |
+| one SSTORE2 record per round (CREATE of a 113-byte data contract), registry call per federation (before issue 14) | 148,378 | 184,747 | 192,818 | 199,006 |
+| A: one 32-byte commitment per round, record emitted, previous record as calldata; registry call per federation | 114,985 | 151,186 | 158,042 | 164,230 |
+| A + consistency proof read from calldata (no memory copy) | 114,985 | 150,670 | 157,484 | 163,630 |
+| **shipped**: A + calldata proof + the registry's directory | ${en("round1")} | ${en("p50")} | **${en("p95")}** | ${en("max")} |
+
+The rows before "shipped" were measured with the prototype patch (docs/gas-prototype/, removed once
+shipped: see git history) and earlier commits;
+packing each federation's signatures into one \`bytes\` saved only 657 gas at P95 and was dropped. The
+P95 margin is thin (${(150_000 - e.p95!).toLocaleString("en-US")} gas) and the largest rounds (max above, when both consistency
+proofs are longest) exceed 150,000; \`test/contracts/gas-engine.ts\` asserts P95 ≤ 150,000.
+
+### What the directory costs the registry
+
+Each registration, rotation and recovery rewrites the directory (one CREATE of all current sets, 200
+gas a byte plus 32,000), so set changes cost more as the deployment grows, and the directory caps the
+deployment at 24,575 bytes of sets (\`RegistryDirectoryTooLarge\`): a set takes 48 + 32·(validators + 1) +
+origin bytes, so e.g. 2 federations of 256 validators fit, 3 do not; 8 federations of up to ~90. Measured
+(test/contracts/gas.ts: federations of 4 validators, origins of 22 bytes, registered one after another):
+
+| federation registered | directory bytes after | registerFederation gas | of which the directory CREATE |
+|---:|---:|---:|---:|
+${regRows}
+
+A rotation with 8 federations registered: ${n("rotate8Gas")} gas, of which ${n("rotate8.directoryCreate")} the directory CREATE.
+Before issue 14 \`registerFederation\` cost 261,454 – 296,448 (the two demo federations, 4 and 3 validators);
+besides the directory CREATE a set change now reads every current set and writes the directory pointer. Set changes
+are rare (governance and quorum rotations); rounds are every few seconds.
 
 **Target for receipts: ≤ 40,000 gas a receipt in a batch of 7 (every epoch after a node's first).
 Measured: ${perReceipt("chainedBatch7Gas")}. Met (asserted in test/contracts/gas.ts).**
@@ -153,66 +188,19 @@ Gas of an anchored round (round 2: logs of 1,000 leaves growing by 1,000, so eac
 consistency proof) as the deployment grows. Every federation signs with a minimal quorum of
 equal-weight validators (the fewest above 2/3: 3 of 4, 11 of 16, 43 of 64).
 
-| federations × validators | gas per round |
-|---|---:|
-| 2 × 4 | ${gn("federations2")} |
-| 4 × 4 | ${gn("federations4")} |
-| 8 × 4 | ${gn("federations8")} |
-| 2 × 16 | ${gn("validators16")} |
-| 2 × 64 | ${gn("validators64")} |
+| federations × validators | gas per round | before issue 14 |
+|---|---:|---:|
+| 2 × 4 | ${gn("federations2")} | 176,630 |
+| 4 × 4 | ${gn("federations4")} | 280,474 |
+| 8 × 4 | ${gn("federations8")} | 487,682 |
+| 2 × 16 | ${gn("validators16")} | 265,815 |
+| 2 × 64 | ${gn("validators64")} | 621,894 |
 
-Growth is linear: each further federation adds ~${Math.round((g.federations8! - g.federations2!) / 6 / 1000)}k (its registry call, consistency
-proof, 48-byte record entry, global-root input and 3 signatures), each further signer
+Growth is linear: each further federation adds ~${Math.round((g.federations8! - g.federations2!) / 6 / 1000)}k (its directory entry, consistency
+proof, 48-byte record entry in calldata, event and hash, global-root input and 3 signatures; ~52k before
+issue 14, with a registry call per federation), each further signer
 ~${((g.validators64! - g.validators4!) / 80 / 1000).toFixed(1)}k (an ecrecover, 3,000 gas, its 65 calldata bytes, decoding and the set walk); a
 validator that does not sign costs only its 32-byte set entry read by EXTCODECOPY.
-
-## Layout prototypes (measured, NOT shipped)
-
-These are measurements of a prototype, not of the deployed contracts. The prototype is
-\`docs/gas-prototype/commitment-and-directory.patch\` (contracts, the engine-round and the growth scenarios);
-reproduce with \`git apply docs/gas-prototype/commitment-and-directory.patch && npx hardhat compile --quiet
-&& npx hardhat test --no-compile test/contracts/gas-engine.ts test/contracts/gas-growth.ts\` on a scratch
-checkout. Same engine rounds as
-above (2 federations, minimal quorums, 200 rounds to 200,000 leaves); P50/P95 over rounds 2–200.
-
-| layout | round 1 | P50 | P95 | max |
-|---|---:|---:|---:|---:|
-| shipped: one SSTORE2 record per round, registry call per federation | ${en("round1")} | ${en("p50")} | ${en("p95")} | ${en("max")} |
-| A: one 32-byte commitment per round (keccak of the record), record emitted in \`GlobalRootAnchored\`, previous record supplied as calldata | 114,985 | 151,186 | 158,042 | 164,230 |
-| A + consistency proof read from calldata (no memory copy) | 114,985 | 150,670 | 157,484 | 163,630 |
-| A + calldata proof + registry "directory": one data contract holding every federation's current set, ascending id, rewritten by the registry on every set change; the anchor makes one registry call and one EXTCODECOPY per round | 106,056 | 141,742 | **148,556** | 154,702 |
-
-Cost growth with the last prototype (same scenario as "Cost growth" above, \`gas-growth.ts\` in the patch):
-
-| federations × validators | shipped | prototype |
-|---|---:|---:|
-| 2 × 4 | ${gn("federations2")} | 134,389 |
-| 4 × 4 | ${gn("federations4")} | 208,404 |
-| 8 × 4 | ${gn("federations8")} | 355,898 |
-| 2 × 16 | ${gn("validators16")} | 223,112 |
-| 2 × 64 | ${gn("validators64")} | 577,204 |
-
-Each further federation costs ~37k instead of ~52k (no registry call or set read of its own).
-
-Round 190 of the last prototype (144,474 gas) from debug_traceTransaction: base 21,000; calldata 28,792
-(2,692 bytes, of which ~1,150 are the two ~18-hash consistency proofs); commitment SSTORE 20,000; SLOADs
-4,200 (this round's slot, empty, and the previous commitment); ecrecover 18,600 (6 signatures); registry
-call 4,989 + directory read 2,739 (was 17,057 for two \`currentSetOf\` calls); SHA-256 7,276; event 3,411
-(it now carries the 112-byte record); other execution 33,467 (ABI decoding, EIP-712, loops, memory).
-Packing each federation's signatures into one \`bytes\` saved only 657 gas at P95 and was dropped.
-
-What the prototype keeps: next round only (commitment of round k−1 set, of round k empty), the previous
-record checked against the stored commitment (new error \`AnchorPreviousRecordMismatch\`), global root
-recomputed on-chain, RFC 9162 consistency per federation from its last anchored checkpoint, > 2/3 EIP-712
-weight with ascending low-s signers, current epoch per federation, and the trust-roots registry (key
-commitments, quorum rotation, delayed recovery) untouched apart from the directory write. What it changes
-for readers: \`checkpointOf\`, \`anchorOf\`, \`latestCheckpoint\` and \`verifyEventInclusion\` must take the
-round's record (from the \`GlobalRootAnchored\` log) and check it against the stored commitment, and the
-submitter must supply the previous record. Not done in the prototype: those read functions and their
-TypeScript callers (src/chain/anchor.ts, src/proof/verify-chain.ts), the reject-path tests of the new
-inputs, the registry gas of rewriting the directory on every registration or rotation (it grows with the
-total size of all current sets, and a data contract caps the directory at 24,576 bytes: e.g. 8 federations
-of up to ~90 validators), and the 1,444-gas margin at P95 is thin (max 154,702).
 
 ## Per method (hardhat-gas-reporter)
 

@@ -30,7 +30,24 @@ interface IGlobalProofAnchor {
     /// @param round The nexus round.
     /// @param globalRoot The round's global root.
     /// @param submitter The account that sent the transaction.
-    event GlobalRootAnchored(uint64 indexed round, bytes32 indexed globalRoot, address indexed submitter);
+    /// @param record The round's record, whose keccak256 is `recordCommitmentOf(round)`:
+    /// u64be(blockNumber) || u64be(timestamp) || per federation, ascending id: rootHash || u64be(treeSize) ||
+    /// u64be(epoch). Readers pass it back to `anchorOf`, `checkpointOf`, `latestCheckpoint` and
+    /// `verifyEventInclusion`; the next `anchorRound` passes it as `previousRecord`.
+    event GlobalRootAnchored(
+        uint64 indexed round,
+        bytes32 indexed globalRoot,
+        address indexed submitter,
+        bytes record
+    );
+
+    /// @notice `previousRecord` is not the record committed for round - 1 (or is not empty in round 1).
+    /// @param round The round being anchored.
+    error AnchorPreviousRecordMismatch(uint64 round);
+
+    /// @notice A record given to a read function is not the one committed for the round.
+    /// @param round The round.
+    error AnchorRecordMismatch(uint64 round);
 
     /// @notice The round is not the next one.
     /// @param expected The next round.
@@ -123,10 +140,12 @@ interface IGlobalProofAnchor {
     /// @notice Anchors nexus round `round`. Anyone may submit.
     /// @param round Must equal `nextRound()`.
     /// @param globalRoot Must equal the global root recomputed from `checkpoints`.
+    /// @param previousRecord The record of round - 1 from its `GlobalRootAnchored` log; empty for round 1.
     /// @param checkpoints One per registered federation, in strictly ascending federationId.
     function anchorRound(
         uint64 round,
         bytes32 globalRoot,
+        bytes calldata previousRecord,
         CheckpointSubmission[] calldata checkpoints
     ) external;
 
@@ -134,38 +153,55 @@ interface IGlobalProofAnchor {
     /// @return round The next round.
     function nextRound() external view returns (uint64 round);
 
-    /// @notice The anchor of a round; all zero when the round is not anchored.
+    /// @notice keccak256 of a round's record (see `GlobalRootAnchored`); zero when the round is not anchored.
     /// @param round The round.
+    /// @return commitment The commitment.
+    function recordCommitmentOf(uint64 round) external view returns (bytes32 commitment);
+
+    /// @notice The anchor of a round; all zero when the round is not anchored.
+    /// @dev Reverts with `AnchorRecordMismatch` when the round is anchored and `record` is not its record.
+    /// @param round The round.
+    /// @param record The round's record, from its `GlobalRootAnchored` log.
     /// @return globalRoot The round's global root.
     /// @return blockNumber Block of the anchoring transaction.
     /// @return timestamp Timestamp of that block.
     function anchorOf(
-        uint64 round
+        uint64 round,
+        bytes calldata record
     ) external view returns (bytes32 globalRoot, uint64 blockNumber, uint64 timestamp);
 
     /// @notice A federation's checkpoint anchored in a round; all zero when there is none.
+    /// @dev Reverts with `AnchorRecordMismatch` when the round is anchored and `record` is not its record.
     /// @param round The round.
     /// @param federationId The federation.
+    /// @param record The round's record, from its `GlobalRootAnchored` log.
     /// @return epoch Validator-set epoch the checkpoint was signed in.
     /// @return treeSize Tree size.
     /// @return rootHash Root hash.
     function checkpointOf(
         uint64 round,
-        bytes32 federationId
+        bytes32 federationId,
+        bytes calldata record
     ) external view returns (uint64 epoch, uint64 treeSize, bytes32 rootHash);
 
-    /// @notice A federation's most recently anchored checkpoint; all zero when there is none.
+    /// @notice A federation's most recently anchored checkpoint; all zero when there is none. Every
+    /// registered federation is in every round, so it is in round `nextRound() - 1` if anywhere.
+    /// @dev Reverts with `AnchorRecordMismatch` unless `latestRecord` is the record of `nextRound() - 1`.
     /// @param federationId The federation.
+    /// @param latestRecord The record of round `nextRound() - 1` (ignored when nothing is anchored).
     /// @return round The round it was anchored in.
     /// @return treeSize Tree size.
     /// @return rootHash Root hash.
     function latestCheckpoint(
-        bytes32 federationId
+        bytes32 federationId,
+        bytes calldata latestRecord
     ) external view returns (uint64 round, uint64 treeSize, bytes32 rootHash);
 
     /// @notice Checks an RFC 9162 inclusion proof of an event leaf against a federation's anchored checkpoint.
+    /// @dev Reverts with `AnchorRecordMismatch` when the round is anchored and `record` is not its record.
     /// @param round The round.
     /// @param federationId The federation.
+    /// @param record The round's record, from its `GlobalRootAnchored` log.
     /// @param leafHash SHA-256(0x00 || JCS(event)).
     /// @param index Leaf index in the federation log.
     /// @param proof Inclusion proof against the anchored tree size.
@@ -173,6 +209,7 @@ interface IGlobalProofAnchor {
     function verifyEventInclusion(
         uint64 round,
         bytes32 federationId,
+        bytes calldata record,
         bytes32 leafHash,
         uint256 index,
         bytes32[] calldata proof

@@ -157,6 +157,11 @@ interface IValidatorRegistry {
     /// @param epoch The epoch being written.
     error RegistrySetStoreFailed(bytes32 federationId, uint64 epoch);
 
+    /// @notice The directory of every current set would exceed what one data contract holds.
+    /// @param size Bytes the directory would need.
+    /// @param max `MAX_DIRECTORY_BYTES`.
+    error RegistryDirectoryTooLarge(uint256 size, uint256 max);
+
     /// @notice Registers a federation with its first validator set, in epoch 1 (trust on first use).
     /// @dev Only GOVERNANCE_ROLE. The set is stored sorted by address; the order of the call does not matter.
     /// @param origin The federation's checkpoint origin, 1..255 bytes of printable ASCII without spaces.
@@ -280,6 +285,14 @@ interface IValidatorRegistry {
     /// @notice Number of registered federations.
     /// @return count The number of federations.
     function federationCount() external view returns (uint256 count);
+
+    /// @notice The directory: a data contract (code = STOP byte || data) holding every registered
+    /// federation's current set, rewritten on every registration, rotation and recovery. Data: per federation,
+    /// ascending id, `id || u64be(epoch) || u32be(index) || u32be(len) || set`, where `index` is the
+    /// registration position and `set` the `len` bytes `currentSetOf` returns. The anchor reads it once a
+    /// round instead of calling `currentSetOf` per federation.
+    /// @return pointer The directory's address; zero before the first registration.
+    function directory() external view returns (address pointer);
 
     /// @notice The origin a federation was registered with; empty when unknown.
     /// @param federationId The federation.

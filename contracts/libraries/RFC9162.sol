@@ -60,7 +60,7 @@ library RFC9162 {
     function verifyConsistency(
         uint256 oldSize,
         uint256 newSize,
-        bytes32[] memory proof,
+        bytes32[] calldata proof,
         bytes32 oldRoot,
         bytes32 newRoot
     ) internal view returns (bool) {

@@ -2,11 +2,10 @@
 pragma solidity 0.8.28;
 
 /// @title RoundRecord
-/// @notice The anchor's per-round record and where it lives. A record is
-/// `u64 blockNumber || u64 timestamp ||` per federation (ascending id) `rootHash || u64 treeSize || u64 epoch`,
-/// stored once as the code of a data contract (behind a STOP byte, so it can never run: the SSTORE2
-/// pattern). The anchor creates one record per round and nothing else, so round k's record is at the
-/// CREATE address of the anchor's nonce k (EIP-161: contract nonces start at 1).
+/// @notice The anchor's per-round record. A record is
+/// `u64 blockNumber || u64 timestamp ||` per federation (ascending id) `rootHash || u64 treeSize || u64 epoch`.
+/// The anchor stores only its keccak256 and emits it in `GlobalRootAnchored`. `load` reads a data contract
+/// (code = STOP byte || data, the SSTORE2 pattern), such as the registry's directory.
 library RoundRecord {
     /// @dev Header bytes (block number, timestamp) and bytes per federation entry.
     uint256 private constant _HEADER = 16;
@@ -79,25 +78,9 @@ library RoundRecord {
         return (bytes32(_wordAt(record, offset)), uint64(tail >> 192), uint64(tail >> 128));
     }
 
-    /// @notice Deploys `record` as the code of a new contract.
-    /// @param record The record.
-    /// @return pointer The new contract, or the zero address if CREATE failed.
-    function store(bytes memory record) internal returns (address pointer) {
-        // Init code: PUSH2 len, DUP1, PUSH1 10, RETURNDATASIZE, CODECOPY, RETURNDATASIZE, RETURN; then STOP.
-        bytes memory init = abi.encodePacked(
-            hex"61",
-            uint16(record.length + 1),
-            hex"80600a3d393df300",
-            record
-        );
-        assembly ("memory-safe") {
-            pointer := create(0, add(init, 0x20), mload(init))
-        }
-    }
-
-    /// @notice The record stored at `pointer`; empty when there is no code there.
-    /// @param pointer Address of a record.
-    /// @return record The record.
+    /// @notice The data stored at `pointer`; empty when there is no code there.
+    /// @param pointer Address of a data contract.
+    /// @return record The data.
     function load(address pointer) internal view returns (bytes memory record) {
         uint256 size = pointer.code.length;
         if (size == 0) return record;
@@ -105,24 +88,6 @@ library RoundRecord {
         assembly ("memory-safe") {
             extcodecopy(pointer, add(record, 0x20), 1, sub(size, 1))
         }
-    }
-
-    /// @notice The CREATE address of `creator` at `nonce`: keccak256(rlp([creator, nonce]))[12:].
-    /// @param creator The creating contract.
-    /// @param nonce Its nonce.
-    /// @return The address.
-    function addressOf(address creator, uint64 nonce) internal pure returns (address) {
-        if (nonce < 0x80) {
-            // One-byte nonce: 0xd6 || 0x94 || creator || nonce; nonce 0 is the empty string 0x80.
-            uint8 b = nonce == 0 ? 0x80 : uint8(nonce);
-            return address(uint160(uint256(keccak256(abi.encodePacked(hex"d694", creator, b)))));
-        }
-        uint256 len = 0;
-        for (uint256 v = nonce; v != 0; v >>= 8) ++len;
-        bytes memory be = new bytes(len);
-        for (uint256 k = 0; k < len; ++k) be[len - 1 - k] = bytes1(uint8(nonce >> (8 * k)));
-        bytes memory rlp = abi.encodePacked(uint8(0xd6 + len), hex"94", creator, uint8(0x80 + len), be);
-        return address(uint160(uint256(keccak256(rlp))));
     }
 
     /// @dev The 32-byte word of `data` at byte offset `offset`.

@@ -2,10 +2,12 @@
  * Anchor submission: one `anchorRound` transaction per nexus round through the typechain bindings.
  *
  * Idempotent by construction: before every send (and after every failure) the submitter re-reads
- * `nextRound()` and `anchorOf(round)`. A round already anchored with the same global root is a
- * success (its tx hash is found from the `GlobalRootAnchored` log); with another root it is a
+ * `nextRound()` and `anchorOf(round)` (with the round's record, see round-records.ts). A round already
+ * anchored with the same global root is a success (its tx hash is that of the `GlobalRootAnchored` log
+ * carrying the committed record); with another root it is a
  * conflict. So a dropped transaction, a nonce conflict or a retry after a crash never yields two
- * anchors for one round — the contract itself also refuses any round but the next.
+ * anchors for one round — the contract itself also refuses any round but the next. Each send carries
+ * the previous round's record (from its log), which the contract checks against its commitment.
  */
 import { isError } from "ethers";
 import type { BytesLike, TransactionReceipt } from "ethers";
@@ -15,6 +17,7 @@ import { AmpError } from "../util/errors";
 import { createLogger } from "../util/log";
 import { waitForReceipt } from "./connect";
 import type { ChainConnection } from "./connect";
+import { AnchorReader } from "./round-records";
 
 const log = createLogger("chain/anchor");
 
@@ -81,21 +84,33 @@ export interface AnchorSubmitterOptions {
   maxAttempts?: number;
   /** How long to wait for a receipt before treating the tx as dropped (default 60 s). */
   receiptTimeoutMs?: number;
+  /** First block searched for `GlobalRootAnchored` logs (default 0; the deploy block when known). */
+  fromBlock?: number;
 }
 
 type RoundState =
   { kind: "next" } | { kind: "anchored"; globalRoot: string } | { kind: "ahead"; next: bigint };
 
 export class AnchorSubmitter {
+  /** Reads of what is anchored (records from the `GlobalRootAnchored` logs). */
+  readonly reader: AnchorReader;
+
   private constructor(
     private readonly conn: ChainConnection,
     private readonly anchor: GlobalProofAnchor,
     private readonly opts: Required<AnchorSubmitterOptions>,
-  ) {}
+  ) {
+    this.reader = new AnchorReader(anchor, opts.fromBlock);
+  }
 
   static async create(conn: ChainConnection, anchorAddress: string, opts: AnchorSubmitterOptions = {}) {
     const anchor = GlobalProofAnchor__factory.connect(anchorAddress, await conn.signer());
-    return new AnchorSubmitter(conn, anchor, { maxAttempts: 3, receiptTimeoutMs: 60_000, ...opts });
+    return new AnchorSubmitter(conn, anchor, {
+      maxAttempts: 3,
+      receiptTimeoutMs: 60_000,
+      fromBlock: 0,
+      ...opts,
+    });
   }
 
   /** The round the contract expects next. */
@@ -107,17 +122,14 @@ export class AnchorSubmitter {
     const next = await this.anchor.nextRound();
     if (round === next) return { kind: "next" };
     if (round > next) return { kind: "ahead", next };
-    const [globalRoot] = await this.anchor.anchorOf(round);
+    const { globalRoot } = await this.reader.anchorOf(round);
     return { kind: "anchored", globalRoot };
   }
 
-  /** Find the transaction that anchored `round` (idempotent path): its log is in the stored block. */
+  /** Find the transaction that anchored `round` (idempotent path): the log carrying its committed record. */
   private async findAnchorTx(round: bigint): Promise<TransactionReceipt> {
-    const [, blockNumber] = await this.anchor.anchorOf(round);
-    const block = Number(blockNumber);
-    const logs = await this.anchor.queryFilter(this.anchor.filters.GlobalRootAnchored(round), block, block);
-    const first = logs[0];
-    const receipt = first ? await this.conn.provider.getTransactionReceipt(first.transactionHash) : null;
+    const found = await this.reader.recordLog(round);
+    const receipt = found ? await this.conn.provider.getTransactionReceipt(found.transactionHash) : null;
     if (!receipt) {
       throw new AnchorConflictError(`round ${round} is anchored but its GlobalRootAnchored log is missing`);
     }
@@ -170,7 +182,8 @@ export class AnchorSubmitter {
   }
 
   private async sendOnce(input: AnchorRoundInput): Promise<AnchorResult> {
-    const args = [input.round, input.globalRoot, input.checkpoints] as const;
+    const previous = input.round > 1n ? await this.reader.record(input.round - 1n) : "0x";
+    const args = [input.round, input.globalRoot, previous, input.checkpoints] as const;
     // Simulate first: a refusal comes back as a decoded custom error, and no gas is spent.
     await this.anchor.anchorRound.staticCall(...args);
     const tx = await this.anchor.anchorRound(...args);
@@ -179,6 +192,16 @@ export class AnchorSubmitter {
       // Mined but reverted (state changed between simulation and mining): replay to decode.
       await this.anchor.anchorRound.staticCall(...args, { blockTag: receipt.blockNumber });
       throw new AnchorRevertedError(input.round, "UnknownRevert", [], receipt.hash);
+    }
+    for (const l of receipt.logs) {
+      const ev = this.anchor.interface.parseLog(l);
+      if (ev?.name !== "GlobalRootAnchored") continue;
+      this.reader.remember({
+        round: input.round,
+        record: String(ev.args.record),
+        transactionHash: receipt.hash,
+        blockNumber: receipt.blockNumber,
+      });
     }
     return result("anchored", input, receipt);
   }

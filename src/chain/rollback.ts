@@ -39,7 +39,7 @@ export async function reanchorLostRounds(d: RollbackDeps): Promise<bigint[]> {
     });
     const input: AnchorRoundInput = { round, globalRoot: rec.globalRoot, checkpoints: [] };
     for (const c of rec.checkpoints) {
-      const [, from] = await d.anchor.latestCheckpoint(c.federationId);
+      const { treeSize: from } = await d.submitter.reader.latestCheckpoint(c.federationId);
       const size = BigInt(c.treeSize);
       const proof = from === 0n || from === size ? [] : d.logOf(c.origin).consistencyProof(from, size);
       input.checkpoints.push({

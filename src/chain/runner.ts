@@ -145,7 +145,9 @@ export class AnchoringRunner {
       opened.push(metrics);
       const anchorAddress = cfg.record.contracts.globalProofAnchor;
       const anchor = GlobalProofAnchor__factory.connect(anchorAddress, cfg.conn.provider);
-      const submitter = await AnchorSubmitter.create(cfg.conn, anchorAddress);
+      const submitter = await AnchorSubmitter.create(cfg.conn, anchorAddress, {
+        fromBlock: cfg.record.deployBlock,
+      });
       const feds = new Map<string, FedState>();
       for (const fed of cfg.federations) {
         const archiveLog = new FederationLog(fed.origin, new SqliteLogStore(archive, fed.name));
@@ -231,7 +233,7 @@ export class AnchoringRunner {
   /** Bring the engine's logs to what the chain holds (see file comment). */
   private async replay(): Promise<void> {
     for (const st of this.feds.values()) {
-      const [, anchoredSize, anchoredRoot] = await this.anchor.latestCheckpoint(
+      const { treeSize: anchoredSize, rootHash: anchoredRoot } = await this.submitter.reader.latestCheckpoint(
         federationIdOf(st.fed.origin),
       );
       if (anchoredSize > st.archiveLog.size) {
@@ -432,7 +434,7 @@ export class AnchoringRunner {
     const checkpoints = [];
     for (const f of result.federations) {
       const id = federationIdOf(f.origin);
-      const [, from] = await this.anchor.latestCheckpoint(id);
+      const { treeSize: from } = await this.submitter.reader.latestCheckpoint(id);
       const size = f.checkpoint.treeSize;
       const rt = this.engine.runtimes.get(f.origin)!;
       const proof = from === 0n || from === size ? [] : rt.log.consistencyProof(from, size);

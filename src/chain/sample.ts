@@ -82,7 +82,9 @@ export async function anchorSampleRound(
   record: DeploymentRecord,
   federations: SampleFederation[],
 ): Promise<AnchorResult> {
-  const submitter = await AnchorSubmitter.create(conn, record.contracts.globalProofAnchor);
+  const submitter = await AnchorSubmitter.create(conn, record.contracts.globalProofAnchor, {
+    fromBlock: record.deployBlock,
+  });
   const round = await submitter.nextRound();
   if (round !== 1n)
     throw new AmpError("the sample round only fits a fresh deployment (round 1)", { kind: "conflict" });

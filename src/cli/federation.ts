@@ -10,6 +10,7 @@ import { AnchoredRounds, ANCHORS_FILE } from "../chain/anchored-rounds";
 import { connectRpc } from "../chain/connect";
 import { readDeployment, deploymentPath } from "../chain/deployment";
 import { federationIdOf } from "../chain/ids";
+import { AnchorReader } from "../chain/round-records";
 import { ARCHIVE_FILE } from "../chain/runner";
 import { checkConsistency } from "../node/consistency";
 import { Inbox } from "../node/inbox";
@@ -299,12 +300,12 @@ Examples:
         const record = readDeployment(deploymentDir);
         const conn = await connectRpc(rpc);
         try {
-          const anchor = GlobalProofAnchor__factory.connect(
-            record.contracts.globalProofAnchor,
-            conn.provider,
+          const reader = new AnchorReader(
+            GlobalProofAnchor__factory.connect(record.contracts.globalProofAnchor, conn.provider),
+            record.deployBlock,
           );
           const report = await checkConsistency(urls, async (origin) => {
-            const [, size, root] = await anchor.latestCheckpoint(federationIdOf(origin));
+            const { treeSize: size, rootHash: root } = await reader.latestCheckpoint(federationIdOf(origin));
             return { size, root: new Uint8Array(Buffer.from(root.slice(2), "hex")) };
           });
           if (opts.json) console.log(JSON.stringify(report, null, 2));

@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance } from "fastify";
 import { AnchorSubmitter } from "../chain/anchor";
+import { AnchorReader } from "../chain/round-records";
 import type { ChainConnection } from "../chain/connect";
 import type { DeploymentRecord } from "../chain/deployment";
 import { federationIdOf } from "../chain/ids";
@@ -65,16 +66,23 @@ export interface NodeExtension {
 
 const ZERO = "0x" + "00".repeat(32);
 
-export function anchorView(conn: ChainConnection, record: DeploymentRecord): AnchorView {
-  const anchor = GlobalProofAnchor__factory.connect(record.contracts.globalProofAnchor, conn.provider);
+/** The node's reads of the anchor: records from the `GlobalRootAnchored` logs, checked on-chain. */
+export function anchorView(
+  conn: ChainConnection,
+  record: DeploymentRecord,
+  reader = new AnchorReader(
+    GlobalProofAnchor__factory.connect(record.contracts.globalProofAnchor, conn.provider),
+    record.deployBlock,
+  ),
+): AnchorView {
   return {
-    nextRound: () => anchor.nextRound(),
+    nextRound: () => reader.nextRound(),
     globalRootOf: async (round) => {
-      const [root, block] = await anchor.anchorOf(round);
-      return block === 0n ? undefined : root;
+      const a = await reader.anchorOf(round);
+      return a.blockNumber === 0n ? undefined : a.globalRoot;
     },
     checkpointOf: async (round, origin) => {
-      const [, treeSize, rootHash] = await anchor.checkpointOf(round, federationIdOf(origin));
+      const { treeSize, rootHash } = await reader.checkpointOf(round, federationIdOf(origin));
       if (treeSize === 0n && rootHash === ZERO) return undefined;
       return { treeSize, rootHash: new Uint8Array(Buffer.from(rootHash.slice(2), "hex")) };
     },
@@ -107,7 +115,7 @@ export class NodeService {
       keys: cfg.keys,
       dataDir: cfg.dataDir,
       domain: { chainId: cfg.conn.chainId, anchor: cfg.record.contracts.globalProofAnchor },
-      chain: anchorView(cfg.conn, cfg.record),
+      chain: anchorView(cfg.conn, cfg.record, submitter.reader), // shares the records it anchored
       ...(cfg.mldsa ? { mldsa: cfg.mldsa } : {}),
       ...(cfg.faults ? { faults: cfg.faults } : {}),
     });
@@ -138,7 +146,9 @@ export class NodeService {
   }
 
   static async create(cfg: NodeServiceConfig): Promise<NodeService> {
-    const submitter = await AnchorSubmitter.create(cfg.conn, cfg.record.contracts.globalProofAnchor);
+    const submitter = await AnchorSubmitter.create(cfg.conn, cfg.record.contracts.globalProofAnchor, {
+      fromBlock: cfg.record.deployBlock,
+    });
     return new NodeService(cfg, submitter);
   }
 

@@ -2,9 +2,11 @@
  * The checks that need the chain (viem public client, read-only): the anchor holds this round's
  * global root and this federation's checkpoint, the transaction really anchored it, the EIP-712
  * signatures recover to registered validators with > 2/3 of the epoch's weight, and the contract
- * itself accepts the inclusion path.
+ * itself accepts the inclusion path. The anchor stores only a commitment (keccak256) of each round's
+ * record; the record is read from the `GlobalRootAnchored` log of `anchor.txHash` and passed to the
+ * anchor's read functions, which refuse a record that is not the committed one.
  */
-import { decodeEventLog, getAddress, recoverAddress } from "viem";
+import { decodeEventLog, getAddress, keccak256, recoverAddress } from "viem";
 import type { Hex, PublicClient } from "viem";
 import { GlobalProofAnchor__factory, ValidatorRegistry__factory } from "../../typechain-types";
 import { federationIdOf } from "../chain/ids";
@@ -15,20 +17,79 @@ const anchorAbi = GlobalProofAnchor__factory.abi;
 const registryAbi = ValidatorRegistry__factory.abi;
 const HALF_N = BigInt("0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0");
 
-type Client = Pick<PublicClient, "readContract" | "getTransactionReceipt" | "getBlockNumber">;
+type RecordClient = Pick<PublicClient, "readContract" | "getTransactionReceipt" | "getContractEvents">;
+type Client = RecordClient & Pick<PublicClient, "getBlockNumber">;
 
 const at = (p: ProofFile): Hex => p.anchor.contract as Hex;
+
+const records = new WeakMap<ProofFile, Promise<Hex>>();
+
+/**
+ * The record of round `anchor.round`, checked against the commitment the anchor stores for the round
+ * (so a file cannot supply its own record): from the `GlobalRootAnchored` log of `anchor.txHash` when
+ * that log carries it, else from the anchor's own `GlobalRootAnchored` logs of the round.
+ */
+export function anchoredRecord(client: RecordClient, p: ProofFile): Promise<Hex> {
+  let found = records.get(p);
+  if (!found) {
+    found = readRecord(client, p);
+    records.set(p, found);
+  }
+  return found;
+}
+
+type Anchored = { round: bigint; record: Hex };
+
+async function readRecord(client: RecordClient, p: ProofFile): Promise<Hex> {
+  const round = BigInt(p.anchor.round);
+  const commitment = await client
+    .readContract({ address: at(p), abi: anchorAbi, functionName: "recordCommitmentOf", args: [round] })
+    .catch(() => {
+      throw new ProofInvalidError(
+        "anchor.contract",
+        `${p.anchor.contract} is not an anchor contract on this chain`,
+      );
+    });
+  check(BigInt(commitment) !== 0n, "anchor.round", `round ${round} is not anchored by ${p.anchor.contract}`);
+  const matches = (a: Anchored) => a.round === round && keccak256(a.record) === commitment;
+  const receipt = await client.getTransactionReceipt({ hash: p.anchor.txHash as Hex }).catch(() => undefined);
+  for (const l of receipt?.logs ?? []) {
+    if (getAddress(l.address) !== getAddress(p.anchor.contract)) continue;
+    try {
+      const ev = decodeEventLog({ abi: anchorAbi, data: l.data, topics: l.topics });
+      if (ev.eventName === "GlobalRootAnchored" && matches(ev.args)) return ev.args.record;
+    } catch {
+      continue;
+    }
+  }
+  const logs = await client.getContractEvents({
+    address: at(p),
+    abi: anchorAbi,
+    eventName: "GlobalRootAnchored",
+    args: { round },
+    fromBlock: 0n,
+  });
+  const log = logs.find((l) => matches(l.args as Anchored));
+  if (!log) {
+    throw new ProofInvalidError(
+      "anchor.round",
+      `round ${round} is anchored but no GlobalRootAnchored log holds the record it committed`,
+    );
+  }
+  return (log.args as Anchored).record;
+}
 
 /** The anchor stores this round's global root and this federation's checkpoint, as the file says. */
 export async function checkAnchoredState(client: Client, p: ProofFile): Promise<void> {
   const round = BigInt(p.anchor.round);
+  const record = await anchoredRecord(client, p);
   let anchored: readonly [Hex, bigint, bigint];
   try {
     anchored = await client.readContract({
       address: at(p),
       abi: anchorAbi,
       functionName: "anchorOf",
-      args: [round],
+      args: [round, record],
     });
   } catch {
     throw new ProofInvalidError("anchor.round", `round ${round} is not anchored by ${p.anchor.contract}`);
@@ -49,7 +110,7 @@ export async function checkAnchoredState(client: Client, p: ProofFile): Promise<
     address: at(p),
     abi: anchorAbi,
     functionName: "checkpointOf",
-    args: [round, p.federation.federationId as Hex],
+    args: [round, p.federation.federationId as Hex, record],
   });
   check(epoch.toString() === p.checkpoint.epoch, "checkpoint.epoch", `the chain stored epoch ${epoch}`);
   check(
@@ -169,6 +230,7 @@ export async function checkInclusionOnChain(client: Client, p: ProofFile): Promi
     args: [
       BigInt(p.anchor.round),
       p.federation.federationId as Hex,
+      await anchoredRecord(client, p),
       p.event.leafHash as Hex,
       BigInt(p.inclusion.index),
       p.inclusion.path as Hex[],

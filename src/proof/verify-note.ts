@@ -22,9 +22,10 @@ import {
 import type { NoteVerifier, SignatureContext, SignedNote } from "../crypto/note";
 import { check, ProofInvalidError } from "./errors";
 import type { ProofFile } from "./format";
+import { anchoredRecord } from "./verify-chain";
 import { hexOf } from "./verify-local";
 
-type Client = Pick<PublicClient, "readContract">;
+type Client = Pick<PublicClient, "readContract" | "getTransactionReceipt" | "getContractEvents">;
 
 /** One federation's share of the note: weight of valid signatures under registered keys. */
 export interface NoteWeight {
@@ -127,13 +128,14 @@ export async function checkSignedNote(client: Client, p: ProofFile, registry: He
     VOTE_CONTEXT,
   );
   const witnesses: RegisteredSet[] = [];
+  const record = await anchoredRecord(client, p);
   for (const c of p.nexus.checkpoints) {
     if (c.origin === p.federation.origin) continue;
     const [epoch] = await client.readContract({
       address: p.anchor.contract as Hex,
       abi: GlobalProofAnchor__factory.abi,
       functionName: "checkpointOf",
-      args: [round, federationIdOf(c.origin) as Hex],
+      args: [round, federationIdOf(c.origin) as Hex, record],
     });
     witnesses.push(await registeredSet(client, registry, c.origin, epoch, WITNESS_CONTEXT));
   }

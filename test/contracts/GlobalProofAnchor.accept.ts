@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import hre from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
+import { anyValue } from "@nomicfoundation/hardhat-chai-matchers/withArgs";
 import { hexlify } from "ethers";
 import { inclusionProof } from "../../src/merkle";
 import { checkpointTypedData, checkpointTypedDataHash } from "../../src/chain/eip712";
@@ -13,6 +14,11 @@ import {
   testWallet,
   TestFederation,
   type Amp,
+  anchorOf,
+  checkpointOf,
+  latestCheckpoint,
+  previousRecord,
+  recordOf,
 } from "../helpers/amp";
 
 describe("GlobalProofAnchor: accepted rounds", function () {
@@ -29,8 +35,8 @@ describe("GlobalProofAnchor: accepted rounds", function () {
 
   it("starts at round 1 with nothing anchored", async function () {
     expect(await amp.anchor.nextRound()).to.equal(1n);
-    expect([...(await amp.anchor.anchorOf(1n))]).to.deep.equal([hre.ethers.ZeroHash, 0n, 0n]);
-    expect([...(await amp.anchor.latestCheckpoint(ssid.id))]).to.deep.equal([0n, 0n, hre.ethers.ZeroHash]);
+    expect([...(await anchorOf(amp, 1n))]).to.deep.equal([hre.ethers.ZeroHash, 0n, 0n]);
+    expect([...(await latestCheckpoint(amp, ssid.id))]).to.deep.equal([0n, 0n, hre.ethers.ZeroHash]);
     expect(await amp.anchor.registry()).to.equal(await amp.registry.getAddress());
   });
 
@@ -39,27 +45,21 @@ describe("GlobalProofAnchor: accepted rounds", function () {
     opencore.grow(7);
     const r = roundFor(amp, feds, 1n);
     const [submitter] = await hre.ethers.getSigners();
-    await expect(amp.anchor.anchorRound(r.round, r.globalRoot, r.checkpoints))
+    await expect(
+      amp.anchor.anchorRound(r.round, r.globalRoot, await previousRecord(amp, r.round), r.checkpoints),
+    )
       .to.emit(amp.anchor, "GlobalRootAnchored")
-      .withArgs(1n, r.globalRoot, submitter!.address);
+      .withArgs(1n, r.globalRoot, submitter!.address, anyValue);
     const block = await hre.ethers.provider.getBlock("latest");
     expect(await amp.anchor.nextRound()).to.equal(2n);
-    expect([...(await amp.anchor.anchorOf(1n))]).to.deep.equal([
+    expect([...(await anchorOf(amp, 1n))]).to.deep.equal([
       r.globalRoot,
       BigInt(block!.number),
       BigInt(block!.timestamp),
     ]);
-    expect([...(await amp.anchor.checkpointOf(1n, ssid.id))]).to.deep.equal([1n, 10n, ssid.rootAt(10n)]);
-    expect([...(await amp.anchor.checkpointOf(1n, opencore.id))]).to.deep.equal([
-      1n,
-      7n,
-      opencore.rootAt(7n),
-    ]);
-    expect([...(await amp.anchor.latestCheckpoint(opencore.id))]).to.deep.equal([
-      1n,
-      7n,
-      opencore.rootAt(7n),
-    ]);
+    expect([...(await checkpointOf(amp, 1n, ssid.id))]).to.deep.equal([1n, 10n, ssid.rootAt(10n)]);
+    expect([...(await checkpointOf(amp, 1n, opencore.id))]).to.deep.equal([1n, 7n, opencore.rootAt(7n)]);
+    expect([...(await latestCheckpoint(amp, opencore.id))]).to.deep.equal([1n, 7n, opencore.rootAt(7n)]);
   });
 
   it("anchors later rounds that extend each log, relayed by any account", async function () {
@@ -70,12 +70,16 @@ describe("GlobalProofAnchor: accepted rounds", function () {
     opencore.grow(1);
     const r = roundFor(amp, feds, 2n);
     const [, stranger] = await hre.ethers.getSigners();
-    await expect(amp.anchor.connect(stranger).anchorRound(r.round, r.globalRoot, r.checkpoints))
+    await expect(
+      amp.anchor
+        .connect(stranger)
+        .anchorRound(r.round, r.globalRoot, await previousRecord(amp, r.round), r.checkpoints),
+    )
       .to.emit(amp.anchor, "GlobalRootAnchored")
-      .withArgs(2n, r.globalRoot, stranger!.address);
-    expect([...(await amp.anchor.latestCheckpoint(ssid.id))]).to.deep.equal([2n, 2000n, ssid.rootAt(2000n)]);
-    expect([...(await amp.anchor.checkpointOf(1n, ssid.id))]).to.deep.equal([1n, 1000n, ssid.rootAt(1000n)]);
-    expect((await amp.anchor.anchorOf(2n)).globalRoot).to.equal(r.globalRoot);
+      .withArgs(2n, r.globalRoot, stranger!.address, anyValue);
+    expect([...(await latestCheckpoint(amp, ssid.id))]).to.deep.equal([2n, 2000n, ssid.rootAt(2000n)]);
+    expect([...(await checkpointOf(amp, 1n, ssid.id))]).to.deep.equal([1n, 1000n, ssid.rootAt(1000n)]);
+    expect((await anchorOf(amp, 2n)).globalRoot).to.equal(r.globalRoot);
     expect(await amp.anchor.nextRound()).to.equal(3n);
   });
 
@@ -85,20 +89,16 @@ describe("GlobalProofAnchor: accepted rounds", function () {
     await anchor(amp, feds, roundFor(amp, feds, 1n));
     ssid.grow(2);
     await anchor(amp, feds, roundFor(amp, feds, 2n));
-    expect([...(await amp.anchor.latestCheckpoint(opencore.id))]).to.deep.equal([
-      2n,
-      5n,
-      opencore.rootAt(5n),
-    ]);
+    expect([...(await latestCheckpoint(amp, opencore.id))]).to.deep.equal([2n, 5n, opencore.rootAt(5n)]);
   });
 
   it("accepts an empty log first and lets it grow without a proof", async function () {
     opencore.grow(4);
     await anchor(amp, feds, roundFor(amp, feds, 1n));
-    expect([...(await amp.anchor.checkpointOf(1n, ssid.id))]).to.deep.equal([1n, 0n, ssid.rootAt(0n)]);
+    expect([...(await checkpointOf(amp, 1n, ssid.id))]).to.deep.equal([1n, 0n, ssid.rootAt(0n)]);
     ssid.grow(3);
     await anchor(amp, feds, roundFor(amp, feds, 2n));
-    expect((await amp.anchor.checkpointOf(2n, ssid.id)).treeSize).to.equal(3n);
+    expect((await checkpointOf(amp, 2n, ssid.id)).treeSize).to.equal(3n);
   });
 
   it("accepts signers holding just above 2/3 of the weight (7 of 9, and 3 of 3)", async function () {
@@ -117,8 +117,8 @@ describe("GlobalProofAnchor: accepted rounds", function () {
     opencore.grow(2);
     const [newcomer, kept] = opencore.validators; // 2 + 1 = 3 of 4
     await anchor(amp, feds, roundFor(amp, feds, 2n, { [opencore.origin]: { signers: [newcomer!, kept!] } }));
-    expect((await amp.anchor.checkpointOf(1n, opencore.id)).epoch).to.equal(1n);
-    expect((await amp.anchor.checkpointOf(2n, opencore.id)).epoch).to.equal(2n);
+    expect((await checkpointOf(amp, 1n, opencore.id)).epoch).to.equal(1n);
+    expect((await checkpointOf(amp, 2n, opencore.id)).epoch).to.equal(2n);
   });
 
   it("takes in a federation registered later, keeping every earlier checkpoint readable", async function () {
@@ -139,16 +139,12 @@ describe("GlobalProofAnchor: accepted rounds", function () {
     const all = [ssid, opencore, late];
     const r2 = roundFor(amp, all, 2n);
     await anchor(amp, all, r2);
-    expect((await amp.anchor.anchorOf(1n)).globalRoot).to.equal(r1.globalRoot);
-    expect((await amp.anchor.anchorOf(2n)).globalRoot).to.equal(r2.globalRoot);
-    expect([...(await amp.anchor.checkpointOf(2n, opencore.id))]).to.deep.equal([
-      1n,
-      9n,
-      opencore.rootAt(9n),
-    ]);
-    expect([...(await amp.anchor.checkpointOf(2n, late.id))]).to.deep.equal([1n, 1n, late.rootAt(1n)]);
-    expect([...(await amp.anchor.checkpointOf(1n, late.id))]).to.deep.equal([0n, 0n, hre.ethers.ZeroHash]);
-    expect((await amp.anchor.checkpointOf(1n, ssid.id)).treeSize).to.equal(6n);
+    expect((await anchorOf(amp, 1n)).globalRoot).to.equal(r1.globalRoot);
+    expect((await anchorOf(amp, 2n)).globalRoot).to.equal(r2.globalRoot);
+    expect([...(await checkpointOf(amp, 2n, opencore.id))]).to.deep.equal([1n, 9n, opencore.rootAt(9n)]);
+    expect([...(await checkpointOf(amp, 2n, late.id))]).to.deep.equal([1n, 1n, late.rootAt(1n)]);
+    expect([...(await checkpointOf(amp, 1n, late.id))]).to.deep.equal([0n, 0n, hre.ethers.ZeroHash]);
+    expect((await checkpointOf(amp, 1n, ssid.id)).treeSize).to.equal(6n);
   });
 
   it("verifies event inclusion against the checkpoint anchored for (round, federation)", async function () {
@@ -157,10 +153,11 @@ describe("GlobalProofAnchor: accepted rounds", function () {
     await anchor(amp, feds, roundFor(amp, feds, 1n));
     ssid.grow(20);
     await anchor(amp, feds, roundFor(amp, feds, 2n));
-    const check = (round: bigint, size: number, index: number) =>
+    const check = async (round: bigint, size: number, index: number) =>
       amp.anchor.verifyEventInclusion(
         round,
         ssid.id,
+        await recordOf(amp, round),
         ssid.leaves[index]!,
         index,
         inclusionProof(ssid.leaves.slice(0, size), index).map((h) => hexlify(h)),
@@ -169,10 +166,21 @@ describe("GlobalProofAnchor: accepted rounds", function () {
     for (const index of [0, 36, 56]) expect(await check(2n, 57, index)).to.equal(true);
     expect(await check(2n, 37, 5)).to.equal(false); // proof for another size
     const proof = inclusionProof(ssid.leaves.slice(0, 37), 3).map((h) => hexlify(h));
-    expect(await amp.anchor.verifyEventInclusion(1n, ssid.id, ssid.leaves[4]!, 3, proof)).to.equal(false);
-    expect(await amp.anchor.verifyEventInclusion(3n, ssid.id, ssid.leaves[3]!, 3, proof)).to.equal(false);
     expect(
-      await amp.anchor.verifyEventInclusion(1n, hre.ethers.ZeroHash, ssid.leaves[3]!, 3, proof),
+      await amp.anchor.verifyEventInclusion(1n, ssid.id, await recordOf(amp, 1n), ssid.leaves[4]!, 3, proof),
+    ).to.equal(false);
+    expect(await amp.anchor.verifyEventInclusion(3n, ssid.id, "0x", ssid.leaves[3]!, 3, proof)).to.equal(
+      false,
+    );
+    expect(
+      await amp.anchor.verifyEventInclusion(
+        1n,
+        hre.ethers.ZeroHash,
+        await recordOf(amp, 1n),
+        ssid.leaves[3]!,
+        3,
+        proof,
+      ),
     ).to.equal(false);
   });
 
@@ -196,10 +204,9 @@ describe("GlobalProofAnchor: accepted rounds", function () {
       [ssid.origin]: { signatures: await sign(ssid) },
       [opencore.origin]: { signatures: await sign(opencore) },
     });
-    await expect(amp.anchor.anchorRound(r.round, r.globalRoot, r.checkpoints)).to.emit(
-      amp.anchor,
-      "GlobalRootAnchored",
-    );
+    await expect(
+      amp.anchor.anchorRound(r.round, r.globalRoot, await previousRecord(amp, r.round), r.checkpoints),
+    ).to.emit(amp.anchor, "GlobalRootAnchored");
   });
 
   it("keeps finding round records past round 127, where the CREATE nonce takes two RLP bytes", async function () {
@@ -210,10 +217,10 @@ describe("GlobalProofAnchor: accepted rounds", function () {
     }
     expect(await amp.anchor.nextRound()).to.equal(131n);
     for (const round of [1n, 127n, 128n, 129n, 130n]) {
-      expect((await amp.anchor.checkpointOf(round, ssid.id)).treeSize).to.equal(round);
+      expect((await checkpointOf(amp, round, ssid.id)).treeSize).to.equal(round);
     }
-    expect((await amp.anchor.latestCheckpoint(ssid.id)).round).to.equal(130n);
-    expect((await amp.anchor.anchorOf(131n)).blockNumber).to.equal(0n);
+    expect((await latestCheckpoint(amp, ssid.id)).round).to.equal(130n);
+    expect((await anchorOf(amp, 131n)).blockNumber).to.equal(0n);
   });
 
   it("computes the same EIP-712 digest as src/chain/eip712", async function () {

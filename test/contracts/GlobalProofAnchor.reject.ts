@@ -2,7 +2,7 @@ import { expect } from "chai";
 import hre from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { anyValue } from "@nomicfoundation/hardhat-chai-matchers/withArgs";
-import { Interface, Signature, ZeroHash, concat, hexlify } from "ethers";
+import { Interface, Signature, ZeroHash, concat, getBytes, hexlify } from "ethers";
 import { consistencyProof, leafHash, rootHash } from "../../src/merkle";
 import {
   anchor,
@@ -17,6 +17,8 @@ import {
   type Amp,
   type CheckpointOptions,
   type Submission,
+  previousRecord,
+  recordOf,
 } from "../helpers/amp";
 
 const N = BigInt("0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141");
@@ -32,7 +34,9 @@ describe("GlobalProofAnchor: rejected rounds leave everything unchanged", functi
   /** Sends `r`, expects `error(args)`, and checks that nothing the anchor stores changed. */
   async function expectRejected(r: Round, error: string, args: unknown[]): Promise<void> {
     const before = await anchorState(amp, feds);
-    await expect(amp.anchor.anchorRound(r.round, r.globalRoot, r.checkpoints))
+    await expect(
+      amp.anchor.anchorRound(r.round, r.globalRoot, await previousRecord(amp, r.round), r.checkpoints),
+    )
       .to.be.revertedWithCustomError(amp.anchor, error)
       .withArgs(...args);
     expect(await anchorState(amp, feds)).to.deep.equal(before);
@@ -99,7 +103,7 @@ describe("GlobalProofAnchor: rejected rounds leave everything unchanged", functi
 
     it("refuses to anchor while no federation is registered", async function () {
       amp = await deployAmp();
-      await expect(amp.anchor.anchorRound(1n, ZeroHash, [])).to.be.revertedWithCustomError(
+      await expect(amp.anchor.anchorRound(1n, ZeroHash, "0x", [])).to.be.revertedWithCustomError(
         amp.anchor,
         "AnchorNoFederations",
       );
@@ -259,18 +263,90 @@ describe("GlobalProofAnchor: rejected rounds leave everything unchanged", functi
     });
   });
 
+  describe("records", function () {
+    /** Round 1's record with byte `at` (0-based, after 0x) flipped. */
+    async function tampered(at: number): Promise<string> {
+      const rec = getBytes(await recordOf(amp, 1n));
+      rec[at] = rec[at]! ^ 0x01;
+      return hexlify(rec);
+    }
+
+    it("refuses a previous record that is not the one committed for the round before", async function () {
+      const r = roundFor(amp, feds, 2n);
+      for (const previous of ["0x", await tampered(20), concat([await recordOf(amp, 1n), "0x00"])]) {
+        const before = await anchorState(amp, feds);
+        await expect(amp.anchor.anchorRound(r.round, r.globalRoot, previous, r.checkpoints))
+          .to.be.revertedWithCustomError(amp.anchor, "AnchorPreviousRecordMismatch")
+          .withArgs(2n);
+        expect(await anchorState(amp, feds)).to.deep.equal(before);
+      }
+    });
+
+    it("refuses a forged previous record claiming a smaller anchored log (no proof needed from size 0)", async function () {
+      // Attack: claim ssid's anchored size was 0 so any tree "extends" it without a consistency proof.
+      const rec = getBytes(await recordOf(amp, 1n));
+      const ssidFirst = BigInt(ssid.id) < BigInt(opencore.id);
+      const entry = 16 + (ssidFirst ? 0 : 48);
+      rec.fill(0, entry + 32, entry + 40); // treeSize := 0
+      const r = roundFor(amp, feds, 2n, { [ssid.origin]: { proof: [] } });
+      const before = await anchorState(amp, feds);
+      await expect(amp.anchor.anchorRound(r.round, r.globalRoot, hexlify(rec), r.checkpoints))
+        .to.be.revertedWithCustomError(amp.anchor, "AnchorPreviousRecordMismatch")
+        .withArgs(2n);
+      expect(await anchorState(amp, feds)).to.deep.equal(before);
+    });
+
+    it("refuses a non-empty previous record in round 1", async function () {
+      const fresh = await deployAmp();
+      const { ssid: s, opencore: o } = demoFederations();
+      await s.register(fresh.registry);
+      await o.register(fresh.registry);
+      s.grow(2);
+      o.grow(2);
+      const r = roundFor(fresh, [s, o], 1n);
+      await expect(fresh.anchor.anchorRound(r.round, r.globalRoot, "0x00", r.checkpoints))
+        .to.be.revertedWithCustomError(fresh.anchor, "AnchorPreviousRecordMismatch")
+        .withArgs(1n);
+      expect(await fresh.anchor.nextRound()).to.equal(1n);
+      expect(await fresh.anchor.recordCommitmentOf(1n)).to.equal(ZeroHash);
+    });
+
+    it("read functions refuse a record that is not the committed one", async function () {
+      for (const bad of ["0x", await tampered(0), await tampered(40)]) {
+        const calls = [
+          () => amp.anchor.anchorOf(1n, bad),
+          () => amp.anchor.checkpointOf(1n, ssid.id, bad),
+          () => amp.anchor.latestCheckpoint(ssid.id, bad),
+          () => amp.anchor.verifyEventInclusion(1n, ssid.id, bad, ZeroHash, 0n, []),
+        ];
+        for (const call of calls)
+          await expect(call()).to.be.revertedWithCustomError(amp.anchor, "AnchorRecordMismatch").withArgs(1n);
+      }
+      // latestCheckpoint wants the latest round's record: round 1's is refused once round 2 is anchored.
+      const old = await recordOf(amp, 1n);
+      await anchor(amp, feds, roundFor(amp, feds, 2n));
+      await expect(amp.anchor.latestCheckpoint(ssid.id, old))
+        .to.be.revertedWithCustomError(amp.anchor, "AnchorRecordMismatch")
+        .withArgs(2n);
+      // A round not anchored reads as zeros whatever record is given.
+      expect([...(await amp.anchor.anchorOf(3n, old))]).to.deep.equal([ZeroHash, 0n, 0n]);
+      expect(await amp.anchor.recordCommitmentOf(3n)).to.equal(ZeroHash);
+    });
+  });
+
   describe("value", function () {
     it("refuses value on every function and on plain transfers", async function () {
       const before = await anchorState(amp, feds);
       const [sender] = await hre.ethers.getSigners();
       const r = roundFor(amp, feds, 2n);
       const calls: [string, unknown[]][] = [
-        ["anchorRound", [r.round, r.globalRoot, r.checkpoints]],
+        ["anchorRound", [r.round, r.globalRoot, await previousRecord(amp, r.round), r.checkpoints]],
         ["nextRound", []],
-        ["anchorOf", [1n]],
-        ["checkpointOf", [1n, ssid.id]],
-        ["latestCheckpoint", [ssid.id]],
-        ["verifyEventInclusion", [1n, ssid.id, ZeroHash, 0n, []]],
+        ["recordCommitmentOf", [1n]],
+        ["anchorOf", [1n, await recordOf(amp, 1n)]],
+        ["checkpointOf", [1n, ssid.id, await recordOf(amp, 1n)]],
+        ["latestCheckpoint", [ssid.id, await recordOf(amp, 1n)]],
+        ["verifyEventInclusion", [1n, ssid.id, await recordOf(amp, 1n), ZeroHash, 0n, []]],
         ["checkpointDigest", [ssid.id, 1n, 1n, 1n, ZeroHash]],
         ["registry", []],
         ["CHECKPOINT_TYPEHASH", []],

@@ -243,6 +243,8 @@ describe("ValidatorRegistry", function () {
         currentSetOf: [ID],
         GOVERNANCE_ROLE: [],
         MAX_VALIDATORS: [],
+        MAX_DIRECTORY_BYTES: [],
+        directory: [],
         DEFAULT_ADMIN_ROLE: [],
         getRoleAdmin: [ZeroHash],
         grantRole: [ZeroHash, sender!.address],

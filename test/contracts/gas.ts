@@ -8,7 +8,16 @@ import { writeFileSync } from "node:fs";
 import hre from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { getBytes, keccak256, toUtf8Bytes, ZeroHash } from "ethers";
-import { anchor, demoFederations, deployWithFederations, roundFor } from "../helpers/amp";
+import {
+  anchor,
+  demoFederations,
+  deployAmp,
+  deployWithFederations,
+  previousRecord,
+  roundFor,
+  testWallet,
+  TestFederation,
+} from "../helpers/amp";
 
 const hashOf = (label: string) => keccak256(toUtf8Bytes(label));
 
@@ -21,7 +30,7 @@ interface Step {
 
 /**
  * Splits a transaction's execution gas by what the top-level frame spent it on, from
- * debug_traceTransaction: storage, the round record (CREATE) and record reads (EXTCODESIZE/COPY),
+ * debug_traceTransaction: storage (the round's commitment), the directory read (EXTCODESIZE/COPY),
  * precompiles (0x01 ecrecover, 0x02 SHA-256), the calls to the registry (including all they execute),
  * logs, and everything else.
  */
@@ -46,10 +55,28 @@ async function breakdown(txHash: string, registry: string): Promise<Record<strin
         cost,
       );
     } else if (s.op === "SSTORE" || s.op === "SLOAD") add(s.op, cost);
-    else if (s.op === "CREATE") add("record write", cost);
-    else if (s.op === "EXTCODESIZE" || s.op === "EXTCODECOPY") add("record reads", cost);
+    else if (s.op === "CREATE") add("create", cost);
+    else if (s.op === "EXTCODESIZE" || s.op === "EXTCODECOPY") add("directory read", cost);
     else if (s.op.startsWith("LOG")) add("event", cost);
     else add("other execution", cost);
+  }
+  return out;
+}
+
+/** Gas of each top-level CREATE of a transaction, in order (the registry's last one is the directory). */
+async function createCosts(txHash: string): Promise<number[]> {
+  const trace = (await hre.network.provider.send("debug_traceTransaction", [
+    txHash,
+    { disableStorage: true, disableMemory: true, disableStack: true },
+  ])) as { structLogs: Step[] };
+  const steps = trace.structLogs;
+  const out: number[] = [];
+  for (let i = 0; i < steps.length - 1; i++) {
+    const s = steps[i]!;
+    if (s.depth !== 1 || s.op !== "CREATE") continue;
+    let j = i + 1;
+    while (j < steps.length && steps[j]!.depth > 1) j++;
+    out.push(s.gas - (steps[j]?.gas ?? s.gas));
   }
   return out;
 }
@@ -74,7 +101,12 @@ describe("gas scenarios (figures for docs/gas.md)", function () {
       opencore.grow(1000);
       const r = roundFor(amp, feds, round);
       proofLengths.push(...r.checkpoints.map((c) => c.consistencyProof.length));
-      const tx = await amp.anchor.anchorRound(r.round, r.globalRoot, r.checkpoints);
+      const tx = await amp.anchor.anchorRound(
+        r.round,
+        r.globalRoot,
+        await previousRecord(amp, r.round),
+        r.checkpoints,
+      );
       const receipt = await tx.wait();
       for (const c of r.checkpoints)
         feds.find((f) => f.id === c.federationId)!.anchoredSize = BigInt(c.treeSize);
@@ -95,6 +127,36 @@ describe("gas scenarios (figures for docs/gas.md)", function () {
     }
     figures.consistencyProofLengths = proofLengths.join(", ");
     expect(await amp.anchor.nextRound()).to.equal(5n);
+  });
+
+  it("registers federations of 4 validators and rotates one, rewriting the directory each time", async function () {
+    const amp = await deployAmp();
+    const wallets = (k: number) => Array.from({ length: 4 }, (_, i) => testWallet(`gas/registry/${k}/${i}`));
+    for (let k = 1; k <= 8; k++) {
+      const fed = new TestFederation(`amp.local/federation-${k}`, wallets(k), [1n, 1n, 1n, 1n]);
+      const tx = await amp.registry.registerFederation(
+        fed.origin,
+        fed.validators.map((w) => w.address),
+        fed.weights,
+        fed.commitments,
+      );
+      const receipt = (await tx.wait())!;
+      const creates = await createCosts(tx.hash);
+      const code = await hre.ethers.provider.getCode(await amp.registry.directory());
+      figures[`register${k}Gas`] = Number(receipt.gasUsed);
+      figures[`register${k}.directoryCreate`] = creates[creates.length - 1]!;
+      figures[`register${k}.directoryBytes`] = (code.length - 4) / 2;
+      if (k === 8) {
+        const next = wallets(100);
+        await fed.rotate(amp, next, [1n, 1n, 1n, 1n]);
+        const logs = await amp.registry.queryFilter(amp.registry.filters.ValidatorSetRotated(fed.id));
+        const rotation = logs[logs.length - 1]!;
+        const r = (await hre.ethers.provider.getTransactionReceipt(rotation.transactionHash))!;
+        const rc = await createCosts(rotation.transactionHash);
+        figures.rotate8Gas = Number(r.gasUsed);
+        figures["rotate8.directoryCreate"] = rc[rc.length - 1]!;
+      }
+    }
   });
 
   it("records one receipt and a batch of 7", async function () {

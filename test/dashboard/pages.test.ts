@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { expect } from "chai";
+import { AnchorReader } from "../../src/chain/round-records";
 import { AnchoringRunner } from "../../src/chain/runner";
 import type { RoundReport } from "../../src/chain/runner";
 import { connectEmbedded } from "../../src/chain/connect";
@@ -37,7 +38,7 @@ describe("dashboard: the Rounds and Nodes pages against a real in-process run, i
   async function chainLatest(): Promise<{ round: bigint; root: string }> {
     const anchor = GlobalProofAnchor__factory.connect(record.contracts.globalProofAnchor, conn.provider);
     const round = (await anchor.nextRound()) - 1n;
-    return { round, root: (await anchor.anchorOf(round))[0] };
+    return { round, root: (await new AnchorReader(anchor).anchorOf(round)).globalRoot };
   }
 
   before(async function () {
@@ -162,7 +163,10 @@ describe("dashboard: the Rounds and Nodes pages against a real in-process run, i
         .nth(4)
         .filter({ hasText: new RegExp(`^${latest}$`) })
         .waitFor();
-      const [, size, root] = await anchor.checkpointOf(latest, federationIdOf(f.origin));
+      const { treeSize: size, rootHash: root } = await new AnchorReader(anchor).checkpointOf(
+        latest,
+        federationIdOf(f.origin),
+      );
       const cells = await row.locator("td").allTextContents();
       expect(cells[4]).to.equal(String(latest));
       expect(cells[5]).to.equal(size.toString());

@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import { expect } from "chai";
 import type { PublicClient } from "viem";
+import { AnchorReader } from "../../src/chain/round-records";
 import { connectEmbedded } from "../../src/chain/connect";
 import type { ChainConnection } from "../../src/chain/connect";
 import type { DeploymentRecord } from "../../src/chain/deployment";
@@ -59,9 +60,14 @@ describe("e2e on the in-process network: rounds, anchors, proofs", function () {
         const leaves = runner.archive.leafHashes(f.name, 0n, size);
         return { origin: f.origin, treeSize: size, rootHash: rootHash(leaves) };
       });
-      expect((await anchor.anchorOf(round))[0]).to.equal(hex(globalRoot(round, checkpoints)));
+      expect((await new AnchorReader(anchor).anchorOf(round)).globalRoot).to.equal(
+        hex(globalRoot(round, checkpoints)),
+      );
       for (const cp of checkpoints) {
-        const [, size, root] = await anchor.checkpointOf(round, federationIdOf(cp.origin));
+        const { treeSize: size, rootHash: root } = await new AnchorReader(anchor).checkpointOf(
+          round,
+          federationIdOf(cp.origin),
+        );
         expect([size, root]).to.deep.equal([cp.treeSize, hex(cp.rootHash)]);
       }
     }

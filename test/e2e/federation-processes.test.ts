@@ -213,7 +213,16 @@ describe("e2e: a federation of seven node processes (amp up)", function () {
     await allAt(["opencore-eu-1", "opencore-us-1", "opencore-apac-1"], before + 3);
 
     const out = path.join(dir, "proof.json");
-    const proof = await amp("proof", acks[1]!.eventId, "--node", node("opencore-apac-1").url, "--out", out);
+    // The log reaches its size when the round is applied; the round's anchor record (proof material)
+    // reaches this node just after, from the proposer: ask until it is there.
+    const proof = await until(
+      "a proof from opencore-apac-1",
+      async () => {
+        const r = await amp("proof", acks[1]!.eventId, "--node", node("opencore-apac-1").url, "--out", out);
+        return r.code === 3 && r.stderr.includes("NotAnchoredError") ? undefined : r;
+      },
+      120_000,
+    );
     expect(proof.code, proof.stderr).to.equal(0);
     const verify = await amp("verify", out, "--rpc", fed.rpc, "--trust", path.join(dir, "trust.json"));
     expect(verify.code, verify.stdout + verify.stderr).to.equal(0);

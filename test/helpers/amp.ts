@@ -16,6 +16,7 @@ import type { GlobalProofAnchor, ProofCreditReceipts, ValidatorRegistry } from "
 import type { IGlobalProofAnchor } from "../../typechain-types/contracts/GlobalProofAnchor";
 import { consistencyProof, leafHash, rootHash } from "../../src/merkle";
 import { globalRoot } from "../../src/nexus/global-root";
+import { AnchorReader } from "../../src/chain/round-records";
 import { checkpointTypedDataHash, rotationTypedDataHash, validatorSetHash } from "../../src/chain/eip712";
 
 export type Submission = IGlobalProofAnchor.CheckpointSubmissionStruct;
@@ -234,13 +235,40 @@ export function roundFor(
   return { round, globalRoot: globalRootOf(round, feds, checkpoints), checkpoints };
 }
 
+/** The record of `round` from its `GlobalRootAnchored` log ("0x" when not anchored). */
+export function recordOf(amp: Amp, round: bigint): Promise<string> {
+  return new AnchorReader(amp.anchor).record(round);
+}
+
+/** What `anchorRound(round, ...)` must carry as `previousRecord`: the record of round - 1, "0x" for round 1. */
+export function previousRecord(amp: Amp, round: bigint): Promise<string> {
+  return round > 1n ? recordOf(amp, round - 1n) : Promise.resolve("0x");
+}
+
+/** The anchor's `anchorOf(round, record)` with the round's record from its log. */
+export async function anchorOf(amp: Amp, round: bigint) {
+  return amp.anchor.anchorOf(round, await recordOf(amp, round));
+}
+
+/** The anchor's `checkpointOf(round, id, record)` with the round's record from its log. */
+export async function checkpointOf(amp: Amp, round: bigint, federationId: string) {
+  return amp.anchor.checkpointOf(round, federationId, await recordOf(amp, round));
+}
+
+/** The anchor's `latestCheckpoint(id, record)` with the record of round `nextRound() - 1`. */
+export async function latestCheckpoint(amp: Amp, federationId: string) {
+  const latest = (await amp.anchor.nextRound()) - 1n;
+  return amp.anchor.latestCheckpoint(federationId, await recordOf(amp, latest));
+}
+
 /** Sends `anchorRound` and, on success, records the anchored sizes in the test federations. */
 export async function anchor(
   amp: Amp,
   feds: readonly TestFederation[],
   r: { round: bigint; globalRoot: string; checkpoints: Submission[] },
 ): Promise<bigint> {
-  const receipt = await (await amp.anchor.anchorRound(r.round, r.globalRoot, r.checkpoints)).wait();
+  const previous = await previousRecord(amp, r.round);
+  const receipt = await (await amp.anchor.anchorRound(r.round, r.globalRoot, previous, r.checkpoints)).wait();
   for (const s of r.checkpoints) {
     const fed = feds.find((f) => f.id === s.federationId);
     if (fed) fed.anchoredSize = BigInt(s.treeSize);
@@ -253,10 +281,11 @@ export async function anchorState(amp: Amp, feds: readonly TestFederation[]): Pr
   const next = await amp.anchor.nextRound();
   const out: unknown[] = [next];
   for (let r = 1n; r <= next; r++) {
-    out.push([...(await amp.anchor.anchorOf(r))]);
-    for (const f of feds) out.push([...(await amp.anchor.checkpointOf(r, f.id))]);
+    out.push(await amp.anchor.recordCommitmentOf(r));
+    out.push([...(await anchorOf(amp, r))]);
+    for (const f of feds) out.push([...(await checkpointOf(amp, r, f.id))]);
   }
-  for (const f of feds) out.push([...(await amp.anchor.latestCheckpoint(f.id))]);
+  for (const f of feds) out.push([...(await latestCheckpoint(amp, f.id))]);
   return out;
 }
 
@@ -303,7 +332,7 @@ export async function expectRegistryRejects(
 
 /** Everything the registry stores, for "nothing changed" checks. */
 export async function registryState(registry: ValidatorRegistry, ids: string[]): Promise<unknown[]> {
-  const out: unknown[] = [[...(await registry.federationIds())]];
+  const out: unknown[] = [[...(await registry.federationIds())], await registry.directory()];
   for (const id of ids) {
     const epoch = await registry.currentEpoch(id);
     out.push(epoch, await registry.originOf(id), [...(await registry.pendingRecovery(id))]);
