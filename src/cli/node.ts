@@ -9,6 +9,7 @@ import { loadNodeKeys, publicIdentity } from "../crypto/keys";
 import { loadManifest } from "../manifest";
 import { Roster, readPublicIdentity } from "../node/roster";
 import { NodeService } from "../node/service";
+import { nodeMetricsExtension } from "../telemetry/node";
 import { InvalidInputError } from "../util/errors";
 import { UsageError } from "./exit";
 
@@ -48,7 +49,7 @@ export function addNodeCommand(program: Command): void {
       `
 The keystore password comes from AMP_KEYSTORE_PASSWORD. Only this node's secret keys are read;
 peers are known by their public identity (<id>.pub.json, or the public fields of their key files).
-HTTP paths: docs/http.md. Stops cleanly on SIGINT/SIGTERM.
+HTTP paths: docs/http.md; GET /metrics: Prometheus metrics (docs/operations.md). Stops cleanly on SIGINT/SIGTERM.
 
 Examples:
   $ AMP_KEYSTORE_PASSWORD=... amp node --manifest m.yaml --node ssid-eu-1 --data ./n1 --keys ./keys`,
@@ -76,6 +77,7 @@ Examples:
         record,
         maxBatch: manifest.batch.maxSize,
         tickMs: manifest.batch.maxAgeMs,
+        extensions: [nodeMetricsExtension()],
       });
       const url = new URL(me.url);
       const { host, port } = opts.listen

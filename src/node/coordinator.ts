@@ -27,6 +27,7 @@ import { decodeEntries } from "../transport/wire";
 import { AmpError } from "../util/errors";
 import type { FederationNode } from "./node";
 import type { RosterFederation } from "./roster";
+import { StageClock } from "./stages";
 
 export interface FederationRoundOutcome {
   readonly origin: string;
@@ -54,6 +55,8 @@ const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
 export class Coordinator {
   private cached: { round: bigint; cv: ConsensusValidator; log: FederationLog } | undefined;
   private readonly evidence: EvidenceStore;
+  /** Stage timings of the rounds this node runs (seal, quorum, witness; anchor by the driver). */
+  readonly stages = new StageClock();
 
   constructor(
     private readonly node: FederationNode,
@@ -68,13 +71,13 @@ export class Coordinator {
 
   async run(round: bigint): Promise<FederationRoundOutcome> {
     await this.node.catchUp();
-    const entries = await this.batch(round);
+    const entries = await this.stages.time("seal", () => this.batch(round));
     const { cv, log } = this.consensus(round);
-    const out = await cv.runRound(round, entries);
+    const out = await this.stages.time("quorum", () => cv.runRound(round, entries));
     if (out.status !== "final") {
       throw new AmpError(`${this.node.origin} round ${round}: ${out.reason}`, { kind: "retry-later" });
     }
-    const cosignedNote = await this.witness(out.qc, log);
+    const cosignedNote = await this.stages.time("witness", () => this.witness(out.qc, log));
     const cp = out.qc.checkpoint;
     const from = this.node.archiveLog.size;
     return {

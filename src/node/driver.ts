@@ -131,7 +131,8 @@ export class RoundDriver {
       });
     }
     checkpoints.sort((a, b) => (BigInt(a.federationId) < BigInt(b.federationId) ? -1 : 1));
-    const res = await this.cfg.submitter.submit({ round, globalRoot: hex(root), checkpoints });
+    const input = { round, globalRoot: hex(root), checkpoints };
+    const res = await this.cfg.coordinator.stages.time("anchor", () => this.cfg.submitter.submit(input));
     this.node.logger.info("round anchored", { round, status: res.status, tx: res.txHash });
     const record = anchoredRecord(
       this.node.cfg.roster,
