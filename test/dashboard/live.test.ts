@@ -218,6 +218,35 @@ describe("dashboard of a real local federation (amp up, seven node processes, Ch
     expect(errors).to.deep.equal([]);
   });
 
+  it("amp dashboard --nodes URL,… serves the same rounds and nodes, read from those URLs", async function () {
+    const child = spawn(
+      process.execPath,
+      [AMP, "dashboard", "--nodes", fed.nodes.map((n) => n.url).join(","), "--listen", "127.0.0.1:0"],
+      { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    try {
+      let out = "";
+      child.stdout.on("data", (b: Buffer) => (out += b.toString("utf8")));
+      const url = await until(
+        "amp dashboard --nodes printed its URL",
+        () => /dashboard: (\S+)/.exec(out)?.[1],
+      );
+      const rounds = (await (await fetch(`${url}api/rounds`)).json()) as {
+        rounds: { round: number; globalRoot: string }[];
+      };
+      const round = (await anchor().nextRound()) - 1n;
+      const [root] = await anchor().anchorOf(round);
+      expect(rounds.rounds[0]!.round).to.equal(Number(round));
+      expect(rounds.rounds[0]!.globalRoot.toLowerCase()).to.equal(root.toLowerCase());
+      const nodes = (await (await fetch(`${url}api/nodes`)).json()) as {
+        live: { id: string; up: boolean }[];
+      };
+      expect(nodes.live.map((n) => [n.id, n.up])).to.deep.equal(fed.nodes.map((n) => [n.id, true]));
+    } finally {
+      child.kill("SIGTERM");
+    }
+  });
+
   it("Drift and Credits: read from the nodes when they serve them, else say not available", async function () {
     for (const name of ["drift", "credits"]) {
       const { page, errors } = await browser!.page();
