@@ -90,16 +90,23 @@ class Tail {
 export function nodeMetricsExtension(opts: NodeMetricsOptions = {}): NodeExtension {
   let metrics: AmpMetrics | undefined;
   let tails: Tail[] = [];
+  let lastSeen = 0n; // the last anchored round seen (set at start: a restart is not an anchor)
 
   const onTick = (r: TickResult, ctx: NodeExtensionContext) => {
     const m = metrics;
     if (!m) return;
     observe(() => {
       if (r.kind === "anchored" || r.kind === "already-anchored") {
+        // This node drove the round through witnessing to the chain (as `witnessed` in process).
         m.anchors.inc({ status: r.kind });
-        m.rounds.inc({ status: r.kind });
-        m.lastAnchorTime.set(Date.now() / 1000);
+        m.rounds.inc({ status: "witnessed" });
       } else if (r.kind === "failed") m.rounds.inc({ status: "failed" });
+      // Every node (not only the round's proposer) tells when it last saw a new anchored round.
+      const anchored = ctx.node.lastAnchoredRound();
+      if (anchored > lastSeen) {
+        m.lastAnchorTime.set(Date.now() / 1000);
+        lastSeen = anchored;
+      }
       for (const t of tails) {
         t.read((e) => {
           const kind = typeof e.kind === "string" ? e.kind : "unknown";
@@ -169,6 +176,9 @@ export function nodeMetricsExtension(opts: NodeMetricsOptions = {}): NodeExtensi
         void reply.header("content-type", m.contentType);
         return m.metrics();
       });
+    },
+    start(ctx: NodeExtensionContext) {
+      lastSeen = ctx.node.lastAnchoredRound();
     },
     onTick,
   };

@@ -137,6 +137,14 @@ describe("telemetry: GET /metrics on every node (NodeExtension)", function () {
     });
     const sum = (name: string) => total(all, name);
     expect(sum("amp_anchor_seconds_count")).to.be.at.least(1);
+    expect(
+      all.reduce((a, f) => a + (valueOf(f, "amp_rounds_total", { status: "witnessed" }) ?? 0), 0),
+    ).to.be.at.least(1);
+    // Every node tells when it saw the new anchored round, not only the proposer.
+    await until("every node saw the anchor", async () => {
+      const a = await scrapeAll();
+      return a.every((f) => (valueOf(f, "amp_last_anchor_timestamp_seconds") ?? 0) > 0) || undefined;
+    });
     expect(sum("amp_seal_seconds_count")).to.be.at.least(2); // one coordinator per federation
     expect(sum("amp_round_quorum_seconds_count")).to.be.at.least(2);
     expect(sum("amp_round_witness_seconds_count")).to.be.at.least(2);
