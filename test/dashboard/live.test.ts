@@ -4,7 +4,7 @@
  * carries it; every node serves GET /metrics on its own URL. The pages show what the chain and the
  * nodes hold. The whole `amp up` process group is killed in `after`, even on failure.
  *
- * `AMP_DOCS_SCREENSHOT=1` also writes the Rounds page to docs/images/dashboard-rounds.png (the
+ * `AMP_DOCS_SCREENSHOT=1` also writes the Rounds page to docs/img/dashboard-rounds.png (the
  * README's picture): `AMP_DOCS_SCREENSHOT=1 npx hardhat test --no-compile test/dashboard/live.test.ts`.
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
@@ -171,8 +171,8 @@ describe("dashboard of a real local federation (amp up, seven node processes, Ch
     expect((await page.locator("#latest-root").textContent())?.toLowerCase()).to.equal(root.toLowerCase());
     await browser!.screenshot(page, "live-rounds");
     if (process.env.AMP_DOCS_SCREENSHOT === "1") {
-      fs.mkdirSync(path.join(ROOT, "docs", "images"), { recursive: true });
-      await page.screenshot({ path: path.join(ROOT, "docs", "images", "dashboard-rounds.png") });
+      fs.mkdirSync(path.join(ROOT, "docs", "img"), { recursive: true });
+      await page.screenshot({ path: path.join(ROOT, "docs", "img", "dashboard-rounds.png") });
     }
     expect(errors).to.deep.equal([]);
   });
