@@ -46,7 +46,11 @@ const TYPES: Record<string, string> = {
 /** URL path → file; a fixed list, so no request can name another file. */
 function assets(): Map<string, string> {
   const pub = publicDir();
-  const uplot = path.dirname(require.resolve("uplot/dist/uPlot.iife.min.js"));
+  // Bundled at build time next to the compiled pages (bundle.ts); from the npm package in the sources.
+  const bundled = path.join(pub, "assets");
+  const uplot = fs.existsSync(path.join(bundled, "uPlot.iife.min.js"))
+    ? bundled
+    : path.dirname(require.resolve("uplot/dist/uPlot.iife.min.js"));
   return new Map([
     ["/", path.join(pub, "index.html")],
     ["/app.js", path.join(pub, "app.js")],
