@@ -23,6 +23,16 @@ import { observe } from "../rounds/observer";
 
 const registries = new WeakMap<NodeExtensionContext, AmpMetrics>();
 
+/** Evidence kinds a node records (label values stay a fixed set; anything else is `other`). */
+const EVIDENCE_KINDS = new Set<string>([
+  "wrong-root",
+  "equivocation",
+  "invalid-signature",
+  "wrong-length-signature",
+  "withheld-vote",
+  "forged-entries",
+]);
+
 /**
  * The metrics registry of the node whose extension context is `ctx` (undefined when the node runs
  * without the metrics extension). Call it when observing, not when building an extension: extensions
@@ -109,7 +119,7 @@ export function nodeMetricsExtension(opts: NodeMetricsOptions = {}): NodeExtensi
       }
       for (const t of tails) {
         t.read((e) => {
-          const kind = typeof e.kind === "string" ? e.kind : "unknown";
+          const kind = typeof e.kind === "string" && EVIDENCE_KINDS.has(e.kind) ? e.kind : "other";
           const accused = typeof e.nodeId === "string" ? e.nodeId : "unknown";
           // Label values stay bounded: only node ids of the manifest.
           if (!ctx.node.cfg.roster.has(accused)) return;
@@ -153,6 +163,14 @@ export function nodeMetricsExtension(opts: NodeMetricsOptions = {}): NodeExtensi
         (f) => new Tail(path.join(ctx.dataDir, "evidence", f)),
       );
 
+      // Events newly queued by an ingest call (duplicates and already anchored ones are not counted).
+      const queued = new WeakMap<FastifyRequest, number>();
+      app.addHook("onSend", (req: FastifyRequest, reply: FastifyReply, payload: unknown, done) => {
+        if (req.method === "POST" && req.routeOptions.url === "/v1/events" && typeof payload === "string") {
+          queued.set(req, payload.match(/"status":"queued"/g)?.length ?? 0);
+        }
+        done(null, payload);
+      });
       app.addHook("onResponse", (req: FastifyRequest, reply: FastifyReply, done: () => void) => {
         observe(() => {
           const route = req.routeOptions.url;
@@ -160,7 +178,7 @@ export function nodeMetricsExtension(opts: NodeMetricsOptions = {}): NodeExtensi
           const seconds = reply.elapsedTime / 1000;
           if (req.method === "POST" && route === "/v1/events") {
             const n = eventsIn(req.body);
-            if (status < 300) m.ingested(federation, seconds, n);
+            if (status < 300) m.ingested(federation, seconds, queued.get(req) ?? 0);
             else {
               const reason = reasonOfStatus(status);
               m.refused(federation, new AmpError(`HTTP ${status}`, { kind: reason }), Math.max(1, n));
