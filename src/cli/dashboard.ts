@@ -7,7 +7,12 @@ import type { DeploymentRecord } from "../chain/deployment";
 import { ReceiptsReader } from "../credits/chain";
 import { publicClientFor } from "../proof/verify";
 import type { Command } from "commander";
-import { serveDashboard } from "../dashboard/server";
+import { serveDashboard, type DashboardOptions } from "../dashboard/server";
+import { LiveNodes, type LiveNode } from "../dashboard/live";
+import { readDeployment } from "../chain/deployment";
+import { readAdminToken } from "../node/admin";
+import type { FederationFile } from "../node/local";
+import { readFederation } from "./federation";
 import { parseListen } from "../telemetry/http";
 import { InvalidInputError, oneLine } from "../util/errors";
 import { DEFAULT_MANIFEST_PATH, loadManifest } from "../manifest";
@@ -16,7 +21,9 @@ import { CannotCheckError, UsageError } from "./exit";
 import { TRUST_FILE, readTrustPolicy } from "../trust/policy";
 
 interface DashboardFlags {
-  data: string;
+  data?: string;
+  nodes?: string;
+  deployment?: string;
   listen: string;
   manifest?: string;
   rpc?: string;
@@ -34,7 +41,7 @@ async function receiptsReader(
   }
   let address = opts.receipts;
   if (address === undefined) {
-    const file = path.join(opts.data, DEPLOYMENT_FILE);
+    const file = path.join(opts.data ?? ".", DEPLOYMENT_FILE);
     if (!fs.existsSync(file)) {
       throw new UsageError(`--rpc: no ${file} to take the receipts contract from; pass --receipts ADDRESS`);
     }
@@ -51,13 +58,71 @@ async function receiptsReader(
   return { reader: new ReceiptsReader(address, conn.provider), rpc: opts.rpc, close: () => conn.close() };
 }
 
+/**
+ * Dashboard options for a running local federation (`amp up`'s federation.json): live from the
+ * nodes' HTTP APIs, each node's operator token from its data dir, proofs verified on the chain
+ * against the data dir's own pinned trust policy.
+ */
+export function localDashboardOptions(data: string, fed: FederationFile): DashboardOptions {
+  const nodes: LiveNode[] = fed.nodes.map((n) => {
+    let token: string | undefined;
+    try {
+      token = readAdminToken(n.dataDir);
+    } catch {
+      token = undefined; // not started yet: acknowledge / resolve answer 403 until it is
+    }
+    return { id: n.id, url: n.url, ...(token ? { token } : {}) };
+  });
+  const record = fs.existsSync(fed.deployment) ? readDeployment(path.dirname(fed.deployment)) : undefined;
+  const manifest = loadManifestFederations(fed.manifest);
+  const trustFile = fs.existsSync(fed.trustPolicy) ? fed.trustPolicy : path.join(data, TRUST_FILE);
+  const policy = fs.existsSync(trustFile) ? readTrustPolicy(trustFile) : undefined;
+  return {
+    manifest,
+    live: new LiveNodes(nodes, record, manifest),
+    ...(policy ? { proofCheck: { client: publicClientFor(fed.rpc), trust: { policy } } } : {}),
+  };
+}
+
+/** `--nodes URL,…`: live from those nodes; pinned deployment and trust policy when given. */
+function nodesDashboardOptions(opts: DashboardFlags): DashboardOptions {
+  const urls = (opts.nodes ?? "").split(",").map((u) => u.trim());
+  for (const u of urls) {
+    if (!/^https?:\/\/[^/]+\/?$/.test(u))
+      throw new UsageError(`--nodes: "${u}" is not a node base URL (http://HOST:PORT)`);
+  }
+  if (opts.deployment !== undefined && !fs.existsSync(opts.deployment))
+    throw new UsageError(`--deployment ${opts.deployment}: no such file`);
+  const record = opts.deployment ? readDeployment(path.dirname(opts.deployment)) : undefined;
+  if (opts.trust !== undefined && !fs.existsSync(opts.trust))
+    throw new UsageError(`--trust ${opts.trust}: no such file`);
+  if (opts.trust !== undefined && opts.rpc === undefined)
+    throw new UsageError("--trust needs --rpc (the chain to verify on)");
+  const policy = opts.trust !== undefined ? readTrustPolicy(opts.trust) : undefined;
+  const manifest = opts.manifest !== undefined ? loadManifestFederations(opts.manifest) : [];
+  return {
+    manifest,
+    live: new LiveNodes(
+      urls.map((url) => ({ url: url.replace(/\/$/, "") })),
+      record,
+      manifest,
+    ),
+    ...(policy && opts.rpc ? { proofCheck: { client: publicClientFor(opts.rpc), trust: { policy } } } : {}),
+  };
+}
+
 export function addDashboardCommand(program: Command): void {
   program
     .command("dashboard")
     .description(
       "serve the operator dashboard (Rounds, Nodes, Drift, Credits) of a data dir; live while `amp run` writes it",
     )
-    .requiredOption("--data <dir>", "data dir written by `amp deploy` / `amp run` / `amp demo --data`")
+    .option(
+      "--data <dir>",
+      "data dir of `amp up` (live from its running nodes) or of `amp deploy` / `amp run` / `amp demo --data`",
+    )
+    .option("--nodes <urls>", "comma-separated node base URLs: live from their HTTP APIs (no data dir)")
+    .option("--deployment <file>", "with --nodes: pinned deployment record (quorum weights of checkpoints)")
     .option(
       "--listen <host:port>",
       "where to listen (port 0: a free port; the URL is printed)",
@@ -88,6 +153,8 @@ lookup: an event id's proof file and its verification (amp verify's checks). Pag
 Stop with Ctrl-C.
 
 Examples:
+  $ amp dashboard --data ./amp-local          # a running amp up: live from its nodes
+  $ amp dashboard --nodes http://127.0.0.1:7401,http://127.0.0.1:7402 --listen 127.0.0.1:0
   $ amp dashboard --data ./amp-data
   $ amp dashboard --data ./amp-data --listen 127.0.0.1:0
   $ amp dashboard --data ./amp-data --rpc http://127.0.0.1:8545`,
@@ -98,18 +165,34 @@ Examples:
       } catch (e) {
         throw new UsageError(oneLine(e));
       }
-      if (!fs.existsSync(opts.data)) throw new UsageError(`--data ${opts.data}: no such directory`);
+      if ((opts.data === undefined) === (opts.nodes === undefined))
+        throw new UsageError("give exactly one of --data DIR or --nodes URL,…");
+      const running = opts.data !== undefined ? readFederation(path.resolve(opts.data)) : undefined;
+      if (opts.nodes !== undefined || running) {
+        const live =
+          running && opts.data !== undefined
+            ? localDashboardOptions(path.resolve(opts.data), running)
+            : nodesDashboardOptions(opts);
+        const server = await serveDashboard(opts.data ?? ".", opts.listen, live);
+        console.log(`dashboard: ${server.url}`);
+        await untilSignal();
+        await server.close();
+        return;
+      }
+      if (opts.data === undefined) throw new UsageError("--data is required");
+      const data = opts.data;
+      if (!fs.existsSync(data)) throw new UsageError(`--data ${data}: no such directory`);
       const manifest = loadManifestFederations(opts.manifest);
       const webhooks = loadManifest(opts.manifest ?? DEFAULT_MANIFEST_PATH).drift.webhooks;
       const chain = await receiptsReader(opts);
       // Proofs are verified against a pinned policy: --trust, else the operator's own DIR/trust.json.
-      const trustFile = opts.trust ?? path.join(opts.data, TRUST_FILE);
+      const trustFile = opts.trust ?? path.join(data, TRUST_FILE);
       const policy = chain && fs.existsSync(trustFile) ? readTrustPolicy(trustFile) : undefined;
       if (opts.trust !== undefined && !fs.existsSync(opts.trust))
         throw new UsageError(`--trust ${opts.trust}: no such file`);
       if (chain && !policy)
         console.log(`dashboard: no trust policy at ${trustFile}: proofs are shown unchecked`);
-      const server = await serveDashboard(opts.data, opts.listen, {
+      const server = await serveDashboard(data, opts.listen, {
         manifest,
         webhooks,
         ...(chain ? { receipts: chain.reader } : {}),
@@ -129,4 +212,17 @@ Examples:
         process.on("SIGTERM", stop);
       });
     });
+}
+
+/** Resolves on SIGINT or SIGTERM. */
+function untilSignal(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      resolve();
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+  });
 }

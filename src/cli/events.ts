@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { Command } from "commander";
+import { startProgress } from "./progress";
 import { CannotCheckError } from "./exit";
 import { Archive } from "../archive";
 import type { StoredEvent } from "../archive";
@@ -58,7 +59,13 @@ Examples:
       const archive = Archive.open(archiveFile);
       let ok = false;
       try {
-        const r = ingestNdjsonFile(archive, names, file);
+        // Large files (≥ 1 MiB) show progress on stderr, every 1000 events stored.
+        const bar =
+          fs.statSync(file).size >= 1 << 20
+            ? startProgress("ingest", undefined, { unit: "lines" })
+            : undefined;
+        const r = ingestNdjsonFile(archive, names, file, (g) => bar?.update(g.lines, `${g.stored} stored`));
+        bar?.stop(`${r.stored} stored`);
         ok = true;
         const out = reporter("ingest", opts.json);
         out.say(`queued ${r.stored} events (${r.duplicates} duplicates ignored) in ${opts.data}`);

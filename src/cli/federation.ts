@@ -19,12 +19,13 @@ import { PeerClient, PeerError } from "../transport/client";
 import { GlobalProofAnchor__factory } from "../../typechain-types";
 import { InvalidInputError } from "../util/errors";
 import { CannotCheckError, UsageError } from "./exit";
+import { startProgress } from "./progress";
 import { loadManifestFederations } from "./context";
 import { FEDERATION_FILE, type FederationFile } from "./up";
 
 const client = new PeerClient({ timeoutMs: 1500, tries: 1 });
 
-function readFederation(data: string): FederationFile | undefined {
+export function readFederation(data: string): FederationFile | undefined {
   const f = path.join(data, FEDERATION_FILE);
   if (!fs.existsSync(f)) return undefined;
   const fed = JSON.parse(fs.readFileSync(f, "utf8")) as FederationFile;
@@ -77,6 +78,7 @@ async function runningStatus(fed: FederationFile, data: string) {
     running: true,
     rpc: fed.rpc,
     trustPolicy: fed.trustPolicy,
+    dashboard: fed.dashboard ?? null,
     lastAnchoredRound: anchored?.toString() ?? null,
     nodes,
     data,
@@ -191,6 +193,7 @@ Examples:
         console.log(
           `chain RPC ${st.rpc}; last anchored round ${st.lastAnchoredRound ?? "?"}; trust policy ${st.trustPolicy}`,
         );
+        if (st.dashboard) console.log(`dashboard ${st.dashboard}`);
         console.log("node              url                       pid     up   size   signed");
         for (const n of st.nodes) {
           console.log(
@@ -223,6 +226,8 @@ Examples:
       const lines = fs.readFileSync(file, "utf8").split("\n");
       const sender = new PeerClient({ timeoutMs: 30_000 });
       let total = 0;
+      // More than one body: progress on stderr (never on stdout).
+      const bar = lines.length > 1000 ? startProgress("submit", lines.length, { unit: "lines" }) : undefined;
       // Chunks of 1000 lines, each stored all-or-nothing by the node.
       for (let off = 0; off < lines.length; off += 1000) {
         const body = lines.slice(off, off + 1000).join("\n");
@@ -258,7 +263,9 @@ Examples:
           );
         }
         total += res.acknowledged.length;
+        bar?.update(Math.min(off + 1000, lines.length), `${total} acknowledged`);
       }
+      bar?.stop(`${total} acknowledged`);
       if (!opts.json) console.log(`${total} events acknowledged by ${opts.node}`);
     });
 }

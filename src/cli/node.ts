@@ -10,6 +10,7 @@ import { loadManifest } from "../manifest";
 import { Roster, readPublicIdentity } from "../node/roster";
 import { faultHelp, faultsFromSpecs } from "../node/faults";
 import { NodeService } from "../node/service";
+import { nodeMetricsExtension } from "../telemetry/node";
 import { InvalidInputError } from "../util/errors";
 import { UsageError } from "./exit";
 
@@ -56,7 +57,7 @@ export function addNodeCommand(program: Command): void {
       `
 The keystore password comes from AMP_KEYSTORE_PASSWORD. Only this node's secret keys are read;
 peers are known by their public identity (<id>.pub.json, or the public fields of their key files).
-HTTP paths: docs/http.md. Stops cleanly on SIGINT/SIGTERM.
+HTTP paths: docs/http.md; GET /metrics: Prometheus metrics (docs/operations.md). Stops cleanly on SIGINT/SIGTERM.
 
 --fault is for tests and the demo ONLY: the node keeps its honest signed state and sends a
 Byzantine vote instead; the round's coordinator records evidence (<its data>/evidence/), the
@@ -92,6 +93,7 @@ Examples:
         maxBatch: manifest.batch.maxSize,
         tickMs: manifest.batch.maxAgeMs,
         ...(faults ? { faults } : {}),
+        extensions: [nodeMetricsExtension()],
       });
       const url = new URL(me.url);
       const { host, port } = opts.listen

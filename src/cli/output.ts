@@ -2,7 +2,7 @@
  * Output of the CLI: results on stdout (text, or one JSON object with `--json`), everything else
  * (notes, banners, progress) on stderr; short hashes; progress bars; environment defaults.
  */
-import { SingleBar, Presets } from "cli-progress";
+import { startProgress } from "./progress";
 import { Command, InvalidArgumentError, Option } from "commander";
 import type { OutputConfiguration } from "commander";
 import { AmpError } from "../util/errors";
@@ -134,13 +134,8 @@ export function short(hex: string, chars = 10): string {
   return hex.length <= chars + 1 ? hex : `${hex.slice(0, chars)}…`;
 }
 
-/** A progress bar on stderr (hidden when stderr is not a terminal, so logs stay clean). */
+/** Progress on stderr: a live line on a terminal, plain lines otherwise (src/cli/progress.ts). */
 export function progress(label: string, total: number): { tick(n?: number): void; stop(): void } {
-  if (!process.stderr.isTTY || total <= 0) return { tick: () => undefined, stop: () => undefined };
-  const bar = new SingleBar(
-    { format: `${label} [{bar}] {value}/{total} {eta_formatted}`, stream: process.stderr, hideCursor: true },
-    Presets.shades_classic,
-  );
-  bar.start(total, 0);
-  return { tick: (n = 1) => bar.increment(n), stop: () => bar.stop() };
+  const p = startProgress(label, total, { unit: label });
+  return { tick: (n = 1) => p.tick(n), stop: () => p.stop() };
 }

@@ -6,8 +6,17 @@
  * src/node/local.ts; this file parses options and prints.
  */
 import type { Command } from "commander";
-import { startLocalFederation } from "../node/local";
+import path from "node:path";
+import { writeFileAtomic } from "../consensus/atomic-file";
+import { serveDashboard, type DashboardServer } from "../dashboard/server";
+import { FEDERATION_FILE, startLocalFederation, type LocalFederation } from "../node/local";
+import { PeerClient } from "../transport/client";
+import { parseListen } from "../telemetry/http";
+import { oneLine } from "../util/errors";
 import { THROWAWAY_BANNER } from "./context";
+import { localDashboardOptions } from "./dashboard";
+import { UsageError } from "./exit";
+import { startProgress } from "./progress";
 
 export { FEDERATION_FILE, freePort, type FederationFile } from "../node/local";
 
@@ -16,6 +25,41 @@ interface UpOpts {
   rpc?: string;
   manifest?: string;
   keys?: string;
+  dashboard: boolean;
+  dashboardListen: string;
+}
+
+/** Poll every node's /v1/status until all answer (progress on stderr); false after `deadlineMs`. */
+async function waitForNodes(fed: LocalFederation, deadlineMs: number): Promise<boolean> {
+  const client = new PeerClient({ timeoutMs: 1000, tries: 1 });
+  const bar = startProgress("up", fed.state.nodes.length, { unit: "nodes" });
+  const end = Date.now() + deadlineMs;
+  for (;;) {
+    const up = await Promise.all(
+      fed.state.nodes.map((n) =>
+        client.request(n.url, { method: "GET", path: "/v1/status" }).then(
+          () => true,
+          () => false,
+        ),
+      ),
+    );
+    const n = up.filter(Boolean).length;
+    bar.update(n, "listening");
+    if (n === up.length) {
+      bar.stop("listening");
+      return true;
+    }
+    if (Date.now() > end) {
+      bar.stop(
+        `listening; still down: ${fed.state.nodes
+          .filter((_, i) => !up[i])
+          .map((x) => x.id)
+          .join(", ")}`,
+      );
+      return false;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
 
 export function addUpCommand(program: Command): void {
@@ -26,10 +70,17 @@ export function addUpCommand(program: Command): void {
     .option("--rpc <url>", "use this chain instead of starting a child `hardhat node`")
     .option("--manifest <file>", "federation manifest (default: the shipped default manifest)")
     .option("--keys <dir>", "node key files (password: AMP_KEYSTORE_PASSWORD); default: THROWAWAY DEMO KEYS")
+    .option(
+      "--dashboard-listen <host:port>",
+      "where the dashboard listens (port 0: a free port)",
+      "127.0.0.1:0",
+    )
+    .option("--no-dashboard", "do not serve the dashboard")
     .addHelpText(
       "after",
       `
-Prints the chain's RPC URL, the trust policy's path and every node's URL; <data>/federation.json
+Prints the chain's RPC URL, the trust policy's path, every node's URL (each serves GET /metrics) and
+the dashboard's URL (live from the nodes; amp status --json carries it); <data>/federation.json
 describes what runs (see amp status), <data>/logs/ holds every child's output. Ctrl-C stops all.
 
 Examples:
@@ -39,6 +90,13 @@ Examples:
     )
     .action(async (opts: UpOpts) => {
       const say = (l: string) => console.log(l);
+      if (opts.dashboard) {
+        try {
+          parseListen(opts.dashboardListen, "--dashboard-listen");
+        } catch (e) {
+          throw new UsageError(oneLine(e));
+        }
+      }
       if (!opts.keys) say(THROWAWAY_BANNER);
       const fed = await startLocalFederation({
         data: opts.data,
@@ -47,16 +105,29 @@ Examples:
         ...(opts.keys ? { keys: opts.keys } : {}),
         say,
       });
+      let dashboard: DashboardServer | undefined;
       try {
+        await waitForNodes(fed, 120_000);
+        if (opts.dashboard) {
+          dashboard = await serveDashboard(
+            fed.data,
+            opts.dashboardListen,
+            localDashboardOptions(fed.data, fed.state),
+          );
+          fed.state.dashboard = dashboard.url;
+          writeFileAtomic(path.join(fed.data, FEDERATION_FILE), JSON.stringify(fed.state, null, 2));
+        }
         say(`chain RPC      ${fed.rpc}`);
         say(`trust policy   ${fed.state.trustPolicy}`);
         for (const n of fed.state.nodes) say(`node ${n.id.padEnd(16)} ${n.url}  pid ${n.pid ?? "-"}`);
+        if (dashboard) say(`dashboard      ${dashboard.url}`);
         say(`logs in ${fed.logs}; stop with Ctrl-C`);
         await new Promise<void>((resolve) => {
           process.once("SIGINT", resolve);
           process.once("SIGTERM", resolve);
         });
       } finally {
+        await dashboard?.close();
         await fed.stop();
       }
     });

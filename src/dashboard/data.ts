@@ -170,7 +170,11 @@ export class DashboardData {
   }
 }
 
-function weigh(round: number, cp: AnchoredCheckpoint, record: DeploymentRecord | undefined): CheckpointView {
+export function weigh(
+  round: number,
+  cp: AnchoredCheckpoint,
+  record: DeploymentRecord | undefined,
+): CheckpointView {
   const base = {
     origin: cp.origin,
     treeSize: cp.treeSize,

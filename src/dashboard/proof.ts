@@ -99,6 +99,15 @@ export async function lookupProof(
     anchors.close();
     archive.close();
   }
+  return checkProofText(eventId, text, check);
+}
+
+/** A proof file's text (from the data dir or a node) shown and verified against the pinned `check`. */
+export async function checkProofText(
+  eventId: string,
+  text: string,
+  check?: ProofCheck,
+): Promise<ProofLookup> {
   const proof = parseProofFile(text);
   const base = {
     found: true as const,

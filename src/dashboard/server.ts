@@ -15,6 +15,7 @@ import { CreditsData } from "./credits";
 import { ProofLookupError, checkEventId, lookupProof } from "./proof";
 import type { ProofCheck } from "./proof";
 import { DashboardData } from "./data";
+import type { LiveNodes } from "./live";
 import { nodesSnapshot } from "./nodes";
 import type { ManifestWeights } from "./nodes";
 import {
@@ -45,7 +46,11 @@ const TYPES: Record<string, string> = {
 /** URL path → file; a fixed list, so no request can name another file. */
 function assets(): Map<string, string> {
   const pub = publicDir();
-  const uplot = path.dirname(require.resolve("uplot/dist/uPlot.iife.min.js"));
+  // Bundled at build time next to the compiled pages (bundle.ts); from the npm package in the sources.
+  const bundled = path.join(pub, "assets");
+  const uplot = fs.existsSync(path.join(bundled, "uPlot.iife.min.js"))
+    ? bundled
+    : path.dirname(require.resolve("uplot/dist/uPlot.iife.min.js"));
   return new Map([
     ["/", path.join(pub, "index.html")],
     ["/app.js", path.join(pub, "app.js")],
@@ -79,6 +84,8 @@ export interface DashboardOptions {
   readonly receipts?: ReceiptsReader;
   /** The chain and the pinned trust policy the Proof lookup verifies proofs against; unchecked without. */
   readonly proofCheck?: ProofCheck;
+  /** Read rounds, nodes, proofs and drift from running nodes' HTTP APIs instead of the data dir. */
+  readonly live?: LiveNodes;
 }
 
 /** GET /api/proof?event=ID: the event's proof file and its verification. */
@@ -94,7 +101,10 @@ function proofRoute(
       const query = new URL(req.url ?? "/", "http://dashboard.invalid").searchParams;
       const eventId = checkEventId(query.get("event"));
       const originOf = (name: string) => opts.manifest?.find((f) => f.name === name)?.origin;
-      sendJson(res, 200, await lookupProof(dataDir, eventId, originOf, opts.proofCheck), head);
+      const found = opts.live
+        ? await opts.live.proof(eventId, opts.proofCheck)
+        : await lookupProof(dataDir, eventId, originOf, opts.proofCheck);
+      sendJson(res, 200, found, head);
     } catch (e) {
       if (e instanceof ProofLookupError && (e.status === 404 || e.status === 409)) {
         // A lookup that finds no proof is an answer, not a failed request (no browser console error).
@@ -133,7 +143,14 @@ async function driftAction(
     checkSameOriginJson(req);
     const action = m[2] as "ack" | "resolve";
     const body = parseAction(await readBody(req), action);
-    sendJson(res, 200, applyAction(dataDir, decodeURIComponent(m[1]!), action, body, opts.webhooks ?? []));
+    const id = decodeURIComponent(m[1]!);
+    sendJson(
+      res,
+      200,
+      opts.live
+        ? await opts.live.driftAction(id, action, body)
+        : applyAction(dataDir, id, action, body, opts.webhooks ?? []),
+    );
   } catch (e) {
     if (e instanceof DashboardActionError) {
       sendJson(res, e.status, { error: e.message });
@@ -162,6 +179,28 @@ export function dashboardListener(dataDir: string, opts: DashboardOptions = {}):
     }
     if (url === "/api/proof") {
       proofRoute(dataDir, opts, req, res);
+      return;
+    }
+    const live = opts.live;
+    if (
+      live &&
+      (url === "/api/rounds" || url === "/api/nodes" || url === "/api/drift" || url === "/api/credits")
+    ) {
+      const answer =
+        url === "/api/rounds"
+          ? live.rounds()
+          : url === "/api/nodes"
+            ? live.nodesView()
+            : url === "/api/drift"
+              ? live.drift()
+              : live.credits();
+      answer.then(
+        (v) => sendJson(res, 200, v, req.method === "HEAD"),
+        (err: unknown) => {
+          log.error("dashboard request failed", { url, err });
+          sendJson(res, 502, { error: "the dashboard could not read the nodes" }, req.method === "HEAD");
+        },
+      );
       return;
     }
     if (url === "/api/credits") {

@@ -33,6 +33,7 @@ import { decodeEntries } from "../transport/wire";
 import { AmpError } from "../util/errors";
 import type { FederationNode } from "./node";
 import type { RosterFederation } from "./roster";
+import { StageClock } from "./stages";
 import { Stopwatch } from "./timings";
 
 export interface FederationRoundOutcome {
@@ -64,6 +65,8 @@ export class Coordinator {
   private log: FederationLog | undefined;
   private readonly evidence: EvidenceStore;
   private readonly transport: Transport;
+  /** Stage timings of the rounds this node runs (seal, quorum, witness; anchor by the driver). */
+  readonly stages = new StageClock();
 
   constructor(
     private readonly node: FederationNode,
@@ -81,17 +84,17 @@ export class Coordinator {
     const sw = new Stopwatch();
     await this.node.catchUp();
     sw.lap("catchUp");
-    const entries = await this.batch(round);
+    const entries = await this.stages.time("seal", () => this.batch(round));
     sw.lap("batch");
     const { cv, log } = this.consensus(round);
     sw.lap("log");
-    const out = await cv.runRound(round, entries);
+    const out = await this.stages.time("quorum", () => cv.runRound(round, entries));
     if (out.status !== "final") {
       throw new AmpError(`${this.node.origin} round ${round}: ${out.reason}`, { kind: "retry-later" });
     }
     sw.lap("votes");
     const finalAt = Date.now();
-    const cosignedNote = await this.witness(out.qc, log);
+    const cosignedNote = await this.stages.time("witness", () => this.witness(out.qc, log));
     sw.lap("witness");
     const cp = out.qc.checkpoint;
     this.node.timings.recordFinal({

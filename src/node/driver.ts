@@ -140,7 +140,8 @@ export class RoundDriver {
       });
     }
     checkpoints.sort((a, b) => (BigInt(a.federationId) < BigInt(b.federationId) ? -1 : 1));
-    const res = await this.cfg.submitter.submit({ round, globalRoot: hex(root), checkpoints });
+    const input = { round, globalRoot: hex(root), checkpoints };
+    const res = await this.cfg.coordinator.stages.time("anchor", () => this.cfg.submitter.submit(input));
     sw.lap("anchorTx");
     const anchoredAt = Date.now();
     this.node.logger.info("round anchored", { round, status: res.status, tx: res.txHash });

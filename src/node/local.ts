@@ -33,6 +33,8 @@ export interface FederationFile {
   manifest: string;
   supervisorPid: number;
   chainPid: number | null;
+  /** The dashboard's URL when `amp up` serves one (absent otherwise). */
+  dashboard?: string;
   nodes: {
     id: string;
     federation: string;

@@ -9,6 +9,8 @@ export type { AmpMetricsOptions, AnchorObservation, RefusalReason } from "./metr
 export { metricsListener, parseListen, registerMetricsRoute, serveMetrics } from "./http";
 export type { MetricsServer, MetricsSource, RouteHost } from "./http";
 export { observeIngest, observeRunnerOpen } from "./runner-hooks";
+export { nodeMetrics, nodeMetricsExtension, reasonOfStatus } from "./node";
+export type { NodeMetricsOptions } from "./node";
 
 /** A fresh registry with every AMP metric (one per node; never prom-client's global registry). */
 export function createMetrics(opts: AmpMetricsOptions = {}): AmpMetrics {

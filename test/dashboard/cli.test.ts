@@ -77,3 +77,60 @@ describe("amp dashboard: bad flags", function () {
     expect(r.code).to.equal(3);
   });
 });
+
+describe("amp dashboard --nodes / amp up --dashboard-listen: bad flags", function () {
+  this.timeout(60_000);
+  let dir: string;
+  let errs: string[];
+  const error = console.error;
+  before(() => (dir = tmpDir("amp-dashboard-nodes-cli-")));
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  beforeEach(() => {
+    errs = [];
+    console.error = (...xs: unknown[]) => void errs.push(xs.join(" "));
+  });
+  afterEach(() => (console.error = error));
+
+  const cases: [string, string[], RegExp][] = [
+    ["neither --data nor --nodes", ["dashboard"], /exactly one of --data DIR or --nodes/],
+    [
+      "both --data and --nodes",
+      ["dashboard", "--data", ".", "--nodes", "http://127.0.0.1:1"],
+      /exactly one of --data DIR or --nodes/,
+    ],
+    [
+      "--nodes not a URL",
+      ["dashboard", "--nodes", "127.0.0.1:7401"],
+      /"127\.0\.0\.1:7401" is not a node base URL/,
+    ],
+    ["--nodes with a path", ["dashboard", "--nodes", "http://127.0.0.1:1/v1"], /is not a node base URL/],
+    [
+      "--nodes, missing --deployment",
+      ["dashboard", "--nodes", "http://127.0.0.1:1", "--deployment", "/nope.json"],
+      /--deployment \/nope\.json: no such file/,
+    ],
+    [
+      "--nodes --trust without --rpc",
+      ["dashboard", "--nodes", "http://127.0.0.1:1", "--trust", __filename],
+      /--trust needs --rpc/,
+    ],
+    [
+      "--listen malformed",
+      ["dashboard", "--nodes", "http://127.0.0.1:1", "--listen", "nowhere"],
+      /--listen must be HOST:PORT/,
+    ],
+    [
+      "amp up --dashboard-listen malformed",
+      ["up", "--data", "DIR", "--dashboard-listen", "8080"],
+      /--dashboard-listen must be HOST:PORT/,
+    ],
+  ];
+  for (const [name, args, message] of cases) {
+    it(`${name} → exit 2, nothing written`, async function () {
+      const r = await amp(...args.map((a) => (a === "DIR" ? dir : a)));
+      expect(r.code).to.equal(2);
+      expect(r.out + errs.join("\n")).to.match(message);
+      expect(fs.readdirSync(dir)).to.deep.equal([]);
+    });
+  }
+});

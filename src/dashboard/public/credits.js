@@ -82,7 +82,13 @@
     try {
       const res = await window.fetch("/api/credits", { cache: "no-store" });
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      render(await res.json());
+      const body = await res.json();
+      if (body.available === false) {
+        // Served from running nodes that do not offer credits: say so instead of empty tables.
+        $("status").textContent = `Credits not available: ${body.reason}`;
+        return;
+      }
+      render(body);
       $("status").textContent = `Updated ${new Date().toLocaleTimeString()} (every ${POLL_MS / 1000} s)`;
     } catch (e) {
       $("status").textContent = `Cannot load credits: ${e.message}; retrying`;

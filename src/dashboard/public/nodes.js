@@ -28,6 +28,24 @@
   }
 
   function render(s) {
+    if (s.live) {
+      $("live-section").hidden = false;
+      fill(
+        "live",
+        s.live.map((n) => [
+          dash(n.id),
+          n.url,
+          n.up ? "yes" : "NO",
+          dash(n.federation),
+          dash(n.treeSize),
+          short(n.rootHash),
+          dash(n.lastSignedRound),
+          dash(n.lastAnchoredRound),
+          dash(n.pendingEvents),
+        ]),
+        s.live.map((n) => n.url),
+      );
+    }
     fill(
       "federations",
       s.federations.map((f) => [
