@@ -6,6 +6,9 @@ import type { Command } from "commander";
 import { connectRpc } from "../chain/connect";
 import { assertDeploymentLive, readDeployment } from "../chain/deployment";
 import { loadNodeKeys, publicIdentity } from "../crypto/keys";
+import { DriftExtension } from "../drift/node-extension";
+import { driftOptionsFromManifest } from "../drift/runtime";
+import { CountedDrift } from "../drift/node-injection";
 import { loadManifest } from "../manifest";
 import { Roster, readPublicIdentity } from "../node/roster";
 import { NodeService } from "../node/service";
@@ -20,6 +23,38 @@ interface NodeOpts {
   listen?: string;
   rpc: string;
   deployment?: string;
+  drift?: string;
+  driftRounds?: string;
+  driftFraction?: string;
+}
+
+/** `--drift CAUSE [--drift-rounds N] [--drift-fraction F]`: TEST-ONLY injection (src/drift/node-injection.ts). */
+function driftHook(opts: NodeOpts): CountedDrift | undefined {
+  if (opts.drift === undefined) {
+    if (opts.driftRounds !== undefined || opts.driftFraction !== undefined) {
+      throw new UsageError("--drift-rounds and --drift-fraction need --drift CAUSE");
+    }
+    return undefined;
+  }
+  const rounds = opts.driftRounds === undefined ? undefined : Number(opts.driftRounds);
+  if (rounds !== undefined && !(Number.isSafeInteger(rounds) && rounds > 0)) {
+    throw new UsageError(`--drift-rounds must be a positive integer, got "${opts.driftRounds}"`);
+  }
+  const fraction = opts.driftFraction === undefined ? undefined : Number(opts.driftFraction);
+  if (fraction !== undefined && !(fraction > 0 && fraction <= 1)) {
+    throw new UsageError(`--drift-fraction must be in (0, 1], got "${opts.driftFraction}"`);
+  }
+  try {
+    return new CountedDrift({
+      nodeId: opts.node,
+      cause: opts.drift,
+      ...(rounds !== undefined ? { rounds } : {}),
+      ...(fraction !== undefined ? { fraction } : {}),
+    });
+  } catch (e) {
+    if (e instanceof InvalidInputError) throw new UsageError(`--drift: ${e.shortMessage}`, { cause: e });
+    throw e;
+  }
 }
 
 function parseListen(v: string): { host: string; port: number } {
@@ -43,19 +78,31 @@ export function addNodeCommand(program: Command): void {
       process.env.AMP_RPC_URL ?? "http://127.0.0.1:8545",
     )
     .option("--deployment <file>", "deployment record (default: <data>/deployment.json)")
+    .option(
+      "--drift <cause>",
+      "TEST ONLY: make this node's votes drift (serialization_divergence, timestamp_drift, data_inconsistency, equivocation, clock_skew, unknown)",
+    )
+    .option(
+      "--drift-rounds <n>",
+      "TEST ONLY: drift in the first N rounds with events only (default: every round)",
+    )
+    .option("--drift-fraction <f>", "TEST ONLY: share of each batch that drifts, in (0, 1] (default 0.15)")
     .addHelpText(
       "after",
       `
 The keystore password comes from AMP_KEYSTORE_PASSWORD. Only this node's secret keys are read;
 peers are known by their public identity (<id>.pub.json, or the public fields of their key files).
-HTTP paths: docs/http.md. Stops cleanly on SIGINT/SIGTERM.
+HTTP paths: docs/http.md. Stops cleanly on SIGINT/SIGTERM. The drift monitor runs on every node
+(alerts in <data>/drift.sqlite, GET /v1/drift/alerts); --drift injects drift for tests and demos.
 
 Examples:
-  $ AMP_KEYSTORE_PASSWORD=... amp node --manifest m.yaml --node ssid-eu-1 --data ./n1 --keys ./keys`,
+  $ AMP_KEYSTORE_PASSWORD=... amp node --manifest m.yaml --node ssid-eu-1 --data ./n1 --keys ./keys
+  $ amp node ... --node ssid-apac-1 --drift serialization_divergence --drift-rounds 3   # TEST ONLY`,
     )
     .action(async (opts: NodeOpts) => {
       const password = process.env.AMP_KEYSTORE_PASSWORD;
       if (!password) throw new InvalidInputError("set AMP_KEYSTORE_PASSWORD to read this node's keystore");
+      const drift = driftHook(opts);
       const manifest = loadManifest(opts.manifest);
       const me = manifest.federations.flatMap((f) => f.nodes).find((n) => n.id === opts.node);
       if (!me) throw new UsageError(`--node ${opts.node} is not in ${opts.manifest}`);
@@ -76,7 +123,10 @@ Examples:
         record,
         maxBatch: manifest.batch.maxSize,
         tickMs: manifest.batch.maxAgeMs,
+        extensions: [new DriftExtension(driftOptionsFromManifest(manifest))],
+        ...(drift ? { drift } : {}),
       });
+      if (drift) console.error(`TEST ONLY: ${opts.node} drifts (${opts.drift}) as asked by --drift`);
       const url = new URL(me.url);
       const { host, port } = opts.listen
         ? parseListen(opts.listen)

@@ -6,7 +6,11 @@
  * src/node/local.ts; this file parses options and prints.
  */
 import type { Command } from "commander";
+import { driftNodeArgs } from "../drift/node-injection";
 import { startLocalFederation } from "../node/local";
+import { InvalidInputError } from "../util/errors";
+import { DEMO_DRIFT_NODE } from "./alerts";
+import { UsageError } from "./exit";
 import { THROWAWAY_BANNER } from "./context";
 
 export { FEDERATION_FILE, freePort, type FederationFile } from "../node/local";
@@ -16,6 +20,33 @@ interface UpOpts {
   rpc?: string;
   manifest?: string;
   keys?: string;
+  drift?: string;
+  driftNode?: string;
+  driftRounds?: string;
+}
+
+/** `--drift CAUSE [--drift-node ID] [--drift-rounds N]` as per-node `amp node` arguments. */
+function driftArgs(o: UpOpts): ((id: string) => string[]) | undefined {
+  if (o.drift === undefined) {
+    if (o.driftNode !== undefined || o.driftRounds !== undefined) {
+      throw new UsageError("--drift-node and --drift-rounds need --drift CAUSE");
+    }
+    return undefined;
+  }
+  const rounds = o.driftRounds === undefined ? undefined : Number(o.driftRounds);
+  if (rounds !== undefined && !(Number.isSafeInteger(rounds) && rounds > 0)) {
+    throw new UsageError(`--drift-rounds must be a positive integer, got "${o.driftRounds}"`);
+  }
+  try {
+    return driftNodeArgs({
+      cause: o.drift,
+      node: o.driftNode ?? DEMO_DRIFT_NODE,
+      ...(rounds !== undefined ? { rounds } : {}),
+    });
+  } catch (e) {
+    if (e instanceof InvalidInputError) throw new UsageError(`--drift: ${e.shortMessage}`, { cause: e });
+    throw e;
+  }
 }
 
 export function addUpCommand(program: Command): void {
@@ -26,6 +57,9 @@ export function addUpCommand(program: Command): void {
     .option("--rpc <url>", "use this chain instead of starting a child `hardhat node`")
     .option("--manifest <file>", "federation manifest (default: the shipped default manifest)")
     .option("--keys <dir>", "node key files (password: AMP_KEYSTORE_PASSWORD); default: THROWAWAY DEMO KEYS")
+    .option("--drift <cause>", "TEST/DEMO ONLY: one node's votes drift that way (amp node --drift)")
+    .option("--drift-node <id>", `the drifting node (default ${DEMO_DRIFT_NODE})`)
+    .option("--drift-rounds <n>", "drift in the first N rounds with events only (default: every round)")
     .addHelpText(
       "after",
       `
@@ -35,16 +69,19 @@ describes what runs (see amp status), <data>/logs/ holds every child's output. C
 Examples:
   $ amp up                                   # throwaway keys, own hardhat node, ./amp-local
   $ amp up --data ./fed --rpc http://127.0.0.1:8545
-  $ AMP_KEYSTORE_PASSWORD=... amp up --manifest m.yaml --keys ~/.amp/keys`,
+  $ AMP_KEYSTORE_PASSWORD=... amp up --manifest m.yaml --keys ~/.amp/keys
+  $ amp up --drift serialization_divergence --drift-rounds 3   # then: amp alerts list --data amp-local`,
     )
     .action(async (opts: UpOpts) => {
       const say = (l: string) => console.log(l);
+      const nodeArgs = driftArgs(opts);
       if (!opts.keys) say(THROWAWAY_BANNER);
       const fed = await startLocalFederation({
         data: opts.data,
         ...(opts.rpc ? { rpc: opts.rpc } : {}),
         ...(opts.manifest ? { manifest: opts.manifest } : {}),
         ...(opts.keys ? { keys: opts.keys } : {}),
+        ...(nodeArgs ? { nodeArgs } : {}),
         say,
       });
       try {

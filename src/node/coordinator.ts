@@ -18,6 +18,7 @@ import { ConsensusValidator } from "../consensus/consensus-validator";
 import { writeFileAtomic } from "../consensus/atomic-file";
 import { EvidenceStore } from "../consensus/evidence";
 import { hasQuorum } from "../consensus/quorum";
+import type { VoteObserver } from "../consensus/observer";
 import type { QuorumCertificate } from "../consensus/types";
 import { formatSignedNote, parseSignedNote, type NoteSignature } from "../crypto/note";
 import { FederationLog } from "../log";
@@ -54,6 +55,7 @@ const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
 export class Coordinator {
   private cached: { round: bigint; cv: ConsensusValidator; log: FederationLog } | undefined;
   private readonly evidence: EvidenceStore;
+  private readonly voteObservers: VoteObserver[] = [];
 
   constructor(
     private readonly node: FederationNode,
@@ -64,6 +66,15 @@ export class Coordinator {
 
   private get file(): string {
     return path.join(this.node.cfg.dataDir, "sealed-proposal.json");
+  }
+
+  /**
+   * Show `o` every vote collection of the rounds this node coordinates, before the round finalises
+   * (the drift monitor, src/drift). Observers MUST NOT block: see ConsensusValidatorConfig.onVotes.
+   */
+  addVoteObserver(o: VoteObserver): void {
+    this.voteObservers.push(o);
+    this.cached = undefined;
   }
 
   async run(round: bigint): Promise<FederationRoundOutcome> {
@@ -104,6 +115,7 @@ export class Coordinator {
       log,
       voteTimeoutMs: 3000,
       ...(this.node.cfg.mldsa ? { mldsa: this.node.cfg.mldsa } : {}),
+      ...(this.voteObservers.length > 0 ? { onVotes: (c) => this.voteObservers.forEach((o) => o(c)) } : {}),
     });
     this.cached = { round, cv, log };
     return this.cached;

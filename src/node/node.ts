@@ -17,7 +17,7 @@ import type { NodeKeys } from "../crypto/keys";
 import { inlineMlDsa, type MlDsaBackend } from "../crypto/mldsa";
 import { formatSignedNote, parseSignedNote, type NoteSignature } from "../crypto/note";
 import { appendLineDurable } from "../consensus/atomic-file";
-import type { AnchorDomain } from "../consensus/types";
+import type { AnchorDomain, DriftHook } from "../consensus/types";
 import { ValidatorNode } from "../consensus/validator-node";
 import { FederationLog } from "../log";
 import { leafHash } from "../merkle";
@@ -54,6 +54,8 @@ export interface FederationNodeConfig {
   readonly mldsa?: MlDsaBackend;
   readonly client?: PeerClient;
   readonly logger?: Logger;
+  /** Makes this node's votes drift (`amp node --drift`, tests only; src/drift). */
+  readonly drift?: DriftHook;
 }
 
 export interface Acknowledgement {
@@ -141,6 +143,7 @@ export class FederationNode {
       domain: this.cfg.domain,
       log,
       ...(this.cfg.mldsa ? { mldsa: this.cfg.mldsa } : {}),
+      ...(this.cfg.drift ? { drift: this.cfg.drift } : {}),
     });
     v.attach(this.transport);
     return v;

@@ -8,6 +8,7 @@ import { AnchorSubmitter } from "../chain/anchor";
 import type { ChainConnection } from "../chain/connect";
 import type { DeploymentRecord } from "../chain/deployment";
 import { federationIdOf } from "../chain/ids";
+import type { DriftHook } from "../consensus/types";
 import type { NodeKeys } from "../crypto/keys";
 import type { MlDsaBackend } from "../crypto/mldsa";
 import { GlobalProofAnchor__factory } from "../../typechain-types";
@@ -32,6 +33,8 @@ export interface NodeServiceConfig {
   readonly onTick?: (r: TickResult) => void;
   /** Optional parts (drift monitor, credits, metrics, erasure, ...) plugged into this node. */
   readonly extensions?: readonly NodeExtension[];
+  /** Makes this node's votes drift (`amp node --drift`, tests only; src/drift). */
+  readonly drift?: DriftHook;
 }
 
 /** What an extension gets: the running node's parts and its operator token. */
@@ -106,6 +109,7 @@ export class NodeService {
       domain: { chainId: cfg.conn.chainId, anchor: cfg.record.contracts.globalProofAnchor },
       chain: anchorView(cfg.conn, cfg.record),
       ...(cfg.mldsa ? { mldsa: cfg.mldsa } : {}),
+      ...(cfg.drift ? { drift: cfg.drift } : {}),
     });
     this.coordinator = new Coordinator(this.node, cfg.maxBatch);
     this.driver = new RoundDriver({
