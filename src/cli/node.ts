@@ -25,20 +25,25 @@ interface NodeOpts {
   deployment?: string;
   drift?: string;
   driftRounds?: string;
+  driftSkip?: string;
   driftFraction?: string;
 }
 
 /** `--drift CAUSE [--drift-rounds N] [--drift-fraction F]`: TEST-ONLY injection (src/drift/node-injection.ts). */
 function driftHook(opts: NodeOpts): CountedDrift | undefined {
   if (opts.drift === undefined) {
-    if (opts.driftRounds !== undefined || opts.driftFraction !== undefined) {
-      throw new UsageError("--drift-rounds and --drift-fraction need --drift CAUSE");
+    if (opts.driftRounds !== undefined || opts.driftSkip !== undefined || opts.driftFraction !== undefined) {
+      throw new UsageError("--drift-rounds, --drift-skip and --drift-fraction need --drift CAUSE");
     }
     return undefined;
   }
   const rounds = opts.driftRounds === undefined ? undefined : Number(opts.driftRounds);
   if (rounds !== undefined && !(Number.isSafeInteger(rounds) && rounds > 0)) {
     throw new UsageError(`--drift-rounds must be a positive integer, got "${opts.driftRounds}"`);
+  }
+  const skip = opts.driftSkip === undefined ? undefined : Number(opts.driftSkip);
+  if (skip !== undefined && !(Number.isSafeInteger(skip) && skip >= 0)) {
+    throw new UsageError(`--drift-skip must be a non-negative integer, got "${opts.driftSkip}"`);
   }
   const fraction = opts.driftFraction === undefined ? undefined : Number(opts.driftFraction);
   if (fraction !== undefined && !(fraction > 0 && fraction <= 1)) {
@@ -49,6 +54,7 @@ function driftHook(opts: NodeOpts): CountedDrift | undefined {
       nodeId: opts.node,
       cause: opts.drift,
       ...(rounds !== undefined ? { rounds } : {}),
+      ...(skip !== undefined ? { skip } : {}),
       ...(fraction !== undefined ? { fraction } : {}),
     });
   } catch (e) {
@@ -86,6 +92,7 @@ export function addNodeCommand(program: Command): void {
       "--drift-rounds <n>",
       "TEST ONLY: drift in the first N rounds with events only (default: every round)",
     )
+    .option("--drift-skip <k>", "TEST ONLY: vote honestly in the first K rounds with events (default 0)")
     .option("--drift-fraction <f>", "TEST ONLY: share of each batch that drifts, in (0, 1] (default 0.15)")
     .addHelpText(
       "after",
@@ -100,9 +107,9 @@ Examples:
   $ amp node ... --node ssid-apac-1 --drift serialization_divergence --drift-rounds 3   # TEST ONLY`,
     )
     .action(async (opts: NodeOpts) => {
+      const drift = driftHook(opts);
       const password = process.env.AMP_KEYSTORE_PASSWORD;
       if (!password) throw new InvalidInputError("set AMP_KEYSTORE_PASSWORD to read this node's keystore");
-      const drift = driftHook(opts);
       const manifest = loadManifest(opts.manifest);
       const me = manifest.federations.flatMap((f) => f.nodes).find((n) => n.id === opts.node);
       if (!me) throw new UsageError(`--node ${opts.node} is not in ${opts.manifest}`);

@@ -253,9 +253,10 @@ export class DriftStore {
     return (this.db.prepare(sql).all(...args) as FindingDbRow[]).map(toFinding);
   }
 
-  recordClock(samples: readonly ClockSample[]): void {
+  /** Store clock samples; `replace`: over those of the same round and node (a fuller collection). */
+  recordClock(samples: readonly ClockSample[], replace = false): void {
     const ins = this.db.prepare(
-      `INSERT OR IGNORE INTO drift_clock_offsets (federation, round, node, offset_ms, wall_clock_ms, received_at_ms)
+      `INSERT OR ${replace ? "REPLACE" : "IGNORE"} INTO drift_clock_offsets (federation, round, node, offset_ms, wall_clock_ms, received_at_ms)
        VALUES (?, ?, ?, ?, ?, ?)`,
     );
     this.db.transaction(() => {
