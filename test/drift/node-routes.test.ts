@@ -23,7 +23,7 @@ import {
 import { driftNodeArgs } from "../../src/drift/node-injection";
 import { adminHeader } from "../../src/node/admin";
 import { PeerClient } from "../../src/transport/client";
-import { SIGNATURE_HEADER, signBody } from "../../src/transport/wire";
+import { SIGNATURE_HEADER, decodeVoteResponse, signBody } from "../../src/transport/wire";
 import { quietLogs, tmpDir } from "../consensus/fixture";
 import { events } from "./fixture";
 
@@ -294,5 +294,34 @@ describe("drift: amp node --drift injection (CountedDrift)", () => {
       "--drift-fraction",
       "0.5",
     ]);
+  });
+});
+
+describe("drift: a vote's clock stamp over HTTP (decodeVoteResponse)", () => {
+  const sig = "0x" + "ab".repeat(65);
+  const vote = { nodeId: "n1", note: "body\n", eip712Signature: sig };
+  it("keeps a well-formed stamp and drops a malformed one, the vote still counting", () => {
+    const ok = decodeVoteResponse({
+      kind: "vote",
+      votes: [{ ...vote, clock: { wallClockMs: 1700000000000, signature: sig } }],
+    });
+    expect(ok).to.deep.equal({
+      kind: "vote",
+      votes: [{ ...vote, clock: { wallClockMs: 1700000000000, signature: sig } }],
+    });
+    for (const clock of [
+      "x",
+      null,
+      { wallClockMs: -1, signature: sig },
+      { wallClockMs: 1.5, signature: sig },
+      { wallClockMs: "1", signature: sig },
+      { wallClockMs: 1, signature: "0x12" },
+      { wallClockMs: 1 },
+    ]) {
+      expect(
+        decodeVoteResponse({ kind: "vote", votes: [{ ...vote, clock }] }),
+        JSON.stringify(clock),
+      ).to.deep.equal({ kind: "vote", votes: [vote] });
+    }
   });
 });
