@@ -82,6 +82,22 @@ describe("e2e: the drift monitor on seven node processes", function () {
     );
     expect(res.acknowledged).to.have.length(n);
   };
+  /** `n` events for `fedName` in one round of their own: submitted at once, then anchored. */
+  let sizes: Record<string, number> = { ssid: 0, opencore: 0 };
+  const batch = async (fedName: "ssid" | "opencore", n: number) => {
+    const ids = fed!.state.nodes.filter((x) => x.federation === fedName).map((x) => x.id);
+    await submit(ids[0]!, fedName, sizes[fedName]!, n);
+    sizes = { ...sizes, [fedName]: sizes[fedName]! + n };
+    await until(
+      `${fedName} at size ${sizes[fedName]}`,
+      async () => {
+        const st = await get<{ treeSize: string }>(ids[0]!, "/v1/status").catch(() => undefined);
+        return st?.treeSize === String(sizes[fedName]) || undefined;
+      },
+      300_000,
+    );
+  };
+  const HONEST_SSID = ["ssid-eu-1", "ssid-eu-2", "ssid-us-1", "ssid-apac-1"];
   /** The node (the round's coordinator) whose monitor holds a finding matching `pred`. */
   const findingOn = (pred: (f: FindingJson) => boolean) =>
     until(
@@ -107,20 +123,23 @@ describe("e2e: the drift monitor on seven node processes", function () {
     void _s;
     const manifest = path.join(dir, "with-webhook.yaml");
     fs.writeFileSync(manifest, stringify(rest));
+    // Each drifts in a few rounds: under load a drifting vote (two signatures) can miss the
+    // coordinator's vote timeout in one round; a round where it arrives is found. Never two
+    // drifting nodes of one federation in one round (no quorum then).
     const serialization = driftNodeArgs({
       cause: "serialization_divergence",
       node: "ssid-apac-1",
-      rounds: 1,
+      rounds: 3,
       fraction: 0.15,
     });
     const data = driftNodeArgs({
       cause: "data_inconsistency",
       node: "ssid-us-1",
-      skip: 1,
-      rounds: 1,
+      skip: 3,
+      rounds: 3,
       fraction: 0.05,
     });
-    const time = driftNodeArgs({ cause: "timestamp_drift", node: "opencore-us-1", rounds: 1, fraction: 0.5 });
+    const time = driftNodeArgs({ cause: "timestamp_drift", node: "opencore-us-1", rounds: 3, fraction: 0.5 });
     fed = await startLocalFederation({
       data: path.join(dir, "fed"),
       manifest,
@@ -143,12 +162,11 @@ describe("e2e: the drift monitor on seven node processes", function () {
   });
 
   it("serialization divergence (15 %, ssid-apac-1) and timestamp drift (50 %, opencore-us-1) are alerts with exact scores", async function () {
-    await submit("ssid-eu-2", "ssid", 0, 20);
-    await submit("opencore-eu-1", "opencore", 0, 10);
+    for (let i = 0; i < 3; i++) await Promise.all([batch("ssid", 20), batch("opencore", 10)]);
     const s = await findingOn((f) => f.node === "ssid-apac-1" && f.cause !== "clock_skew");
+    expect(HONEST_SSID.filter((x) => x !== "ssid-apac-1")).to.include(s.finding.majorityNode);
     expect(s.finding).to.include({
       cause: "serialization_divergence",
-      majorityNode: "ssid-eu-1",
       kind: "alert",
       severity: "medium",
       driftScore: 0.15,
@@ -157,9 +175,9 @@ describe("e2e: the drift monitor on seven node processes", function () {
     });
     expect(s.finding.actions).to.have.length(4);
     const t = await findingOn((f) => f.node === "opencore-us-1" && f.cause !== "clock_skew");
+    expect(["opencore-eu-1", "opencore-apac-1"]).to.include(t.finding.majorityNode);
     expect(t.finding).to.include({
       cause: "timestamp_drift",
-      majorityNode: "opencore-eu-1",
       kind: "alert",
       severity: "high",
       driftScore: 0.5,
@@ -170,16 +188,13 @@ describe("e2e: the drift monitor on seven node processes", function () {
     // The same alert over GET /v1/drift/alerts and `amp alerts list --node URL`.
     const { alerts } = await get<{ alerts: AlertJson[] }>(s.node, "/v1/drift/alerts?state=open");
     const a = alerts.find((x) => x.node === "ssid-apac-1")!;
-    expect(a).to.include({
-      cause: "serialization_divergence",
-      majorityNode: "ssid-eu-1",
-      severity: "medium",
-    });
+    expect(a).to.include({ cause: "serialization_divergence", severity: "medium" });
+    expect(HONEST_SSID).to.include(a.majorityNode);
     expect(a.history.map((h) => h.to)).to.deep.equal(["open"]);
     const cli = await amp("alerts", "list", "--node", nodeOf(s.node).url);
     expect(cli.code, cli.stderr).to.equal(0);
     expect(cli.stdout).to.match(
-      /open medium serialization_divergence {2}amp\.local\/ssid {2}ssid-apac-1 <-> ssid-eu-1 {2}score 0\.15/,
+      /open medium serialization_divergence {2}amp\.local\/ssid {2}ssid-apac-1 <-> ssid-[a-z]+-\d {2}score 0\.15/,
     );
     // Signed wall clocks of the ssid nodes that voted (at least a quorum), per round, on the
     // coordinator (stored after the finding); no clock is taken for skewed.
@@ -198,17 +213,17 @@ describe("e2e: the drift monitor on seven node processes", function () {
     expect(samples.every((x) => Number.isFinite(x.offsetMs))).to.equal(true);
   });
 
-  it("data inconsistency of one event in twenty (ssid-us-1, second batch) is an observation naming the first differing leaf", async function () {
+  it("data inconsistency of one event in twenty (ssid-us-1, after three batches) is an observation naming the first differing leaf", async function () {
     // No honest clock is taken for skewed, however slow the loaded machine answers.
     for (const n of fed!.state.nodes) {
       const snap = await get<{ findings: FindingJson[] }>(n.id, "/v1/drift");
       expect(snap.findings.filter((f) => f.cause === "clock_skew")).to.deep.equal([]);
     }
-    await submit("ssid-eu-1", "ssid", 20, 20);
+    for (let i = 0; i < 3; i++) await batch("ssid", 20);
     const d = await findingOn((f) => f.node === "ssid-us-1" && f.cause !== "clock_skew");
+    expect(HONEST_SSID.filter((x) => x !== "ssid-us-1")).to.include(d.finding.majorityNode);
     expect(d.finding).to.include({
       cause: "data_inconsistency",
-      majorityNode: "ssid-eu-1",
       kind: "observation",
       severity: "medium",
       driftScore: 0.05,
