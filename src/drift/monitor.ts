@@ -112,9 +112,11 @@ export class DriftMonitor {
     flag(early?.findings ?? []);
     await new Promise<void>((resolve) => setImmediate(resolve));
     const firstLook = store.markRound(c.origin, c.round);
-    if (known === undefined && !firstLook)
+    if (known === undefined && !firstLook) {
       this.clockSeen.set(roundKey, null); // seen before a restart
-    else if (more) {
+    } else if (!more) {
+      if (known === undefined) this.clockSeen.set(roundKey, { stamps: 0, flagged }); // no stamps yet
+    } else {
       const clock = early ?? clockSamples(c, this.config);
       store.recordClock(clock.samples, known !== undefined);
       this.clockSeen.set(roundKey, { stamps, flagged });

@@ -68,6 +68,8 @@ describe("e2e: the drift monitor on seven node processes", function () {
   let receiver: http.Server | undefined;
   const received: { id: string; body: { event: string; alert: { id: number; cause: string } } }[] = [];
   const client = new PeerClient({ timeoutMs: 5000, tries: 1 });
+  /** The node whose alert was acknowledged and resolved (its webhooks wait in its outbox). */
+  let acked = "";
 
   const nodeOf = (id: string) => fed!.state.nodes.find((n) => n.id === id)!;
   const get = <T>(id: string, p: string) => client.json<T>(nodeOf(id).url, { method: "GET", path: p });
@@ -235,10 +237,17 @@ describe("e2e: the drift monitor on seven node processes", function () {
   });
 
   it("an alert is acknowledged and resolved over HTTP with the operator token (401 without it)", async function () {
-    const s = await findingOn((f) => f.node === "ssid-apac-1");
+    // An open alert about ssid-apac-1 on one of the nodes that coordinated its rounds.
+    const s = await until("an open alert about ssid-apac-1", async () => {
+      for (const n of fed!.state.nodes) {
+        const r = await get<{ alerts: AlertJson[] }>(n.id, "/v1/drift/alerts?state=open&node=ssid-apac-1");
+        if (r.alerts[0]) return { node: n.id, id: r.alerts[0].id };
+      }
+      return undefined;
+    });
+    acked = s.node;
     const url = nodeOf(s.node).url;
-    const { alerts } = await get<{ alerts: AlertJson[] }>(s.node, "/v1/drift/alerts");
-    const id = alerts.find((x) => x.node === "ssid-apac-1")!.id;
+    const id = s.id;
     const post = (action: string, body: unknown, headers: Record<string, string> = {}) =>
       fetch(`${url}/v1/drift/alerts/${id}/${action}`, {
         method: "POST",
@@ -282,10 +291,9 @@ describe("e2e: the drift monitor on seven node processes", function () {
   });
 
   it("webhooks queued while the receiver is down are delivered after the node holding them restarts", async function () {
-    const s = await findingOn((f) => f.node === "ssid-apac-1");
-    const pid = fed!.supervisor.pid(s.node)!;
+    const pid = fed!.supervisor.pid(acked)!;
     process.kill(pid, "SIGKILL");
-    await until("restarted", () => (fed!.supervisor.pid(s.node) !== pid ? true : undefined), 120_000);
+    await until("restarted", () => (fed!.supervisor.pid(acked) !== pid ? true : undefined), 120_000);
     receiver = http.createServer((req, res) => {
       let body = "";
       req.on("data", (c: Buffer) => (body += c.toString()));
