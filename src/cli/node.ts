@@ -6,6 +6,9 @@ import type { Command } from "commander";
 import { connectRpc } from "../chain/connect";
 import { assertDeploymentLive, readDeployment } from "../chain/deployment";
 import { loadNodeKeys, publicIdentity } from "../crypto/keys";
+import { DriftExtension } from "../drift/node-extension";
+import { driftOptionsFromManifest } from "../drift/runtime";
+import { CountedDrift } from "../drift/node-injection";
 import { loadManifest } from "../manifest";
 import { Roster, readPublicIdentity } from "../node/roster";
 import { faultHelp, faultsFromSpecs } from "../node/faults";
@@ -23,6 +26,44 @@ interface NodeOpts {
   rpc: string;
   deployment?: string;
   fault: string[];
+  drift?: string;
+  driftRounds?: string;
+  driftSkip?: string;
+  driftFraction?: string;
+}
+
+/** `--drift CAUSE [--drift-rounds N] [--drift-fraction F]`: TEST-ONLY injection (src/drift/node-injection.ts). */
+function driftHook(opts: NodeOpts): CountedDrift | undefined {
+  if (opts.drift === undefined) {
+    if (opts.driftRounds !== undefined || opts.driftSkip !== undefined || opts.driftFraction !== undefined) {
+      throw new UsageError("--drift-rounds, --drift-skip and --drift-fraction need --drift CAUSE");
+    }
+    return undefined;
+  }
+  const rounds = opts.driftRounds === undefined ? undefined : Number(opts.driftRounds);
+  if (rounds !== undefined && !(Number.isSafeInteger(rounds) && rounds > 0)) {
+    throw new UsageError(`--drift-rounds must be a positive integer, got "${opts.driftRounds}"`);
+  }
+  const skip = opts.driftSkip === undefined ? undefined : Number(opts.driftSkip);
+  if (skip !== undefined && !(Number.isSafeInteger(skip) && skip >= 0)) {
+    throw new UsageError(`--drift-skip must be a non-negative integer, got "${opts.driftSkip}"`);
+  }
+  const fraction = opts.driftFraction === undefined ? undefined : Number(opts.driftFraction);
+  if (fraction !== undefined && !(fraction > 0 && fraction <= 1)) {
+    throw new UsageError(`--drift-fraction must be in (0, 1], got "${opts.driftFraction}"`);
+  }
+  try {
+    return new CountedDrift({
+      nodeId: opts.node,
+      cause: opts.drift,
+      ...(rounds !== undefined ? { rounds } : {}),
+      ...(skip !== undefined ? { skip } : {}),
+      ...(fraction !== undefined ? { fraction } : {}),
+    });
+  } catch (e) {
+    if (e instanceof InvalidInputError) throw new UsageError(`--drift: ${e.shortMessage}`, { cause: e });
+    throw e;
+  }
 }
 
 function parseListen(v: string): { host: string; port: number } {
@@ -52,12 +93,23 @@ export function addNodeCommand(program: Command): void {
       (v: string, prev: string[]) => [...prev, v],
       [] as string[],
     )
+    .option(
+      "--drift <cause>",
+      "TEST ONLY: make this node's votes drift (serialization_divergence, timestamp_drift, data_inconsistency, equivocation, clock_skew, unknown)",
+    )
+    .option(
+      "--drift-rounds <n>",
+      "TEST ONLY: drift in the first N rounds with events only (default: every round)",
+    )
+    .option("--drift-skip <k>", "TEST ONLY: vote honestly in the first K rounds with events (default 0)")
+    .option("--drift-fraction <f>", "TEST ONLY: share of each batch that drifts, in (0, 1] (default 0.15)")
     .addHelpText(
       "after",
       `
 The keystore password comes from AMP_KEYSTORE_PASSWORD. Only this node's secret keys are read;
 peers are known by their public identity (<id>.pub.json, or the public fields of their key files).
 HTTP paths: docs/http.md; GET /metrics: Prometheus metrics (docs/operations.md). Stops cleanly on SIGINT/SIGTERM.
+The drift monitor runs on every node (alerts in <data>/drift.sqlite, GET /v1/drift/alerts).
 
 --fault is for tests and the demo ONLY: the node keeps its honest signed state and sends a
 Byzantine vote instead; the round's coordinator records evidence (<its data>/evidence/), the
@@ -66,10 +118,12 @@ ${faultHelp()}
 
 Examples:
   $ AMP_KEYSTORE_PASSWORD=... amp node --manifest m.yaml --node ssid-eu-1 --data ./n1 --keys ./keys
-  $ amp node ... --node ssid-apac-1 --fault wrong-root:3 --fault equivocation:4-5   # test only`,
+  $ amp node ... --node ssid-apac-1 --fault wrong-root:3 --fault equivocation:4-5   # test only
+  $ amp node ... --node ssid-apac-1 --drift serialization_divergence --drift-rounds 3   # TEST ONLY`,
     )
     .action(async (opts: NodeOpts) => {
       const faults = faultsFromSpecs(opts.fault, opts.node);
+      const drift = driftHook(opts);
       const password = process.env.AMP_KEYSTORE_PASSWORD;
       if (!password) throw new InvalidInputError("set AMP_KEYSTORE_PASSWORD to read this node's keystore");
       const manifest = loadManifest(opts.manifest);
@@ -93,8 +147,10 @@ Examples:
         maxBatch: manifest.batch.maxSize,
         tickMs: manifest.batch.maxAgeMs,
         ...(faults ? { faults } : {}),
-        extensions: [nodeMetricsExtension()],
+        extensions: [nodeMetricsExtension(), new DriftExtension(driftOptionsFromManifest(manifest))],
+        ...(drift ? { drift } : {}),
       });
+      if (drift) console.error(`TEST ONLY: ${opts.node} drifts (${opts.drift}) as asked by --drift`);
       const url = new URL(me.url);
       const { host, port } = opts.listen
         ? parseListen(opts.listen)

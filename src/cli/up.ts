@@ -12,7 +12,9 @@ import { serveDashboard, type DashboardServer } from "../dashboard/server";
 import { FEDERATION_FILE, startLocalFederation, type LocalFederation } from "../node/local";
 import { PeerClient } from "../transport/client";
 import { parseListen } from "../telemetry/http";
-import { oneLine } from "../util/errors";
+import { InvalidInputError, oneLine } from "../util/errors";
+import { driftNodeArgs } from "../drift/node-injection";
+import { DEMO_DRIFT_NODE } from "./alerts";
 import { THROWAWAY_BANNER } from "./context";
 import { localDashboardOptions } from "./dashboard";
 import { UsageError } from "./exit";
@@ -27,6 +29,9 @@ interface UpOpts {
   keys?: string;
   dashboard: boolean;
   dashboardListen: string;
+  drift?: string;
+  driftNode?: string;
+  driftRounds?: string;
 }
 
 /** Poll every node's /v1/status until all answer (progress on stderr); false after `deadlineMs`. */
@@ -62,6 +67,30 @@ async function waitForNodes(fed: LocalFederation, deadlineMs: number): Promise<b
   }
 }
 
+/** `--drift CAUSE [--drift-node ID] [--drift-rounds N]` as per-node `amp node` arguments. */
+function driftArgs(o: UpOpts): ((id: string) => string[]) | undefined {
+  if (o.drift === undefined) {
+    if (o.driftNode !== undefined || o.driftRounds !== undefined) {
+      throw new UsageError("--drift-node and --drift-rounds need --drift CAUSE");
+    }
+    return undefined;
+  }
+  const rounds = o.driftRounds === undefined ? undefined : Number(o.driftRounds);
+  if (rounds !== undefined && !(Number.isSafeInteger(rounds) && rounds > 0)) {
+    throw new UsageError(`--drift-rounds must be a positive integer, got "${o.driftRounds}"`);
+  }
+  try {
+    return driftNodeArgs({
+      cause: o.drift,
+      node: o.driftNode ?? DEMO_DRIFT_NODE,
+      ...(rounds !== undefined ? { rounds } : {}),
+    });
+  } catch (e) {
+    if (e instanceof InvalidInputError) throw new UsageError(`--drift: ${e.shortMessage}`, { cause: e });
+    throw e;
+  }
+}
+
 export function addUpCommand(program: Command): void {
   program
     .command("up")
@@ -76,6 +105,9 @@ export function addUpCommand(program: Command): void {
       "127.0.0.1:0",
     )
     .option("--no-dashboard", "do not serve the dashboard")
+    .option("--drift <cause>", "TEST/DEMO ONLY: one node's votes drift that way (amp node --drift)")
+    .option("--drift-node <id>", `the drifting node (default ${DEMO_DRIFT_NODE})`)
+    .option("--drift-rounds <n>", "drift in the first N rounds with events only (default: every round)")
     .addHelpText(
       "after",
       `
@@ -86,7 +118,8 @@ describes what runs (see amp status), <data>/logs/ holds every child's output. C
 Examples:
   $ amp up                                   # throwaway keys, own hardhat node, ./amp-local
   $ amp up --data ./fed --rpc http://127.0.0.1:8545
-  $ AMP_KEYSTORE_PASSWORD=... amp up --manifest m.yaml --keys ~/.amp/keys`,
+  $ AMP_KEYSTORE_PASSWORD=... amp up --manifest m.yaml --keys ~/.amp/keys
+  $ amp up --drift serialization_divergence --drift-rounds 3   # then: amp alerts list --data amp-local`,
     )
     .action(async (opts: UpOpts) => {
       const say = (l: string) => console.log(l);
@@ -97,12 +130,14 @@ Examples:
           throw new UsageError(oneLine(e));
         }
       }
+      const nodeArgs = driftArgs(opts);
       if (!opts.keys) say(THROWAWAY_BANNER);
       const fed = await startLocalFederation({
         data: opts.data,
         ...(opts.rpc ? { rpc: opts.rpc } : {}),
         ...(opts.manifest ? { manifest: opts.manifest } : {}),
         ...(opts.keys ? { keys: opts.keys } : {}),
+        ...(nodeArgs ? { nodeArgs } : {}),
         say,
       });
       let dashboard: DashboardServer | undefined;

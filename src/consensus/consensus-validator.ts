@@ -77,6 +77,8 @@ class RoundTally {
   answeredMs = new Map<string, number>();
   /** Date.now() of each node's last answer (for the observer's clock offsets). */
   readonly receivedAt = new Map<string, number>();
+  /** Date.now() when the request behind each node's last answer was sent (clock-offset bound). */
+  readonly askedAt = new Map<string, number>();
   lastVoteAt = 0;
   quorumAt: number | undefined;
 
@@ -202,10 +204,12 @@ export class ConsensusValidator {
         const req = { origin: this.origin, epoch: fed.epoch, round, ...base, batchSize, attempt, peers };
         try {
           const asked = performance.now();
+          const askedWall = Date.now();
           const res = await this.withTimeout(this.cfg.transport.requestVote(m.nodeId, req));
           if (res === TIMEOUT) timedOut.add(m.nodeId);
           else {
             tally.answeredMs.set(m.nodeId, Math.round(performance.now() - asked));
+            if (res.kind === "vote") tally.askedAt.set(m.nodeId, askedWall);
             await this.absorb(tally, m, res, round, attempt);
           }
         } catch (e) {
@@ -309,6 +313,7 @@ export class ConsensusValidator {
           address: m.address,
           checkpoints: [...bodies].map(([body, s]) => ({ body, checkpoint: s.checkpoint, vote: s.vote })),
           receivedAtMs: tally.receivedAt.get(m.nodeId) ?? Date.now(),
+          ...(tally.askedAt.has(m.nodeId) ? { askedAtMs: tally.askedAt.get(m.nodeId)! } : {}),
         });
       }
       observer({

@@ -22,6 +22,11 @@ export interface ObservedProposal {
   readonly checkpoints: readonly ObservedCheckpoint[];
   /** Coordinator's Date.now() when this node's last answer arrived. */
   readonly receivedAtMs: number;
+  /**
+   * Coordinator's Date.now() when the request behind that answer was sent: the stamp was taken
+   * between the two, so half the round trip bounds the error of a clock-offset estimate.
+   */
+  readonly askedAtMs?: number;
 }
 
 export interface VoteCollection {

@@ -26,3 +26,7 @@ export {
 } from "./webhooks";
 export { DriftMonitor, type DriftMonitorOptions } from "./monitor";
 export * from "./api";
+export { DriftExtension, type DriftExtensionOptions } from "./node-extension";
+export { HttpDriftProbe, DriftProbeServer } from "./http-probe";
+export { addDriftRoutes, alertJson, findingJson, parseAlertAction } from "./node-routes";
+export { CountedDrift, type NodeDriftOptions } from "./node-injection";

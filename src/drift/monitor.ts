@@ -44,7 +44,11 @@ export class DriftMonitor {
   private readonly webhooks: readonly string[];
   private readonly logger: Logger;
   private readonly seen = new Set<string>();
-  private readonly clockSeen = new Set<string>();
+  /**
+   * Per round: how many stamps the recorded clock samples came from and the nodes already flagged
+   * (null: the round was observed before a restart).
+   */
+  private readonly clockSeen = new Map<string, { stamps: number; flagged: Set<string> } | null>();
   private chain: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: DriftMonitorOptions) {
@@ -89,16 +93,33 @@ export class DriftMonitor {
     // the votes, so this runs before it finalises; the rest waits for the next turn of the event
     // loop and never holds up the round: the round mark and the clock stamps (a signature check each).
     for (const f of findings) this.record(f, performance.now() - c.lastVoteAt);
-    // Clock: verified before the yield only when an offset looks past the tolerance.
+    // Clock: verified before the yield only when an offset looks past the tolerance. Votes
+    // accumulate over a round's attempts, so a later collection holds more stamps (nodes that timed
+    // out in attempt 1): the round's samples are those of its collection with the most stamps
+    // (replacing fewer), and a node is flagged at most once per round.
     const roundKey = `${c.origin}\n${c.round}`;
-    const firstLook = !this.clockSeen.has(roundKey);
-    this.clockSeen.add(roundKey);
-    const early = firstLook && suspectClock(c, this.config) ? clockSamples(c, this.config) : undefined;
-    for (const f of early?.findings ?? []) this.record(f, performance.now() - c.lastVoteAt);
+    const known = this.clockSeen.get(roundKey);
+    const stamps = c.proposals.filter((p) => p.checkpoints[0]?.vote.clock !== undefined).length;
+    const more = known !== null && stamps > (known?.stamps ?? 0);
+    const flagged = known?.flagged ?? new Set<string>();
+    const flag = (fs: readonly Finding[]) => {
+      for (const f of fs.filter((x) => !flagged.has(x.node))) {
+        flagged.add(f.node);
+        this.record(f, performance.now() - c.lastVoteAt);
+      }
+    };
+    const early = more && suspectClock(c, this.config) ? clockSamples(c, this.config) : undefined;
+    flag(early?.findings ?? []);
     await new Promise<void>((resolve) => setImmediate(resolve));
-    if (store.markRound(c.origin, c.round) && firstLook) {
+    const firstLook = store.markRound(c.origin, c.round);
+    if (known === undefined && !firstLook) {
+      this.clockSeen.set(roundKey, null); // seen before a restart
+    } else if (!more) {
+      if (known === undefined) this.clockSeen.set(roundKey, { stamps: 0, flagged }); // no stamps yet
+    } else {
       const clock = early ?? clockSamples(c, this.config);
-      store.recordClock(clock.samples);
+      store.recordClock(clock.samples, known !== undefined);
+      this.clockSeen.set(roundKey, { stamps, flagged });
       for (const x of clock.samples) this.opts.metrics?.clockOffsetOf(x.node, x.offsetMs / 1000);
       if (clock.invalid.length > 0) {
         this.logger.warn("clock stamps that do not verify", {
@@ -107,7 +128,7 @@ export class DriftMonitor {
           nodes: clock.invalid,
         });
       }
-      if (!early) for (const f of clock.findings) this.record(f, performance.now() - c.lastVoteAt);
+      if (!early) flag(clock.findings);
     }
     this.autoResolve(c);
     if (this.seen.size > 100_000) this.seen.clear();

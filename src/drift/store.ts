@@ -181,13 +181,19 @@ export class DriftStore {
   }
 
   /** Active alerts of `federation` whose cause last recurred at or before `round - rounds`. */
+  /**
+   * Active alerts of `federation` whose cause did not recur in the last `rounds` rounds this store
+   * observed up to `round` (on the node layout a node observes the rounds it coordinated).
+   */
   staleAlerts(federation: string, round: bigint, rounds: number): AlertRow[] {
     return (
       this.db
         .prepare(
-          `SELECT * FROM drift_alerts WHERE federation = ? AND ${ACTIVE} AND last_round <= ? ORDER BY id`,
+          `SELECT * FROM drift_alerts a WHERE federation = ? AND ${ACTIVE} AND (SELECT COUNT(*)
+           FROM drift_rounds r WHERE r.federation = a.federation AND r.round > a.last_round AND r.round <= ?) >= ?
+           ORDER BY id`,
         )
-        .all(federation, round - BigInt(rounds)) as AlertDbRow[]
+        .all(federation, round, rounds) as AlertDbRow[]
     ).map(toAlert);
   }
 
@@ -253,9 +259,10 @@ export class DriftStore {
     return (this.db.prepare(sql).all(...args) as FindingDbRow[]).map(toFinding);
   }
 
-  recordClock(samples: readonly ClockSample[]): void {
+  /** Store clock samples; `replace`: over those of the same round and node (a fuller collection). */
+  recordClock(samples: readonly ClockSample[], replace = false): void {
     const ins = this.db.prepare(
-      `INSERT OR IGNORE INTO drift_clock_offsets (federation, round, node, offset_ms, wall_clock_ms, received_at_ms)
+      `INSERT OR ${replace ? "REPLACE" : "IGNORE"} INTO drift_clock_offsets (federation, round, node, offset_ms, wall_clock_ms, received_at_ms)
        VALUES (?, ?, ?, ?, ?, ?)`,
     );
     this.db.transaction(() => {

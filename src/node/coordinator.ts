@@ -25,6 +25,7 @@ import type {
   VoteRequest,
   VoteResponse,
 } from "../consensus/types";
+import type { VoteObserver } from "../consensus/observer";
 import { formatSignedNote, parseSignedNote, type NoteSignature } from "../crypto/note";
 import { FederationLog } from "../log";
 import { leafHash, rootHash } from "../merkle";
@@ -67,6 +68,7 @@ export class Coordinator {
   private readonly transport: Transport;
   /** Stage timings of the rounds this node runs (seal, quorum, witness; anchor by the driver). */
   readonly stages = new StageClock();
+  private readonly voteObservers: VoteObserver[] = [];
 
   constructor(
     private readonly node: FederationNode,
@@ -78,6 +80,15 @@ export class Coordinator {
 
   private get file(): string {
     return path.join(this.node.cfg.dataDir, "sealed-proposal.json");
+  }
+
+  /**
+   * Show `o` every vote collection of the rounds this node coordinates, before the round finalises
+   * (the drift monitor, src/drift). Observers MUST NOT block: see ConsensusValidatorConfig.onVotes.
+   */
+  addVoteObserver(o: VoteObserver): void {
+    this.voteObservers.push(o);
+    this.cached = undefined;
   }
 
   async run(round: bigint): Promise<FederationRoundOutcome> {
@@ -132,6 +143,7 @@ export class Coordinator {
       log,
       voteTimeoutMs: 3000,
       ...(this.node.cfg.mldsa ? { mldsa: this.node.cfg.mldsa } : {}),
+      ...(this.voteObservers.length > 0 ? { onVotes: (c) => this.voteObservers.forEach((o) => o(c)) } : {}),
     });
     this.cached = { round, cv, log };
     return this.cached;

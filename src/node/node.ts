@@ -17,8 +17,8 @@ import type { NodeKeys } from "../crypto/keys";
 import { inlineMlDsa, type MlDsaBackend } from "../crypto/mldsa";
 import { formatSignedNote, parseSignedNote, type NoteSignature } from "../crypto/note";
 import { appendLineDurable } from "../consensus/atomic-file";
-import type { AnchorDomain } from "../consensus/types";
 import type { FaultInjector } from "../consensus/fault-injector";
+import type { AnchorDomain, DriftHook } from "../consensus/types";
 import { ValidatorNode } from "../consensus/validator-node";
 import { FederationLog } from "../log";
 import { leafHash } from "../merkle";
@@ -58,6 +58,8 @@ export interface FederationNodeConfig {
   readonly logger?: Logger;
   /** TEST/DEMO ONLY (`amp node --fault`): make this node's validator Byzantine in chosen rounds. */
   readonly faults?: FaultInjector;
+  /** Makes this node's votes drift (`amp node --drift`, tests only; src/drift). */
+  readonly drift?: DriftHook;
 }
 
 export interface Acknowledgement {
@@ -152,6 +154,7 @@ export class FederationNode {
       log,
       ...(this.cfg.mldsa ? { mldsa: this.cfg.mldsa } : {}),
       ...(this.cfg.faults ? { faults: this.cfg.faults } : {}),
+      ...(this.cfg.drift ? { drift: this.cfg.drift } : {}),
     });
     v.attach(this.transport);
     return v;

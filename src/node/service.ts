@@ -10,6 +10,7 @@ import type { ChainConnection } from "../chain/connect";
 import type { DeploymentRecord } from "../chain/deployment";
 import { federationIdOf } from "../chain/ids";
 import type { FaultInjector } from "../consensus/fault-injector";
+import type { DriftHook } from "../consensus/types";
 import type { NodeKeys } from "../crypto/keys";
 import type { MlDsaBackend } from "../crypto/mldsa";
 import { GlobalProofAnchor__factory } from "../../typechain-types";
@@ -36,6 +37,8 @@ export interface NodeServiceConfig {
   readonly extensions?: readonly NodeExtension[];
   /** TEST/DEMO ONLY (`amp node --fault`, src/node/faults.ts): Byzantine votes in chosen rounds. */
   readonly faults?: FaultInjector;
+  /** Makes this node's votes drift (`amp node --drift`, tests only; src/drift). */
+  readonly drift?: DriftHook;
 }
 
 /** What an extension gets: the running node's parts and its operator token. */
@@ -118,6 +121,7 @@ export class NodeService {
       chain: anchorView(cfg.conn, cfg.record, submitter.reader), // shares the records it anchored
       ...(cfg.mldsa ? { mldsa: cfg.mldsa } : {}),
       ...(cfg.faults ? { faults: cfg.faults } : {}),
+      ...(cfg.drift ? { drift: cfg.drift } : {}),
     });
     this.coordinator = new Coordinator(this.node, cfg.maxBatch);
     this.driver = new RoundDriver({

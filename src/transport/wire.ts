@@ -136,11 +136,26 @@ export function encodeEntries(entries: readonly Uint8Array[]): string[] {
 
 function decodeVote(v: unknown, w: string): Vote {
   const o = obj(v, w);
-  return {
+  const vote: Vote = {
     nodeId: str(o, "nodeId", w),
     note: str(o, "note", w),
     eip712Signature: str(o, "eip712Signature", w, /^0x[0-9a-fA-F]{130}$/),
   };
+  // The signed wall clock (src/consensus/clock-stamp.ts), checked by the drift monitor. It never
+  // decides whether the vote counts: a malformed one is dropped, the vote kept.
+  const c = o.clock as { wallClockMs?: unknown; signature?: unknown } | undefined;
+  if (
+    typeof c !== "object" ||
+    c === null ||
+    typeof c.wallClockMs !== "number" ||
+    !Number.isSafeInteger(c.wallClockMs) ||
+    c.wallClockMs < 0 ||
+    typeof c.signature !== "string" ||
+    !/^0x[0-9a-fA-F]{130}$/.test(c.signature)
+  ) {
+    return vote;
+  }
+  return { ...vote, clock: { wallClockMs: c.wallClockMs, signature: c.signature } };
 }
 
 export function decodeVoteResponse(o: Json): VoteResponse {
