@@ -10,6 +10,7 @@
  */
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import { decodeBase64Strict } from "../crypto/note";
+import { decodeUtf8Strict } from "../events/ijson";
 import { WitnessError } from "../nexus/witness";
 import {
   SIGNATURE_HEADER,
@@ -123,7 +124,10 @@ export function buildNodeServer(
   // sender
   app.post(
     "/v1/events",
-    guard((req) => ({ acknowledged: node.submit(raw(req.body)) })),
+    // Strict UTF-8: a byte that is not UTF-8 is refused (line:column), never replaced by U+FFFD.
+    guard((req) => ({
+      acknowledged: node.submit(decodeUtf8Strict(Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0))),
+    })),
   );
   app.get(
     "/v1/inbox",
