@@ -1,5 +1,5 @@
 /**
- * `npm run -s bench -- kills [--kills N] [--seed S]`: the kill campaign (issue 13 §1). A separate
+ * `npm run -s bench -- kills [--kills N] [--seed S] [--max-minutes M]`: the kill campaign (issue 13 §1). A separate
  * `hardhat node`, `amp up --rpc` (seven `amp node` processes, supervised), a steady load over HTTP,
  * and N SIGKILLs at random points (seeded RNG) of one of these stages:
  *
@@ -54,6 +54,8 @@ export interface KillCampaignOptions {
   readonly seed: number;
   /** Share of kills aimed at `amp up` itself (default 0.08, at least one). */
   readonly upShare?: number;
+  /** Stop killing after this many minutes (then check the invariants as usual); default: no limit. */
+  readonly maxMinutes?: number;
   readonly say?: (line: string) => void;
 }
 
@@ -67,6 +69,8 @@ export interface KillCampaignReport extends InvariantReport {
   ingestPostsCut: number;
   refusedSubmissions: number;
   validatorStatesSampled: number;
+  /** Kills asked for (`kills` is how many ran: fewer only when the time budget ran out). */
+  killsPlanned: number;
   seconds: number;
   ok: boolean;
 }
@@ -132,7 +136,12 @@ export async function runKillCampaign(opts: KillCampaignOptions): Promise<KillCa
     for (let i = 0; i < opts.kills; i++) plan.push(pick(STAGES.filter((s) => s !== "amp-up")));
     for (let k = 0; k < upKills; k++) plan[Math.floor(rng() * plan.length)] = "amp-up";
 
+    const stopAt = opts.maxMinutes === undefined ? Infinity : t0 + opts.maxMinutes * 60_000;
     for (const [i, stage] of plan.entries()) {
+      if (Date.now() > stopAt) {
+        say(`time budget of ${opts.maxMinutes} min spent: no more kills`);
+        break;
+      }
       const since = Date.now() - 5;
       let victim: string | undefined;
       let killedPid = -1;
@@ -226,6 +235,7 @@ export async function runKillCampaign(opts: KillCampaignOptions): Promise<KillCa
       bench: "kills",
       seed: opts.seed,
       kills: Object.values(byStage).reduce((a, b) => a + b, 0),
+      killsPlanned: opts.kills,
       killsByStage: byStage,
       killsByTarget: byTarget,
       triggerMisses: misses,
@@ -257,8 +267,15 @@ function option(args: readonly string[], name: string): number | undefined {
 export async function main(args: readonly string[]): Promise<void> {
   const kills = option(args, "--kills") ?? 100;
   const seed = option(args, "--seed") ?? Math.floor(Math.random() * 2 ** 31);
+  const maxMinutes = option(args, "--max-minutes");
   process.stderr.write(`kill campaign: ${kills} kills, seed ${seed}\n`);
-  const report = await runKillCampaign({ kills, seed, say: (l) => process.stderr.write(l + "\n") });
+  const say = (l: string) => process.stderr.write(`${new Date().toISOString()} ${l}\n`);
+  const report = await runKillCampaign({
+    kills,
+    seed,
+    say,
+    ...(maxMinutes !== undefined ? { maxMinutes } : {}),
+  });
   console.log(JSON.stringify(report, null, 2));
   if (!report.ok) process.exitCode = 1;
 }

@@ -8,6 +8,7 @@ import { assertDeploymentLive, readDeployment } from "../chain/deployment";
 import { loadNodeKeys, publicIdentity } from "../crypto/keys";
 import { loadManifest } from "../manifest";
 import { Roster, readPublicIdentity } from "../node/roster";
+import { erasureExtension } from "../erasure/extension";
 import { NodeService } from "../node/service";
 import { InvalidInputError } from "../util/errors";
 import { UsageError } from "./exit";
@@ -76,6 +77,7 @@ Examples:
         record,
         maxBatch: manifest.batch.maxSize,
         tickMs: manifest.batch.maxAgeMs,
+        extensions: [erasureExtension()],
       });
       const url = new URL(me.url);
       const { host, port } = opts.listen

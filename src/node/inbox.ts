@@ -38,6 +38,8 @@ export class Inbox {
     this.db = new Database(file);
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = FULL");
+    // Deleted rows (events once anchored) are overwritten, so no payload outlives its erasure here.
+    this.db.pragma("secure_delete = ON");
     this.db.exec(`CREATE TABLE IF NOT EXISTS inbox (
       seq INTEGER PRIMARY KEY AUTOINCREMENT,
       event_id TEXT NOT NULL UNIQUE,
@@ -53,6 +55,11 @@ export class Inbox {
 
   close(): void {
     this.db.close();
+  }
+
+  /** Copy the WAL into the file and truncate it: deleted payload bytes leave the WAL (erasure). */
+  scrub(): void {
+    this.db.pragma("wal_checkpoint(TRUNCATE)");
   }
 
   size(): number {
