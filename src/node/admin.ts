@@ -47,13 +47,10 @@ export function requireAdmin(token: string) {
     const m = /^Bearer ([0-9a-f]{1,128})$/i.exec(req.headers.authorization ?? "");
     const got = Buffer.from(m?.[1] ?? "", "utf8");
     if (got.length !== expected.length || !crypto.timingSafeEqual(got, expected)) {
-      await reply
-        .code(401)
-        .header("www-authenticate", 'Bearer realm="amp-node-admin"')
-        .send({
-          error: "UnauthenticatedError",
-          message: "operator endpoint: send Authorization: Bearer <admin.token>",
-        });
+      await reply.code(401).header("www-authenticate", 'Bearer realm="amp-node-admin"').send({
+        error: "UnauthenticatedError",
+        message: "operator endpoint: send Authorization: Bearer <admin.token>",
+      });
     }
   };
 }
