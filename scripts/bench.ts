@@ -8,6 +8,7 @@ const BENCHES: Record<string, string> = {
   drift: "./bench/drift",
   startup: "./bench/startup",
   federation: "./bench/federation",
+  kills: "./bench/kills",
 };
 
 async function run(argv: readonly string[]): Promise<void> {

@@ -39,7 +39,7 @@ function toRecord(e: EncodedEvent, seq: bigint): EventRecord {
 }
 
 /** What a resubmission is compared with: the archived (or earlier in this call) form of the id. */
-interface Prior {
+export interface Prior {
   readonly canonical: Uint8Array;
   readonly seq: bigint;
   readonly payload: Uint8Array | null | undefined;
@@ -52,7 +52,7 @@ interface Prior {
  * the same payload bytes and the same canonical bytes once e's commitment is recomputed with the
  * archived salt. An erased payload cannot be compared: its resubmission is a conflict.
  */
-function sameEvent(prior: Prior, e: EncodedEvent): boolean {
+export function sameEvent(prior: Prior, e: EncodedEvent): boolean {
   if (sameBytes(prior.canonical, e.canonical)) return true;
   if (!prior.payload || !prior.salt || !e.payload || !e.salt) return false;
   if (!sameBytes(prior.payload, e.payload)) return false;

@@ -6,7 +6,8 @@ import type { Command } from "commander";
 import { Archive, checkErasureRequest, eraseEvent, type ErasureRecord } from "../archive";
 import { ARCHIVE_FILE } from "../chain/runner";
 import { InvalidInputError } from "../util/errors";
-import { UsageError } from "./exit";
+import { eraseOnNodes, targetsOfFederation, type EraseTarget } from "../erasure/remote";
+import { CannotCheckError, UsageError } from "./exit";
 
 function openArchive(data: string): Archive {
   const file = path.join(data, ARCHIVE_FILE);
@@ -29,12 +30,70 @@ const KEPT: Record<ErasureRecord["commitment"], string> = {
   none: "the event was ingested in digest form; no payload was stored",
 };
 
+interface EraseOpts {
+  data?: string;
+  nodes?: string;
+  tokenFile?: string;
+  reason: string;
+  by?: string;
+}
+
+function nodeTargets(nodes: string, tokenFile: string | undefined): EraseTarget[] {
+  if (!tokenFile) throw new UsageError("--nodes needs --token-file (the nodes' <data>/admin.token)");
+  let token: string;
+  try {
+    token = fs.readFileSync(tokenFile, "utf8").trim();
+  } catch (e) {
+    throw new CannotCheckError(`cannot read --token-file ${tokenFile}: ${(e as Error).message}`, {
+      cause: e,
+    });
+  }
+  return nodes
+    .split(",")
+    .map((u) => u.trim())
+    .filter(Boolean)
+    .map((url) => {
+      if (!/^https?:\/\/[^\s/]+(\/.*)?$/.test(url))
+        throw new UsageError(`--nodes: "${url}" is not an http(s) URL`);
+      return { url, token };
+    });
+}
+
+async function eraseRemote(
+  targets: readonly EraseTarget[],
+  request: { eventId: string; reason: string; by: string },
+): Promise<void> {
+  const outcomes = await eraseOnNodes(targets, request);
+  let held = 0;
+  for (const o of outcomes) {
+    const who = o.label ? `${o.label} (${o.url})` : o.url;
+    if (o.kind === "erased" || o.kind === "already") {
+      const r = o.res.record;
+      if (r.commitment !== "none") held++;
+      const when = new Date(r.erasedAt).toISOString();
+      console.log(
+        o.kind === "erased"
+          ? `${who}: erased at ${when}; ${KEPT[r.commitment]}`
+          : `${who}: already erased at ${when} (nothing changed)`,
+      );
+    } else if (o.kind === "not-here") console.log(`${who}: not in this node's log (${o.message})`);
+    else if (o.kind === "failed")
+      console.error(`${who}: FAILED${o.status ? ` (HTTP ${o.status})` : ""}: ${o.message}`);
+  }
+  const failed = outcomes.filter((o) => o.kind === "failed");
+  console.log(`${held} node(s) held the payload; ${failed.length} failed`);
+  if (failed.some((o) => o.kind === "failed" && o.status === undefined)) process.exitCode = 3;
+  else if (failed.length > 0) process.exitCode = 1;
+}
+
 export function addEraseCommand(program: Command): void {
   program
     .command("erase")
     .argument("<eventId>", "id of the archived event whose payload to erase")
     .description("erase an event's payload and commitment salt (GDPR); proofs stay valid; logged")
-    .requiredOption("--data <dir>", "data dir holding the archive")
+    .option("--data <dir>", "data dir holding the archive, or of a running `amp up` (every node over HTTP)")
+    .option("--nodes <urls>", "comma-separated node URLs: erase over HTTP on each (POST /v1/erase)")
+    .option("--token-file <file>", "with --nodes: the nodes' operator token (<node data>/admin.token)")
     .requiredOption("--reason <text>", "why (recorded in the erasure log), e.g. a request number")
     .option("--by <who>", "who asked for or performed it (default: the OS user name)")
     .addHelpText(
@@ -44,11 +103,17 @@ Deletes the payload and its secret salt from the archive file and its WAL. The e
 only SHA-256(salt || payload), so its proofs still verify and nothing kept confirms a guessed
 payload. Each erasure is appended to the erasure log (amp erasures). Erasing twice changes nothing.
 
+On a running federation, --nodes (or --data of an \`amp up\`) sends the request to every node
+(POST /v1/erase with its operator token); each node that holds the payload erases it and logs it,
+the others log that they held none. Exit 1 if a node refused or failed, 3 if one is unreachable.
+
 Examples:
   $ amp erase 3f2a9c1e-0000-4000-8000-000000000001 --data ./amp-data --reason "GDPR request 4711" --by dpo@example.org
+  $ amp erase 3f2a9c1e-0000-4000-8000-000000000001 --data ./amp-local --reason "GDPR request 4711"
+  $ amp erase 3f2a9c1e-0000-4000-8000-000000000001 --nodes http://127.0.0.1:7401,http://127.0.0.1:7402 --token-file ./n1/admin.token --reason "GDPR request 4711"
   $ amp erasures --data ./amp-data`,
     )
-    .action((eventId: string, opts: { data: string; reason: string; by?: string }) => {
+    .action(async (eventId: string, opts: EraseOpts) => {
       const request = { eventId, reason: opts.reason, by: opts.by ?? defaultBy() };
       try {
         checkErasureRequest(request);
@@ -56,6 +121,17 @@ Examples:
         if (err instanceof InvalidInputError) throw new UsageError(err.shortMessage, { cause: err });
         throw err;
       }
+      if (opts.nodes && opts.data) throw new UsageError("give --data DIR or --nodes URL,..., not both");
+      const targets = opts.nodes
+        ? nodeTargets(opts.nodes, opts.tokenFile)
+        : opts.data
+          ? targetsOfFederation(opts.data)
+          : undefined;
+      if (targets) {
+        await eraseRemote(targets, request);
+        return;
+      }
+      if (!opts.data) throw new UsageError("give --data DIR or --nodes URL,...");
       const archive = openArchive(opts.data);
       try {
         const { erased, record } = eraseEvent(archive, request);

@@ -42,9 +42,36 @@ const IO_CODES = new Set([
   "EROFS",
 ]);
 
+const STORAGE: [RegExp, string][] = [
+  [/^SQLITE_FULL/, "the disk is full"],
+  [/^SQLITE_READONLY/, "the data dir is read-only"],
+  [/^SQLITE_CANTOPEN/, "a database file cannot be opened (missing or read-only data dir?)"],
+  [/^SQLITE_IOERR/, "the disk is full, a file size limit was hit (ulimit -f) or the data dir is read-only"],
+];
+
+/**
+ * A clear one-line message for a failed write of a SQLite file (disk full, RLIMIT_FSIZE, read-only
+ * data dir), or undefined for any other error. The write was a transaction: it was rolled back.
+ */
+export function storageProblem(err: unknown): string | undefined {
+  let e: unknown = err;
+  for (let depth = 0; depth < 5 && e instanceof Error; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string") {
+      const hit = STORAGE.find(([re]) => re.test(code));
+      if (hit) {
+        return `cannot write to storage: ${hit[1]} (${code}: ${e.message.split("\n")[0]}); the write was rolled back, nothing half-written is kept — make room and run it again`;
+      }
+    }
+    e = e.cause;
+  }
+  return undefined;
+}
+
 /** Map anything a command threw to its exit code. */
 export function exitCodeFor(err: unknown): ExitCodeValue {
   if (err instanceof UsageError) return ExitCode.usage;
+  if (storageProblem(err) !== undefined) return ExitCode.cannotCheck;
   if (err instanceof CannotCheckError) return ExitCode.cannotCheck;
   if (err instanceof AmpError && err.kind === "retry-later") return ExitCode.cannotCheck;
   let e: unknown = err;

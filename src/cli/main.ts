@@ -8,7 +8,7 @@ import { CommanderError } from "commander";
 import type { Command } from "commander";
 import type { OutputConfiguration } from "commander";
 import { oneLine } from "../util/errors";
-import { exitCodeFor } from "./exit";
+import { exitCodeFor, storageProblem } from "./exit";
 import { AmpCommand, errorJson, setOutput, wantsJson } from "./output";
 import { packageVersion } from "./version";
 
@@ -187,7 +187,7 @@ export async function run(argv: readonly string[], output?: OutputConfiguration)
       code = err.exitCode === 0 ? 0 : 2; // help/version exit 0; usage errors 2 (already printed)
       if (code !== 0 && json) writeOut(errorJson(command, err, code));
     } else {
-      writeErr(`amp: ${oneLine(err)}\n`);
+      writeErr(`amp: ${storageProblem(err) ?? oneLine(err)}\n`);
       if (process.env.AMP_DEBUG && err instanceof Error) writeErr(`${err.stack ?? ""}\n`);
       code = exitCodeFor(err);
       if (json) writeOut(errorJson(command, err, code));

@@ -11,6 +11,7 @@ import { driftOptionsFromManifest } from "../drift/runtime";
 import { CountedDrift } from "../drift/node-injection";
 import { loadManifest } from "../manifest";
 import { Roster, readPublicIdentity } from "../node/roster";
+import { erasureExtension } from "../erasure/extension";
 import { faultHelp, faultsFromSpecs } from "../node/faults";
 import { NodeService } from "../node/service";
 import { nodeMetricsExtension } from "../telemetry/node";
@@ -147,7 +148,11 @@ Examples:
         maxBatch: manifest.batch.maxSize,
         tickMs: manifest.batch.maxAgeMs,
         ...(faults ? { faults } : {}),
-        extensions: [nodeMetricsExtension(), new DriftExtension(driftOptionsFromManifest(manifest))],
+        extensions: [
+          nodeMetricsExtension(),
+          new DriftExtension(driftOptionsFromManifest(manifest)),
+          erasureExtension(),
+        ],
         ...(drift ? { drift } : {}),
       });
       if (drift) console.error(`TEST ONLY: ${opts.node} drifts (${opts.drift}) as asked by --drift`);

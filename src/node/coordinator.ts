@@ -184,8 +184,12 @@ export class Coordinator {
   private async batch(round: bigint): Promise<Uint8Array[]> {
     const base = this.node.archiveLog.size;
     const stored = this.load(round, base);
-    if (stored) return stored;
-    const entries = (await this.signedByPeer(round, base)) ?? (await this.collectPending());
+    // A batch a validator already signed for R wins over this coordinator's own earlier proposal,
+    // which may never have been signed: re-proposing that one would stall R (found by the kill
+    // campaign: validators then also dropped the signed batch they held for catch-up).
+    const signed = await this.signedByPeer(round, base, stored);
+    const entries = signed ?? stored ?? (await this.collectPending());
+    if (entries === stored) return stored;
     const p: StoredProposal = {
       round: round.toString(),
       baseSize: base.toString(),
@@ -203,7 +207,12 @@ export class Coordinator {
   }
 
   /** The batch a validator already signed for this round on this base, if any (lock rule). */
-  private async signedByPeer(round: bigint, base: bigint): Promise<Uint8Array[] | undefined> {
+  private async signedByPeer(
+    round: bigint,
+    base: bigint,
+    stored: Uint8Array[] | undefined,
+  ): Promise<Uint8Array[] | undefined> {
+    const storedRoot = stored && hex(rootHash(stored.map((e) => leafHash(e))));
     for (const peer of this.fed.nodes) {
       let signed: { round?: string; baseSize?: string; batchRoot?: string; batchSize?: number } | undefined;
       if (peer.id === this.node.id) {
@@ -220,6 +229,7 @@ export class Coordinator {
           .catch(() => undefined);
       }
       if (!signed || signed.round !== round.toString() || signed.baseSize !== base.toString()) continue;
+      if (storedRoot === signed.batchRoot) return stored;
       const got = await this.entriesOf(peer.id, round, signed.batchSize ?? 0);
       if (got && hex(rootHash(got.map((e) => leafHash(e)))) === signed.batchRoot) return got;
     }

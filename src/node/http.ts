@@ -10,6 +10,7 @@
  */
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import { decodeBase64Strict } from "../crypto/note";
+import { decodeUtf8Strict } from "../events/ijson";
 import { WitnessError } from "../nexus/witness";
 import {
   SIGNATURE_HEADER,
@@ -125,8 +126,11 @@ export function buildNodeServer(
   // sender
   app.post(
     "/v1/events",
+    // Strict UTF-8: a byte that is not UTF-8 is refused (line:column), never replaced by U+FFFD.
     guard((req) => {
-      const acknowledged = node.submit(raw(req.body));
+      const acknowledged = node.submit(
+        decodeUtf8Strict(Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0)),
+      );
       opts.onEvents?.();
       return { acknowledged };
     }),

@@ -13,6 +13,8 @@ export interface InboxEvent {
   readonly canonical: Uint8Array;
   readonly leafHash: Uint8Array;
   readonly payload: Uint8Array | null;
+  /** Secret salt of the payload commitment (with `payload`; archived and erased with it). */
+  readonly salt: Uint8Array | null;
 }
 
 interface Row {
@@ -20,7 +22,10 @@ interface Row {
   canonical: Buffer;
   leaf_hash: Buffer;
   payload: Buffer | null;
+  salt: Buffer | null;
 }
+
+const COLUMNS = "event_id, canonical, leaf_hash, payload, salt";
 
 export class Inbox {
   private readonly db: Database.Database;
@@ -33,17 +38,28 @@ export class Inbox {
     this.db = new Database(file);
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = FULL");
+    // Deleted rows (events once anchored) are overwritten, so no payload outlives its erasure here.
+    this.db.pragma("secure_delete = ON");
     this.db.exec(`CREATE TABLE IF NOT EXISTS inbox (
       seq INTEGER PRIMARY KEY AUTOINCREMENT,
       event_id TEXT NOT NULL UNIQUE,
       canonical BLOB NOT NULL,
       leaf_hash BLOB NOT NULL,
       payload BLOB,
-      received_at INTEGER NOT NULL)`);
+      received_at INTEGER NOT NULL,
+      salt BLOB)`);
+    // Inboxes written before the salt column: add it (their pending events carry no salt).
+    const cols = this.db.prepare("PRAGMA table_info(inbox)").all() as { name: string }[];
+    if (!cols.some((c) => c.name === "salt")) this.db.exec("ALTER TABLE inbox ADD COLUMN salt BLOB");
   }
 
   close(): void {
     this.db.close();
+  }
+
+  /** Copy the WAL into the file and truncate it: deleted payload bytes leave the WAL (erasure). */
+  scrub(): void {
+    this.db.pragma("wal_checkpoint(TRUNCATE)");
   }
 
   size(): number {
@@ -51,9 +67,8 @@ export class Inbox {
   }
 
   get(eventId: string): InboxEvent | undefined {
-    const r = this.db
-      .prepare("SELECT event_id, canonical, leaf_hash, payload FROM inbox WHERE event_id = ?")
-      .get(eventId) as Row | undefined;
+    const r = this.db.prepare(`SELECT ${COLUMNS} FROM inbox WHERE event_id = ?`).get(eventId) as
+      Row | undefined;
     return r ? toEvent(r) : undefined;
   }
 
@@ -63,7 +78,7 @@ export class Inbox {
    */
   add(events: readonly EncodedEvent[]): boolean[] {
     const insert = this.db.prepare(
-      "INSERT OR IGNORE INTO inbox (event_id, canonical, leaf_hash, payload, received_at) VALUES (?, ?, ?, ?, ?)",
+      "INSERT OR IGNORE INTO inbox (event_id, canonical, leaf_hash, payload, salt, received_at) VALUES (?, ?, ?, ?, ?, ?)",
     );
     return this.db.transaction(() => {
       if (this.size() + events.length > this.capacity) {
@@ -77,6 +92,7 @@ export class Inbox {
             Buffer.from(e.canonical),
             Buffer.from(e.leafHash),
             e.payload ? Buffer.from(e.payload) : null,
+            e.salt ? Buffer.from(e.salt) : null,
             now,
           ).changes === 1,
       );
@@ -85,9 +101,7 @@ export class Inbox {
 
   /** The oldest `limit` pending events, in arrival order. */
   oldest(limit: number): InboxEvent[] {
-    const rows = this.db
-      .prepare("SELECT event_id, canonical, leaf_hash, payload FROM inbox ORDER BY seq LIMIT ?")
-      .all(limit) as Row[];
+    const rows = this.db.prepare(`SELECT ${COLUMNS} FROM inbox ORDER BY seq LIMIT ?`).all(limit) as Row[];
     return rows.map(toEvent);
   }
 
@@ -105,5 +119,6 @@ function toEvent(r: Row): InboxEvent {
     canonical: new Uint8Array(r.canonical),
     leafHash: new Uint8Array(r.leaf_hash),
     payload: r.payload ? new Uint8Array(r.payload) : null,
+    salt: r.salt ? new Uint8Array(r.salt) : null,
   };
 }

@@ -124,6 +124,54 @@ async function effectiveManifest(data: string, source: string): Promise<string> 
   return file;
 }
 
+function cmdline(pid: number): string | undefined {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ");
+  } catch {
+    return undefined; // gone (or not Linux: nothing to check against)
+  }
+}
+
+/**
+ * Children of an earlier `amp up` on `data` that died without stopping them (SIGKILL, OOM) keep
+ * running and hold the node ports. Stop them (SIGTERM, SIGKILL after `graceMs`): only pids recorded
+ * in `<data>/federation.json` whose command line still names their node's data dir (or, for the
+ * chain, `hardhat node`), so a reused pid is never hit. Refuses while that `amp up` still runs.
+ * Returns the pids stopped.
+ */
+export async function reapOrphans(data: string, graceMs = 10_000): Promise<number[]> {
+  let old: Pick<FederationFile, "supervisorPid" | "chainPid" | "nodes">;
+  try {
+    old = JSON.parse(fs.readFileSync(path.join(data, FEDERATION_FILE), "utf8")) as typeof old;
+  } catch {
+    return [];
+  }
+  const sup = old.supervisorPid;
+  if (sup !== process.pid && / up( |$)/.test(cmdline(sup) ?? "")) {
+    throw new CannotCheckError(`amp up is already running on ${data} (pid ${sup}); stop it first`);
+  }
+  const targets: number[] = [];
+  for (const n of old.nodes) {
+    if (n.pid !== null && cmdline(n.pid)?.includes(n.dataDir)) targets.push(n.pid);
+  }
+  if (old.chainPid !== null && /hardhat.* node /.test(cmdline(old.chainPid) ?? ""))
+    targets.push(old.chainPid);
+  const signal = (pid: number, sig: NodeJS.Signals) => {
+    try {
+      process.kill(pid, sig);
+    } catch {
+      // already gone
+    }
+  };
+  for (const pid of targets) signal(pid, "SIGTERM");
+  const end = Date.now() + graceMs;
+  while (targets.some((p) => cmdline(p) !== undefined) && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  for (const pid of targets) if (cmdline(pid) !== undefined) signal(pid, "SIGKILL");
+  return targets;
+}
+
 function runChild(args: string[], env: NodeJS.ProcessEnv, logFile: string): Promise<number> {
   return new Promise((resolve) => {
     const out = fs.openSync(logFile, "a");
@@ -139,6 +187,9 @@ export async function startLocalFederation(opts: LocalFederationOptions): Promis
   const data = path.resolve(opts.data);
   const logs = path.join(data, "logs");
   fs.mkdirSync(logs, { recursive: true });
+  const reaped = await reapOrphans(data);
+  if (reaped.length > 0)
+    say(`stopped ${reaped.length} processes left by an amp up that died: ${reaped.join(", ")}`);
   const manifestFile = await effectiveManifest(data, path.resolve(opts.manifest ?? DEFAULT_MANIFEST_PATH));
   const manifest = loadManifest(manifestFile);
   const nodes = manifest.federations.flatMap((f) => f.nodes.map((n) => ({ ...n, federation: f.id })));

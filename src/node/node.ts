@@ -13,6 +13,7 @@ import { AnchoredRounds, type AnchoredRound } from "../chain/anchored-rounds";
 import { buildProofFile } from "../proof/build";
 import type { ProofFile } from "../proof/format";
 import { federationEventEncoder, type EncodedEvent } from "../batching/encode";
+import { sameEvent } from "../batching/store-events";
 import type { NodeKeys } from "../crypto/keys";
 import { inlineMlDsa, type MlDsaBackend } from "../crypto/mldsa";
 import { formatSignedNote, parseSignedNote, type NoteSignature } from "../crypto/note";
@@ -26,6 +27,7 @@ import { Witness, WitnessError } from "../nexus/witness";
 import { HttpTransport } from "../transport/http-transport";
 import { PeerClient } from "../transport/client";
 import { decodeEntries } from "../transport/wire";
+import { parseIJson } from "../events/ijson";
 import { AmpError, InvalidInputError } from "../util/errors";
 import { createLogger, type Logger } from "../util/log";
 import { decodeRecord } from "./anchored-record";
@@ -182,8 +184,9 @@ export class FederationNode {
       const line = i + 1;
       let raw: unknown;
       try {
-        raw = JSON.parse(text);
-      } catch {
+        raw = parseIJson(text, { line }); // refuses what I-JSON (RFC 7493) excludes, naming line:column
+      } catch (e) {
+        if (text.charCodeAt(0) === 0xfeff || isJson(text)) throw e;
         throw new InvalidInputError(`line ${line}: not JSON`, { meta: { line } });
       }
       let e: EncodedEvent;
@@ -205,6 +208,7 @@ export class FederationNode {
       parsed.push({ line, e });
     });
     if (parsed.length === 0) throw new InvalidInputError("no events in the body");
+    this.refuseConflicts(parsed);
     const anchored = parsed.map(({ e }) => this.archive.getEvent(e.eventId));
     const fresh = parsed.filter((_, i) => anchored[i] === undefined).map((p) => p.e);
     const added = this.inbox.add(fresh);
@@ -213,6 +217,36 @@ export class FederationNode {
       const status = anchored[i] ? "anchored" : added[k++] ? "queued" : "duplicate";
       return { line, eventId: e.eventId, leafHash: hex(e.leafHash), status };
     });
+  }
+
+  /**
+   * An event id seen before (earlier in the body, pending in the inbox, or anchored) with other
+   * content is refused (400 naming the line), never acknowledged as a "duplicate" of the first.
+   */
+  private refuseConflicts(parsed: readonly { line: number; e: EncodedEvent }[]): void {
+    const first = new Map<string, { line: number; e: EncodedEvent }>();
+    const conflict = (line: number, id: string, where: string) =>
+      new InvalidInputError(
+        `line ${line}: field event_id: event id ${id} is already ${where} with different content`,
+        {
+          meta: { line, field: "event_id", eventId: id },
+        },
+      );
+    for (const p of parsed) {
+      const id = p.e.eventId;
+      const seen = first.get(id);
+      if (seen) {
+        const prior = { ...seen.e, seq: 0n, payload: seen.e.payload, salt: seen.e.salt, erased: false };
+        if (!sameEvent(prior, p.e)) throw conflict(p.line, id, `on line ${seen.line}`);
+        continue;
+      }
+      first.set(id, p);
+      const stored = this.archive.getEvent(id);
+      if (stored && !stored.erased && !sameEvent(stored, p.e)) throw conflict(p.line, id, "anchored");
+      const pending = stored ? undefined : this.inbox.get(id);
+      if (pending && !sameEvent({ ...pending, seq: 0n, erased: false }, p.e))
+        throw conflict(p.line, id, "acknowledged");
+    }
   }
 
   pending(limit: number): InboxEvent[] {
@@ -354,6 +388,9 @@ export class FederationNode {
     const held = this.validatorNode.entries(this.origin, round, 0, count);
     if (count === 0) entries = [];
     else if (held.length === count && this.reproduces(held, cp)) entries = held;
+    // The batch this node sealed as a coordinator (on disk, unlike the validator's copy).
+    const sealed = entries ? undefined : this.sealedEntries(round, base);
+    if (sealed && sealed.length === count && this.reproduces(sealed, cp)) entries = sealed;
     for (const peer of this.federation.nodes) {
       if (entries || peer.id === this.id) continue;
       const got = await this.fetchLog(peer.url, base, cp.treeSize);
@@ -371,6 +408,21 @@ export class FederationNode {
         kind: "retry-later",
       });
     this.store(round, entries, cp);
+  }
+
+  /** Entries of `sealed-proposal.json` (written by this node's Coordinator) for round/base, if any. */
+  private sealedEntries(round: bigint, base: bigint): Uint8Array[] | undefined {
+    try {
+      const p = JSON.parse(fs.readFileSync(path.join(this.cfg.dataDir, "sealed-proposal.json"), "utf8")) as {
+        round: string;
+        baseSize: string;
+        entries: string[];
+      };
+      if (p.round !== round.toString() || p.baseSize !== base.toString()) return undefined;
+      return p.entries.map((e) => new Uint8Array(Buffer.from(e, "base64")));
+    } catch {
+      return undefined; // none (or unreadable: the peers are asked instead)
+    }
   }
 
   private reproduces(
@@ -412,6 +464,7 @@ export class FederationNode {
           canonical,
           leafHash: leafHash(canonical),
           payload: this.inbox.get(ids[i]!)?.payload ?? undefined,
+          salt: this.inbox.get(ids[i]!)?.salt ?? undefined,
         })),
       );
       appendRound(
@@ -522,6 +575,15 @@ export interface NodeStatus {
   pendingEvents: number;
   health: "ok";
   pid: number;
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function minBig(a: bigint, b: bigint): bigint {

@@ -5,6 +5,7 @@
  */
 import { Wallet, verifyMessage } from "ethers";
 import type { BatchDelivery, Vote, VoteRequest, VoteResponse } from "../consensus/types";
+import { IJsonError, parseIJson } from "../events/ijson";
 import { InvalidInputError } from "../util/errors";
 
 export const SIGNATURE_HEADER = "amp-signature";
@@ -27,8 +28,14 @@ export function str(o: Json, name: string, where: string, re?: RegExp): string {
   return v;
 }
 
+const U64_MAX = 2n ** 64n - 1n;
+
 export function uint(o: Json, name: string, where: string): bigint {
-  return BigInt(str(o, name, where, /^(0|[1-9][0-9]{0,19})$/));
+  const v = BigInt(str(o, name, where, /^(0|[1-9][0-9]{0,19})$/));
+  if (v > U64_MAX) {
+    throw new InvalidInputError(`${where}: field "${name}" is above 2^64 - 1`, { meta: { field: name } });
+  }
+  return v;
 }
 
 export function int(o: Json, name: string, where: string, max = 1_000_000): number {
@@ -67,11 +74,24 @@ export function arr(o: Json, name: string, where: string, max = 100_000): unknow
   return v;
 }
 
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Parse a message body as I-JSON (RFC 7493: duplicate names, lone surrogates, ... refused). */
 export function parseJson(raw: Buffer | string, where: string): Json {
   try {
-    return obj(JSON.parse(raw.toString()), where);
+    return obj(parseIJson(raw.toString()), where);
   } catch (e) {
-    if (e instanceof InvalidInputError) throw e;
+    if (e instanceof IJsonError && isJson(raw.toString())) {
+      throw new InvalidInputError(`${where}: ${e.shortMessage}`, { meta: e.meta, cause: e });
+    }
+    if (e instanceof InvalidInputError && !(e instanceof IJsonError)) throw e;
     throw new InvalidInputError(`${where}: body is not JSON`, { cause: e });
   }
 }
