@@ -9,6 +9,7 @@ import { loadNodeKeys, publicIdentity } from "../crypto/keys";
 import { loadManifest } from "../manifest";
 import { Roster, readPublicIdentity } from "../node/roster";
 import { NodeService } from "../node/service";
+import { CreditsExtension } from "../credits/node-extension";
 import { InvalidInputError } from "../util/errors";
 import { UsageError } from "./exit";
 
@@ -20,12 +21,21 @@ interface NodeOpts {
   listen?: string;
   rpc: string;
   deployment?: string;
+  epochSeconds?: string;
 }
 
 function parseListen(v: string): { host: string; port: number } {
   const m = /^([^:]+):(\d{1,5})$/.exec(v);
   if (!m || Number(m[2]) > 65535) throw new UsageError(`--listen must be HOST:PORT, got "${v}"`);
   return { host: m[1]!, port: Number(m[2]) };
+}
+
+/** `--epoch-seconds N`: a positive integer (undefined: the manifest's credit.epoch_seconds). */
+export function parseEpochSeconds(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^[1-9][0-9]{0,8}$/.test(v))
+    throw new UsageError(`--epoch-seconds must be a positive integer, got "${v}"`);
+  return Number(v);
 }
 
 export function addNodeCommand(program: Command): void {
@@ -43,6 +53,10 @@ export function addNodeCommand(program: Command): void {
       process.env.AMP_RPC_URL ?? "http://127.0.0.1:8545",
     )
     .option("--deployment <file>", "deployment record (default: <data>/deployment.json)")
+    .option(
+      "--epoch-seconds <n>",
+      "credit allocation epoch in seconds (overrides the manifest's credit.epoch_seconds)",
+    )
     .addHelpText(
       "after",
       `
@@ -54,6 +68,7 @@ Examples:
   $ AMP_KEYSTORE_PASSWORD=... amp node --manifest m.yaml --node ssid-eu-1 --data ./n1 --keys ./keys`,
     )
     .action(async (opts: NodeOpts) => {
+      const epochSeconds = parseEpochSeconds(opts.epochSeconds);
       const password = process.env.AMP_KEYSTORE_PASSWORD;
       if (!password) throw new InvalidInputError("set AMP_KEYSTORE_PASSWORD to read this node's keystore");
       const manifest = loadManifest(opts.manifest);
@@ -76,6 +91,7 @@ Examples:
         record,
         maxBatch: manifest.batch.maxSize,
         tickMs: manifest.batch.maxAgeMs,
+        extensions: [new CreditsExtension({ credit: manifest.credit, epochSeconds })],
       });
       const url = new URL(me.url);
       const { host, port } = opts.listen

@@ -8,6 +8,7 @@
 import type { Command } from "commander";
 import { startLocalFederation } from "../node/local";
 import { THROWAWAY_BANNER } from "./context";
+import { parseEpochSeconds } from "./node";
 
 export { FEDERATION_FILE, freePort, type FederationFile } from "../node/local";
 
@@ -16,6 +17,7 @@ interface UpOpts {
   rpc?: string;
   manifest?: string;
   keys?: string;
+  epochSeconds?: string;
 }
 
 export function addUpCommand(program: Command): void {
@@ -26,6 +28,7 @@ export function addUpCommand(program: Command): void {
     .option("--rpc <url>", "use this chain instead of starting a child `hardhat node`")
     .option("--manifest <file>", "federation manifest (default: the shipped default manifest)")
     .option("--keys <dir>", "node key files (password: AMP_KEYSTORE_PASSWORD); default: THROWAWAY DEMO KEYS")
+    .option("--epoch-seconds <n>", "credit allocation epoch of every node (default: the manifest's, 3600)")
     .addHelpText(
       "after",
       `
@@ -35,16 +38,19 @@ describes what runs (see amp status), <data>/logs/ holds every child's output. C
 Examples:
   $ amp up                                   # throwaway keys, own hardhat node, ./amp-local
   $ amp up --data ./fed --rpc http://127.0.0.1:8545
+  $ amp up --epoch-seconds 30                # credit receipts every 30 s (amp credits show --url …)
   $ AMP_KEYSTORE_PASSWORD=... amp up --manifest m.yaml --keys ~/.amp/keys`,
     )
     .action(async (opts: UpOpts) => {
       const say = (l: string) => console.log(l);
+      const epochSeconds = parseEpochSeconds(opts.epochSeconds);
       if (!opts.keys) say(THROWAWAY_BANNER);
       const fed = await startLocalFederation({
         data: opts.data,
         ...(opts.rpc ? { rpc: opts.rpc } : {}),
         ...(opts.manifest ? { manifest: opts.manifest } : {}),
         ...(opts.keys ? { keys: opts.keys } : {}),
+        ...(epochSeconds !== undefined ? { nodeArgs: () => ["--epoch-seconds", String(epochSeconds)] } : {}),
         say,
       });
       try {
