@@ -17,11 +17,27 @@ import { canonicalJson } from "../../src/merkle";
 import type { Roster } from "../../src/node/roster";
 import { NodeService, anchorView } from "../../src/node/service";
 import { Archive } from "../../src/archive";
+import { run } from "../../src/cli/main";
 import { PeerClient, PeerError } from "../../src/transport/client";
 import { createLogger } from "../../src/util/log";
 import { deployForRoster, keysOf, loopbackManifest, ndjson, rosterOf, tmpDir, until } from "../node/helpers";
 
 const EPOCH_SECONDS = 2;
+
+async function amp(...args: string[]): Promise<{ code: number; out: string }> {
+  let out = "";
+  const log = console.log;
+  console.log = (...xs: unknown[]) => void (out += xs.join(" ") + "\n");
+  try {
+    const code = await run(["node", "amp", ...args], {
+      writeOut: (x) => (out += x),
+      writeErr: (x) => (out += x),
+    });
+    return { code, out };
+  } finally {
+    console.log = log;
+  }
+}
 
 describe("credits on the node layout: seven nodes in one process, one allocator per epoch, records adopted by all", function () {
   this.timeout(240_000);
@@ -185,6 +201,43 @@ describe("credits on the node layout: seven nodes in one process, one allocator 
     );
     expect(err).to.be.instanceOf(ReceiptInvalidError);
     expect((err as ReceiptInvalidError).shortMessage).to.match(/^credit_score/);
+  });
+
+  it("amp credits show|record --url read a running node; bad --url / both sources are refused (2)", async function () {
+    const url = roster.node(live()[1]!.node.id).url;
+    const shown = await amp("credits", "show", "--url", url, "--json");
+    expect(shown.code, shown.out).to.equal(0);
+    const o = JSON.parse(shown.out) as { epochs: unknown[]; overTime: { node: string }[] };
+    expect(o.epochs.length).to.be.greaterThan(1);
+    expect(o.overTime.at(-1)!.node).to.equal(FAULTY);
+    const e = storeOf(live()[1]!).all()[0]!.epoch;
+    const out = path.join(dir, "r.json");
+    const rec = await amp(
+      "credits",
+      "record",
+      "--url",
+      url,
+      "--epoch",
+      String(e),
+      "--node",
+      "opencore-eu-1",
+      "--out",
+      out,
+    );
+    expect(rec.code, rec.out).to.equal(0);
+    const stored = storeOf(live()[1]!)
+      .epoch(e)
+      .find((r) => r.node === "opencore-eu-1")!;
+    expect(fs.readFileSync(out, "utf8")).to.equal(canonicalJson(stored.record) + "\n");
+    for (const args of [
+      ["credits", "show", "--url", "ftp://x"],
+      ["credits", "show", "--url", url, "--data", dir],
+      ["credits", "show"],
+      ["credits", "record", "--url", url, "--epoch", "1", "--node", "ssid-us-1", "--out", out],
+    ]) {
+      const r = await amp(...args);
+      expect(r.code, `${args.join(" ")}: ${r.out}`).to.equal(2);
+    }
   });
 
   it("refuses bad requests at every credits route, naming the field", async function () {
