@@ -3,12 +3,16 @@
  * roster, all hashes in one `recordAllocations` transaction, sent by ONE node and adopted
  * byte-for-byte by all the others.
  *
+ * - Epochs are in chain time: a round belongs to the epoch of its anchor block's timestamp, and an
+ *   epoch is closed once the latest block's timestamp reaches its end (later anchors cannot fall
+ *   into it). The first epoch is round 1's.
  * - Allocator of epoch E: the node at position E mod N of the roster (manifest order, like the
- *   round proposer). The node at distance d after it may take over once the epoch has been closed
- *   for d·takeoverMs with nothing on-chain: a stopped allocator is replaced, rounds never wait.
+ *   round proposer). The node at distance d after it may take over once it has seen the epoch
+ *   closed for d·takeoverMs with nothing on-chain: a stopped allocator is replaced, rounds never wait.
  * - The allocator gathers every node's ledger (`votes.jsonl`, `evidence.jsonl` of the rounds it
  *   coordinated; `GET /v1/credits/ledger`), keeps only the lines whose final checkpoint is the one
- *   the chain anchored for that round, measures (measure.ts), asks a node of each federation for
+ *   the chain anchored for that round, assigns each round to the epoch of its anchor block's
+ *   timestamp (chain time; the first epoch is round 1's), measures (measure.ts), asks a node of each federation for
  *   the bytes of its log (`GET /v1/credits/storage`), builds the records with a fresh random salt,
  *   writes them to `<data>/credits/pending.json` (atomic) and sends them. A restart re-sends the
  *   SAME pending bytes; a hash already on-chain is "found", never sent twice.
@@ -63,6 +67,8 @@ export interface NodeAllocatorConfig {
   readonly store: AllocationStore;
   readonly receipts: NodeReceipts;
   readonly chain: AnchorView;
+  /** Unix ms of the block that anchored `round` (undefined: not anchored): assigns rounds to epochs. */
+  readonly roundTimeMs: (round: bigint) => Promise<number | undefined>;
   readonly client: PeerClient;
   readonly params: CreditParams;
   readonly epochSeconds: number;
@@ -71,7 +77,10 @@ export interface NodeAllocatorConfig {
   /** Delay per position before a later node takes over a closed epoch (default 5000 ms). */
   readonly takeoverMs?: number;
   readonly drift?: DriftFindingsProvider | undefined;
+  /** Wall clock in ms (takeover delays). */
   readonly now?: () => number;
+  /** Chain time in ms: the latest block's timestamp. An epoch is closed once chain time reaches its end. */
+  readonly chainNowMs: () => Promise<number>;
   readonly logger: Logger;
 }
 
@@ -116,13 +125,17 @@ export class NodeAllocator {
     return nodes[Number(epoch % BigInt(nodes.length))]!.id;
   }
 
+  /** When this node first saw each epoch closed (wall ms): the takeover clock. */
+  private readonly closedSeen = new Map<bigint, number>();
+
   private mayAllocate(epoch: bigint): boolean {
     const nodes = this.cfg.roster.nodes;
     const first = Number(epoch % BigInt(nodes.length));
     const me = nodes.findIndex((n) => n.id === this.cfg.nodeId);
     const distance = (me - first + nodes.length) % nodes.length;
-    const closedAt = epochWindow(epoch, this.cfg.epochSeconds).endMs;
-    return this.now() >= closedAt + distance * (this.cfg.takeoverMs ?? 5000);
+    const seen = this.closedSeen.get(epoch) ?? this.now();
+    this.closedSeen.set(epoch, seen);
+    return this.now() >= seen + distance * (this.cfg.takeoverMs ?? 5000);
   }
 
   /** Epochs recorded on-chain, ascending (every allocation covers every node: the first node's). */
@@ -145,17 +158,18 @@ export class NodeAllocator {
     if (missing.length > 0) return this.adopt(missing[0]!, recorded.get(missing[0]!)!);
     const next = last !== undefined ? last + 1n : await this.firstEpoch();
     if (next === undefined) return { kind: "idle" };
-    if (next >= epochOf(this.now(), this.cfg.epochSeconds) || !this.mayAllocate(next))
+    // Closed by chain time: every later anchor block has a timestamp ≥ the latest one's.
+    if (next >= epochOf(await this.cfg.chainNowMs(), this.cfg.epochSeconds) || !this.mayAllocate(next))
       return { kind: "idle" };
     return this.allocate(next);
   }
 
+  /** The first epoch: that of round 1's anchor block (chain time: every node agrees on it). */
   private async firstEpoch(): Promise<bigint | undefined> {
     const pending = this.loadPending();
     if (pending) return BigInt(pending.epoch);
-    const ledger = await this.gather(this.now());
-    if (ledger.rounds.length === 0) return undefined;
-    return epochOf(Math.min(...ledger.rounds.map((r) => r.settledAt)), this.cfg.epochSeconds);
+    const t = await this.cfg.roundTimeMs(1n);
+    return t === undefined ? undefined : epochOf(t, this.cfg.epochSeconds);
   }
 
   // --- adopting what another node recorded -------------------------------------------------------
@@ -254,15 +268,15 @@ export class NodeAllocator {
   }
 
   /** Every node's ledger lines whose final checkpoint is what the chain anchored for that round. */
-  async gather(toMs: number): Promise<Ledger> {
+  async gather(toMs?: number): Promise<Ledger> {
     const lists = await Promise.all(
       this.cfg.roster.nodes.map(async (n): Promise<Ledger> => {
         if (n.id === this.cfg.nodeId) return ownLedger(this.cfg.dataDir, toMs);
         try {
           return await this.cfg.client.json<Ledger>(n.url, {
             method: "GET",
-            path: `/v1/credits/ledger?to_ms=${toMs}`,
-            timeoutMs: 10_000,
+            path: `/v1/credits/ledger${toMs === undefined ? "" : `?to_ms=${toMs}`}`,
+            timeoutMs: 5000,
             tries: 1,
           });
         } catch (e) {
@@ -298,8 +312,12 @@ export class NodeAllocator {
       if (!(await matches(r))) continue;
       const id = `${r.origin}\n${r.round}`;
       if (seen.has(id)) continue; // the same final round coordinated twice (a re-proposal): once
+      const anchoredAt = await this.cfg.roundTimeMs(BigInt(r.round));
+      if (anchoredAt === undefined) continue;
       seen.add(id);
-      rounds.push(r);
+      // A round belongs to the epoch of its anchor block (chain time, the same for every node),
+      // not to its coordinator's clock.
+      rounds.push({ ...r, settledAt: anchoredAt });
     }
     const ids = new Set(rounds.map((r) => `${r.origin}\n${r.round}`));
     const evidence = lists.flatMap((l) => l.evidence).filter((e) => ids.has(`${e.origin}\n${e.round}`));
@@ -334,7 +352,8 @@ export class NodeAllocator {
 
   private async build(epoch: bigint): Promise<AllocationRecord[]> {
     const window = epochWindow(epoch, this.cfg.epochSeconds);
-    const ledger = await this.gather(window.endMs);
+    // Every line: a round's coordinator clock may run ahead of chain time (the epoch is by chain time).
+    const ledger = await this.gather();
     // measure.ts asks for the bytes at each node's largest final size signed up to the epoch's end.
     const sizes = new Map<string, bigint>();
     for (const n of this.cfg.roster.nodes) {

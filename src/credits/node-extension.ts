@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance, FastifyReply } from "fastify";
 import { sendError } from "../node/http";
+import { GlobalProofAnchor__factory } from "../../typechain-types";
 import type { NodeExtension, NodeExtensionContext } from "../node/service";
 import type { CreditConfig } from "../manifest";
 import { canonicalJson } from "../merkle";
@@ -88,6 +89,19 @@ export class CreditsExtension implements NodeExtension {
       ctx.record.deployBlock,
     );
     const node = ctx.node;
+    const anchor = GlobalProofAnchor__factory.connect(
+      ctx.record.contracts.globalProofAnchor,
+      ctx.conn.provider,
+    );
+    const times = new Map<bigint, number>();
+    const roundTimeMs = async (round: bigint): Promise<number | undefined> => {
+      const known = times.get(round);
+      if (known !== undefined) return known;
+      const [, block, timestamp] = await anchor.anchorOf(round);
+      if (block === 0n) return undefined;
+      times.set(round, Number(timestamp) * 1000);
+      return Number(timestamp) * 1000;
+    };
     this.allocator = new NodeAllocator({
       nodeId: node.id,
       roster: node.cfg.roster,
@@ -95,6 +109,11 @@ export class CreditsExtension implements NodeExtension {
       store: this.storeOf(ctx),
       receipts,
       chain: node.cfg.chain,
+      roundTimeMs,
+      chainNowMs: async () => {
+        const b = await ctx.conn.provider.getBlock("latest");
+        return (b?.timestamp ?? 0) * 1000;
+      },
       client: new PeerClient({ timeoutMs: 5000 }),
       params: creditParamsFrom(this.opts.credit),
       epochSeconds: this.epochSeconds,

@@ -18,6 +18,7 @@ import type { Roster } from "../../src/node/roster";
 import { NodeService, anchorView } from "../../src/node/service";
 import { Archive } from "../../src/archive";
 import { run } from "../../src/cli/main";
+import { GlobalProofAnchor__factory } from "../../typechain-types";
 import { PeerClient, PeerError } from "../../src/transport/client";
 import { createLogger } from "../../src/util/log";
 import { deployForRoster, keysOf, loopbackManifest, ndjson, rosterOf, tmpDir, until } from "../node/helpers";
@@ -97,9 +98,8 @@ describe("credits on the node layout: seven nodes in one process, one allocator 
   it("allocates every closed epoch once, in one transaction for all seven nodes, and every live node stores the same bytes", async function () {
     const ssid = roster.nodes.find((n) => n.id === "ssid-us-1")!;
     const oc = roster.nodes.find((n) => n.id === "opencore-apac-1")!;
-    // Rounds spread over at least three epochs.
-    const end = Date.now() + 3 * EPOCH_SECONDS * 1000;
-    for (let i = 0; Date.now() < end; i++) {
+    // Rounds until three epochs are recorded (epochs close in chain time: blocks must keep coming).
+    const submit = async (i: number) => {
       await client.request(ssid.url, {
         method: "POST",
         path: "/v1/events",
@@ -110,12 +110,17 @@ describe("credits on the node layout: seven nodes in one process, one allocator 
         path: "/v1/events",
         body: ndjson(manifest, "opencore", i * 2, 2),
       });
-      await new Promise((r) => setTimeout(r, 400));
-    }
+    };
+    let i = 0;
     await until(
       "three epochs recorded and adopted by every live node",
-      () => (live().every((s) => storeOf(s).all().length >= 3 * 7) ? true : undefined),
-      120_000,
+      async () => {
+        if (live().every((s) => storeOf(s).all().length >= 3 * 7)) return true;
+        await submit(i++);
+        await new Promise((r) => setTimeout(r, 300));
+        return undefined;
+      },
+      180_000,
     );
     const reader = new ReceiptsReader(record.contracts.proofCreditReceipts, conn.provider);
     const first = roster.nodes[0]!;
@@ -306,12 +311,17 @@ describe("credits on the node layout: seven nodes in one process, one allocator 
         store: st,
         receipts,
         chain: anchorView(conn, record),
+        roundTimeMs: async (round) => {
+          const a = GlobalProofAnchor__factory.connect(record.contracts.globalProofAnchor, conn.provider);
+          const [, block, timestamp] = await a.anchorOf(round);
+          return block === 0n ? undefined : Number(timestamp) * 1000;
+        },
         client,
         params: creditParamsFrom(manifest.credit),
         epochSeconds: EPOCH_SECONDS,
         ownStorage: (size) => archiveStorageBytes(archive, s.node.name, size),
         takeoverMs: 0,
-        now: () => Date.now() + 60_000, // every allocator may act, and more epochs are closed
+        chainNowMs: () => Promise.resolve(Date.now() + 60_000), // more epochs are closed
         logger: createLogger("test"),
       });
     const before = st.lastEpoch()!;
