@@ -123,43 +123,49 @@ describe("e2e: credits on a federation of seven node processes (amp up --epoch-s
     const manifest = loadManifest(fed.manifest);
     const len = EPOCH_SECONDS * 1000;
     const roster = manifest.federations.flatMap((f) => f.nodes.map((n) => n.id));
-    // The allocator of the epoch running now (not the frozen node) is SIGKILLed just after it closes.
-    let victimEpoch = Math.floor(Date.now() / len) + 1;
-    while (roster[victimEpoch % roster.length] === FROZEN) victimEpoch++;
-    const victim = roster[victimEpoch % roster.length]!;
-    let killed = false;
-    const end = (victimEpoch + 3) * len;
-    for (let i = 0; Date.now() < end; i++) {
-      await client
-        .request(fed.nodes.find((n) => n.id === "ssid-us-1")!.url, {
-          method: "POST",
-          path: "/v1/events",
-          body: ndjson(manifest, "ssid", i * 3, 3, "credits-e2e"),
-        })
-        .catch(() => undefined);
-      await client
-        .request(fed.nodes.find((n) => n.id === "opencore-eu-1")!.url, {
-          method: "POST",
-          path: "/v1/events",
-          body: ndjson(manifest, "opencore", i * 2, 2, "credits-e2e"),
-        })
-        .catch(() => undefined);
-      if (!killed && Date.now() >= (victimEpoch + 1) * len + 1200) {
-        process.kill(fedFile().nodes.find((n) => n.id === victim)!.pid!, "SIGKILL");
-        killed = true;
+    // Events all along (epochs close in chain time: blocks must keep coming).
+    let submitting = true;
+    const ssidUrl = fed.nodes.find((n) => n.id === "ssid-us-1")!.url;
+    const ocUrl = fed.nodes.find((n) => n.id === "opencore-eu-1")!.url;
+    const load = (async () => {
+      for (let i = 0; submitting; i++) {
+        const body = (f: string, k: number) => ndjson(manifest, f, i * k, k, "credits-e2e");
+        await client
+          .request(ssidUrl, { method: "POST", path: "/v1/events", body: body("ssid", 3) })
+          .catch(() => undefined);
+        await client
+          .request(ocUrl, { method: "POST", path: "/v1/events", body: body("opencore", 2) })
+          .catch(() => undefined);
+        await new Promise((r) => setTimeout(r, 700));
       }
-      await new Promise((r) => setTimeout(r, 700));
-    }
-    expect(killed).to.equal(true);
+    })();
     const url = live()[0]!.url;
-    const epochs = await until(
-      `the killed allocator's epoch ${victimEpoch} and the next recorded`,
-      async () => {
-        const e = await epochsAt(url);
-        return e && e.some((x) => BigInt(x.epoch) > BigInt(victimEpoch)) ? e : undefined;
-      },
-      300_000,
-    );
+    let epochs: { epoch: string; txHash: string }[];
+    let victimEpoch: number;
+    try {
+      await until(
+        "the first epoch recorded",
+        async () => ((await epochsAt(url))?.length ? true : undefined),
+        300_000,
+      );
+      // The allocator of the next epoch (not the frozen node) is SIGKILLed just after that epoch closes.
+      victimEpoch = Math.floor(Date.now() / len) + 1;
+      while (roster[victimEpoch % roster.length] === FROZEN) victimEpoch++;
+      const victim = roster[victimEpoch % roster.length]!;
+      await new Promise((r) => setTimeout(r, (victimEpoch + 1) * len + 1200 - Date.now()));
+      process.kill(fedFile().nodes.find((n) => n.id === victim)!.pid!, "SIGKILL");
+      epochs = await until(
+        `the killed allocator's epoch ${victimEpoch} and the next recorded`,
+        async () => {
+          const e = await epochsAt(url);
+          return e && e.some((x) => BigInt(x.epoch) > BigInt(victimEpoch)) ? e : undefined;
+        },
+        300_000,
+      );
+    } finally {
+      submitting = false;
+      await load;
+    }
     expect(epochs.map((e) => e.epoch)).to.include(String(victimEpoch));
     // On-chain: one receipt per node and epoch, each epoch in one transaction of 7.
     const provider = new JsonRpcProvider(fed.rpc);
