@@ -13,6 +13,8 @@ import { ReceiptsReader } from "../credits/chain";
 import { rankNodes, type RankedNode } from "../credits/rank";
 import { canonicalJson } from "../merkle";
 import { AllocationStore, type StoredAllocation } from "../credits/store";
+import { allocationHash, checkRecord } from "../credits/record";
+import { PeerClient, PeerError } from "../transport/client";
 import { ReceiptInvalidError, verifyReceipt } from "../credits/verify";
 import { formatFixed } from "../credits/score";
 import { CannotCheckError, UsageError } from "./exit";
@@ -23,6 +25,47 @@ function openAllocations(dataDir: string): { store: AllocationStore; close: () =
   if (!fs.existsSync(file)) throw new CannotCheckError(`no archive at ${file}: wrong --data dir?`);
   const archive = Archive.open(file);
   return { store: new AllocationStore(archive), close: () => archive.close() };
+}
+
+/** Exactly one source: `--data DIR` (the archive) or `--url URL` (a node's HTTP API). */
+function sourceOf(opts: { data?: string; url?: string }): { data: string } | { url: string } {
+  if ((opts.data === undefined) === (opts.url === undefined)) {
+    throw new UsageError("give exactly one of --data DIR or --url NODE_URL");
+  }
+  if (opts.url !== undefined && !/^https?:\/\/[^/]+\/?$/.test(opts.url)) {
+    throw new UsageError(`--url must be a node's base URL like http://127.0.0.1:8080, got "${opts.url}"`);
+  }
+  return opts.data !== undefined ? { data: opts.data } : { url: opts.url!.replace(/\/$/, "") };
+}
+
+async function fetchJson<T>(url: string, p: string): Promise<T> {
+  try {
+    return await new PeerClient({ timeoutMs: 10_000 }).json<T>(url, { method: "GET", path: p });
+  } catch (e) {
+    if (e instanceof PeerError && e.status === 404)
+      throw new UsageError(`${url}${p}: ${e.body.slice(0, 200)}`);
+    throw new CannotCheckError(`cannot read ${url}${p}`, { cause: e });
+  }
+}
+
+/** Every record a node serves, checked (format, derived fields) before use. */
+async function remoteAllocations(url: string): Promise<StoredAllocation[]> {
+  const list = await fetchJson<{ epochs: { epoch: string }[] }>(url, "/v1/credits/epochs");
+  const out: StoredAllocation[] = [];
+  for (const { epoch } of list.epochs) {
+    const o = await fetchJson<{ records: unknown[] }>(url, `/v1/credits/epochs/${epoch}`);
+    for (const raw of o.records) {
+      const r = checkRecord(raw);
+      out.push({
+        epoch: BigInt(r.epoch),
+        origin: r.origin,
+        node: r.node,
+        allocationHash: allocationHash(r),
+        record: r,
+      });
+    }
+  }
+  return out;
 }
 
 function parseEpoch(v: string | undefined): bigint | undefined {
@@ -146,7 +189,8 @@ export function addCreditsCommand(program: Command): void {
   credits
     .command("show")
     .description("rank nodes by their allocations, per epoch and over time")
-    .requiredOption("--data <dir>", "data dir of the node that allocated")
+    .option("--data <dir>", "data dir of the node that allocated (or --url)")
+    .option("--url <url>", "a running node's HTTP API (amp node / amp up), instead of --data")
     .option("--epoch <n>", "only this allocation epoch")
     .option("--node <id>", "only this node")
     .option("--json", "print JSON")
@@ -158,15 +202,24 @@ reference (a total order). Without --epoch: every epoch, then the ranking over t
 
 Examples:
   $ amp credits show --data ./amp-data
-  $ amp credits show --data ./amp-data --epoch 493827 --node ssid-eu-1 --json`,
+  $ amp credits show --data ./amp-data --epoch 493827 --node ssid-eu-1 --json
+  $ amp credits show --url http://127.0.0.1:8080        # a node of amp up`,
     )
-    .action((opts: { data: string; epoch?: string; node?: string; json?: boolean }) => {
+    .action(async (opts: { data?: string; url?: string; epoch?: string; node?: string; json?: boolean }) => {
       const epoch = parseEpoch(opts.epoch);
-      const { store, close } = openAllocations(opts.data);
+      const src = sourceOf(opts);
+      if ("url" in src) {
+        const rows = await remoteAllocations(src.url);
+        if (rows.length === 0)
+          throw new UsageError(`no allocations at ${src.url} yet (epochs close every epoch_seconds)`);
+        show(rows, epoch, opts.node, opts.json === true);
+        return;
+      }
+      const { store, close } = openAllocations(src.data);
       try {
         const rows = store.all();
         if (rows.length === 0)
-          throw new UsageError(`no allocations in ${opts.data} yet (epochs close every epoch_seconds)`);
+          throw new UsageError(`no allocations in ${src.data} yet (epochs close every epoch_seconds)`);
         show(rows, epoch, opts.node, opts.json === true);
       } finally {
         close();
@@ -175,7 +228,8 @@ Examples:
   credits
     .command("record")
     .description("write one node's allocation record of an epoch (RFC 8785 JSON)")
-    .requiredOption("--data <dir>", "data dir of the node that allocated")
+    .option("--data <dir>", "data dir of the node that allocated (or --url)")
+    .option("--url <url>", "a running node's HTTP API (amp node / amp up), instead of --data")
     .requiredOption("--epoch <n>", "allocation epoch")
     .requiredOption("--node <id>", "node id")
     .requiredOption("--out <file>", "output file (- for stdout)")
@@ -184,11 +238,24 @@ Examples:
       `
 Examples:
   $ amp credits record --data ./amp-data --epoch 493827 --node ssid-eu-1 --out r.json
+  $ amp credits record --url http://127.0.0.1:8080 --epoch 493827 --node ssid-eu-1 --out r.json
   $ amp receipt verify r.json --rpc http://127.0.0.1:8545 --trust trust.json`,
     )
-    .action((opts: { data: string; epoch: string; node: string; out: string }) => {
+    .action(async (opts: { data?: string; url?: string; epoch: string; node: string; out: string }) => {
       const epoch = parseEpoch(opts.epoch)!;
-      const { store, close } = openAllocations(opts.data);
+      const src = sourceOf(opts);
+      if ("url" in src) {
+        const all = await fetchJson<{ records: unknown[] }>(
+          src.url,
+          `/v1/credits/epochs/${epoch}?node=${encodeURIComponent(opts.node)}`,
+        );
+        const r = checkRecord(all.records[0]);
+        const text = canonicalJson(r) + "\n";
+        if (opts.out === "-") process.stdout.write(text);
+        else fs.writeFileSync(opts.out, text);
+        return;
+      }
+      const { store, close } = openAllocations(src.data);
       try {
         const found = store.epoch(epoch).filter((r) => r.node === opts.node);
         if (found.length !== 1) {

@@ -15,6 +15,7 @@ import { erasureExtension } from "../erasure/extension";
 import { faultHelp, faultsFromSpecs } from "../node/faults";
 import { NodeService } from "../node/service";
 import { nodeMetricsExtension } from "../telemetry/node";
+import { CreditsExtension } from "../credits/node-extension";
 import { InvalidInputError } from "../util/errors";
 import { UsageError } from "./exit";
 
@@ -31,6 +32,7 @@ interface NodeOpts {
   driftRounds?: string;
   driftSkip?: string;
   driftFraction?: string;
+  epochSeconds?: string;
 }
 
 /** `--drift CAUSE [--drift-rounds N] [--drift-fraction F]`: TEST-ONLY injection (src/drift/node-injection.ts). */
@@ -73,6 +75,14 @@ function parseListen(v: string): { host: string; port: number } {
   return { host: m[1]!, port: Number(m[2]) };
 }
 
+/** `--epoch-seconds N`: a positive integer (undefined: the manifest's credit.epoch_seconds). */
+export function parseEpochSeconds(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^[1-9][0-9]{0,8}$/.test(v))
+    throw new UsageError(`--epoch-seconds must be a positive integer, got "${v}"`);
+  return Number(v);
+}
+
 export function addNodeCommand(program: Command): void {
   program
     .command("node")
@@ -104,6 +114,10 @@ export function addNodeCommand(program: Command): void {
     )
     .option("--drift-skip <k>", "TEST ONLY: vote honestly in the first K rounds with events (default 0)")
     .option("--drift-fraction <f>", "TEST ONLY: share of each batch that drifts, in (0, 1] (default 0.15)")
+    .option(
+      "--epoch-seconds <n>",
+      "credit allocation epoch in seconds (overrides the manifest's credit.epoch_seconds)",
+    )
     .addHelpText(
       "after",
       `
@@ -125,6 +139,7 @@ Examples:
     .action(async (opts: NodeOpts) => {
       const faults = faultsFromSpecs(opts.fault, opts.node);
       const drift = driftHook(opts);
+      const epochSeconds = parseEpochSeconds(opts.epochSeconds);
       const password = process.env.AMP_KEYSTORE_PASSWORD;
       if (!password) throw new InvalidInputError("set AMP_KEYSTORE_PASSWORD to read this node's keystore");
       const manifest = loadManifest(opts.manifest);
@@ -152,6 +167,7 @@ Examples:
           nodeMetricsExtension(),
           new DriftExtension(driftOptionsFromManifest(manifest)),
           erasureExtension(),
+          new CreditsExtension({ credit: manifest.credit, epochSeconds }),
         ],
         ...(drift ? { drift } : {}),
       });

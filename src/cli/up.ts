@@ -19,6 +19,7 @@ import { THROWAWAY_BANNER } from "./context";
 import { localDashboardOptions } from "./dashboard";
 import { UsageError } from "./exit";
 import { startProgress } from "./progress";
+import { parseEpochSeconds } from "./node";
 
 export { FEDERATION_FILE, freePort, type FederationFile } from "../node/local";
 
@@ -32,6 +33,7 @@ interface UpOpts {
   drift?: string;
   driftNode?: string;
   driftRounds?: string;
+  epochSeconds?: string;
 }
 
 /** Poll every node's /v1/status until all answer (progress on stderr); false after `deadlineMs`. */
@@ -108,6 +110,7 @@ export function addUpCommand(program: Command): void {
     .option("--drift <cause>", "TEST/DEMO ONLY: one node's votes drift that way (amp node --drift)")
     .option("--drift-node <id>", `the drifting node (default ${DEMO_DRIFT_NODE})`)
     .option("--drift-rounds <n>", "drift in the first N rounds with events only (default: every round)")
+    .option("--epoch-seconds <n>", "credit allocation epoch of every node (default: the manifest's, 3600)")
     .addHelpText(
       "after",
       `
@@ -119,7 +122,8 @@ Examples:
   $ amp up                                   # throwaway keys, own hardhat node, ./amp-local
   $ amp up --data ./fed --rpc http://127.0.0.1:8545
   $ AMP_KEYSTORE_PASSWORD=... amp up --manifest m.yaml --keys ~/.amp/keys
-  $ amp up --drift serialization_divergence --drift-rounds 3   # then: amp alerts list --data amp-local`,
+  $ amp up --drift serialization_divergence --drift-rounds 3   # then: amp alerts list --data amp-local
+  $ amp up --epoch-seconds 30                # credit receipts every 30 s (amp credits show --url …)`,
     )
     .action(async (opts: UpOpts) => {
       const say = (l: string) => console.log(l);
@@ -130,14 +134,17 @@ Examples:
           throw new UsageError(oneLine(e));
         }
       }
-      const nodeArgs = driftArgs(opts);
+      const driftNode = driftArgs(opts);
+      const epochSeconds = parseEpochSeconds(opts.epochSeconds);
+      const epochArgs = epochSeconds === undefined ? [] : ["--epoch-seconds", String(epochSeconds)];
+      const nodeArgs = (id: string): string[] => [...(driftNode?.(id) ?? []), ...epochArgs];
       if (!opts.keys) say(THROWAWAY_BANNER);
       const fed = await startLocalFederation({
         data: opts.data,
         ...(opts.rpc ? { rpc: opts.rpc } : {}),
         ...(opts.manifest ? { manifest: opts.manifest } : {}),
         ...(opts.keys ? { keys: opts.keys } : {}),
-        ...(nodeArgs ? { nodeArgs } : {}),
+        nodeArgs,
         say,
       });
       let dashboard: DashboardServer | undefined;

@@ -1,7 +1,9 @@
 /**
  * Ranking of nodes from their allocation records, per epoch and over time. Order: credit score
  * (desc), validation accuracy (desc), consensus participation (desc), median vote latency (asc; a
- * node with none sorts after any with one), uptime (desc), then node reference (asc) so that the
+ * node with none sorts after any with one), uptime (desc), rounds missed (expected − voted, asc: at
+ * equal zero scores a node that failed its rounds sorts after one that had none to vote in), then
+ * node reference (asc) so that the
  * order is total and the same on every machine. Pure integer comparisons on the records' fields.
  */
 import { SCORE_DECIMALS, parseFixed, ratioPpm } from "./score";
@@ -21,6 +23,8 @@ export interface RankedNode {
   readonly participationPpm: bigint;
   readonly medianLatencyMs: number | null;
   readonly uptimePpm: bigint;
+  /** Rounds expected but not voted (summed). */
+  readonly missedRounds: number;
 }
 
 interface Totals {
@@ -45,6 +49,7 @@ function compare(a: RankedNode, b: RankedNode): number {
     big(b.participationPpm, a.participationPpm) ||
     (a.medianLatencyMs ?? Infinity) - (b.medianLatencyMs ?? Infinity) ||
     big(b.uptimePpm, a.uptimePpm) ||
+    a.missedRounds - b.missedRounds ||
     (a.nodeRef < b.nodeRef ? -1 : a.nodeRef > b.nodeRef ? 1 : 0)
   );
 }
@@ -99,6 +104,7 @@ export function rankNodes(records: readonly AllocationRecord[]): RankedNode[] {
     participationPpm: ratioPpm(BigInt(t.voted), BigInt(t.expected)),
     medianLatencyMs: median(t.latencies),
     uptimePpm: ratioPpm(BigInt(t.answered), BigInt(t.expected)),
+    missedRounds: t.expected - t.voted,
   }));
   return nodes.sort(compare).map((n, i) => ({ ...n, rank: i + 1 }));
 }

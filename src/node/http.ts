@@ -50,7 +50,7 @@ function qUint(q: Record<string, unknown>, name: string): bigint {
   return uint({ [name]: v }, name, "query");
 }
 
-function sendError(reply: FastifyReply, e: unknown): FastifyReply {
+export function sendError(reply: FastifyReply, e: unknown): FastifyReply {
   if (e instanceof WitnessConflictError) {
     return reply.code(409).type("text/x.tlog.size").send(`${e.lastSize}\n`);
   }
