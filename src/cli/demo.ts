@@ -14,6 +14,9 @@ import { trustPolicyFromChain } from "../trust/policy";
 import { deployAndRegister, printDeployment } from "./deploy";
 import { note, reporter, short } from "./output";
 import { runProcessDemo } from "./demo-processes";
+import { DEMO_DRIFT_NODE } from "./alerts";
+import { driftNodeArgs } from "../drift/node-injection";
+import { InvalidInputError } from "../util/errors";
 import { UsageError } from "./exit";
 import {
   METRICS_LISTEN_HELP,
@@ -48,6 +51,16 @@ export interface DemoOptions {
   metricsListen?: string;
   /** Make one ssid node drift this way (a drift cause) instead of the Byzantine rounds. */
   drift?: string;
+}
+
+/** `amp node` flags making DEMO_DRIFT_NODE drift (`cause`) in the first 3 rounds with events. */
+function demoDriftArgs(cause: string): (nodeId: string) => string[] {
+  try {
+    return driftNodeArgs({ cause, node: DEMO_DRIFT_NODE, rounds: 3 });
+  } catch (e) {
+    if (e instanceof InvalidInputError) throw new UsageError(`--drift: ${e.shortMessage}`, { cause: e });
+    throw e;
+  }
 }
 
 /** Rounds of `amp demo --processes` when --rounds is not given. */
@@ -269,18 +282,25 @@ Examples:
       ) => {
         const out = reporter("demo", opts.json);
         if (opts.processes === true) {
-          const inProcessOnly = ["workers", "epochSeconds", "metricsListen", "drift"];
+          const inProcessOnly = ["workers", "metricsListen"];
           const given = inProcessOnly.find((o) => cmd.getOptionValueSource(o) === "cli");
           if (given !== undefined)
             throw new UsageError(`--${kebab(given)} is not available with --processes yet`);
           const fromCli = cmd.getOptionValueSource("rounds") === "cli";
+          // --drift: DEMO_DRIFT_NODE drifts in the first rounds with events (amp node --drift) and is
+          // then not also made Byzantine; --epoch-seconds: every node's credit epoch.
+          const drift = opts.drift === undefined ? undefined : demoDriftArgs(opts.drift);
+          const epoch =
+            opts.epochSeconds === undefined
+              ? []
+              : ["--epoch-seconds", String(parseCount(opts.epochSeconds, "--epoch-seconds", 1))];
           const summary = await runProcessDemo(
             {
               rounds: fromCli ? parseCount(opts.rounds, "--rounds", 1) : PROCESS_DEMO_ROUNDS,
               events: parseCount(opts.events, "--events", 1),
-              byzantine: opts.byzantine,
+              byzantine: opts.byzantine && drift === undefined,
               ...(opts.data !== undefined ? { data: opts.data } : {}),
-              // Per-node `amp node` flags (drift, epoch length, ...) go here: nodeArgs: (id) => [...].
+              nodeArgs: (id) => [...(drift?.(id) ?? []), ...epoch],
             },
             out.say,
             note,

@@ -19,8 +19,8 @@ describe("amp demo --processes: options and the round table", function () {
   it("refuses in-process-only options and bad counts with a usage error before starting anything", async function () {
     const cases: [string[], RegExp][] = [
       [["--workers", "2"], /--workers is not available with --processes yet/],
-      [["--epoch-seconds", "2"], /--epoch-seconds is not available with --processes yet/],
-      [["--drift", "timestamp_drift"], /--drift is not available with --processes yet/],
+      [["--epoch-seconds", "0"], /--epoch-seconds/],
+      [["--drift", "no_such_cause"], /--drift/],
       [["--metrics-listen", "127.0.0.1:0"], /--metrics-listen is not available with --processes yet/],
       [["--rounds", "0"], /--rounds must be an integer ≥ 1, got "0"/],
       [["--events", "x"], /--events must be an integer ≥ 1, got "x"/],
