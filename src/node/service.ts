@@ -36,6 +36,8 @@ export interface NodeServiceConfig {
   readonly extensions?: readonly NodeExtension[];
   /** TEST/DEMO ONLY (`amp node --fault`, src/node/faults.ts): Byzantine votes in chosen rounds. */
   readonly faults?: FaultInjector;
+  /** TEST ONLY (RoundDriverConfig.afterAnchorTx): runs after this node's anchor tx is mined. */
+  readonly afterAnchorTx?: (round: bigint) => void | Promise<void>;
 }
 
 /** What an extension gets: the running node's parts and its operator token. */
@@ -125,6 +127,7 @@ export class NodeService {
       coordinator: this.coordinator,
       submitter,
       ...(cfg.takeoverMs !== undefined ? { takeoverMs: cfg.takeoverMs } : {}),
+      ...(cfg.afterAnchorTx ? { afterAnchorTx: cfg.afterAnchorTx } : {}),
     });
     this.app = buildNodeServer(this.node, this.coordinator, {
       onAnchored: () => this.kick(),
