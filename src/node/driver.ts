@@ -206,7 +206,14 @@ export class RoundDriver {
     if (!fs.existsSync(dir)) return;
     for (const name of fs.readdirSync(dir).filter((f) => /^\d+\.json$/.test(f))) {
       const file = path.join(dir, name);
-      const draft = decodeRecord(JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>);
+      let draft: AnchoredRound;
+      try {
+        draft = decodeRecord(JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>);
+      } catch (e) {
+        // Kept as it is for the operator; the other drafts are still completed.
+        this.node.logger.warn("unreadable pending record", { file, error: (e as Error).message });
+        continue;
+      }
       if (draft.round >= this.node.chainNextRound) continue; // not anchored (yet)
       const root = await this.node.cfg.chain.globalRootOf(draft.round);
       if (root?.toLowerCase() !== draft.globalRoot.toLowerCase()) {
