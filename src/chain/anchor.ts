@@ -136,6 +136,15 @@ export class AnchorSubmitter {
     return receipt;
   }
 
+  /** The transaction that anchored `round` (from the log carrying its committed record); undefined before. */
+  async anchoredTx(
+    round: bigint,
+  ): Promise<{ txHash: string; blockNumber: number; gasUsed: bigint } | undefined> {
+    if (round >= (await this.anchor.nextRound())) return undefined;
+    const r = await this.findAnchorTx(round);
+    return { txHash: r.hash, blockNumber: r.blockNumber, gasUsed: r.gasUsed };
+  }
+
   /** Returns undefined when the round still has to be sent. */
   private async settled(input: AnchorRoundInput): Promise<AnchorResult | undefined> {
     const state = await this.roundState(input.round);

@@ -17,7 +17,7 @@ export function anchoredRecord(
   round: bigint,
   globalRoot: string,
   chain: { chainId: bigint; contract: string },
-  res: AnchorResult,
+  res: Pick<AnchorResult, "txHash" | "blockNumber" | "gasUsed">,
   outcomes: readonly FederationRoundOutcome[],
 ): AnchoredRound {
   // Voters of a federation and the witnesses of the others sign its cosigned note.

@@ -19,6 +19,8 @@
  *   With the defaults (maxBatch 1000) an inbox below 250 events is drained by the next anchored
  *   round. An event acknowledged by a node that is down waits on that node's disk until it is back.
  */
+import fs from "node:fs";
+import path from "node:path";
 import { federationIdOf } from "../chain/ids";
 import type { AnchorSubmitter } from "../chain/anchor";
 import { globalRoot } from "../nexus/global-root";
@@ -28,7 +30,8 @@ import { AmpError } from "../util/errors";
 import type { Coordinator, FederationRoundOutcome } from "./coordinator";
 import type { FederationNode, NodeStatus } from "./node";
 import { decodeOutcome } from "./outcome";
-import { anchoredRecord, encodeRecord } from "./anchored-record";
+import { writeFileAtomic } from "../consensus/atomic-file";
+import { anchoredRecord, decodeRecord, encodeRecord } from "./anchored-record";
 import type { AnchoredRound } from "../chain/anchored-rounds";
 import { Stopwatch } from "./timings";
 
@@ -38,7 +41,12 @@ export interface RoundDriverConfig {
   readonly submitter: AnchorSubmitter;
   /** A proposer that makes no progress for this long is replaced by the next node (default 8 s). */
   readonly takeoverMs?: number;
+  /** TEST ONLY: called once the anchor transaction is mined, before the record is kept or announced. */
+  readonly afterAnchorTx?: (round: bigint) => void | Promise<void>;
 }
+
+/** `<data>/pending-records/<round>.json`: a relay's record of a round, written before its anchor tx. */
+export const PENDING_RECORDS_DIR = "pending-records";
 
 export type TickResult =
   | { kind: "not-proposer" | "idle" }
@@ -46,6 +54,8 @@ export type TickResult =
   | { kind: "failed"; round: bigint; reason: string };
 
 const hex = (b: Uint8Array): string => "0x" + Buffer.from(b).toString("hex");
+/** The transaction fields of a record written before its transaction (completed from the chain). */
+const NO_TX = { txHash: "0x", blockNumber: 0, gasUsed: 0n } as const;
 
 export class RoundDriver {
   private watching: { round: bigint; since: number | undefined; checkedAt: number } | undefined;
@@ -72,6 +82,9 @@ export class RoundDriver {
     const sw = new Stopwatch();
     await this.node.catchUp();
     const round = this.node.chainNextRound; // read by that catch-up
+    await this.completePending().catch((e: Error) =>
+      this.node.logger.warn("pending record not completed", { error: e.message }),
+    );
     sw.lap("chain");
     const takeover = this.cfg.takeoverMs ?? 8000;
     if (this.watching?.round !== round) this.watching = { round, since: undefined, checkedAt: 0 };
@@ -140,24 +153,28 @@ export class RoundDriver {
       });
     }
     checkpoints.sort((a, b) => (BigInt(a.federationId) < BigInt(b.federationId) ? -1 : 1));
+    const chain = { chainId: this.node.cfg.domain.chainId, contract: this.node.cfg.domain.anchor };
+    // The record (all but the transaction) is on disk BEFORE the transaction: a relay that dies
+    // after sending it completes and announces the record when it is back (completePending).
+    const draft = anchoredRecord(this.node.cfg.roster, round, hex(root), chain, NO_TX, outcomes);
+    const pendingFile = this.pendingFile(round);
+    fs.mkdirSync(path.dirname(pendingFile), { recursive: true });
+    writeFileAtomic(pendingFile, JSON.stringify(encodeRecord(draft)));
     const input = { round, globalRoot: hex(root), checkpoints };
     const res = await this.cfg.coordinator.stages.time("anchor", () => this.cfg.submitter.submit(input));
     sw.lap("anchorTx");
+    await this.cfg.afterAnchorTx?.(round);
     const anchoredAt = Date.now();
     this.node.logger.info("round anchored", { round, status: res.status, tx: res.txHash });
-    const record = anchoredRecord(
-      this.node.cfg.roster,
-      round,
-      hex(root),
-      { chainId: this.node.cfg.domain.chainId, contract: this.node.cfg.domain.anchor },
-      res,
-      outcomes,
-    );
+    const record = anchoredRecord(this.node.cfg.roster, round, hex(root), chain, res, outcomes);
     const names = new Map(this.node.cfg.roster.federations.map((f) => [f.config.origin, f.name]));
     try {
       // Tell every node (the next proposer starts on it) while this one catches up itself.
       await Promise.all([
-        this.node.catchUp().then(() => this.node.acceptRecord(record)),
+        this.node
+          .catchUp()
+          .then(() => this.node.acceptRecord(record))
+          .then((kept) => kept && fs.rmSync(pendingFile, { force: true })),
         this.announce(record).then(() => sw.lap("announce")),
       ]);
       sw.lap("record");
@@ -173,6 +190,45 @@ export class RoundDriver {
       });
     }
     return { kind: res.status, round, txHash: res.txHash };
+  }
+
+  private pendingFile(round: bigint): string {
+    return path.join(this.node.cfg.dataDir, PENDING_RECORDS_DIR, `${round}.json`);
+  }
+
+  /**
+   * Complete the records this node wrote as relay and never kept (it died or failed after sending
+   * the transaction): once the chain anchored the round with the same global root, the transaction
+   * is read from the GlobalRootAnchored log, the record is kept and announced. A round anchored
+   * with another root drops the draft; a round not anchored yet keeps it.
+   */
+  private async completePending(): Promise<void> {
+    const dir = path.join(this.node.cfg.dataDir, PENDING_RECORDS_DIR);
+    if (!fs.existsSync(dir)) return;
+    for (const name of fs.readdirSync(dir).filter((f) => /^\d+\.json$/.test(f))) {
+      const file = path.join(dir, name);
+      let draft: AnchoredRound;
+      try {
+        draft = decodeRecord(JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>);
+      } catch (e) {
+        // Kept as it is for the operator; the other drafts are still completed.
+        this.node.logger.warn("unreadable pending record", { file, error: (e as Error).message });
+        continue;
+      }
+      if (draft.round >= this.node.chainNextRound) continue; // not anchored (yet)
+      const root = await this.node.cfg.chain.globalRootOf(draft.round);
+      if (root?.toLowerCase() !== draft.globalRoot.toLowerCase()) {
+        fs.rmSync(file, { force: true }); // another batch was anchored in that round
+        continue;
+      }
+      const tx = await this.cfg.submitter.anchoredTx(draft.round);
+      if (!tx) continue;
+      const record = { ...draft, ...tx };
+      if (!(await this.node.acceptRecord(record))) continue;
+      await this.announce(record);
+      fs.rmSync(file, { force: true });
+      this.node.logger.info("pending record completed", { round: draft.round, tx: tx.txHash });
+    }
   }
 
   /** Ask a node of federation `name` to coordinate its round (this node when it is a member). */

@@ -82,6 +82,8 @@ export class WitnessConflictError extends AmpError {
 }
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
+/** How long a node waits before asking its peers again for a record none of them had. */
+const RECORD_RETRY_MS = 2000;
 
 export class FederationNode {
   readonly id: string;
@@ -100,6 +102,10 @@ export class FederationNode {
   private chainNext = 1n;
   /** The last round whose checkpoint is archived (cached: status is polled often). */
   private lastRound: bigint;
+  /** Anchored rounds without a record here, and when to ask the peers again (ms). */
+  private readonly missingRecords = new Map<bigint, number>();
+  /** The highest anchored round already put in missingRecords or held (undefined before the first look). */
+  private recordsSeen: bigint | undefined;
 
   constructor(readonly cfg: FederationNodeConfig) {
     this.id = cfg.keys.nodeId;
@@ -313,9 +319,33 @@ export class FederationNode {
     }
     // Only now: a status saying "caught up to next" must not count events anchored before it.
     this.chainNext = next;
-    for (let round = this.anchors.lastRound() + 1n; round < next; round++) {
-      if (!(await this.fetchRecord(round))) break;
+    await this.fetchMissingRecords(next);
+  }
+
+  /**
+   * Fetch the records of anchored rounds this node does not hold. Each record is checked against
+   * the chain on its own, so a round whose record no peer has (yet) does not hold up later rounds;
+   * it is asked for again after RECORD_RETRY_MS.
+   */
+  private async fetchMissingRecords(next: bigint): Promise<void> {
+    if (this.recordsSeen === undefined) {
+      const held = new Set(this.anchors.all().map((r) => r.round));
+      this.recordsSeen = this.anchors.lastRound();
+      for (let r = 1n; r < this.recordsSeen; r++) if (!held.has(r)) this.missingRecords.set(r, 0);
     }
+    for (let r = this.recordsSeen + 1n; r < next; r++) this.missingRecords.set(r, 0);
+    if (next - 1n > this.recordsSeen) this.recordsSeen = next - 1n;
+    for (const [round, notBefore] of [...this.missingRecords]) {
+      if (this.anchors.get(round)) this.missingRecords.delete(round);
+      else if (notBefore > Date.now()) continue;
+      else if (await this.fetchRecord(round)) this.missingRecords.delete(round);
+      else this.missingRecords.set(round, Date.now() + RECORD_RETRY_MS);
+    }
+  }
+
+  /** Anchored rounds whose record this node does not hold (test and status use). */
+  missingRecordRounds(): bigint[] {
+    return [...this.missingRecords.keys()].filter((r) => !this.anchors.get(r));
   }
 
   /** Store an anchored-round record (proof material) once it matches the chain. */
@@ -336,7 +366,8 @@ export class FederationNode {
         return false;
       }
     }
-    if (this.anchors.lastRound() !== r.round - 1n) return false; // records are kept in round order
+    // Any order: a record is checked against the chain on its own, and a proof names the round of
+    // the record it uses (a later round's checkpoint covers an earlier event as well).
     this.anchors.record(r);
     return true;
   }

@@ -39,6 +39,8 @@ export interface NodeServiceConfig {
   readonly faults?: FaultInjector;
   /** Makes this node's votes drift (`amp node --drift`, tests only; src/drift). */
   readonly drift?: DriftHook;
+  /** TEST ONLY (RoundDriverConfig.afterAnchorTx): runs after this node's anchor tx is mined. */
+  readonly afterAnchorTx?: (round: bigint) => void | Promise<void>;
 }
 
 /** What an extension gets: the running node's parts and its operator token. */
@@ -129,6 +131,7 @@ export class NodeService {
       coordinator: this.coordinator,
       submitter,
       ...(cfg.takeoverMs !== undefined ? { takeoverMs: cfg.takeoverMs } : {}),
+      ...(cfg.afterAnchorTx ? { afterAnchorTx: cfg.afterAnchorTx } : {}),
     });
     this.app = buildNodeServer(this.node, this.coordinator, {
       onAnchored: () => this.kick(),

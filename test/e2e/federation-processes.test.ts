@@ -147,24 +147,37 @@ describe("e2e: a federation of seven node processes (amp up)", function () {
       process.kill(pid, "SIGSTOP");
       stopped.push(pid);
     }
-    await submit("ssid-eu-1", "ssid", 11, 3);
-    // Wait until a coordinator sealed the new events for the next round and asked for votes...
-    await until(
-      "a proposal of the stalled round",
-      () =>
-        fed.nodes.some((n) => {
-          const f = path.join(n.dataDir, "sealed-proposal.json");
-          if (!fs.existsSync(f)) return false;
-          const p = JSON.parse(fs.readFileSync(f, "utf8")) as { round: string; entries: unknown[] };
-          return p.round === before.toString() && p.entries.length === 3;
-        }) || undefined,
-      120_000,
-    );
-    // ...then, safety: no round is anchored without a quorum, nothing changed in the log.
-    const stalled = await status(node("ssid-eu-1").url);
-    expect(stalled!.treeSize).to.equal("11");
-    expect(await nextRound()).to.equal(before);
-    for (const pid of paused) process.kill(pid, "SIGCONT");
+    // A failure while they are paused must not leave them stopped for the tests that follow.
+    const resume = () => {
+      for (const pid of paused) {
+        try {
+          process.kill(pid, "SIGCONT");
+        } catch {
+          // gone already
+        }
+      }
+    };
+    try {
+      await submit("ssid-eu-1", "ssid", 11, 3);
+      // Wait until a coordinator sealed the new events for the next round and asked for votes...
+      await until(
+        "a proposal of the stalled round",
+        () =>
+          fed.nodes.some((n) => {
+            const f = path.join(n.dataDir, "sealed-proposal.json");
+            if (!fs.existsSync(f)) return false;
+            const p = JSON.parse(fs.readFileSync(f, "utf8")) as { round: string; entries: unknown[] };
+            return p.round === before.toString() && p.entries.length === 3;
+          }) || undefined,
+        120_000,
+      );
+      // ...then, safety: no round is anchored without a quorum, nothing changed in the log.
+      const stalled = await status(node("ssid-eu-1").url);
+      expect(stalled!.treeSize).to.equal("11");
+      expect(await nextRound()).to.equal(before);
+    } finally {
+      resume();
+    }
     await allAt(["ssid-eu-1", "ssid-us-1", "ssid-apac-1", "ssid-eu-2"], 14);
     expect(await nextRound()).to.be.greaterThan(before);
   });
