@@ -6,7 +6,9 @@
  * anchored with the same global root is a success (its tx hash is that of the `GlobalRootAnchored` log
  * carrying the committed record); with another root it is a
  * conflict. So a dropped transaction, a nonce conflict or a retry after a crash never yields two
- * anchors for one round — the contract itself also refuses any round but the next. Each send carries
+ * anchors for one round — the contract itself also refuses any round but the next. The submitter
+ * remembers its unsettled transaction: while the node knows it, it waits for it; once it is dropped
+ * (unknown to the node, its nonce unused) it sends the round again with that nonce. Each send carries
  * the previous round's record (from its log), which the contract checks against its commitment.
  */
 import { isError } from "ethers";
@@ -88,12 +90,35 @@ export interface AnchorSubmitterOptions {
   fromBlock?: number;
 }
 
+type AnchorArgs = readonly [bigint, string, string, CheckpointSubmissionInput[]];
+
+interface SendOverrides {
+  nonce?: number;
+  maxFeePerGas?: bigint;
+  maxPriorityFeePerGas?: bigint;
+  gasPrice?: bigint;
+}
+
+/** The transaction sent for a round and not yet settled: what a resend of it needs. */
+interface InFlight {
+  round: bigint;
+  hash: string;
+  nonce: number;
+  from: string;
+  args: AnchorArgs;
+  maxFeePerGas?: bigint;
+  maxPriorityFeePerGas?: bigint;
+  gasPrice?: bigint;
+}
+
 type RoundState =
   { kind: "next" } | { kind: "anchored"; globalRoot: string } | { kind: "ahead"; next: bigint };
 
 export class AnchorSubmitter {
   /** Reads of what is anchored (records from the `GlobalRootAnchored` logs). */
   readonly reader: AnchorReader;
+  /** This submitter's unsettled transaction; never two rounds out at once (submit awaits mining). */
+  private inFlight: InFlight | undefined;
 
   private constructor(
     private readonly conn: ChainConnection,
@@ -169,16 +194,21 @@ export class AnchorSubmitter {
     let lastError: unknown;
     for (let attempt = 1; attempt <= this.opts.maxAttempts; attempt++) {
       const done = await this.settled(input);
-      if (done) return done;
+      if (done) return this.finish(done);
       try {
-        return await this.sendOnce(input);
+        return this.finish(await this.attempt(input));
       } catch (err) {
         const reverted = this.decodeRevert(input.round, err);
         if (reverted) {
           // A revert can also mean someone else anchored this round meanwhile.
           const after = await this.settled(input);
-          if (after) return after;
-          throw reverted;
+          if (after) return this.finish(after);
+          if (!anchoredWhilePending(input.round, reverted)) throw reverted;
+          // Gas is estimated on the pending block: a transaction this submitter does not track
+          // (an earlier process) anchors the round there. Wait for it rather than send another.
+          lastError = reverted;
+          await new Promise((r) => setTimeout(r, Math.min(1000, this.opts.receiptTimeoutMs)));
+          continue;
         }
         if (!isTransient(err)) throw err;
         lastError = err;
@@ -186,18 +216,70 @@ export class AnchorSubmitter {
       }
     }
     const done = await this.settled(input);
-    if (done) return done;
+    if (done) return this.finish(done);
     throw new AnchorNotConfirmedError(input.round, this.opts.maxAttempts, lastError);
   }
 
-  private async sendOnce(input: AnchorRoundInput): Promise<AnchorResult> {
+  private finish(r: AnchorResult): AnchorResult {
+    if (this.inFlight?.round === r.round) this.inFlight = undefined;
+    return r;
+  }
+
+  /**
+   * One attempt: if this round's transaction is already out, wait for it while the node still
+   * knows it, resend it (same nonce, same arguments, higher fee) when it was dropped, or re-read
+   * the chain when its nonce went to another transaction; else send the round.
+   */
+  private async attempt(input: AnchorRoundInput): Promise<AnchorResult> {
+    const sent = this.inFlight?.round === input.round ? this.inFlight : undefined;
+    if (!sent) return this.sendOnce(input);
+    const fate = await this.fateOf(sent);
+    if (fate === "known") return this.confirm(input, sent.hash, sent.args);
+    if (fate === "replaced") {
+      this.inFlight = undefined;
+      throw new AmpError(`the nonce of anchor transaction ${sent.hash} went to another transaction`, {
+        kind: "retry-later",
+      });
+    }
+    log.warn("anchor transaction dropped from the mempool; resending the round", {
+      round: input.round,
+      tx: sent.hash,
+      nonce: sent.nonce,
+    });
+    return this.sendOnce(input, { nonce: sent.nonce, ...bumpedFees(sent) });
+  }
+
+  /** "known": pending or mined; "dropped": unknown and its nonce unused; "replaced": nonce used. */
+  private async fateOf(sent: InFlight): Promise<"known" | "dropped" | "replaced"> {
+    if (await this.conn.provider.getTransaction(sent.hash)) return "known";
+    if (await this.conn.provider.getTransactionReceipt(sent.hash)) return "known";
+    const used = await this.conn.provider.getTransactionCount(sent.from, "latest");
+    return used > sent.nonce ? "replaced" : "dropped";
+  }
+
+  private async sendOnce(input: AnchorRoundInput, overrides: SendOverrides = {}): Promise<AnchorResult> {
     const previous = input.round > 1n ? await this.reader.record(input.round - 1n) : "0x";
     const args = [input.round, input.globalRoot, previous, input.checkpoints] as const;
     // Simulate first: a refusal comes back as a decoded custom error, and no gas is spent.
     await this.anchor.anchorRound.staticCall(...args);
-    const tx = await this.anchor.anchorRound(...args);
-    const receipt = await this.waitReceipt(tx.hash);
+    const tx = await this.anchor.anchorRound(...args, overrides);
+    this.inFlight = {
+      round: input.round,
+      hash: tx.hash,
+      nonce: tx.nonce,
+      from: tx.from,
+      args,
+      ...(tx.maxFeePerGas !== null ? { maxFeePerGas: tx.maxFeePerGas } : {}),
+      ...(tx.maxPriorityFeePerGas !== null ? { maxPriorityFeePerGas: tx.maxPriorityFeePerGas } : {}),
+      ...(tx.gasPrice !== null && tx.maxFeePerGas === null ? { gasPrice: tx.gasPrice } : {}),
+    };
+    return this.confirm(input, tx.hash, args);
+  }
+
+  private async confirm(input: AnchorRoundInput, hash: string, args: AnchorArgs): Promise<AnchorResult> {
+    const receipt = await this.waitReceipt(hash);
     if (receipt.status !== 1) {
+      this.inFlight = undefined;
       // Mined but reverted (state changed between simulation and mining): replay to decode.
       await this.anchor.anchorRound.staticCall(...args, { blockTag: receipt.blockNumber });
       throw new AnchorRevertedError(input.round, "UnknownRevert", [], receipt.hash);
@@ -253,6 +335,21 @@ function result(
     blockNumber: r.blockNumber,
     gasUsed: r.gasUsed,
   };
+}
+
+/** A resend's fees: 25 % above the dropped transaction's (a drop is often an underpriced tx). */
+function bumpedFees(sent: InFlight): SendOverrides {
+  const up = (x: bigint): bigint => (x * 5n) / 4n + 1n;
+  if (sent.maxFeePerGas !== undefined && sent.maxPriorityFeePerGas !== undefined) {
+    return { maxFeePerGas: up(sent.maxFeePerGas), maxPriorityFeePerGas: up(sent.maxPriorityFeePerGas) };
+  }
+  return sent.gasPrice !== undefined ? { gasPrice: up(sent.gasPrice) } : {};
+}
+
+/** `AnchorRoundOutOfOrder(round + 1, round)` while `nextRound()` is `round`: anchored in the pending block. */
+function anchoredWhilePending(round: bigint, reverted: AnchorRevertedError): boolean {
+  const [expected, got] = reverted.errorArgs;
+  return reverted.errorName === "AnchorRoundOutOfOrder" && got === round && expected === round + 1n;
 }
 
 /** Failures where the transaction may or may not have landed: re-read the chain and retry. */
