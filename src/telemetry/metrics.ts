@@ -190,9 +190,12 @@ export class AmpMetrics implements RoundObserver {
     this.quorumTotalWeight = g("amp_quorum_total_weight", "Total weight of the federation.", ["federation"]);
   }
 
-  /** Prometheus text exposition of this registry. */
-  metrics(): Promise<string> {
-    return this.registry.metrics();
+  /**
+   * Prometheus text exposition of this registry. prom-client writes a NaN sample (an event-loop
+   * lag gauge before its first measurement) as `Nan`; the text format spells it `NaN`.
+   */
+  async metrics(): Promise<string> {
+    return (await this.registry.metrics()).replace(/ Nan$/gm, " NaN");
   }
 
   get contentType(): string {

@@ -9,6 +9,8 @@ export interface Sample {
   readonly name: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly value: number;
+  /** The value as written (the text format allows `NaN`, `+Inf`, `-Inf`). */
+  readonly raw: string;
 }
 
 export interface Family {
@@ -54,7 +56,7 @@ export function parseExposition(text: string): Map<string, Family> {
     const labels: Record<string, string> = {};
     for (const l of (m[3] ?? "").matchAll(LABEL)) labels[l[1]!] = l[2]!;
     const f = familyOf(m[1]!, families) ?? family(m[1]!);
-    f.samples.push({ name: m[1]!, labels, value: Number(m[4]) });
+    f.samples.push({ name: m[1]!, labels, value: Number(m[4]), raw: m[4]! });
   }
   return families;
 }
@@ -96,7 +98,9 @@ export function lintExposition(text: string): string[] {
         if (k.startsWith("__")) say(`reserved label name ${k}`);
         if (k === "le" && f.type !== "histogram") say("le label outside a histogram");
       }
-      if (Number.isNaN(s.value)) say(`${s.name} has no numeric value`);
+      // `NaN` is a valid sample value (e.g. an event-loop lag gauge before its first sample);
+      // anything else that does not parse as a number is not.
+      if (Number.isNaN(s.value) && s.raw !== "NaN") say(`${s.name} has no numeric value`);
     }
     if (f.type === "histogram") {
       const buckets = f.samples.filter((s) => s.name === `${n}_bucket`);
