@@ -12,7 +12,7 @@
 import fs from "node:fs";
 import type http from "node:http";
 import path from "node:path";
-import { acknowledgeAlert, clockOffsets, listAlerts, parseAlertId, resolveAlert } from "../drift/api";
+import { acknowledgeAlert, listAlerts, parseAlertId, recentClockOffsets, resolveAlert } from "../drift/api";
 import { DRIFT_DB_FILE, DriftStore } from "../drift/store";
 import type { AlertRow, HistoryRow, StoredFinding } from "../drift/store";
 import { AmpError } from "../util/errors";
@@ -88,17 +88,7 @@ export function driftSnapshot(dataDir: string): DriftSnapshot {
   return withStore<DriftSnapshot>(dataDir, { alerts: [], findings: [], clock: [] }, (store) => {
     const alerts = listAlerts(store).map((a) => alertView(a, store.history(a.id)));
     const findings = store.findings().slice(-MAX_FINDINGS).reverse().map(findingView);
-    const all = clockOffsets(store);
-    const last = all.reduce((m, s) => (s.round > m ? s.round : m), 0n);
-    const clock = all
-      .filter((s) => s.round > last - MAX_CLOCK_ROUNDS)
-      .sort((a, b) => (a.round < b.round ? -1 : a.round > b.round ? 1 : 0))
-      .map((s) => ({
-        federation: s.federation,
-        round: s.round.toString(),
-        node: s.node,
-        offsetMs: s.offsetMs,
-      }));
+    const clock = recentClockOffsets(store, MAX_CLOCK_ROUNDS);
     return { alerts: alerts.reverse(), findings, clock };
   });
 }

@@ -106,6 +106,29 @@ export function clockOffsets(
   return store.clockOffsets(filter);
 }
 
+/** One node's clock offset in one round, as the HTTP API and the dashboard show it. */
+export interface ClockOffsetView {
+  readonly federation: string;
+  readonly round: string;
+  readonly node: string;
+  readonly offsetMs: number;
+}
+
+/** The clock offsets of the last `rounds` rounds the store saw, oldest round first. */
+export function recentClockOffsets(store: DriftStore, rounds: bigint): ClockOffsetView[] {
+  const all = clockOffsets(store);
+  const last = all.reduce((m, s) => (s.round > m ? s.round : m), 0n);
+  return all
+    .filter((s) => s.round > last - rounds)
+    .sort((a, b) => (a.round < b.round ? -1 : a.round > b.round ? 1 : 0))
+    .map((s) => ({
+      federation: s.federation,
+      round: s.round.toString(),
+      node: s.node,
+      offsetMs: s.offsetMs,
+    }));
+}
+
 /** Findings of one node in one round, by kind and cause. */
 export interface NodeRoundFindings {
   readonly federation: string;

@@ -19,6 +19,7 @@ import { AmpError, InvalidInputError } from "../util/errors";
 import {
   acknowledgeAlert,
   clockOffsets,
+  recentClockOffsets,
   listAlerts,
   nodeFindingCounts,
   parseAlertId,
@@ -156,17 +157,7 @@ export function addDriftRoutes(app: FastifyInstance, ctx: DriftRoutesContext): v
     guard(() => {
       const alerts = listAlerts(store).map((a) => alertJson(a, store.history(a.id)));
       const findings = store.findings().slice(-MAX_FINDINGS).reverse().map(findingJson);
-      const all = clockOffsets(store);
-      const last = all.reduce((m, s) => (s.round > m ? s.round : m), 0n);
-      const clock = all
-        .filter((s) => s.round > last - MAX_CLOCK_ROUNDS)
-        .sort((a, b) => (a.round < b.round ? -1 : a.round > b.round ? 1 : 0))
-        .map((s) => ({
-          federation: s.federation,
-          round: s.round.toString(),
-          node: s.node,
-          offsetMs: s.offsetMs,
-        }));
+      const clock = recentClockOffsets(store, MAX_CLOCK_ROUNDS);
       return { alerts: alerts.reverse(), findings, clock };
     }),
   );
