@@ -2,7 +2,7 @@ import fs from "node:fs";
 import { AnchorReader } from "../../src/chain/round-records";
 import path from "node:path";
 import { expect } from "chai";
-import { connectEmbedded, type ChainConnection } from "../../src/chain/connect";
+import type { ChainConnection } from "../../src/chain/connect";
 import type { DeploymentRecord } from "../../src/chain/deployment";
 import { EthersReceiptsClient, ReceiptsReader } from "../../src/credits/chain";
 import { CreditsExtension } from "../../src/credits/node-extension";
@@ -13,7 +13,7 @@ import { creditParamsFrom } from "../../src/credits/score";
 import { archiveStorageBytes } from "../../src/credits/sources";
 import { AllocationStore } from "../../src/credits/store";
 import { ReceiptInvalidError, verifyReceipt } from "../../src/credits/verify";
-import type { Manifest } from "../../src/manifest";
+import { loadManifest, type Manifest } from "../../src/manifest";
 import { canonicalJson } from "../../src/merkle";
 import type { Roster } from "../../src/node/roster";
 import { NodeService, anchorView } from "../../src/node/service";
@@ -22,7 +22,7 @@ import { run } from "../../src/cli/main";
 import { GlobalProofAnchor__factory } from "../../typechain-types";
 import { PeerClient, PeerError } from "../../src/transport/client";
 import { createLogger } from "../../src/util/log";
-import { deployForRoster, keysOf, loopbackManifest, ndjson, rosterOf, tmpDir, until } from "../node/helpers";
+import { ndjson, until, listenNodes } from "../node/helpers";
 
 const EPOCH_SECONDS = 2;
 
@@ -59,31 +59,18 @@ describe("credits on the node layout: seven nodes in one process, one allocator 
 
   before(async function () {
     process.env.AMP_LOG_LEVEL = "silent";
-    conn = await connectEmbedded();
-    manifest = await loopbackManifest();
-    roster = rosterOf(manifest);
-    record = await deployForRoster(conn, roster);
-    dir = tmpDir("amp-node-credits-");
-    for (const n of roster.nodes) {
-      const ext = new CreditsExtension({
-        credit: manifest.credit,
-        epochSeconds: EPOCH_SECONDS,
-        takeoverMs: 700,
-        onStep: (step) => steps.push({ node: n.id, step }),
-      });
-      const s = await NodeService.create({
-        roster,
-        keys: keysOf(n.id),
-        dataDir: path.join(dir, n.id),
-        conn,
-        record,
-        tickMs: 100,
-        takeoverMs: 1500,
-        extensions: [ext],
-      });
-      await s.listen("127.0.0.1", Number(new URL(n.url).port));
-      services.push(s);
-    }
+    const nodes = await listenNodes("amp-node-credits-", (id) => ({
+      extensions: [
+        new CreditsExtension({
+          credit: loadManifest().credit,
+          epochSeconds: EPOCH_SECONDS,
+          takeoverMs: 700,
+          onStep: (step) => steps.push({ node: id, step }),
+        }),
+      ],
+    }));
+    ({ conn, manifest, roster, record, dir } = nodes);
+    services.push(...nodes.services);
     for (const s of services) {
       if (s.node.id === FAULTY) await s.close();
       else await s.start();

@@ -7,7 +7,6 @@
 import fs from "node:fs";
 import path from "node:path";
 import { expect } from "chai";
-import { connectEmbedded, type ChainConnection } from "../../src/chain/connect";
 import { UsageError } from "../../src/cli/exit";
 import { run } from "../../src/cli/main";
 import type { Evidence, RoundVotes } from "../../src/consensus/evidence";
@@ -18,7 +17,7 @@ import { FAULT_KINDS, faultArg, faultHelp, faultsFromSpecs, parseFaultSpec } fro
 import type { Roster } from "../../src/node/roster";
 import { NodeService } from "../../src/node/service";
 import { PeerClient } from "../../src/transport/client";
-import { deployForRoster, keysOf, loopbackManifest, ndjson, rosterOf, tmpDir, until } from "./helpers";
+import { ndjson, until, listenNodes } from "./helpers";
 
 describe("amp node --fault: parsing", function () {
   it("parses KIND, KIND:R, KIND:R-S and KIND:R,S into rules of this node only", function () {
@@ -88,7 +87,6 @@ describe("amp node --fault: the command line", function () {
 describe("amp node --fault: a Byzantine node among seven in-process nodes over loopback HTTP", function () {
   this.timeout(180_000);
   const BYZ = "ssid-apac-1";
-  let conn: ChainConnection;
   let manifest: Manifest;
   let roster: Roster;
   let dir: string;
@@ -97,26 +95,10 @@ describe("amp node --fault: a Byzantine node among seven in-process nodes over l
 
   before(async function () {
     process.env.AMP_LOG_LEVEL = "silent";
-    conn = await connectEmbedded();
-    manifest = await loopbackManifest();
-    roster = rosterOf(manifest);
-    const record = await deployForRoster(conn, roster);
-    dir = tmpDir("amp-node-faults-");
-    for (const n of roster.nodes) {
-      const faults = n.id === BYZ ? faultsFromSpecs(["wrong-root:1", "equivocation:2"], n.id) : undefined;
-      const s = await NodeService.create({
-        roster,
-        keys: keysOf(n.id),
-        dataDir: path.join(dir, n.id),
-        conn,
-        record,
-        tickMs: 100,
-        takeoverMs: 5000,
-        ...(faults ? { faults } : {}),
-      });
-      await s.listen("127.0.0.1", Number(new URL(n.url).port));
-      services.push(s);
-    }
+    ({ manifest, roster, dir, services } = await listenNodes("amp-node-faults-", (id) => ({
+      takeoverMs: 5000,
+      ...(id === BYZ ? { faults: faultsFromSpecs(["wrong-root:1", "equivocation:2"], id)! } : {}),
+    })));
     for (const s of services) await s.start();
   });
 

@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { expect } from "chai";
-import { connectEmbedded, type ChainConnection } from "../../src/chain/connect";
+import type { ChainConnection } from "../../src/chain/connect";
 import type { DeploymentRecord } from "../../src/chain/deployment";
 import type { Manifest } from "../../src/manifest";
 import Fastify from "fastify";
@@ -16,7 +16,7 @@ import type { ProofFile } from "../../src/proof/format";
 import { publicClientFor, verifyProof } from "../../src/proof/verify";
 import type { Roster } from "../../src/node/roster";
 import { PeerClient } from "../../src/transport/client";
-import { deployForRoster, keysOf, loopbackManifest, ndjson, rosterOf, tmpDir, until } from "./helpers";
+import { keysOf, ndjson, rosterOf, until, listenNodes } from "./helpers";
 
 describe("node: seven nodes in one process over loopback HTTP, each with only its own keys", function () {
   this.timeout(120_000);
@@ -30,25 +30,7 @@ describe("node: seven nodes in one process over loopback HTTP, each with only it
 
   before(async function () {
     process.env.AMP_LOG_LEVEL = "silent";
-    conn = await connectEmbedded();
-    manifest = await loopbackManifest();
-    roster = rosterOf(manifest);
-    record = await deployForRoster(conn, roster);
-    dir = tmpDir("amp-node-fed-");
-    for (const n of roster.nodes) {
-      const s = await NodeService.create({
-        roster,
-        keys: keysOf(n.id),
-        dataDir: path.join(dir, n.id),
-        conn,
-        record,
-        tickMs: 100,
-        takeoverMs: 1500,
-      });
-      const port = Number(new URL(n.url).port);
-      await s.listen("127.0.0.1", port);
-      services.push(s);
-    }
+    ({ conn, manifest, roster, record, dir, services } = await listenNodes("amp-node-fed-"));
   });
 
   after(async function () {

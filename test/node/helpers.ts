@@ -4,7 +4,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { deployContracts, registerFederations } from "../../src/chain/deploy";
-import type { ChainConnection } from "../../src/chain/connect";
+import { connectEmbedded, type ChainConnection } from "../../src/chain/connect";
 import type { DeploymentRecord } from "../../src/chain/deployment";
 import { DEMO_KEY_LABEL } from "../../src/cli/context";
 import { generateEvents } from "../../src/cli/generate";
@@ -16,6 +16,7 @@ import {
 } from "../../src/crypto/keys";
 import { loadManifest, type Manifest } from "../../src/manifest";
 import { Roster } from "../../src/node/roster";
+import { NodeService, type NodeServiceConfig } from "../../src/node/service";
 
 export function tmpDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -95,4 +96,53 @@ export async function until<T>(
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** Every node of a federation as a NodeService in this process (see listenNodes). */
+export interface InProcessNodes {
+  readonly conn: ChainConnection;
+  readonly manifest: Manifest;
+  readonly roster: Roster;
+  readonly record: DeploymentRecord;
+  readonly dir: string;
+  readonly services: NodeService[];
+  /** Close every service (a failure to close is ignored) and remove the data dir. */
+  close(): Promise<void>;
+}
+
+/**
+ * Every node of the shipped manifest as a NodeService in this process, on the embedded Hardhat
+ * chain, each with only its own keys and its own data dir under a fresh temp dir, listening on its
+ * loopback URL — NOT started (tests start them when they need to). `configure` adds or overrides
+ * per-node options (defaults: tickMs 100, takeoverMs 1500).
+ */
+export async function listenNodes(
+  prefix: string,
+  configure: (nodeId: string, index: number) => Partial<NodeServiceConfig> = () => ({}),
+): Promise<InProcessNodes> {
+  const conn = await connectEmbedded();
+  const manifest = await loopbackManifest();
+  const roster = rosterOf(manifest);
+  const record = await deployForRoster(conn, roster);
+  const dir = tmpDir(prefix);
+  const services: NodeService[] = [];
+  for (const [i, n] of roster.nodes.entries()) {
+    const s = await NodeService.create({
+      roster,
+      keys: keysOf(n.id),
+      dataDir: path.join(dir, n.id),
+      conn,
+      record,
+      tickMs: 100,
+      takeoverMs: 1500,
+      ...configure(n.id, i),
+    });
+    await s.listen("127.0.0.1", Number(new URL(n.url).port));
+    services.push(s);
+  }
+  const close = async () => {
+    for (const s of services) await s.close().catch(() => undefined);
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  return { conn, manifest, roster, record, dir, services, close };
 }

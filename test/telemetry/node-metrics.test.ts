@@ -4,19 +4,16 @@
  * node's own URL before and after real work.
  */
 import fs from "node:fs";
-import path from "node:path";
 import { expect } from "chai";
-import { connectEmbedded, type ChainConnection } from "../../src/chain/connect";
 import type { Manifest } from "../../src/manifest";
 import { NodeService } from "../../src/node/service";
 import type { Roster } from "../../src/node/roster";
 import { nodeMetrics, nodeMetricsExtension, reasonOfStatus } from "../../src/telemetry/node";
 import { lintExposition, parseExposition, promtoolRequired, runPromtool, valueOf } from "../helpers/prom";
-import { deployForRoster, keysOf, loopbackManifest, ndjson, rosterOf, tmpDir, until } from "../node/helpers";
+import { ndjson, until, listenNodes } from "../node/helpers";
 
 describe("telemetry: GET /metrics on every node (NodeExtension)", function () {
   this.timeout(180_000);
-  let conn: ChainConnection;
   let manifest: Manifest;
   let roster: Roster;
   let dir: string;
@@ -38,26 +35,10 @@ describe("telemetry: GET /metrics on every node (NodeExtension)", function () {
 
   before(async function () {
     process.env.AMP_LOG_LEVEL = "silent";
-    conn = await connectEmbedded();
-    manifest = await loopbackManifest();
-    roster = rosterOf(manifest);
-    const record = await deployForRoster(conn, roster);
-    dir = tmpDir("amp-node-metrics-");
-    for (const [i, n] of roster.nodes.entries()) {
-      const s = await NodeService.create({
-        roster,
-        keys: keysOf(n.id),
-        dataDir: path.join(dir, n.id),
-        conn,
-        record,
-        tickMs: 100,
-        takeoverMs: 1500,
-        // One process: only the first registry exports the (shared) process metrics.
-        extensions: [nodeMetricsExtension({ processMetrics: i === 0 })],
-      });
-      await s.listen("127.0.0.1", Number(new URL(n.url).port));
-      services.push(s);
-    }
+    ({ manifest, roster, dir, services } = await listenNodes("amp-node-metrics-", (_id, i) => ({
+      // One process: only the first registry exports the (shared) process metrics.
+      extensions: [nodeMetricsExtension({ processMetrics: i === 0 })],
+    })));
   });
 
   after(async function () {
