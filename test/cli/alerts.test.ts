@@ -2,32 +2,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
-import { run } from "../../src/cli/main";
+import { ampInProcess as amp } from "../helpers/cli";
 import { runDemo } from "../../src/cli/demo";
 import { DriftStore, type AlertRow } from "../../src/drift";
-
-interface Captured {
-  code: number;
-  out: string;
-  err: string;
-}
-
-/** Run `amp ...` in process; console.log (command output) and stderr are captured. */
-async function amp(...args: string[]): Promise<Captured> {
-  let out = "";
-  let err = "";
-  const log = console.log;
-  console.log = (...xs: unknown[]) => void (out += xs.map(String).join(" ") + "\n");
-  try {
-    const code = await run(["node", "amp", ...args], {
-      writeOut: (s) => (out += s),
-      writeErr: (s) => (err += s),
-    });
-    return { code, out, err };
-  } finally {
-    console.log = log;
-  }
-}
 
 describe("cli: amp demo --drift and amp alerts", function () {
   this.timeout(300_000);

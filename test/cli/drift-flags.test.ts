@@ -7,24 +7,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
-import { run } from "../../src/cli/main";
+import { ampInProcess as amp } from "../helpers/cli";
 import { freePort } from "../node/helpers";
-
-async function amp(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const log = console.log;
-  console.log = (...xs: unknown[]) => void (out += xs.map(String).join(" ") + "\n");
-  try {
-    const code = await run(["node", "amp", ...args], {
-      writeOut: (s) => (out += s),
-      writeErr: (s) => (err += s),
-    });
-    return { code, out, err };
-  } finally {
-    console.log = log;
-  }
-}
 
 describe("cli: drift flags of amp node, amp up and amp alerts --node", function () {
   this.timeout(60_000);
