@@ -279,6 +279,7 @@ describe("credits on the node layout: seven nodes in one process, one allocator 
       archive = Archive.open(path.join(dir, x.node.id, "archive.sqlite"));
     }
     const st = new AllocationStore(archive);
+    expect(st.lastEpoch(), "a closed node has stored the chain's latest epoch").to.equal(latest);
     const signer = await conn.signer();
     const real = new EthersReceiptsClient(record.contracts.proofCreditReceipts, conn.provider, signer);
     let sent = 0;
@@ -309,7 +310,9 @@ describe("credits on the node layout: seven nodes in one process, one allocator 
         epochSeconds: EPOCH_SECONDS,
         ownStorage: (size) => archiveStorageBytes(archive, s.node.name, size),
         takeoverMs: 0,
-        chainNowMs: () => Promise.resolve(Date.now() + 60_000), // more epochs are closed
+        // Epochs close in chain time, which runs ahead of the wall clock once a suite has mined
+        // more than a block a second: a minute past the latest block closes more epochs.
+        chainNowMs: async () => ((await conn.provider.getBlock("latest"))!.timestamp + 60) * 1000,
         logger: createLogger("test"),
       });
     const before = st.lastEpoch()!;
