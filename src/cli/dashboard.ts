@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import { isAddress } from "ethers";
+import { JsonRpcProvider, Network, isAddress } from "ethers";
 import { connectRpc } from "../chain/connect";
 import { DEPLOYMENT_FILE } from "../chain/deployment";
 import type { DeploymentRecord } from "../chain/deployment";
@@ -58,6 +58,12 @@ async function receiptsReader(
   return { reader: new ReceiptsReader(address, conn.provider), rpc: opts.rpc, close: () => conn.close() };
 }
 
+/** A provider of the pinned deployment's chain (no network detection: the record names it). */
+function pinnedProvider(rpc: string, record: DeploymentRecord): JsonRpcProvider {
+  const network = Network.from(BigInt(record.chainId));
+  return new JsonRpcProvider(rpc, network, { staticNetwork: network, cacheTimeout: -1 });
+}
+
 /**
  * Dashboard options for a running local federation (`amp up`'s federation.json): live from the
  * nodes' HTTP APIs, each node's operator token from its data dir, proofs verified on the chain
@@ -79,7 +85,7 @@ export function localDashboardOptions(data: string, fed: FederationFile): Dashbo
   const policy = fs.existsSync(trustFile) ? readTrustPolicy(trustFile) : undefined;
   return {
     manifest,
-    live: new LiveNodes(nodes, record, manifest),
+    live: new LiveNodes(nodes, record, manifest, record ? pinnedProvider(fed.rpc, record) : undefined),
     ...(policy ? { proofCheck: { client: publicClientFor(fed.rpc), trust: { policy } } } : {}),
   };
 }
@@ -96,6 +102,8 @@ function nodesDashboardOptions(opts: DashboardFlags): DashboardOptions {
   const record = opts.deployment ? readDeployment(path.dirname(opts.deployment)) : undefined;
   if (opts.trust !== undefined && !fs.existsSync(opts.trust))
     throw new UsageError(`--trust ${opts.trust}: no such file`);
+  if (opts.rpc !== undefined && !/^https?:\/\/\S+$/.test(opts.rpc))
+    throw new UsageError(`--rpc must be an http(s) URL, got "${opts.rpc}"`);
   if (opts.trust !== undefined && opts.rpc === undefined)
     throw new UsageError("--trust needs --rpc (the chain to verify on)");
   const policy = opts.trust !== undefined ? readTrustPolicy(opts.trust) : undefined;
@@ -106,6 +114,7 @@ function nodesDashboardOptions(opts: DashboardFlags): DashboardOptions {
       urls.map((url) => ({ url: url.replace(/\/$/, "") })),
       record,
       manifest,
+      record && opts.rpc !== undefined ? pinnedProvider(opts.rpc, record) : undefined,
     ),
     ...(policy && opts.rpc ? { proofCheck: { client: publicClientFor(opts.rpc), trust: { policy } } } : {}),
   };
@@ -122,7 +131,7 @@ export function addDashboardCommand(program: Command): void {
       "data dir of `amp up` (live from its running nodes) or of `amp deploy` / `amp run` / `amp demo --data`",
     )
     .option("--nodes <urls>", "comma-separated node base URLs: live from their HTTP APIs (no data dir)")
-    .option("--deployment <file>", "with --nodes: pinned deployment record (quorum weights of checkpoints)")
+    .option("--deployment <file>", "with --nodes: pinned deployment record (quorum weights; with --rpc, the receipts contract the Credits page verifies against)")
     .option(
       "--listen <host:port>",
       "where to listen (port 0: a free port; the URL is printed)",

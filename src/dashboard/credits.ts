@@ -85,24 +85,27 @@ function readRows(dataDir: string): Row[] {
   }
 }
 
-export class CreditsData {
+/** Receipt checks against one pinned reader; a VALID result is cached (receipts are immutable). */
+export class ReceiptChecker {
   private readonly valid = new Map<string, ReceiptCheck>();
 
   constructor(
-    readonly dataDir: string,
-    private readonly reader?: ReceiptsReader,
+    readonly reader: ReceiptsReader | undefined,
+    private readonly noChain = "no chain pinned (amp dashboard --rpc)",
   ) {}
 
-  private async check(hash: string, record: AllocationRecord, recorded: boolean): Promise<ReceiptCheck> {
+  /** `record` (untrusted JSON) against the pinned contract; `recorded`: a transaction is claimed. */
+  async check(hash: string, record: unknown, recorded: boolean): Promise<ReceiptCheck & { tx?: TxRef }> {
     const cached = this.valid.get(hash);
     if (cached) return cached;
-    if (!this.reader) return { status: "unchecked", detail: "no chain pinned (amp dashboard --rpc)" };
+    if (!this.reader) return { status: "unchecked", detail: this.noChain };
     if (!recorded) return { status: "pending", detail: "stored; its transaction is not confirmed yet" };
     try {
       const v = await verifyReceipt(record, this.reader, { depth: 1 });
-      const ok: ReceiptCheck = {
-        status: "valid",
+      const ok = {
+        status: "valid" as const,
         detail: `receipt in block ${v.blockNumber}, tx ${v.txHash}; hash recomputed`,
+        tx: { txHash: v.txHash, blockNumber: v.blockNumber },
       };
       this.valid.set(hash, ok);
       return ok;
@@ -111,6 +114,59 @@ export class CreditsData {
       return { status: "error", detail: `cannot check: ${oneLine(e)}` };
     }
   }
+}
+
+export interface TxRef {
+  readonly txHash: string;
+  readonly blockNumber: number;
+}
+
+/** One allocation as the page shows it (the record already checked by checkRecord). */
+export function allocationView(
+  rec: AllocationRecord,
+  hash: string,
+  tx: TxRef | null,
+  verification: ReceiptCheck,
+): CreditAllocationView {
+  return {
+    epoch: rec.epoch,
+    origin: rec.origin,
+    node: rec.node,
+    allocationHash: hash,
+    score: rec.credit_score,
+    weight: rec.governance_weight,
+    accuracy: rec.inputs.validation_accuracy,
+    participation: rec.inputs.consensus_participation,
+    proofsValidated: rec.inputs.proofs_validated,
+    driftFindings: rec.counts.drift_findings,
+    txHash: tx?.txHash ?? null,
+    blockNumber: tx?.blockNumber ?? null,
+    verification: { status: verification.status, detail: verification.detail },
+  };
+}
+
+/** The ranking over all epochs of `records` (src/credits/rank.ts) as the page shows it. */
+export function rankingView(records: readonly AllocationRecord[]): CreditRankView[] {
+  return rankNodes(records).map((n) => ({
+    rank: n.rank,
+    origin: n.origin,
+    node: n.node,
+    epochs: n.epochs,
+    score: n.score,
+    accuracyPpm: n.accuracyPpm.toString(),
+    participationPpm: n.participationPpm.toString(),
+  }));
+}
+
+export class CreditsData {
+  private readonly checker: ReceiptChecker;
+
+  constructor(
+    readonly dataDir: string,
+    private readonly reader?: ReceiptsReader,
+  ) {
+    this.checker = new ReceiptChecker(reader);
+  }
 
   async snapshot(): Promise<CreditsSnapshot> {
     const rows = readRows(this.dataDir);
@@ -118,32 +174,16 @@ export class CreditsData {
     const allocations = await Promise.all(
       rows.map(async (r, i): Promise<CreditAllocationView> => {
         const rec = records[i]!;
-        return {
-          epoch: String(r.epoch),
-          origin: r.origin,
-          node: r.node,
-          allocationHash: r.allocation_hash,
-          score: rec.credit_score,
-          weight: rec.governance_weight,
-          accuracy: rec.inputs.validation_accuracy,
-          participation: rec.inputs.consensus_participation,
-          proofsValidated: rec.inputs.proofs_validated,
-          driftFindings: rec.counts.drift_findings,
-          txHash: r.tx_hash,
-          blockNumber: r.block_number === null ? null : Number(r.block_number),
-          verification: await this.check(r.allocation_hash, rec, r.tx_hash !== null),
-        };
+        const tx =
+          r.tx_hash === null ? null : { txHash: r.tx_hash, blockNumber: Number(r.block_number ?? 0) };
+        return allocationView(
+          rec,
+          r.allocation_hash,
+          tx,
+          await this.checker.check(r.allocation_hash, rec, r.tx_hash !== null),
+        );
       }),
     );
-    const ranking = rankNodes(records).map((n) => ({
-      rank: n.rank,
-      origin: n.origin,
-      node: n.node,
-      epochs: n.epochs,
-      score: n.score,
-      accuracyPpm: n.accuracyPpm.toString(),
-      participationPpm: n.participationPpm.toString(),
-    }));
-    return { receipts: this.reader?.address ?? null, allocations, ranking };
+    return { receipts: this.reader?.address ?? null, allocations, ranking: rankingView(records) };
   }
 }

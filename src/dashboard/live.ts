@@ -8,20 +8,26 @@
  * - Nodes: each node's status (up, tree size and root, last signed and anchored round, inbox).
  * - Proof lookup: `GET /v1/proof/:id` of each node until one has it, verified against the pinned
  *   trust policy (never anything the node sends).
- * - Drift and credits: the node routes when a node serves them (`GET /v1/drift`), else
- *   `{available: false, reason}`; acknowledge / resolve are sent to the node the alerts came from
- *   with that node's operator token (src/node/admin.ts).
+ * - Stage latencies: each node's `GET /v1/stats` (live-stats.ts).
+ * - Drift: every node's `GET /v1/drift` merged, alerts named `<node>/<id>`; acknowledge / resolve
+ *   go to that node with its operator token (live-drift.ts, src/node/admin.ts).
+ * - Credits: the nodes' `/v1/credits/epochs` records, verified against the pinned receipts
+ *   contract (live-credits.ts). Either is `{available: false, reason}` when no node serves it.
  */
+import type { AbstractProvider } from "ethers";
 import type { AnchoredRound } from "../chain/anchored-rounds";
 import type { DeploymentRecord } from "../chain/deployment";
-import { adminHeader } from "../node/admin";
+import { ReceiptsReader } from "../credits/chain";
 import { decodeRecord } from "../node/anchored-record";
 import type { NodeStatus } from "../node/node";
 import { PeerClient, PeerError } from "../transport/client";
+import { ReceiptChecker } from "./credits";
 import { weigh, type DashboardSnapshot, type RoundView } from "./data";
 import type { FederationView, ManifestWeights, NodesSnapshot } from "./nodes";
 import { ProofLookupError, checkProofText, type ProofCheck, type ProofLookup } from "./proof";
-import { DashboardActionError } from "./drift";
+import { LiveCredits } from "./live-credits";
+import { LiveDrift } from "./live-drift";
+import { LiveStats } from "./live-stats";
 
 export interface LiveNode {
   readonly id?: string;
@@ -52,14 +58,41 @@ const ROUNDS = 50;
 export class LiveNodes {
   private readonly client = new PeerClient({ timeoutMs: 2000, tries: 1 });
   private readonly records = new Map<bigint, AnchoredRound>();
-  /** The node whose drift data was shown last (acknowledge / resolve go there). */
-  private driftSource: LiveNode | undefined;
+  private readonly liveDrift: LiveDrift;
+  private readonly liveCredits: LiveCredits;
+  private readonly stats: LiveStats;
 
+  /**
+   * `provider`: the pinned chain (amp up's RPC, `--rpc`); with the pinned `record` it verifies the
+   * Credits page's receipts (the record's ProofCreditReceipts, never a node's) and gives chain time.
+   */
   constructor(
     readonly nodes: readonly LiveNode[],
     private readonly record?: DeploymentRecord,
     private readonly manifest: readonly ManifestWeights[] = [],
-  ) {}
+    provider?: AbstractProvider,
+  ) {
+    this.liveDrift = new LiveDrift(this.client, nodes, () => this.statuses());
+    const reader =
+      provider && record
+        ? new ReceiptsReader(record.contracts.proofCreditReceipts, provider, record.deployBlock)
+        : undefined;
+    this.liveCredits = new LiveCredits({
+      client: this.client,
+      nodes,
+      checker: new ReceiptChecker(
+        reader,
+        "no chain and deployment pinned (amp dashboard --nodes … --deployment FILE --rpc URL)",
+      ),
+      provider,
+      firstRoundBlock: async () => (await this.recordOf(1n, this.nodes))?.blockNumber,
+    });
+    this.stats = new LiveStats(
+      this.client,
+      nodes,
+      (name) => manifest.find((m) => m.name === name)?.origin,
+    );
+  }
 
   private async statuses(): Promise<(NodeStatus | undefined)[]> {
     return Promise.all(
@@ -97,11 +130,13 @@ export class LiveNodes {
       (m, s) => (s && BigInt(s.lastAnchoredRound) > m ? BigInt(s.lastAnchoredRound) : m),
       0n,
     );
+    await this.stats.refresh();
     const rounds: RoundView[] = [];
     for (let r = latest; r >= 1n && r > latest - BigInt(ROUNDS); r--) {
       const a = await this.recordOf(r, up);
       if (!a) continue;
       const round = Number(a.round);
+      const lat = this.stats.latency(a.round);
       rounds.push({
         round,
         status: "anchored",
@@ -110,11 +145,11 @@ export class LiveNodes {
         blockNumber: a.blockNumber,
         gasUsed: a.gasUsed.toString(),
         checkpoints: a.checkpoints.map((cp) => weigh(round, cp, this.record)),
-        sealToQuorumMs: {},
-        quorumToWitnessedMs: null,
-        witnessedToAnchoredMs: null,
+        sealToQuorumMs: lat.sealToQuorumMs,
+        quorumToWitnessedMs: lat.quorumToWitnessedMs,
+        witnessedToAnchoredMs: lat.witnessedToAnchoredMs,
         detail: "",
-        at: null,
+        at: lat.anchoredAt === null ? null : new Date(lat.anchoredAt).toISOString(),
       });
     }
     const any = rounds.length > 0 ? this.records.get(BigInt(rounds[0]!.round)) : undefined;
@@ -186,67 +221,16 @@ export class LiveNodes {
     throw new ProofLookupError(404, `no node has an anchored event ${eventId}`);
   }
 
-  /** `GET path` of the first node serving it; unavailable when none does (route not there, or down). */
-  private async first(path: string): Promise<{ node: LiveNode; body: unknown } | Unavailable> {
-    for (const n of this.nodes) {
-      try {
-        return { node: n, body: await this.client.json<unknown>(n.url, { method: "GET", path }) };
-      } catch {
-        // next node
-      }
-    }
-    return { available: false, reason: `no node serves ${path} (not enabled on these nodes, or none is up)` };
+  drift(): Promise<unknown> {
+    return this.liveDrift.snapshot();
   }
 
-  async drift(): Promise<unknown> {
-    const got = await this.first("/v1/drift");
-    if ("available" in got) return got;
-    this.driftSource = got.node;
-    return { ...(got.body as Record<string, unknown>), source: got.node.id ?? got.node.url };
+  credits(): Promise<unknown> {
+    return this.liveCredits.snapshot();
   }
 
-  async credits(): Promise<unknown> {
-    const got = await this.first("/v1/credits/ranking");
-    if ("available" in got) return got;
-    return {
-      available: false,
-      reason: `credits are served by ${got.node.id ?? got.node.url} (GET /v1/credits/…); this dashboard does not show them yet`,
-    };
-  }
-
-  /** Acknowledge / resolve an alert on the node the Drift page's alerts came from, with its token. */
-  async driftAction(
-    id: string,
-    action: "ack" | "resolve",
-    body: { by: string; note: string },
-  ): Promise<unknown> {
-    const node = this.driftSource ?? this.nodes[0];
-    if (!node) throw new DashboardActionError(404, "no node");
-    if (!node.token) {
-      throw new DashboardActionError(
-        403,
-        `no operator token for ${node.id ?? node.url} (its data dir's admin.token)`,
-      );
-    }
-    try {
-      return await this.client.json<unknown>(node.url, {
-        method: "POST",
-        path: `/v1/drift/alerts/${encodeURIComponent(id)}/${action}`,
-        body: JSON.stringify(body),
-        contentType: "application/json",
-        headers: adminHeader(node.token),
-      });
-    } catch (e) {
-      if (e instanceof PeerError && e.status !== undefined && e.status < 500) {
-        let msg = e.body;
-        try {
-          msg = (JSON.parse(e.body) as { message?: string }).message ?? e.body;
-        } catch {
-          // not JSON: the body as it came
-        }
-        throw new DashboardActionError(e.status === 422 ? 409 : e.status, msg);
-      }
-      throw e;
-    }
+  /** Acknowledge / resolve alert `<node>/<id>` on that node, with its operator token. */
+  driftAction(id: string, action: "ack" | "resolve", body: { by: string; note: string }): Promise<unknown> {
+    return this.liveDrift.action(id, action, body);
   }
 }

@@ -31,8 +31,11 @@
 
   function render(s) {
     $("receipts-contract").textContent = s.receipts
-      ? `Receipts verified against ProofCreditReceipts ${s.receipts}`
+      ? `Receipts verified against the pinned ProofCreditReceipts ${s.receipts}${s.source ? `; records read from ${s.source}` : ""}`
       : "No chain pinned: receipts are not verified (amp dashboard --rpc URL).";
+    // Live from nodes: when the next allocation comes (an empty page says why it is empty).
+    $("next-allocation").textContent = s.next ? s.next.message : "";
+    $("next-allocation").hidden = !s.next;
     fill(
       "ranking",
       s.ranking.map((n) => ({

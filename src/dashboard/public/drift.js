@@ -38,7 +38,7 @@
       return;
     }
     try {
-      const res = await window.fetch(`/api/drift/alerts/${id}/${action}`, {
+      const res = await window.fetch(`/api/drift/alerts/${encodeURIComponent(id)}/${action}`, {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ by: who, note }),
@@ -68,6 +68,7 @@
       ["Rounds", a.firstRound === a.lastRound ? a.firstRound : `${a.firstRound}–${a.lastRound}`],
       ["Occurrences", String(a.occurrences)],
     ];
+    if (a.observedBy) facts.push(["Observed by", a.observedBy]);
     for (const [k, v] of facts) {
       const div = el("div");
       div.appendChild(el("dt", k));
