@@ -1,7 +1,8 @@
 /**
  * Child `amp` processes run the compiled CLI (bin/amp.js prefers dist/). Tests and benchmarks that
- * spawn them call this first: it compiles (`tsc -p tsconfig.build.json`) when dist is missing or
- * older than any source file, so they never exercise stale JavaScript.
+ * spawn them call this first: it compiles (`tsc -p tsconfig.build.json`) and bundles the dashboard
+ * (dist/src/dashboard/bundle.js) when dist is missing or older than any source file, so they never
+ * exercise stale JavaScript or serve stale pages.
  */
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
@@ -30,6 +31,12 @@ export function ensureDist(): void {
     cwd: ROOT,
     stdio: "inherit",
     timeout: 600_000,
+  });
+  // The dashboard's pages and uPlot next to the compiled server (as `npm run build`): never stale.
+  execFileSync(process.execPath, [path.join(ROOT, "dist", "src", "dashboard", "bundle.js")], {
+    cwd: ROOT,
+    stdio: "ignore",
+    timeout: 60_000,
   });
   fs.writeFileSync(stamp, String(sources));
 }

@@ -131,7 +131,10 @@ export function addDashboardCommand(program: Command): void {
       "data dir of `amp up` (live from its running nodes) or of `amp deploy` / `amp run` / `amp demo --data`",
     )
     .option("--nodes <urls>", "comma-separated node base URLs: live from their HTTP APIs (no data dir)")
-    .option("--deployment <file>", "with --nodes: pinned deployment record (quorum weights; with --rpc, the receipts contract the Credits page verifies against)")
+    .option(
+      "--deployment <file>",
+      "with --nodes: pinned deployment record (quorum weights; with --rpc, the receipts contract the Credits page verifies against)",
+    )
     .option(
       "--listen <host:port>",
       "where to listen (port 0: a free port; the URL is printed)",

@@ -1,22 +1,27 @@
 /**
  * Build step (`npm run build`, after tsc): copy the dashboard's static files next to the compiled
- * server — its own pages from src/dashboard/public and uPlot's script and style from the `uplot`
- * npm package — into dist/src/dashboard/public(/assets). The compiled dashboard then serves only
+ * server — its own pages from src/dashboard/public, each page's shared head and navigation
+ * included (layout.ts `expandLayout`), and uPlot's script and style from the `uplot` npm package —
+ * into dist/src/dashboard/public(/assets). The compiled dashboard then serves only
  * files bundled at build time (no CDN, no node_modules lookup at run time, works offline and from
  * the packed tarball, which ships dist/ but not src/). Run: `node dist/src/dashboard/bundle.js`.
  */
 import fs from "node:fs";
 import path from "node:path";
+import { expandLayout } from "./layout";
 
 export const UPLOT_FILES = ["uPlot.iife.min.js", "uPlot.min.css"] as const;
 
-/** Copy the pages and uPlot into `outDir` (created); returns the files written. */
+/** Write the pages (layout included) and uPlot into `outDir` (created); returns the files written. */
 export function bundleDashboard(srcPublic: string, outDir: string): string[] {
   const written: string[] = [];
   fs.mkdirSync(path.join(outDir, "assets"), { recursive: true });
   for (const f of fs.readdirSync(srcPublic)) {
     if (!/\.(html|js|css)$/.test(f)) continue;
-    fs.copyFileSync(path.join(srcPublic, f), path.join(outDir, f));
+    if (f.endsWith(".html")) {
+      const page = fs.readFileSync(path.join(srcPublic, f), "utf8");
+      fs.writeFileSync(path.join(outDir, f), expandLayout(page, path.join(srcPublic, f)));
+    } else fs.copyFileSync(path.join(srcPublic, f), path.join(outDir, f));
     written.push(path.join(outDir, f));
   }
   const uplot = path.dirname(require.resolve("uplot/dist/uPlot.iife.min.js"));

@@ -53,12 +53,13 @@ export class LiveDrift {
       if (!d || !Array.isArray(d.alerts) || !Array.isArray(d.findings) || !Array.isArray(d.clock)) return;
       this.named.set(name, this.nodes[i]!);
       sources.push(name);
-      const local = (id: unknown) => (id === null || id === undefined ? null : `${name}/${String(id)}`);
+      const local = (id: unknown) =>
+        typeof id === "number" || typeof id === "string" ? `${name}/${id}` : null;
       for (const a of d.alerts) alerts.push({ ...a, id: local(a.id), observedBy: name });
       for (const f of d.findings)
         findings.push({ ...f, id: local(f.id), alertId: local(f.alertId), observedBy: name });
       for (const c of d.clock) {
-        const key = `${String(c.round)}/${String(c.node)}`;
+        const key = JSON.stringify([c.round, c.node]);
         if (!clock.has(key)) clock.set(key, c);
       }
     });
@@ -69,7 +70,12 @@ export class LiveDrift {
       };
       return none;
     }
-    const round = (o: Record<string, unknown>, k: string) => BigInt(String(o[k] ?? "0"));
+    const round = (o: Record<string, unknown>, k: string) => {
+      const v = o[k];
+      return (typeof v === "string" || typeof v === "number") && /^[0-9]{1,20}$/.test(`${v}`)
+        ? BigInt(v)
+        : 0n;
+    };
     const desc = (k: string) => (x: Record<string, unknown>, y: Record<string, unknown>) =>
       round(x, k) === round(y, k) ? 0 : round(x, k) > round(y, k) ? -1 : 1;
     return {

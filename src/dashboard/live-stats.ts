@@ -74,7 +74,10 @@ export class LiveStats {
           const row = this.seal.get(String(f.round)) ?? {};
           row[fed] = num(st.batch) + num(st.log) + num(st.votes);
           this.seal.set(String(f.round), row);
-          this.witness.set(String(f.round), Math.max(this.witness.get(String(f.round)) ?? 0, num(st.witness)));
+          this.witness.set(
+            String(f.round),
+            Math.max(this.witness.get(String(f.round)) ?? 0, num(st.witness)),
+          );
           newest = Math.max(newest, num(f.finalAt));
         }
         for (const a of Array.isArray(s.anchored) ? s.anchored : []) {

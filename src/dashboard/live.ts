@@ -87,11 +87,7 @@ export class LiveNodes {
       provider,
       firstRoundBlock: async () => (await this.recordOf(1n, this.nodes))?.blockNumber,
     });
-    this.stats = new LiveStats(
-      this.client,
-      nodes,
-      (name) => manifest.find((m) => m.name === name)?.origin,
-    );
+    this.stats = new LiveStats(this.client, nodes, (name) => manifest.find((m) => m.name === name)?.origin);
   }
 
   private async statuses(): Promise<(NodeStatus | undefined)[]> {

@@ -10,6 +10,7 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { parseListen } from "../telemetry/http";
 import { createLogger } from "../util/log";
+import { expandLayout } from "./layout";
 import type { ReceiptsReader } from "../credits/chain";
 import { CreditsData } from "./credits";
 import { ProofLookupError, checkEventId, lookupProof } from "./proof";
@@ -233,7 +234,10 @@ export function dashboardListener(dataDir: string, opts: DashboardOptions = {}):
         res.writeHead(404, { ...SECURITY, "content-type": "text/plain" }).end("not found\n");
         return;
       }
-      const body = fs.readFileSync(file);
+      // Pages from the sources get their head and nav here; bundled ones have them already.
+      const body = file.endsWith(".html")
+        ? expandLayout(fs.readFileSync(file, "utf8"), file)
+        : fs.readFileSync(file);
       res.writeHead(200, { ...SECURITY, "content-type": TYPES[path.extname(file)] ?? "text/plain" });
       res.end(req.method === "HEAD" ? undefined : body);
     } catch (err) {

@@ -115,6 +115,11 @@ describe("amp dashboard --nodes / amp up --dashboard-listen: bad flags", functio
       /--trust needs --rpc/,
     ],
     [
+      "--nodes --rpc not a URL",
+      ["dashboard", "--nodes", "http://127.0.0.1:1", "--rpc", "127.0.0.1:8545"],
+      /--rpc must be an http\(s\) URL, got "127\.0\.0\.1:8545"/,
+    ],
+    [
       "--listen malformed",
       ["dashboard", "--nodes", "http://127.0.0.1:1", "--listen", "nowhere"],
       /--listen must be HOST:PORT/,

@@ -1,8 +1,12 @@
 /**
- * The dashboard of a REAL local federation, in Debian's Chromium: `amp up` (a child `hardhat node`
- * and seven `amp node` processes on loopback) serves it and prints its URL; `amp status --json`
- * carries it; every node serves GET /metrics on its own URL. The pages show what the chain and the
- * nodes hold. The whole `amp up` process group is killed in `after`, even on failure.
+ * The dashboard of a REAL local federation, in Debian's Chromium: `amp up --drift
+ * serialization_divergence --epoch-seconds 15` (a child `hardhat node` and seven `amp node`
+ * processes on loopback, one node's votes drifting in its first rounds) serves it and prints its
+ * URL; `amp status --json` carries it; every node serves GET /metrics on its own URL. The pages
+ * show what the chain and the nodes hold: rounds with the nodes' stage latencies, a real drift
+ * alert acknowledged and resolved through the page (the node's drift.sqlite and API show it),
+ * credit allocations verified on the pinned receipts contract. The whole `amp up` process group
+ * is killed in `after`, even on failure.
  *
  * `AMP_DOCS_SCREENSHOT=1` also writes the Rounds page to docs/img/dashboard-rounds.png (the
  * README's picture): `AMP_DOCS_SCREENSHOT=1 npx hardhat test --no-compile test/dashboard/live.test.ts`.
@@ -11,7 +15,11 @@ import { execFile, spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { expect } from "chai";
+import Database from "better-sqlite3";
 import { JsonRpcProvider } from "ethers";
+import { ReceiptsReader } from "../../src/credits/chain";
+import { epochOf } from "../../src/credits/measure";
+import { DRIFT_DB_FILE } from "../../src/drift/store";
 import type { FederationFile } from "../../src/node/local";
 import { loadManifest } from "../../src/manifest";
 import { federationIdOf } from "../../src/chain/ids";
@@ -42,6 +50,11 @@ describe("dashboard of a real local federation (amp up, seven node processes, Ch
   let browser: TestBrowser | undefined;
   let provider: JsonRpcProvider;
   const submitted: { id: string; fed: string; eventIds: string[] }[] = [];
+  const EPOCH_SECONDS = 15;
+  /** /api/credits before any allocation (the page must say when one comes). */
+  let creditsBefore: { allocations: unknown[]; next: { epoch: string | null; message: string } };
+  /** A drift alert some node's monitor raised: `<node>/<id>` as the dashboard names it. */
+  let alert: { node: string; id: number };
 
   const anchor = () => {
     const record = JSON.parse(fs.readFileSync(fed.deployment, "utf8")) as {
@@ -57,7 +70,8 @@ describe("dashboard of a real local federation (amp up, seven node processes, Ch
     dir = tmpDir("amp-live-dash-");
     const env: NodeJS.ProcessEnv = { ...process.env, AMP_LOG_LEVEL: "warn" };
     delete env.HARDHAT_NETWORK;
-    up = spawn(process.execPath, [AMP, "up", "--data", dir], {
+    const args = ["--drift", "serialization_divergence", "--epoch-seconds", String(EPOCH_SECONDS)];
+    up = spawn(process.execPath, [AMP, "up", "--data", dir, ...args], {
       cwd: ROOT,
       env,
       detached: true, // its own process group: killed as a whole in after()
@@ -77,24 +91,73 @@ describe("dashboard of a real local federation (amp up, seven node processes, Ch
     );
     provider = new JsonRpcProvider(fed.rpc, undefined, { cacheTimeout: -1 });
     const manifest = loadManifest(fed.manifest);
-    // Events into one node of each federation, over HTTP.
-    for (const f of manifest.federations) {
-      const n = fed.nodes.find((x) => x.federation === f.id)!;
-      const res = await fetch(`${n.url}/v1/events`, {
-        method: "POST",
-        headers: { "content-type": "application/x-ndjson" },
-        body: ndjson(manifest, f.id, 0, 4, "live-dashboard"),
-      });
-      expect(res.status, await res.clone().text()).to.equal(200);
-      const acks = ((await res.json()) as { acknowledged: { eventId: string }[] }).acknowledged;
-      submitted.push({ id: n.id, fed: f.id, eventIds: acks.map((a) => a.eventId) });
-    }
+    const sent: Record<string, number> = {};
+    /** Four events into one node of each federation over HTTP, then that round anchored. */
+    const round = async () => {
+      const before = await anchor().nextRound();
+      for (const f of manifest.federations) {
+        const n = fed.nodes.find((x) => x.federation === f.id)!;
+        const res = await fetch(`${n.url}/v1/events`, {
+          method: "POST",
+          headers: { "content-type": "application/x-ndjson" },
+          body: ndjson(manifest, f.id, sent[f.id] ?? 0, 4, "live-dashboard"),
+        });
+        expect(res.status, await res.clone().text()).to.equal(200);
+        sent[f.id] = (sent[f.id] ?? 0) + 4;
+        const acks = ((await res.json()) as { acknowledged: { eventId: string }[] }).acknowledged;
+        const mine = submitted.find((x) => x.id === n.id);
+        if (mine) mine.eventIds.push(...acks.map((a) => a.eventId));
+        else submitted.push({ id: n.id, fed: f.id, eventIds: acks.map((a) => a.eventId) });
+      }
+      await until(
+        `round ${before} anchored on chain`,
+        async () => ((await anchor().nextRound()) > before ? true : undefined),
+        300_000,
+      );
+    };
+    await round();
+    // Nothing allocated yet (no block after round 1's epoch): the Credits answer says what comes.
+    // (The nodes keep round 1's record a moment after the chain has it: poll until it names the epoch.)
+    creditsBefore = await until("the credits answer naming the next epoch", async () => {
+      const c = (await (await fetch(`${fed.dashboard}api/credits`)).json()) as typeof creditsBefore;
+      return c.next?.epoch ? c : undefined;
+    });
+    // More rounds while the drifting node drifts, until a coordinator raised an alert.
+    const alertOn = async () => {
+      for (const n of fed.nodes) {
+        const d = (await fetch(`${n.url}/v1/drift`)
+          .then((r) => r.json())
+          .catch(() => undefined)) as { alerts: { id: number; state: string }[] } | undefined;
+        const a = d?.alerts.find((x) => x.state === "open");
+        if (a) return { node: n.id, id: a.id };
+      }
+      return undefined;
+    };
+    for (let i = 0; i < 6 && !(await alertOn()); i++) await round();
+    alert = await until("a drift alert on some node", alertOn, 120_000);
+    // One more round once round 1's epoch is over (chain time follows the wall clock on blocks):
+    // its block closes the epoch, and the epoch's allocator records the receipts.
+    const { blockNumber } = await reader().anchorOf(1n);
+    const t1 = (await provider.getBlock(blockNumber))!.timestamp * 1000;
+    const end = (Number(epochOf(t1, EPOCH_SECONDS)) + 1) * EPOCH_SECONDS * 1000;
+    await until("round 1's epoch over by the wall clock", () => (Date.now() > end + 1000 ? true : undefined));
+    await round();
     await until(
-      "round 1 anchored on chain",
-      async () => ((await anchor().nextRound()) > 1n ? true : undefined),
+      "every node stored the first epoch's allocations",
+      async () => {
+        const all = await Promise.all(
+          fed.nodes.map((n) =>
+            fetch(`${n.url}/v1/credits/epochs`)
+              .then((r) => r.json() as Promise<{ epochs: unknown[] }>)
+              .catch(() => undefined),
+          ),
+        );
+        return all.every((e) => e && e.epochs.length > 0) ? true : undefined;
+      },
       300_000,
     );
-    await until("every node archived the anchored round", async () => {
+    await until("every node archived the anchored rounds", async () => {
+      const last = (await anchor().nextRound()) - 1n;
       const st = await Promise.all(
         fed.nodes.map((n) =>
           fetch(`${n.url}/v1/status`)
@@ -102,7 +165,7 @@ describe("dashboard of a real local federation (amp up, seven node processes, Ch
             .catch(() => undefined),
         ),
       );
-      return st.every((s) => s && BigInt(s.lastAnchoredRound) >= 1n) ? true : undefined;
+      return st.every((s) => s && BigInt(s.lastAnchoredRound) >= last) ? true : undefined;
     });
     browser = await launchBrowser();
   });
@@ -154,7 +217,7 @@ describe("dashboard of a real local federation (amp up, seven node processes, Ch
       expect(fams.get("amp_seal_seconds")?.type).to.equal("histogram");
       expect(lintExposition(text), n.id).to.deep.equal([]);
       const mine = submitted.find((s) => s.id === n.id);
-      if (mine) expect(valueOf(fams, "amp_events_accepted_total"), n.id).to.equal(4);
+      if (mine) expect(valueOf(fams, "amp_events_accepted_total"), n.id).to.equal(mine.eventIds.length);
     }
     const { available, missingOnCi } = promtoolRequired();
     expect(missingOnCi).to.equal(false);
@@ -250,13 +313,166 @@ describe("dashboard of a real local federation (amp up, seven node processes, Ch
     }
   });
 
-  it("Drift and Credits: read from the nodes when they serve them, else say not available", async function () {
-    for (const name of ["drift", "credits"]) {
-      const { page, errors } = await browser!.page();
-      await page.goto(`${fed.dashboard}${name}`);
-      await page.locator("#status", { hasText: /not available|Updated/ }).waitFor({ timeout: 30_000 });
-      await browser!.screenshot(page, `live-${name}`);
-      expect(errors, name).to.deep.equal([]);
+  it("Rounds: stage latencies per round are the nodes' /v1/stats records, plotted", async function () {
+    const last = (await anchor().nextRound()) - 1n;
+    const api = (await (await fetch(`${fed.dashboard}api/rounds`)).json()) as {
+      rounds: {
+        round: number;
+        sealToQuorumMs: Record<string, number>;
+        witnessedToAnchoredMs: number | null;
+      }[];
+    };
+    const origins = loadManifest(fed.manifest)
+      .federations.map((f) => f.origin)
+      .sort();
+    // The relay of each round (one node) measured its anchor transaction; each federation's
+    // coordinator its stages.
+    const stats = await Promise.all(
+      fed.nodes.map(
+        async (n) =>
+          (await (await fetch(`${n.url}/v1/stats`)).json()) as {
+            anchored: { round: string; stagesMs: { anchorTx: number } }[];
+          },
+      ),
+    );
+    for (let r = 1n; r <= last; r++) {
+      const row = api.rounds.find((x) => x.round === Number(r))!;
+      expect(Object.keys(row.sealToQuorumMs).sort(), `round ${r}`).to.deep.equal(origins);
+      const relay = stats.flatMap((s) => s.anchored).find((a) => a.round === r.toString())!;
+      expect(row.witnessedToAnchoredMs, `round ${r}`).to.equal(relay.stagesMs.anchorTx);
     }
+    const { page, errors } = await browser!.page();
+    await page.goto(fed.dashboard!);
+    const cell = page.locator(`#rounds tr[data-round="${last}"] td`).nth(6);
+    await cell.filter({ hasText: /^\d+ \/ \d+ \/ \d+$/ }).waitFor({ timeout: 30_000 });
+    const top = api.rounds.find((x) => x.round === Number(last))!;
+    expect(await cell.textContent()).to.match(new RegExp(` / ${top.witnessedToAnchoredMs}$`));
+    await page.locator("#latency-plot canvas").waitFor();
+    expect(errors).to.deep.equal([]);
+  });
+
+  it("Drift: a real alert of the drifting node is acknowledged and resolved through the page, on its node", async function () {
+    const name = `${alert.node}/${alert.id}`;
+    const node = fed.nodes.find((n) => n.id === alert.node)!;
+    const stored = () => {
+      const db = new Database(path.join(node.dataDir, DRIFT_DB_FILE), {
+        readonly: true,
+        fileMustExist: true,
+      });
+      try {
+        const a = db.prepare("SELECT state FROM drift_alerts WHERE id = ?").get(alert.id) as {
+          state: string;
+        };
+        const h = db
+          .prepare(
+            "SELECT to_state AS 'to', actor, note FROM drift_alert_history WHERE alert_id = ? ORDER BY id",
+          )
+          .all(alert.id) as { to: string; actor: string; note: string }[];
+        return { state: a.state, history: h.filter((x) => x.actor === "dash-test") };
+      } finally {
+        db.close();
+      }
+    };
+    expect(stored().state).to.equal("open");
+    const { page, errors } = await browser!.page();
+    await page.goto(`${fed.dashboard}drift`);
+    const card = page.locator(`article[data-alert-id="${name}"]`);
+    await card.waitFor({ timeout: 30_000 });
+    expect(await card.locator('[data-field="observed-by"]').textContent()).to.equal(alert.node);
+    await page.getByLabel("Your name").fill("dash-test");
+    await page.getByRole("button", { name: `Acknowledge alert ${name}`, exact: true }).click();
+    await page
+      .locator(`article[data-alert-id="${name}"][data-state="acknowledged"]`)
+      .waitFor({ timeout: 30_000 });
+    expect(stored()).to.deep.equal({
+      state: "acknowledged",
+      history: [{ to: "acknowledged", actor: "dash-test", note: "" }],
+    });
+    // Resolving without a note is refused on the page; nothing reaches the node.
+    await page.getByRole("button", { name: `Resolve alert ${name}`, exact: true }).click();
+    await page.locator("#action-status", { hasText: "needs a note" }).waitFor();
+    expect(stored().state).to.equal("acknowledged");
+    await page
+      .getByLabel(`Note for alert ${name}`, { exact: true })
+      .fill("drift injected by the test; node restarted");
+    await page.getByRole("button", { name: `Resolve alert ${name}`, exact: true }).click();
+    await page
+      .locator(`article[data-alert-id="${name}"][data-state="resolved"]`)
+      .waitFor({ timeout: 30_000 });
+    expect(stored().history.at(-1)).to.deep.equal({
+      to: "resolved",
+      actor: "dash-test",
+      note: "drift injected by the test; node restarted",
+    });
+    const viaApi = (await (await fetch(`${node.url}/v1/drift/alerts/${alert.id}`)).json()) as {
+      alert: { state: string };
+    };
+    expect(viaApi.alert.state).to.equal("resolved");
+    // The workflow forbids acknowledging a resolved alert: 409, the store unchanged.
+    const again = await fetch(`${fed.dashboard}api/drift/alerts/${encodeURIComponent(name)}/ack`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ by: "dash-test", note: "" }),
+    });
+    expect(again.status).to.equal(409);
+    expect(stored().state).to.equal("resolved");
+    await browser!.screenshot(page, "live-drift");
+    expect(errors).to.deep.equal([]);
+  });
+
+  it("Credits: before any allocation the page says when the next comes; then every record verifies on the pinned contract", async function () {
+    expect(creditsBefore.allocations).to.deep.equal([]);
+    expect(creditsBefore.next.epoch).to.match(/^\d+$/);
+    expect(creditsBefore.next.message).to.match(
+      /No allocation yet\. Next allocation: epoch \d+, which closes at /,
+    );
+    expect(creditsBefore.next.message).to.include("--epoch-seconds");
+    const node = (await (await fetch(`${fed.nodes[0]!.url}/v1/credits/epochs`)).json()) as {
+      epochs: { epoch: string; txHash: string }[];
+    };
+    const record = JSON.parse(fs.readFileSync(fed.deployment, "utf8")) as {
+      contracts: { proofCreditReceipts: string };
+    };
+    const receipts = new ReceiptsReader(record.contracts.proofCreditReceipts, provider);
+    const { page, errors } = await browser!.page();
+    await page.goto(`${fed.dashboard}credits`);
+    const rows = node.epochs.length * fed.nodes.length;
+    await page
+      .locator("#allocations tr")
+      .nth(rows - 1)
+      .waitFor({ timeout: 60_000 });
+    await page
+      .locator('#allocations td[data-status="valid"]')
+      .nth(rows - 1)
+      .waitFor({ timeout: 60_000 });
+    expect(await page.locator("#receipts-contract").textContent()).to.include(
+      record.contracts.proofCreditReceipts,
+    );
+    const api = (await (await fetch(`${fed.dashboard}api/credits`)).json()) as {
+      allocations: {
+        epoch: string;
+        node: string;
+        allocationHash: string;
+        txHash: string;
+        verification: { status: string };
+      }[];
+      ranking: { node: string }[];
+      next: { message: string };
+    };
+    for (const e of node.epochs) {
+      const mine = api.allocations.filter((a) => a.epoch === e.epoch);
+      expect(mine.map((a) => a.node).sort(), e.epoch).to.deep.equal(fed.nodes.map((n) => n.id).sort());
+      for (const a of mine) {
+        expect(a.verification.status, a.node).to.equal("valid");
+        const ev = await receipts.eventOf(a.allocationHash);
+        expect(ev?.txHash, a.node).to.equal(a.txHash);
+        expect(a.txHash, a.node).to.equal(e.txHash);
+      }
+    }
+    expect(api.ranking.map((r) => r.node).sort()).to.deep.equal(fed.nodes.map((n) => n.id).sort());
+    expect(await page.locator("#next-allocation").textContent()).to.match(/Next allocation: epoch \d+/);
+    await page.locator("#score-plot canvas").waitFor();
+    await browser!.screenshot(page, "live-credits");
+    expect(errors).to.deep.equal([]);
   });
 });

@@ -64,6 +64,7 @@
       ? `Chain ${snapshot.chainId}, GlobalProofAnchor ${snapshot.anchor}`
       : "No deployment record in this data dir yet.";
     $("latest-round").textContent = latest ? String(latest.round) : "none yet";
+    $("empty-hint").hidden = latest !== undefined;
     $("latest-root").textContent = latest ? latest.globalRoot : "—";
     $("latest-tx").textContent = latest ? latest.txHash : "—";
     $("latest-block").textContent = latest ? String(latest.blockNumber) : "—";

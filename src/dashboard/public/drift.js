@@ -116,7 +116,14 @@
     lastAlerts = key;
     const notes = {};
     for (const t of document.querySelectorAll("#alerts textarea")) notes[t.id] = t.value;
-    if (alerts.length === 0) $("alerts").replaceChildren(el("p", "No drift alerts.", { class: "muted" }));
+    if (alerts.length === 0)
+      $("alerts").replaceChildren(
+        el(
+          "p",
+          "No drift alerts: every node agreed on every round observed. (To see one: amp up --drift serialization_divergence --drift-rounds 3, test/demo only.)",
+          { class: "muted" },
+        ),
+      );
     else $("alerts").replaceChildren(...alerts.map(alertCard));
     for (const [id, v] of Object.entries(notes)) if ($(id)) $(id).value = v;
   }
