@@ -102,8 +102,6 @@ function nodesDashboardOptions(opts: DashboardFlags): DashboardOptions {
   const record = opts.deployment ? readDeployment(path.dirname(opts.deployment)) : undefined;
   if (opts.trust !== undefined && !fs.existsSync(opts.trust))
     throw new UsageError(`--trust ${opts.trust}: no such file`);
-  if (opts.rpc !== undefined && !/^https?:\/\/\S+$/.test(opts.rpc))
-    throw new UsageError(`--rpc must be an http(s) URL, got "${opts.rpc}"`);
   if (opts.trust !== undefined && opts.rpc === undefined)
     throw new UsageError("--trust needs --rpc (the chain to verify on)");
   const policy = opts.trust !== undefined ? readTrustPolicy(opts.trust) : undefined;

@@ -117,7 +117,7 @@ describe("amp dashboard --nodes / amp up --dashboard-listen: bad flags", functio
     [
       "--nodes --rpc not a URL",
       ["dashboard", "--nodes", "http://127.0.0.1:1", "--rpc", "127.0.0.1:8545"],
-      /--rpc must be an http\(s\) URL, got "127\.0\.0\.1:8545"/,
+      /--rpc must be an http\(s\) URL .*got "127\.0\.0\.1:8545"/,
     ],
     [
       "--listen malformed",
