@@ -11,15 +11,13 @@
  * `AMP_DOCS_SCREENSHOT=1` also writes the Rounds page to docs/img/dashboard-rounds.png (the
  * README's picture): `AMP_DOCS_SCREENSHOT=1 npx hardhat test --no-compile test/dashboard/live.test.ts`.
  */
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { expect } from "chai";
-import Database from "better-sqlite3";
 import { JsonRpcProvider } from "ethers";
 import { ReceiptsReader } from "../../src/credits/chain";
 import { epochOf } from "../../src/credits/measure";
-import { DRIFT_DB_FILE } from "../../src/drift/store";
 import type { FederationFile } from "../../src/node/local";
 import { loadManifest } from "../../src/manifest";
 import { federationIdOf } from "../../src/chain/ids";
@@ -29,23 +27,14 @@ import { ensureDist } from "../../scripts/ensure-dist";
 import { launchBrowser, type TestBrowser } from "../helpers/browser";
 import { lintExposition, parseExposition, promtoolRequired, runPromtool, valueOf } from "../helpers/prom";
 import { ndjson, tmpDir, until } from "../node/helpers";
+import { AMP, amp, everyNode, openAlert, spawnAmpUp, storedAlert, type AmpUp } from "./live-helpers";
 
 const ROOT = path.resolve(__dirname, "..", "..");
-const AMP = path.join(ROOT, "bin", "amp.js");
-
-function amp(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [AMP, ...args], { cwd: ROOT, timeout: 120_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
 
 describe("dashboard of a real local federation (amp up, seven node processes, Chromium)", function () {
   this.timeout(900_000);
   let dir: string;
-  let up: ChildProcess | undefined;
-  let upOut = "";
+  let up: AmpUp | undefined;
   let fed: FederationFile;
   let browser: TestBrowser | undefined;
   let provider: JsonRpcProvider;
@@ -68,17 +57,7 @@ describe("dashboard of a real local federation (amp up, seven node processes, Ch
   before(async function () {
     ensureDist();
     dir = tmpDir("amp-live-dash-");
-    const env: NodeJS.ProcessEnv = { ...process.env, AMP_LOG_LEVEL: "warn" };
-    delete env.HARDHAT_NETWORK;
-    const args = ["--drift", "serialization_divergence", "--epoch-seconds", String(EPOCH_SECONDS)];
-    up = spawn(process.execPath, [AMP, "up", "--data", dir, ...args], {
-      cwd: ROOT,
-      env,
-      detached: true, // its own process group: killed as a whole in after()
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    up.stdout!.on("data", (b: Buffer) => (upOut += b.toString("utf8")));
-    up.stderr!.on("data", (b: Buffer) => (upOut += b.toString("utf8")));
+    up = spawnAmpUp(dir, ["--drift", "serialization_divergence", "--epoch-seconds", String(EPOCH_SECONDS)]);
     fed = await until(
       "amp up serving its dashboard",
       () => {
@@ -123,18 +102,8 @@ describe("dashboard of a real local federation (amp up, seven node processes, Ch
       return c.next?.epoch ? c : undefined;
     });
     // More rounds while the drifting node drifts, until a coordinator raised an alert.
-    const alertOn = async () => {
-      for (const n of fed.nodes) {
-        const d = (await fetch(`${n.url}/v1/drift`)
-          .then((r) => r.json())
-          .catch(() => undefined)) as { alerts: { id: number; state: string }[] } | undefined;
-        const a = d?.alerts.find((x) => x.state === "open");
-        if (a) return { node: n.id, id: a.id };
-      }
-      return undefined;
-    };
-    for (let i = 0; i < 6 && !(await alertOn()); i++) await round();
-    alert = await until("a drift alert on some node", alertOn, 120_000);
+    for (let i = 0; i < 6 && !(await openAlert(fed)); i++) await round();
+    alert = await until("a drift alert on some node", () => openAlert(fed), 120_000);
     // One more round once round 1's epoch is over (chain time follows the wall clock on blocks):
     // its block closes the epoch, and the epoch's allocator records the receipts.
     const { blockNumber } = await reader().anchorOf(1n);
@@ -144,27 +113,17 @@ describe("dashboard of a real local federation (amp up, seven node processes, Ch
     await round();
     await until(
       "every node stored the first epoch's allocations",
-      async () => {
-        const all = await Promise.all(
-          fed.nodes.map((n) =>
-            fetch(`${n.url}/v1/credits/epochs`)
-              .then((r) => r.json() as Promise<{ epochs: unknown[] }>)
-              .catch(() => undefined),
-          ),
-        );
-        return all.every((e) => e && e.epochs.length > 0) ? true : undefined;
-      },
+      async () =>
+        (await everyNode<{ epochs: unknown[] }>(fed, "/v1/credits/epochs")).every(
+          (e) => e && e.epochs.length > 0,
+        )
+          ? true
+          : undefined,
       300_000,
     );
     await until("every node archived the anchored rounds", async () => {
       const last = (await anchor().nextRound()) - 1n;
-      const st = await Promise.all(
-        fed.nodes.map((n) =>
-          fetch(`${n.url}/v1/status`)
-            .then((r) => r.json() as Promise<{ lastAnchoredRound: string }>)
-            .catch(() => undefined),
-        ),
-      );
+      const st = await everyNode<{ lastAnchoredRound: string }>(fed, "/v1/status");
       return st.every((s) => s && BigInt(s.lastAnchoredRound) >= last) ? true : undefined;
     });
     browser = await launchBrowser();
@@ -173,31 +132,15 @@ describe("dashboard of a real local federation (amp up, seven node processes, Ch
   after(async function () {
     await browser?.close().catch(() => undefined);
     provider?.destroy();
-    if (up?.pid !== undefined && up.exitCode === null) {
-      const exited = new Promise<void>((r) => up!.once("exit", () => r()));
-      try {
-        process.kill(-up.pid, "SIGTERM");
-      } catch {
-        // already gone
-      }
-      const timer = setTimeout(() => {
-        try {
-          process.kill(-up!.pid!, "SIGKILL");
-        } catch {
-          // already gone
-        }
-      }, 20_000);
-      await exited;
-      clearTimeout(timer);
-    }
-    if (this.currentTest?.state === "failed") console.log(upOut);
+    await up?.stop();
+    if (this.currentTest?.state === "failed") console.log(up?.output());
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it("amp up prints the dashboard URL and amp status --json carries it", async function () {
     expect(fed.dashboard).to.match(/^http:\/\/127\.0\.0\.1:\d+\/$/);
     await until("amp up printed the dashboard", () =>
-      upOut.includes(`dashboard      ${fed.dashboard}`) ? true : undefined,
+      up!.output().includes(`dashboard      ${fed.dashboard}`) ? true : undefined,
     );
     const st = await amp("status", "--data", dir, "--json");
     expect(st.code, st.stderr).to.equal(0);
@@ -354,25 +297,7 @@ describe("dashboard of a real local federation (amp up, seven node processes, Ch
   it("Drift: a real alert of the drifting node is acknowledged and resolved through the page, on its node", async function () {
     const name = `${alert.node}/${alert.id}`;
     const node = fed.nodes.find((n) => n.id === alert.node)!;
-    const stored = () => {
-      const db = new Database(path.join(node.dataDir, DRIFT_DB_FILE), {
-        readonly: true,
-        fileMustExist: true,
-      });
-      try {
-        const a = db.prepare("SELECT state FROM drift_alerts WHERE id = ?").get(alert.id) as {
-          state: string;
-        };
-        const h = db
-          .prepare(
-            "SELECT to_state AS 'to', actor, note FROM drift_alert_history WHERE alert_id = ? ORDER BY id",
-          )
-          .all(alert.id) as { to: string; actor: string; note: string }[];
-        return { state: a.state, history: h.filter((x) => x.actor === "dash-test") };
-      } finally {
-        db.close();
-      }
-    };
+    const stored = () => storedAlert(node.dataDir, alert.id, "dash-test");
     expect(stored().state).to.equal("open");
     const { page, errors } = await browser!.page();
     await page.goto(`${fed.dashboard}drift`);
