@@ -11,6 +11,7 @@ import path from "node:path";
 const ROOT = path.resolve(__dirname, "..");
 
 function newest(dir: string): number {
+  if (!fs.existsSync(dir)) return 0;
   let t = 0;
   for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
     const p = path.join(dir, e.name);
@@ -23,7 +24,8 @@ export function ensureDist(): void {
   // The stamp holds the newest source time seen BEFORE the last successful build: a file changed
   // during a build is newer than the stamp and triggers the next build.
   const stamp = path.join(ROOT, "dist", ".amp-build-stamp");
-  const sources = newest(path.join(ROOT, "src"));
+  // The same directories bin/amp.js compares dist against (`hardhat compile` rewrites typechain-types).
+  const sources = Math.max(...["src", "ignition", "typechain-types"].map((d) => newest(path.join(ROOT, d))));
   const built = fs.existsSync(stamp) ? Number(fs.readFileSync(stamp, "utf8")) : 0;
   if (built >= sources && fs.existsSync(path.join(ROOT, "dist", "src", "cli", "main.js"))) return;
   const tsc = path.join(ROOT, "node_modules", "typescript", "bin", "tsc");
