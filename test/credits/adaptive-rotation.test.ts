@@ -10,7 +10,8 @@ import { FaultInjector } from "../../src/consensus/fault-injector";
 import { CreditsExtension } from "../../src/credits/node-extension";
 import { ownLedger } from "../../src/credits/node-allocator";
 import { checkGuards, planRotation } from "../../src/credits/rotation";
-import type { RotationOutcome } from "../../src/credits/rotator";
+import { Rotator, type RotationOutcome } from "../../src/credits/rotator";
+import { createLogger } from "../../src/util/log";
 import { AllocationStore } from "../../src/credits/store";
 import { loadManifest, type Manifest } from "../../src/manifest";
 import type { Roster } from "../../src/node/roster";
@@ -90,12 +91,12 @@ describe("adaptive governance weights applied on-chain: rotation signed by the o
     delete process.env.AMP_LOG_LEVEL;
   });
 
-  it("the faulty node loses weight on-chain after an epoch, within the cap; opencore (3 nodes) is not rotated", async function () {
+  it("the faulty node loses weight on-chain epoch after epoch, each step within the cap; opencore (3 nodes) is not rotated", async function () {
     const fid = federationIdOf(SSID);
     await until(
-      "ssid rotated to epoch 2 on-chain",
+      "ssid rotated twice on-chain (epoch 3)",
       async () => {
-        if ((await registry().currentEpoch(fid)) >= 2n) return true;
+        if ((await registry().currentEpoch(fid)) >= 3n) return true;
         await submit();
         await new Promise((r) => setTimeout(r, 300));
         return undefined;
@@ -109,6 +110,17 @@ describe("adaptive governance weights applied on-chain: rotation signed by the o
     expect(2500n - faulty, "moved by at most the cap (500 bp of 10 000)").to.be.at.most(500n);
     expect([...w.values()].reduce((a, b) => a + b, 0n)).to.equal(10_000n);
     for (const x of w.values()) expect(3n * x).to.be.lessThan(10_000n);
+    // Over epochs: the faulty node keeps losing weight, each step within the cap.
+    const faultyIn = async (e: bigint) => {
+      const [as, ws] = await registry().validatorsOf(fid, e);
+      return ws[as.findIndex((a) => a.toLowerCase() === addressOf(FAULTY).toLowerCase())]!;
+    };
+    const history = [await faultyIn(1n), await faultyIn(2n), await faultyIn(3n)];
+    expect(history[0]).to.equal(2500n);
+    for (let k = 1; k < history.length; k++) {
+      expect(history[k]!, `epoch ${k + 1}: ${history.join(" → ")}`).to.be.lessThan(history[k - 1]!);
+      expect(history[k - 1]! - history[k]!).to.be.at.most(500n);
+    }
     expect(await registry().currentEpoch(federationIdOf(OPENCORE))).to.equal(1n);
     const oc = rotations.find((r) => r.origin === OPENCORE);
     expect(oc?.kind).to.equal("unchanged");
@@ -230,6 +242,22 @@ describe("adaptive governance weights applied on-chain: rotation signed by the o
     const real = rotations.filter((r) => r.kind === "rotated" && r.origin === SSID).length;
     expect(after - before).to.be.at.most(BigInt(real));
     expect(checkGuards(cur, new Map(cur))).to.equal("nothing changes");
+    // A restarted allocator (a fresh Rotator) finds a rotated epoch done on-chain: nothing re-sent.
+    const rotated = rotations.find((r) => r.kind === "rotated" && r.origin === SSID)!;
+    const fresh = new Rotator({
+      nodeId: svc.node.id,
+      roster: svc.node.cfg.roster,
+      store,
+      registry: registry(),
+      wallet: svc.node.cfg.keys.wallet,
+      signer: () => conn.signer(),
+      provider: conn.provider,
+      client,
+      logger: createLogger("test"),
+    });
+    const again = await fresh.rotateAfter(rotated.epoch);
+    expect(again.find((r) => r.origin === SSID)).to.include({ kind: "done" });
+    expect(again.find((r) => r.origin === OPENCORE)).to.include({ kind: "unchanged" });
   });
 
   it("the allocator refuses (and logs) a forged vote in a peer's ledger: only votes verifying under the pinned keys count", async function () {
