@@ -28,6 +28,9 @@ export interface RefusedVote {
   readonly reason: string;
 }
 
+/** Refused votes kept in memory (all of them are logged). */
+const MAX_REFUSED_KEPT = 1000;
+
 export class LedgerVoteChecker {
   /** SHA-256 of the vote with its round context → refusal reason ("" = valid). */
   private readonly cache = new Map<string, string>();
@@ -96,7 +99,7 @@ export class LedgerVoteChecker {
         continue;
       }
       const out = { peer, origin: r.origin, round: String(r.round), nodeId: String(v.nodeId), reason };
-      refused.push(out);
+      if (refused.length < MAX_REFUSED_KEPT) refused.push(out);
       this.logger.warn("credits: forged vote in a ledger refused", { ...out });
     }
     return votes.length === r.votes.length ? r : { ...r, votes };
