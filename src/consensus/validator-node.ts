@@ -14,6 +14,8 @@ import {
   checkpointBody,
   formatSignedNote,
   makeSigner,
+  parseCheckpointBody,
+  parseSignedNote,
   signBodyWith,
   type Checkpoint,
   type NoteSigner,
@@ -201,6 +203,7 @@ export class ValidatorNode implements TransportEndpoint {
       const other = this.otherBatch(req);
       if (other) return { kind: "refused", reason: other };
       await this.catchUp(req, last);
+      await this.resignForNewerEpoch(req);
       return { kind: "vote", votes: [this.state!.vote] };
     }
     if (last && req.round < last.round) {
@@ -225,6 +228,36 @@ export class ValidatorNode implements TransportEndpoint {
     await this.prepareDrift(req, entries);
     const vote = await this.appendAndSign(req, entries);
     return { kind: "vote", votes: [vote] };
+  }
+
+  /**
+   * The federation rotated its validator set (a newer registry epoch) after this node signed the
+   * round: the anchor accepts only the current epoch, so the SAME checkpoint (round, size, root)
+   * is signed again under the newer epoch and persisted before it is released. Never for an older
+   * epoch, never another checkpoint: one tree per round still holds.
+   */
+  private async resignForNewerEpoch(req: VoteRequest): Promise<void> {
+    const s = this.state!;
+    const signedEpoch = parseCheckpointBody(parseSignedNote(s.vote.note).body).epoch;
+    if (req.epoch <= signedEpoch) return;
+    const cp: Checkpoint = {
+      origin: this.origin,
+      treeSize: BigInt(s.treeSize),
+      rootHash: new Uint8Array(Buffer.from(s.rootHex, "hex")),
+      round: req.round,
+      epoch: req.epoch,
+    };
+    const body = checkpointBody(cp);
+    const signature = await signBodyWith(body, this.signer, VOTE_CONTEXT, this.cfg.mldsa ?? inlineMlDsa);
+    const vote: Vote = {
+      nodeId: this.nodeId,
+      note: formatSignedNote({ body, signatures: [signature] }),
+      eip712Signature: signCheckpoint(this.cfg.keys.wallet, this.cfg.domain, cp),
+      clock: this.clockFor(req, body),
+    };
+    const state: SignedState = { ...s, vote };
+    writeFileAtomic(this.stateFile, JSON.stringify(state));
+    this.state = state;
   }
 
   /** Why a request for the round already signed names another batch, if it does. */

@@ -29,6 +29,7 @@ import path from "node:path";
 import { writeFileAtomic } from "../consensus/atomic-file";
 import type { Evidence, RoundVotes } from "../consensus/evidence";
 import { parseCheckpointBody } from "../crypto/note";
+import type { AnchorDomain } from "../consensus/types";
 import type { AnchorView } from "../node/node";
 import type { Roster } from "../node/roster";
 import type { PeerClient } from "../transport/client";
@@ -48,6 +49,7 @@ import {
 import type { CreditParams } from "./score";
 import { readJsonLines } from "./sources";
 import type { AllocationStore } from "./store";
+import { LedgerVoteChecker, type RefusedVote } from "./vote-verify";
 
 /** What a node's ledger route serves: the settled rounds it coordinated and their evidence. */
 export interface Ledger {
@@ -67,6 +69,8 @@ export interface NodeAllocatorConfig {
   readonly store: AllocationStore;
   readonly receipts: NodeReceipts;
   readonly chain: AnchorView;
+  /** The anchor's EIP-712 domain: every ledger vote's signatures are re-verified against it. */
+  readonly domain: AnchorDomain;
   /** Unix ms of the block that anchored `round` (undefined: not anchored): assigns rounds to epochs. */
   readonly roundTimeMs: (round: bigint) => Promise<number | undefined>;
   readonly client: PeerClient;
@@ -110,13 +114,21 @@ export function ownLedger(dataDir: string, toMs?: number): Ledger {
 
 export class NodeAllocator {
   private readonly pendingFile: string;
+  private readonly votes: LedgerVoteChecker;
+  /** Votes refused while re-verifying the ledgers (kept for tests and status; also logged). */
+  readonly refusedVotes: RefusedVote[] = [];
 
   constructor(private readonly cfg: NodeAllocatorConfig) {
     this.pendingFile = path.join(cfg.dataDir, "credits", "pending.json");
+    this.votes = new LedgerVoteChecker(cfg.roster, cfg.domain, cfg.logger);
   }
 
   private now(): number {
     return (this.cfg.now ?? Date.now)();
+  }
+
+  get nodeId(): string {
+    return this.cfg.nodeId;
   }
 
   /** The node at position E mod N allocates epoch E; who may act now for `epoch`. */
@@ -267,24 +279,36 @@ export class NodeAllocator {
     }
   }
 
-  /** Every node's ledger lines whose final checkpoint is what the chain anchored for that round. */
+  /**
+   * Every node's ledger lines whose final checkpoint is what the chain anchored for that round,
+   * each vote re-verified against the roster's pinned keys (forged votes dropped and logged).
+   */
   async gather(toMs?: number): Promise<Ledger> {
     const lists = await Promise.all(
-      this.cfg.roster.nodes.map(async (n): Promise<Ledger> => {
-        if (n.id === this.cfg.nodeId) return ownLedger(this.cfg.dataDir, toMs);
-        try {
-          return await this.cfg.client.json<Ledger>(n.url, {
-            method: "GET",
-            path: `/v1/credits/ledger${toMs === undefined ? "" : `?to_ms=${toMs}`}`,
-            timeoutMs: 5000,
-            tries: 1,
-          });
-        } catch (e) {
-          this.cfg.logger.warn("credits: ledger unavailable", { peer: n.id, error: oneLine(e) });
-          return { rounds: [], evidence: [] };
-        }
-      }),
+      this.cfg.roster.nodes.map(async (n): Promise<Ledger & { peer: string }> => ({
+        peer: n.id,
+        ...(await this.ledgerOf(n, toMs)),
+      })),
     );
+    return this.keepAnchored(lists);
+  }
+
+  private async ledgerOf(n: { id: string; url: string }, toMs?: number): Promise<Ledger> {
+    if (n.id === this.cfg.nodeId) return ownLedger(this.cfg.dataDir, toMs);
+    try {
+      return await this.cfg.client.json<Ledger>(n.url, {
+        method: "GET",
+        path: `/v1/credits/ledger${toMs === undefined ? "" : `?to_ms=${toMs}`}`,
+        timeoutMs: 5000,
+        tries: 1,
+      });
+    } catch (e) {
+      this.cfg.logger.warn("credits: ledger unavailable", { peer: n.id, error: oneLine(e) });
+      return { rounds: [], evidence: [] };
+    }
+  }
+
+  private async keepAnchored(lists: readonly (Ledger & { peer: string })[]): Promise<Ledger> {
     const anchored = new Map<string, boolean>();
     const matches = async (r: RoundVotes): Promise<boolean> => {
       if (r.final === null) return false;
@@ -308,16 +332,18 @@ export class NodeAllocator {
     };
     const rounds: RoundVotes[] = [];
     const seen = new Set<string>();
-    for (const r of lists.flatMap((l) => l.rounds)) {
+    for (const { peer, r } of lists.flatMap((l) => l.rounds.map((r) => ({ peer: l.peer, r })))) {
       if (!(await matches(r))) continue;
       const id = `${r.origin}\n${r.round}`;
       if (seen.has(id)) continue; // the same final round coordinated twice (a re-proposal): once
       const anchoredAt = await this.cfg.roundTimeMs(BigInt(r.round));
       if (anchoredAt === undefined) continue;
       seen.add(id);
+      // Only votes whose ML-DSA note and EIP-712 signature verify under the pinned keys count.
+      const checked = await this.votes.verify(peer, r, this.refusedVotes);
       // A round belongs to the epoch of its anchor block (chain time, the same for every node),
       // not to its coordinator's clock.
-      rounds.push({ ...r, settledAt: anchoredAt });
+      rounds.push({ ...checked, settledAt: anchoredAt });
     }
     const ids = new Set(rounds.map((r) => `${r.origin}\n${r.round}`));
     const evidence = lists.flatMap((l) => l.evidence).filter((e) => ids.has(`${e.origin}\n${e.round}`));

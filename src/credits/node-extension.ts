@@ -20,6 +20,10 @@ import { rankNodes } from "./rank";
 import { creditParamsFrom } from "./score";
 import { archiveStorageBytes } from "./sources";
 import { AllocationStore, type StoredAllocation } from "./store";
+import { parseRotationRequest, registryOf, signRotation, RotationRefusedError } from "./rotation";
+import { Rotator, type RotationOutcome } from "./rotator";
+import { parseJson } from "../transport/wire";
+import type { ValidatorRegistry } from "../../typechain-types";
 
 export interface CreditsExtensionOptions {
   /** The manifest's credit section (coefficients, max_score, epoch_seconds). */
@@ -31,6 +35,12 @@ export interface CreditsExtensionOptions {
   readonly drift?: DriftFindingsProvider | undefined;
   /** Called after every step that did something (tests, metrics). */
   readonly onStep?: (s: AllocatorStep) => void;
+  /** Overrides credit.adaptive_weights: apply adaptive weights on-chain (./rotation.ts). */
+  readonly adaptiveWeights?: boolean | undefined;
+  /** Per-epoch change cap of adaptive weights, basis points (default DEFAULT_MAX_CHANGE_BP). */
+  readonly maxChangeBp?: bigint | undefined;
+  /** Called after every rotation attempt that settled a federation (tests, metrics). */
+  readonly onRotation?: (o: RotationOutcome) => void;
 }
 
 const big = (_k: string, x: unknown): unknown => (typeof x === "bigint" ? x.toString() : x);
@@ -62,6 +72,9 @@ export class CreditsExtension implements NodeExtension {
   readonly name = "credits";
   readonly epochSeconds: number;
   private allocator: NodeAllocator | undefined;
+  private rotator: Rotator | undefined;
+  private registry: ValidatorRegistry | undefined;
+  readonly adaptive: boolean;
   private store: AllocationStore | undefined;
   private running: Promise<void> | undefined;
   private lastRun = 0;
@@ -74,6 +87,12 @@ export class CreditsExtension implements NodeExtension {
       throw new InvalidInputError(`epoch seconds must be a positive integer, got ${this.epochSeconds}`);
     }
     creditParamsFrom(opts.credit); // refuse a bad credit section at start, not at the first epoch
+    this.adaptive = opts.adaptiveWeights ?? opts.credit.adaptive_weights;
+  }
+
+  /** The allocator, once started (tests read its refused votes). */
+  get nodeAllocator(): NodeAllocator | undefined {
+    return this.allocator;
   }
 
   private storeOf(ctx: NodeExtensionContext): AllocationStore {
@@ -110,6 +129,7 @@ export class CreditsExtension implements NodeExtension {
       store: this.storeOf(ctx),
       receipts,
       chain: node.cfg.chain,
+      domain: node.cfg.domain,
       roundTimeMs,
       chainNowMs: async () => {
         const b = await ctx.conn.provider.getBlock("latest");
@@ -124,6 +144,29 @@ export class CreditsExtension implements NodeExtension {
       drift: this.opts.drift,
       logger: this.log.child({ node: node.id }),
     });
+    this.registry = registryOf(ctx.record.contracts.validatorRegistry, ctx.conn.provider);
+    if (this.adaptive) {
+      this.rotator = new Rotator({
+        nodeId: node.id,
+        roster: node.cfg.roster,
+        store: this.storeOf(ctx),
+        registry: this.registry,
+        wallet: node.cfg.keys.wallet,
+        signer: () => ctx.conn.signer(),
+        provider: ctx.conn.provider,
+        client: new PeerClient({ timeoutMs: 10_000 }),
+        ...(this.opts.maxChangeBp !== undefined ? { maxChangeBp: this.opts.maxChangeBp } : {}),
+        logger: this.log.child({ node: node.id }),
+      });
+    }
+  }
+
+  /** Adaptive weights: the allocator of the latest stored epoch rotates each federation once. */
+  private async rotate(): Promise<void> {
+    const last = this.store?.lastEpoch();
+    if (!this.rotator || !this.allocator || last === undefined) return;
+    if (this.allocator.allocatorOf(last) !== this.allocator.nodeId) return;
+    for (const o of await this.rotator.rotateAfter(last)) this.opts.onRotation?.(o);
   }
 
   /** Steps (adopt or allocate) until nothing is left, in the background, at most one run at a time. */
@@ -138,6 +181,7 @@ export class CreditsExtension implements NodeExtension {
         if (s.kind === "idle") break;
         this.opts.onStep?.(s);
       }
+      if (!this.closed) await this.rotate();
     })()
       .catch((e: unknown) => this.log.warn("credit allocation failed; retried later", { error: oneLine(e) }))
       .finally(() => (this.running = undefined));
@@ -247,6 +291,31 @@ export class CreditsExtension implements NodeExtension {
         return json(reply, { epochs: new Set(rows.map((r) => r.epoch)).size, ranking });
       }),
     );
+    // Adaptive weights: sign a rotation this node recomputes itself (./rotation.ts), with its own key.
+    app.post("/v1/credits/rotation", async (req, reply) => {
+      try {
+        if (!this.adaptive) throw new RotationRefusedError("adaptive weights are off on this node");
+        const request = parseRotationRequest(
+          parseJson(req.body as Buffer, "rotation request"),
+          ctx.node.cfg.roster,
+        );
+        if (!this.registry) throw new AmpError("the node is starting", { kind: "retry-later" });
+        const signed = await signRotation({
+          registry: this.registry,
+          roster: ctx.node.cfg.roster,
+          store: store(),
+          wallet: ctx.node.cfg.keys.wallet,
+          nodeId: ctx.node.id,
+          request,
+          ...(this.opts.maxChangeBp !== undefined ? { maxChangeBp: this.opts.maxChangeBp } : {}),
+        });
+        return json(reply, signed);
+      } catch (e) {
+        if (e instanceof RotationRefusedError)
+          this.log.warn("rotation not signed", { reason: e.shortMessage });
+        return sendError(reply, e);
+      }
+    });
   }
 
   async close(): Promise<void> {

@@ -106,16 +106,19 @@ export class Witness {
       cfg.keys.mldsa.publicKey,
       cfg.keys.mldsa.secretKey,
     );
-    for (const f of cfg.watched) {
-      const weights = new Map(f.members.map((m) => [m.keyName, m.weight]));
-      this.watched.set(f.origin, {
-        config: f,
-        verifiers: f.members.map(memberVerifier),
-        weights,
-        total: totalWeight(weights),
-      });
-    }
+    for (const f of cfg.watched) this.watch(f);
     if (cfg.dataDir) this.load(cfg.dataDir);
+  }
+
+  /** Witness `f` from now on with this config (its epoch and weights after a rotation). */
+  watch(f: FederationConfig): void {
+    const weights = new Map(f.members.map((m) => [m.keyName, m.weight]));
+    this.watched.set(f.origin, {
+      config: f,
+      verifiers: f.members.map(memberVerifier),
+      weights,
+      total: totalWeight(weights),
+    });
   }
 
   /** Last checkpoint witnessed for `origin` (size 0 before the first). */

@@ -20,6 +20,7 @@ import { EvidenceStore } from "../consensus/evidence";
 import { hasQuorum } from "../consensus/quorum";
 import type {
   BatchDelivery,
+  FederationConfig,
   QuorumCertificate,
   Transport,
   VoteRequest,
@@ -61,7 +62,8 @@ interface StoredProposal {
 const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
 
 export class Coordinator {
-  private cached: { round: bigint; cv: ConsensusValidator; log: FederationLog } | undefined;
+  private cached:
+    { round: bigint; cv: ConsensusValidator; log: FederationLog; federation: FederationConfig } | undefined;
   /** The reference log, kept across rounds: extended by each final batch, rebuilt only on mismatch. */
   private log: FederationLog | undefined;
   private readonly evidence: EvidenceStore;
@@ -133,10 +135,12 @@ export class Coordinator {
   }
 
   private consensus(round: bigint): { cv: ConsensusValidator; log: FederationLog } {
-    if (this.cached?.round === round) return this.cached;
+    // A rotation followed since (new epoch and weights: a new config object) needs a new validator.
+    const federation = this.node.federation.config;
+    if (this.cached?.round === round && this.cached.federation === federation) return this.cached;
     const log = this.referenceLog();
     const cv = new ConsensusValidator({
-      federation: this.node.federation.config,
+      federation,
       domain: this.node.cfg.domain,
       transport: this.transport,
       evidence: this.evidence,
@@ -145,7 +149,7 @@ export class Coordinator {
       ...(this.node.cfg.mldsa ? { mldsa: this.node.cfg.mldsa } : {}),
       ...(this.voteObservers.length > 0 ? { onVotes: (c) => this.voteObservers.forEach((o) => o(c)) } : {}),
     });
-    this.cached = { round, cv, log };
+    this.cached = { round, cv, log, federation };
     return this.cached;
   }
 

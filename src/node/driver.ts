@@ -104,6 +104,7 @@ export class RoundDriver {
     try {
       return await this.drive(round, sw);
     } catch (e) {
+      this.node.refreshSets(); // a rotation may have made the round's epoch stale
       this.node.logger.warn("round failed", { round, error: (e as Error).message });
       return { kind: "failed", round, reason: (e as Error).message };
     }

@@ -45,7 +45,22 @@ export interface AnchorView {
     round: bigint,
     origin: string,
   ): Promise<{ treeSize: bigint; rootHash: Uint8Array } | undefined>;
+  /**
+   * Every federation's current validator set in the registry: epoch and weight by lowercase
+   * address. Optional: without it the node keeps the epoch and weights it started with.
+   */
+  currentSets?(): Promise<ReadonlyMap<string, ValidatorSet>>;
 }
+
+/** A federation's current set as the registry holds it. */
+export interface ValidatorSet {
+  readonly epoch: bigint;
+  /** Lowercase address → weight. */
+  readonly weights: ReadonlyMap<string, bigint>;
+}
+
+/** How often a node re-reads the registry's current sets (and at once after a failed round). */
+const SET_SYNC_MS = 1000;
 
 export interface FederationNodeConfig {
   readonly roster: Roster;
@@ -106,6 +121,9 @@ export class FederationNode {
   private readonly missingRecords = new Map<bigint, number>();
   /** The highest anchored round already put in missingRecords or held (undefined before the first look). */
   private recordsSeen: bigint | undefined;
+  /** The registry epoch this node follows per origin, and when it last looked (ms). */
+  private readonly followedEpochs = new Map<string, bigint>();
+  private setsReadAt = 0;
 
   constructor(readonly cfg: FederationNodeConfig) {
     this.id = cfg.keys.nodeId;
@@ -307,7 +325,43 @@ export class FederationNode {
     return this.catchingUp;
   }
 
+  /** Re-read the registry's sets at the next catch-up (after a failed round or witness refusal). */
+  refreshSets(): void {
+    this.setsReadAt = 0;
+  }
+
+  /**
+   * Follow validator-set rotations (adaptive weights, src/credits/rotation.ts): at most every
+   * SET_SYNC_MS, read each federation's current epoch and weights from the registry and apply a
+   * change to the roster (the epoch the coordinator asks votes for, the weights of every quorum
+   * check) and to the witness. A round signed under the old epoch fails at the anchor
+   * (AnchorEpochNotCurrent) and is re-run under the new one: validators re-sign the same
+   * checkpoint for the newer epoch (ValidatorNode).
+   */
+  async syncSets(): Promise<void> {
+    const chain = this.cfg.chain;
+    if (!chain.currentSets || Date.now() - this.setsReadAt < SET_SYNC_MS) return;
+    this.setsReadAt = Date.now();
+    const sets = await chain.currentSets();
+    for (const fed of this.cfg.roster.federations) {
+      const origin = fed.config.origin;
+      const set = sets.get(origin);
+      if (!set || this.followedEpochs.get(origin) === set.epoch) continue;
+      const changed = this.cfg.roster.applySet(origin, set.epoch, set.weights);
+      if (fed !== this.federation) this.witness.watch(fed.config);
+      if (changed || this.followedEpochs.has(origin)) {
+        this.logger.info("validator set followed", {
+          origin,
+          epoch: set.epoch,
+          weights: Object.fromEntries(fed.nodes.map((n) => [n.id, n.member.weight.toString()])),
+        });
+      }
+      this.followedEpochs.set(origin, set.epoch);
+    }
+  }
+
   private async catchUpOnce(): Promise<void> {
+    await this.syncSets();
     const next = await this.cfg.chain.nextRound();
     for (let round = this.lastAnchoredRound() + 1n; round < next; round++) {
       const cp = await this.cfg.chain.checkpointOf(round, this.origin);
@@ -548,7 +602,16 @@ export class FederationNode {
     }
     const last = this.witness.lastWitnessed(origin)?.treeSize ?? 0n;
     if (oldSize !== last) throw new WitnessConflictError(last);
-    const sig: NoteSignature = await this.witness.cosign(note, proof, this.cfg.mldsa ?? inlineMlDsa);
+    let sig: NoteSignature;
+    try {
+      sig = await this.witness.cosign(note, proof, this.cfg.mldsa ?? inlineMlDsa);
+    } catch (e) {
+      // The witnessed federation may have rotated since this node last read the registry.
+      if (!(e instanceof WitnessError) || e.code !== "wrong-epoch" || !this.cfg.chain.currentSets) throw e;
+      this.refreshSets();
+      await this.syncSets();
+      sig = await this.witness.cosign(note, proof, this.cfg.mldsa ?? inlineMlDsa);
+    }
     const body = parseSignedNote(note).body;
     return formatSignedNote({ body, signatures: [sig] }).slice(body.length + 1);
   }

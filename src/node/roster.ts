@@ -133,6 +133,36 @@ export class Roster {
     return this.federations.find((f) => f.name === n.federation)!;
   }
 
+  /**
+   * Follow a rotation read from the registry (src/credits/rotation.ts applies weights on-chain):
+   * the federation's epoch and each member's weight, by address. The members must be the same
+   * validators (a rotation that changes membership is refused here: restart with the new
+   * manifest). The federation's `config` and its nodes' `member` are replaced by new objects, so
+   * a round already holding the old config keeps a consistent old view. Returns whether anything
+   * changed.
+   */
+  applySet(origin: string, epoch: bigint, weights: ReadonlyMap<string, bigint>): boolean {
+    const fed = this.federations.find((f) => f.config.origin === origin);
+    if (!fed) throw new InvalidInputError(`no federation ${origin} in the roster`);
+    const addrs = fed.nodes.map((n) => n.member.address.toLowerCase());
+    if (weights.size !== addrs.length || addrs.some((a) => !weights.has(a))) {
+      throw new InvalidInputError(
+        `the registry's set of ${origin} in epoch ${epoch} has other validators than the manifest`,
+      );
+    }
+    const same =
+      fed.config.epoch === epoch &&
+      fed.nodes.every((n) => n.member.weight === weights.get(n.member.address.toLowerCase()));
+    if (same) return false;
+    const members = fed.nodes.map((n) => {
+      const member = { ...n.member, weight: weights.get(n.member.address.toLowerCase())! };
+      (n as { member: FederationMember }).member = member;
+      return member;
+    });
+    (fed as { config: FederationConfig }).config = { origin, epoch, members };
+    return true;
+  }
+
   urls(): Map<string, string> {
     return new Map(this.nodes.map((n) => [n.id, n.url]));
   }

@@ -13,13 +13,13 @@ import type { FaultInjector } from "../consensus/fault-injector";
 import type { DriftHook } from "../consensus/types";
 import type { NodeKeys } from "../crypto/keys";
 import type { MlDsaBackend } from "../crypto/mldsa";
-import { GlobalProofAnchor__factory } from "../../typechain-types";
+import { GlobalProofAnchor__factory, ValidatorRegistry__factory } from "../../typechain-types";
 import { InvalidInputError } from "../util/errors";
 import { Coordinator } from "./coordinator";
 import { RoundDriver, type TickResult } from "./driver";
 import { ensureAdminToken } from "./admin";
 import { buildNodeServer } from "./http";
-import { FederationNode, type AnchorView } from "./node";
+import { FederationNode, type AnchorView, type ValidatorSet } from "./node";
 import type { Roster } from "./roster";
 
 export interface NodeServiceConfig {
@@ -91,7 +91,35 @@ export function anchorView(
       if (treeSize === 0n && rootHash === ZERO) return undefined;
       return { treeSize, rootHash: new Uint8Array(Buffer.from(rootHash.slice(2), "hex")) };
     },
+    currentSets: () => currentSets(conn, record),
   };
+}
+
+/**
+ * Every registered federation's current set, one `currentSetOf` call each (packed: word 0 =
+ * count << 128 | total; then count words address << 96 | weight).
+ */
+export async function currentSets(
+  conn: ChainConnection,
+  record: DeploymentRecord,
+): Promise<Map<string, ValidatorSet>> {
+  const registry = ValidatorRegistry__factory.connect(record.contracts.validatorRegistry, conn.provider);
+  const out = new Map<string, ValidatorSet>();
+  await Promise.all(
+    record.federations.map(async (f) => {
+      const [epoch, , packed] = await registry.currentSetOf(f.federationId);
+      const b = Buffer.from(packed.slice(2), "hex");
+      const count = Number(BigInt("0x" + b.subarray(0, 32).toString("hex")) >> 128n);
+      const weights = new Map<string, bigint>();
+      for (let i = 0; i < count; i++) {
+        const w = BigInt("0x" + b.subarray(32 + 32 * i, 64 + 32 * i).toString("hex"));
+        const address = "0x" + (w >> 96n).toString(16).padStart(40, "0");
+        weights.set(address, w & ((1n << 96n) - 1n));
+      }
+      out.set(f.origin, { epoch, weights });
+    }),
+  );
+  return out;
 }
 
 export class NodeService {

@@ -152,6 +152,11 @@ export function nodeMetricsExtension(opts: NodeMetricsOptions = {}): NodeExtensi
         m.treeSize.set({ federation }, Number(s.treeSize));
         m.lastSignedRound.set({ federation }, Number(s.lastSignedRound));
         m.lastAnchoredRound.set(Number(s.lastAnchoredRound));
+        // Weights change with validator-set rotations (adaptive weights): read them at each scrape.
+        m.weights(
+          federation,
+          node.federation.nodes.map((n) => ({ node: n.id, weight: n.member.weight })),
+        );
       };
       ctx.coordinator.stages.listen((stage, seconds) => {
         if (stage === "seal") m.sealSeconds.observe({ federation }, seconds);

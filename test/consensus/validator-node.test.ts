@@ -4,6 +4,7 @@ import path from "node:path";
 import { deriveThrowawayKeys } from "../../src/crypto/keys";
 import { parseCheckpointBody, parseSignedNote } from "../../src/crypto/note";
 import { ValidatorNode } from "../../src/consensus/validator-node";
+import { recoverCheckpointSigner } from "../../src/consensus/anchor-signature";
 import { MlDsaWorkerPool } from "../../src/crypto/mldsa";
 import type { VoteRequest, VoteResponse } from "../../src/consensus/types";
 import { leafHash, rootHash } from "../../src/merkle";
@@ -51,6 +52,30 @@ describe("consensus/ValidatorNode", () => {
     const state = JSON.parse(fs.readFileSync(stateFile(), "utf8")) as { round: string; vote: unknown };
     expect(state.round).to.equal("1");
     expect(state.vote).to.deep.equal(res.votes[0]);
+  });
+
+  it("re-signs the SAME checkpoint of a round under a newer registry epoch (a rotation), never an older one", async () => {
+    const b = entries(ORIGIN, 1, 4);
+    node.receiveBatch({ origin: ORIGIN, round: 1n, entries: b });
+    const first = await node.handleVoteRequest(request(1n, 0n, 4));
+    const again = await node.handleVoteRequest({ ...request(1n, 0n, 4), epoch: 2n });
+    const older = await node.handleVoteRequest(request(1n, 0n, 4));
+    if (first.kind !== "vote" || again.kind !== "vote" || older.kind !== "vote") throw new Error("no vote");
+    const cp1 = parseCheckpointBody(parseSignedNote(first.votes[0]!.note).body);
+    const cp2 = parseCheckpointBody(parseSignedNote(again.votes[0]!.note).body);
+    expect(cp1.epoch).to.equal(1n);
+    expect(cp2.epoch).to.equal(2n);
+    expect({ ...cp2, epoch: 1n }).to.deep.equal(cp1); // same round, size and root
+    expect(recoverCheckpointSigner(DOMAIN, cp2, again.votes[0]!.eip712Signature)).to.equal(
+      deriveThrowawayKeys("node-test", "v1").wallet.address,
+    );
+    expect(older.votes[0]).to.deep.equal(again.votes[0]); // never back to an older epoch
+    expect(node.log.size).to.equal(4n); // appended once
+    const state = JSON.parse(fs.readFileSync(stateFile(), "utf8")) as { vote: unknown };
+    expect(state.vote, "persisted before release").to.deep.equal(again.votes[0]);
+    // Another batch for the round is still refused under the new epoch.
+    const other = await node.handleVoteRequest({ ...request(1n, 1n, 4), epoch: 3n });
+    expect(other.kind).to.equal("refused");
   });
 
   it("handles concurrent requests one at a time, signing on a worker pool: one append, one vote", async () => {

@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import { DEFAULT_MAX_CHANGE_BP, proposeWeights } from "../../src/credits/adaptive";
+import { checkGuards } from "../../src/credits/rotation";
 import { governanceWeight } from "../../src/credits/score";
 
 const ids = ["n1", "n2", "n3", "n4"];
@@ -88,5 +89,31 @@ describe("credits: adaptive governance weights", function () {
       { numRuns: 300 },
     );
     expect(DEFAULT_MAX_CHANGE_BP).to.equal(500n);
+  });
+
+  it("checkGuards (what a signer checks) accepts every proposeWeights result and names each violation", function () {
+    const cur = map([2500n, 2500n, 2500n, 2500n]);
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 1_000_000 }), { minLength: 4, maxLength: 4 }), (g) => {
+        const p = proposeWeights(cur, map(g.map(BigInt)));
+        expect(checkGuards(cur, p.weights)).to.equal(p.changed ? undefined : "nothing changes");
+      }),
+      { numRuns: 200 },
+    );
+    expect(checkGuards(cur, map([2500n, 2500n, 2500n, 2500n]))).to.equal("nothing changes");
+    expect(checkGuards(cur, map([3334n, 2166n, 2500n, 2000n]))).to.match(/^n1: weight 3334 reaches 1\/3/);
+    expect(checkGuards(cur, map([2501n, 2500n, 2500n, 2500n]))).to.match(
+      /sum to 10001, not the federation total 10000/,
+    );
+    expect(checkGuards(cur, map([3001n, 1999n, 2500n, 2500n]))).to.match(
+      /^n1: moves by 501, more than the cap 500/,
+    );
+    expect(checkGuards(cur, map([0n, 5000n, 2500n, 2500n]))).to.match(/^n1: weight 0 is below 1/);
+    expect(checkGuards(cur, new Map([...map([2400n, 2600n, 2500n, 2500n])].slice(0, 3)))).to.match(
+      /exactly the nodes/,
+    );
+    // The cap gives way only to bring a node down under 1/3.
+    const heavy = map([4000n, 2000n, 2000n, 2000n]);
+    expect(checkGuards(heavy, map([3333n, 2222n, 2222n, 2223n]))).to.equal(undefined);
   });
 });

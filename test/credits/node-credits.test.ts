@@ -300,6 +300,7 @@ describe("credits on the node layout: seven nodes in one process, one allocator 
         store: st,
         receipts,
         chain: anchorView(conn, record),
+        domain: { chainId: conn.chainId, anchor: record.contracts.globalProofAnchor },
         roundTimeMs: async (round) => {
           const a = GlobalProofAnchor__factory.connect(record.contracts.globalProofAnchor, conn.provider);
           const { blockNumber: block, timestamp } = await new AnchorReader(a).anchorOf(round);

@@ -128,7 +128,8 @@ export async function listenNodes(
   const services: NodeService[] = [];
   for (const [i, n] of roster.nodes.entries()) {
     const s = await NodeService.create({
-      roster,
+      // Each node its own roster, as in separate processes: it follows validator-set rotations itself.
+      roster: rosterOf(manifest),
       keys: keysOf(n.id),
       dataDir: path.join(dir, n.id),
       conn,
