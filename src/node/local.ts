@@ -268,6 +268,7 @@ export async function startLocalFederation(opts: LocalFederationOptions): Promis
       })),
       updatedAt: new Date().toISOString(),
     };
+    state.chainPid = sup.pid("chain") ?? null;
     for (const n of state.nodes) {
       fs.mkdirSync(n.dataDir, { recursive: true });
       if (opts.startNodes === false) continue;
