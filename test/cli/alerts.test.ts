@@ -5,6 +5,7 @@ import { expect } from "chai";
 import { ampInProcess as amp } from "../helpers/cli";
 import { runDemo } from "../../src/cli/demo";
 import { DriftStore, type AlertRow } from "../../src/drift";
+import { lintExposition, parseExposition } from "../helpers/prom";
 
 /**
  * The in-process `amp demo --drift` runs the node layout's code (seven NodeServices in this process,
@@ -18,14 +19,28 @@ describe("cli: amp demo --drift and amp alerts (node layout, in process)", funct
   let saved: string | undefined;
   const lines: string[] = [];
   let first: AlertRow & { id: string; observedBy: string };
+  /** A scrape of --metrics-listen taken while the demo ran (started when its URL was printed). */
+  let scrape: Promise<string> | undefined;
+  const say = (l: string) => {
+    lines.push(l);
+    const url = /^metrics: (http:\/\/\S+)/.exec(l)?.[1];
+    if (url) scrape = fetch(url).then((r) => r.text());
+  };
 
   before(async function () {
     saved = process.env.AMP_LOG_LEVEL;
     process.env.AMP_LOG_LEVEL = "silent";
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "amp-cli-alerts-"));
     await runDemo(
-      { rounds: 4, events: 10, data: dir, drift: "serialization_divergence", workers: 0 },
-      (l) => lines.push(l),
+      {
+        rounds: 4,
+        events: 10,
+        data: dir,
+        drift: "serialization_divergence",
+        workers: 0,
+        metricsListen: "127.0.0.1:0",
+      },
+      say,
       (l) => lines.push(l),
     );
   });
@@ -43,6 +58,25 @@ describe("cli: amp demo --drift and amp alerts (node layout, in process)", funct
     );
     // Every node ran in this process: only the chain was a child process.
     expect(all).to.match(/7 nodes in this process/);
+  });
+
+  it("--metrics-listen served every node's metrics merged into one valid exposition during the run", async () => {
+    expect(scrape, "no metrics URL printed").not.to.equal(undefined);
+    const text = await scrape!;
+    expect(lintExposition(text)).to.deep.equal([]);
+    const nodes = new Set<string>();
+    for (const f of parseExposition(text).values()) for (const x of f.samples) nodes.add(x.labels.node ?? "");
+    nodes.delete("");
+    expect([...nodes].sort()).to.deep.equal([
+      "opencore-apac-1",
+      "opencore-eu-1",
+      "opencore-us-1",
+      "ssid-apac-1",
+      "ssid-eu-1",
+      "ssid-eu-2",
+      "ssid-us-1",
+    ]);
+    expect(text.split("\n").filter((l) => l.startsWith("# TYPE amp_rounds_total "))).to.have.length(1);
   });
 
   it("amp alerts list --data DIR shows the alert with its cause, pair, score and actions (text and --json)", async () => {
