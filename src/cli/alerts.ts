@@ -5,16 +5,8 @@
  */
 import fs from "node:fs";
 import type { Command } from "commander";
-import {
-  DriftInjector,
-  type DriftStore,
-  parseAlertCause,
-  parseAlertState,
-  type AlertCause,
-  type AlertState,
-} from "../drift";
+import { parseAlertState, type AlertState } from "../drift";
 import { DEFAULT_MANIFEST_PATH, loadManifest } from "../manifest";
-import type { AmpError } from "../util/errors";
 import { alertsSource, usage, type AlertLike, type AlertsSource, type FindingLike } from "./alerts-source";
 import { UsageError } from "./exit";
 
@@ -177,33 +169,5 @@ Examples:
 
 const noHooks = (): string[] => [];
 
-/** Rounds of the demo in which the drifting node drifts. */
-export const DEMO_DRIFT_ROUNDS = [2n, 3n, 4n];
+/** The node the demo's `--drift CAUSE` makes drift (src/cli/demo.ts). */
 export const DEMO_DRIFT_NODE = "ssid-apac-1";
-const DEMO_DRIFT_FRACTION = 0.2;
-
-/** `amp demo --drift CAUSE`: one ssid node drifts that way in rounds 2-4. */
-export function demoDriftInjector(cause: string, say: (l: string) => void): DriftInjector {
-  let c: AlertCause;
-  try {
-    c = parseAlertCause(cause);
-  } catch (e) {
-    throw new UsageError(`--drift: ${(e as AmpError).shortMessage}`);
-  }
-  say(
-    `drift: ${DEMO_DRIFT_NODE} drifts (${c}${c === "clock_skew" ? ", clock +2 s" : `, ${DEMO_DRIFT_FRACTION * 100} % of each batch`}) ` +
-      `in rounds ${DEMO_DRIFT_ROUNDS.join(", ")}; no Byzantine rounds`,
-  );
-  return new DriftInjector([
-    { nodeId: DEMO_DRIFT_NODE, cause: c, fraction: DEMO_DRIFT_FRACTION, rounds: DEMO_DRIFT_ROUNDS },
-  ]);
-}
-
-/** One line after the demo's rounds: what the monitor raised. */
-export function demoDriftSummary(store: DriftStore, dataDir: string | undefined): string {
-  const alerts = store.alerts();
-  const obs = store.findings().filter((f) => f.kind === "observation").length;
-  const list = alerts.map((a) => `#${a.id} ${a.cause} ${a.node} score ${score(a)} ${a.state}`).join("; ");
-  const hint = dataDir !== undefined ? ` (amp alerts list --data ${dataDir})` : "";
-  return `drift monitor: ${alerts.length} alert(s)${alerts.length ? `: ${list}` : ""}, ${obs} observation(s)${hint}`;
-}

@@ -1,5 +1,7 @@
 /**
- * The demo on the multi-process layout (`npm start`, `amp demo --processes`): a local federation
+ * The demo on the node layout — `npm start`, `amp demo --processes` — and, with `inProcess`, the
+ * in-process `amp demo` (the same NodeService code, every node in this process with only its own
+ * keys: startInProcessNodes). A local federation
  * from startLocalFederation (src/node/local.ts) — a child `hardhat node`, the deployment and one
  * `amp node` process per manifest node, each with only its own THROWAWAY keys — then generated
  * events over HTTP until the wanted number of rounds is anchored, with ONE node started Byzantine
@@ -14,12 +16,16 @@ import { readJsonLines } from "../consensus/json-lines";
 import type { Evidence } from "../consensus/evidence";
 import type { InjectedFault } from "../consensus/fault-injector";
 import { decodeRecord } from "../node/anchored-record";
-import { faultArg } from "../node/faults";
+import { faultArg, faultsFromSpecs } from "../node/faults";
+import { startInProcessNodes, type InProcessNodes } from "../node/in-process";
 import { startLocalFederation, type FederationFile, type LocalFederation } from "../node/local";
+import type { NodeServiceConfig } from "../node/service";
 import type { NodeStatus } from "../node/node";
 import type { ProofFile } from "../proof/format";
 import { publicClientFor, verifyProof } from "../proof/verify";
 import { readTrustPolicy } from "../trust/policy";
+import { serveMetrics, type MetricsServer, type MetricsSource } from "../telemetry/http";
+import { mergeExpositions } from "../telemetry/merge";
 import { PeerClient } from "../transport/client";
 import { AmpError } from "../util/errors";
 import type { AnchoredRound } from "../chain/anchored-rounds";
@@ -29,6 +35,7 @@ import { CannotCheckError } from "./exit";
 import { generateEvents } from "./generate";
 import { short } from "./output";
 import { formatProcessRounds, type ProcessRoundRow } from "./demo-table";
+import { demoCreditsOf, demoDriftSummaryOf, type DemoCredit } from "./demo-results";
 
 export interface ProcessDemoOptions {
   /** Anchored rounds to reach (a submission may take one round more when a tick splits it). */
@@ -43,6 +50,18 @@ export interface ProcessDemoOptions {
   nodeArgs?: (nodeId: string) => readonly string[];
   /** Give up when the rounds are not anchored within this many ms (default 120 s). */
   timeoutMs?: number;
+  /**
+   * In-process mode: no `amp node` children; every node runs as a NodeService in THIS process
+   * (startInProcessNodes) with these settings (extensions, drift hook, ML-DSA backend). `nodeArgs`
+   * is then unused; the Byzantine faults are given to the node's service instead of `--fault`.
+   */
+  inProcess?: (nodeId: string) => Partial<NodeServiceConfig>;
+  /** The nodes' credit epoch: wait for the first allocation (on-chain) and report it. */
+  epochSeconds?: number;
+  /** Print what the drift monitors raised (the demo's `--drift`). */
+  drift?: boolean;
+  /** Serve every node's `GET /metrics`, merged, at http://HOST:PORT/metrics while the demo runs. */
+  metricsListen?: string;
 }
 
 export interface ProcessDemoSummary {
@@ -53,6 +72,8 @@ export interface ProcessDemoSummary {
   evidence: (Evidence & { recordedBy: string })[];
   /** Child processes started (chain + nodes, last known pids) and how many ran on after the stop (0). */
   processes: { started: number; pids: number[]; leftRunning: number };
+  /** Credit epochs allocated during the demo (with `epochSeconds`; else empty). */
+  credits: DemoCredit[];
 }
 
 export const PROCESS_BYZANTINE_NODE = "ssid-apac-1";
@@ -88,6 +109,23 @@ const statusOf = (url: string) =>
     .json<NodeStatus>(url, { method: "GET", path: "/v1/status" })
     .catch((): NodeStatus | undefined => undefined);
 
+/** Every node's `GET /metrics`, fetched at scrape time and merged into one exposition. */
+function nodesMetrics(nodes: readonly { url: string }[]): MetricsSource {
+  return {
+    contentType: "text/plain; version=0.0.4; charset=utf-8",
+    metrics: async () => {
+      const texts = await Promise.all(
+        nodes.map((n) =>
+          fetch(`${n.url}/metrics`, { signal: AbortSignal.timeout(5000) })
+            .then((r) => (r.ok ? r.text() : ""))
+            .catch(() => ""),
+        ),
+      );
+      return mergeExpositions(texts);
+    },
+  };
+}
+
 /** Pids of the chain and the nodes as federation.json last recorded them. */
 function childPids(fed: LocalFederation): number[] {
   const file = path.join(fed.data, "federation.json");
@@ -112,16 +150,38 @@ export async function runProcessDemo(
       ? PROCESS_BYZANTINE_ROUNDS.flatMap(([r, k]) => ["--fault", faultArg(k, [r])])
       : [];
   log(`starting a local federation in ${data} (node logs in ${path.join(data, "logs")})`);
-  if (__filename.endsWith(".ts")) {
+  if (opts.inProcess === undefined && __filename.endsWith(".ts")) {
     log("dist/ is missing or older than src/: every node runs through ts-node (slow); run `npm run build`");
   }
+  const inProcess = opts.inProcess;
   const fed = await startLocalFederation({
     data,
     nodeArgs: (id) => [...faultArgs(id), ...(opts.nodeArgs?.(id) ?? [])],
     say: log,
+    startNodes: inProcess === undefined,
   });
+  let local: InProcessNodes | undefined;
+  let metrics: MetricsServer | undefined;
+  const stopAll = async () => {
+    await metrics?.close();
+    await local?.stop();
+    await fed.stop();
+  };
+  if (inProcess) {
+    const configure = (id: string): Partial<NodeServiceConfig> => {
+      const faults = faultsFromSpecs(
+        faultArgs(id).filter((a) => a !== "--fault"),
+        id,
+      );
+      return { ...(faults ? { faults } : {}), ...inProcess(id) };
+    };
+    local = await startInProcessNodes(fed, { configure }).catch(async (e: unknown) => {
+      await fed.stop();
+      throw e;
+    });
+  }
   const pids = childPids(fed);
-  const onSignal = () => void fed.stop().finally(() => process.exit(130));
+  const onSignal = () => void stopAll().finally(() => process.exit(130));
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
   let ok = false;
@@ -139,14 +199,26 @@ export async function runProcessDemo(
       deadline,
     );
     log(`chain (hardhat node) ${fed.rpc} pid ${fed.state.chainPid ?? "-"}`);
-    log(`${nodes.length} node processes up: ${nodes.map((n) => `${n.id} pid ${n.pid ?? "-"}`).join(", ")}`);
+    if (inProcess) {
+      log(
+        `${nodes.length} nodes in this process (NodeService, own keys each): ${nodes.map((n) => n.url).join(", ")}`,
+      );
+    } else {
+      log(`${nodes.length} node processes up: ${nodes.map((n) => `${n.id} pid ${n.pid ?? "-"}`).join(", ")}`);
+    }
+    if (opts.metricsListen !== undefined) {
+      metrics = await serveMetrics(nodesMetrics(nodes), opts.metricsListen);
+      say(`metrics: ${metrics.url} (every node's /metrics merged)`);
+    }
     const feds = loadManifestFederations(fed.state.manifest);
     const submitted = await load(fed, feds, opts, deadline, log);
     const rounds = await anchoredRows(fed, deadline);
     const verified = await verifySamples(fed, submitted, log);
-    const result = { rpc: fed.rpc, trustPolicy: fed.state.trustPolicy, rounds, verified };
+    const credits =
+      opts.epochSeconds === undefined ? [] : await demoCreditsOf(fed.state.nodes, client, deadline, log);
+    const result = { rpc: fed.rpc, trustPolicy: fed.state.trustPolicy, rounds, verified, credits };
     for (const p of childPids(fed)) if (!pids.includes(p)) pids.push(p); // restarted children too
-    await fed.stop();
+    await stopAll();
     const left = pids.filter(alive);
     log(`stopped: ${pids.length - left.length} of ${pids.length} child processes gone`);
     const evidence = readEvidence(fed);
@@ -159,8 +231,11 @@ export async function runProcessDemo(
       { ...result, evidence, processes: { started: pids.length, pids, leftRunning: left.length } },
       say,
     );
+    if (opts.drift === true) say(demoDriftSummaryOf(data, opts.data !== undefined));
     if (left.length > 0) throw new CannotCheckError(`child processes still running: ${left.join(", ")}`);
-    if (byzantine && !evidence.some((e) => e.nodeId === PROCESS_BYZANTINE_NODE)) {
+    // Evidence is owed only when a Byzantine round was reached (`--rounds 1` reaches none).
+    const reached = PROCESS_BYZANTINE_ROUNDS.some(([r]) => rounds.some((x) => x.round === r.toString()));
+    if (byzantine && reached && !evidence.some((e) => e.nodeId === PROCESS_BYZANTINE_NODE)) {
       throw new AmpError(`no evidence of ${PROCESS_BYZANTINE_NODE} was recorded`, { kind: "bug" });
     }
     ok = true;
@@ -168,7 +243,7 @@ export async function runProcessDemo(
   } finally {
     process.removeListener("SIGINT", onSignal);
     process.removeListener("SIGTERM", onSignal);
-    await fed.stop();
+    await stopAll();
     if (!ok) log(`demo failed: logs kept in ${path.join(data, "logs")}`);
     else if (opts.data === undefined) fs.rmSync(data, { recursive: true, force: true });
   }
@@ -296,6 +371,9 @@ function printSummary(s: ProcessDemoSummary, say: (l: string) => void): void {
     );
   }
   say("");
+  for (const c of s.credits) {
+    say(`credits: epoch ${c.epoch} allocated to ${c.nodes} nodes in tx ${short(c.txHash)}`);
+  }
   for (const v of s.verified) {
     say(
       `VALID event ${v.eventId} ${v.origin}#${String(v.index)} in round ${String(v.round)}, ` +

@@ -1,124 +1,71 @@
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import type { Command } from "commander";
-import { connectEmbedded } from "../chain/connect";
-import { writeDeployment } from "../chain/deployment";
-import { AnchoringRunner } from "../chain/runner";
-import { FaultInjector } from "../consensus/fault-injector";
-import type { FaultKind } from "../consensus/evidence";
-import { buildProofFile } from "../proof/build";
-import { publicClientFor, verifyProof } from "../proof/verify";
-import type { TrustRoot } from "../proof/verify";
-import { trustPolicyFromChain } from "../trust/policy";
-import { deployAndRegister, printDeployment } from "./deploy";
-import { note, reporter, short } from "./output";
-import { runProcessDemo } from "./demo-processes";
-import { DEMO_DRIFT_NODE } from "./alerts";
-import { driftNodeArgs } from "../drift/node-injection";
+import { MlDsaWorkerPool, defaultMlDsaWorkers } from "../crypto/mldsa";
+import { CountedDrift, driftNodeArgs } from "../drift/node-injection";
+import { loadManifest } from "../manifest";
 import { InvalidInputError } from "../util/errors";
+import { DEMO_DRIFT_NODE } from "./alerts";
+import { runProcessDemo, type ProcessDemoSummary } from "./demo-processes";
 import { UsageError } from "./exit";
-import {
-  METRICS_LISTEN_HELP,
-  WORKERS_HELP,
-  evidenceInRound,
-  metricsListenOption,
-  parseCount,
-  runRounds,
-} from "./run";
-import { startMetrics } from "../telemetry";
-import type { RoundReport } from "../chain/runner";
-import type { DeploymentRecord } from "../chain/deployment";
-import type { EpochAllocation } from "../credits/scheduler";
-import { defaultMlDsaWorkers } from "../crypto/mldsa";
-import { runnerFederationsFor } from "./session";
-import { demoCredits } from "./credits-demo";
-import { demoDriftInjector, demoDriftSummary } from "./alerts";
+import { nodeExtensions } from "./node-extensions";
+import { note, reporter } from "./output";
+import { METRICS_LISTEN_HELP, WORKERS_HELP, metricsListenOption, parseCount } from "./run";
+import { DEFAULT_MANIFEST_PATH } from "../manifest";
 
 export interface DemoOptions {
   rounds: number;
-  /** Events per federation per round. */
+  /** Events per federation per submission. */
   events: number;
   /** Keep the data dir here (default: a temp dir removed afterwards). */
   data?: string;
-  /** Make one ssid node Byzantine in rounds 3..5 (default true). */
+  /** Make ssid-apac-1 Byzantine in rounds 2, 4, 5 (default true; not with `drift`). */
   byzantine?: boolean;
-  /** ML-DSA worker threads (0: main thread only); the runner's default when omitted. */
+  /** ML-DSA worker threads shared by the in-process nodes (0 or omitted: main thread only). */
   workers?: number;
-  /** Credit allocation epoch in seconds (default: the manifest's credit.epoch_seconds). */
+  /** Credit allocation epoch in seconds: every node's; the demo waits for the first allocation. */
   epochSeconds?: number;
-  /** Serve Prometheus metrics at http://HOST:PORT/metrics during the run. */
-  metricsListen?: string;
-  /** Make one ssid node drift this way (a drift cause) instead of the Byzantine rounds. */
+  /** Make ssid-apac-1 drift this way (a drift cause) in its first 3 rounds with events. */
   drift?: string;
+  /** Serve every node's metrics, merged, at http://HOST:PORT/metrics during the run. */
+  metricsListen?: string;
 }
 
-/** `amp node` flags making DEMO_DRIFT_NODE drift (`cause`) in the first 3 rounds with events. */
-function demoDriftArgs(cause: string): (nodeId: string) => string[] {
+/** Share of each batch the demo's drifting node changes. */
+const DEMO_DRIFT_FRACTION = 0.2;
+/** Rounds with events in which the demo's drifting node drifts. */
+const DEMO_DRIFT_ROUNDS = 3;
+
+/** Refuse an unknown drift cause before anything starts (usage error, exit 2). */
+function checkedDrift(cause: string): CountedDrift {
   try {
-    return driftNodeArgs({ cause, node: DEMO_DRIFT_NODE, rounds: 3 });
+    return new CountedDrift({
+      nodeId: DEMO_DRIFT_NODE,
+      cause,
+      rounds: DEMO_DRIFT_ROUNDS,
+      fraction: DEMO_DRIFT_FRACTION,
+    });
   } catch (e) {
     if (e instanceof InvalidInputError) throw new UsageError(`--drift: ${e.shortMessage}`, { cause: e });
     throw e;
   }
 }
 
-/** Rounds of `amp demo --processes` when --rounds is not given. */
-const PROCESS_DEMO_ROUNDS = 5;
+/** `amp node` flags making DEMO_DRIFT_NODE drift (`cause`) in the first 3 rounds with events. */
+function demoDriftArgs(cause: string): (nodeId: string) => string[] {
+  checkedDrift(cause);
+  return driftNodeArgs({
+    cause,
+    node: DEMO_DRIFT_NODE,
+    rounds: DEMO_DRIFT_ROUNDS,
+    fraction: DEMO_DRIFT_FRACTION,
+  });
+}
+
+function driftLine(cause: string): string {
+  const what = cause === "clock_skew" ? "clock +2 s" : `${DEMO_DRIFT_FRACTION * 100} % of each batch`;
+  return `drift: ${DEMO_DRIFT_NODE} drifts (${cause}, ${what}) in its first ${DEMO_DRIFT_ROUNDS} rounds with events; no Byzantine rounds`;
+}
 
 const kebab = (s: string): string => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-
-const BYZANTINE_NODE = "ssid-apac-1";
-const BYZANTINE_ROUNDS: [bigint, FaultKind][] = [
-  [3n, "wrong-root"],
-  [4n, "equivocation"],
-  [5n, "invalid-signature"],
-];
-
-function demoFaults(say: (l: string) => void): FaultInjector {
-  const faults = new FaultInjector();
-  for (const [round, kind] of BYZANTINE_ROUNDS) faults.add({ nodeId: BYZANTINE_NODE, kind, rounds: [round] });
-  say(
-    `Byzantine: ${BYZANTINE_NODE} (25% of ssid's weight) misbehaves in rounds ` +
-      BYZANTINE_ROUNDS.map(([r, k]) => `${r} (${k})`).join(", "),
-  );
-  return faults;
-}
-
-/** Verify proofs of a few archived events (first, middle, last) against the pinned deployment. */
-async function verifySamples(
-  runner: AnchoringRunner,
-  client: ReturnType<typeof publicClientFor>,
-  trust: TrustRoot,
-  originOf: (n: string) => string,
-  say: (l: string) => void,
-): Promise<DemoVerified[]> {
-  const out: DemoVerified[] = [];
-  const anchored = runner.anchors.all();
-  const last = anchored[anchored.length - 1];
-  if (!last) return out;
-  for (const cp of last.checkpoints) {
-    const name = runner.nameOf(cp.origin);
-    const size = BigInt(cp.treeSize);
-    for (const seq of [0n, size / 2n, size - 1n]) {
-      const [ev] = runner.archive.eventsInRange(name, seq, seq + 1n);
-      if (!ev) continue;
-      const proof = buildProofFile({
-        archive: runner.archive,
-        anchors: runner.anchors,
-        eventId: ev.eventId,
-        originOf,
-      });
-      const v = await verifyProof(proof, client, trust);
-      out.push({ eventId: v.eventId, origin: v.origin, index: v.index, round: v.round, txHash: v.txHash });
-      say(
-        `VALID event ${v.eventId} ${v.origin}#${v.index} in round ${v.round} (tree ${v.treeSize}), ` +
-          `quorum ${v.signedWeight}/${v.totalWeight}, anchored in ${short(v.txHash)} at the pinned anchor ${short(v.trust.anchor)}`,
-      );
-    }
-  }
-  return out;
-}
 
 /** A sample proof the demo verified. */
 export interface DemoVerified {
@@ -129,139 +76,94 @@ export interface DemoVerified {
   txHash: string;
 }
 
-/** What `amp demo --json` reports. */
-export interface DemoSummary {
-  deployment: DeploymentRecord;
-  rounds: (RoundReport & { evidence: string[] })[];
-  verified: DemoVerified[];
-  /** Credit epochs allocated at the end of the demo (receipts on-chain). */
-  credits: { epoch: bigint; nodes: number; txHash: string; block: number }[];
-}
-
 /**
- * The demo on Hardhat's in-process network: deploy via Ignition, register the default federations
- * (throwaway keys), run rounds with generated events and a Byzantine node, anchor every round,
- * verify sample proofs against the chain, allocate credits for every closed epoch.
+ * The in-process demo: the node layout's code (NodeService, the extensions `amp node` runs,
+ * loopback HTTP between nodes, each node with only its own THROWAWAY keys) with every node in THIS
+ * process, on a child `hardhat node`; events posted to the nodes' `POST /v1/events`; sample proofs
+ * fetched over HTTP and verified against the pinned trust policy. `say`: the table (stdout);
+ * `log`: progress (stderr).
  */
 export async function runDemo(
   opts: DemoOptions,
   say: (line: string) => void = (l) => console.log(l),
-): Promise<DemoSummary> {
-  const telemetry = await startMetrics(opts.metricsListen, say);
-  const injector = opts.drift !== undefined ? demoDriftInjector(opts.drift, say) : undefined;
-  const conn = await connectEmbedded();
-  const dataDir = opts.data ?? fs.mkdtempSync(path.join(os.tmpdir(), "amp-demo-"));
+  log: (line: string) => void = note,
+): Promise<ProcessDemoSummary> {
+  const drift = opts.drift !== undefined ? checkedDrift(opts.drift) : undefined;
+  if (opts.drift !== undefined) log(driftLine(opts.drift));
+  const manifest = loadManifest(DEFAULT_MANIFEST_PATH);
+  const pool = opts.workers ? new MlDsaWorkerPool(opts.workers) : undefined;
   try {
-    const record = await deployAndRegister(conn, {}, say);
-    writeDeployment(dataDir, record);
-    printDeployment(record, say);
-    const client = publicClientFor(conn.eip1193);
-    // Pinned right after deploying, as a verifier would receive it out of band (trust.json).
-    const policy = await trustPolicyFromChain(client, record.contracts.globalProofAnchor, record.federations);
-    say(`trust policy: chain ${policy.chainId}, anchor ${policy.anchor}, registry ${policy.registry}`);
-    const { manifest, feds } = await runnerFederationsFor(record, {}, () => undefined);
-    const faults = opts.byzantine === false || injector ? undefined : demoFaults(say);
-    const runner = await AnchoringRunner.open({
-      dataDir,
-      conn,
-      record,
-      federations: feds,
-      voteTimeoutMs: 250,
-      ...(faults ? { faults } : {}),
-      ...(injector ? { drift: { injector } } : {}),
-      ...(opts.workers !== undefined ? { mldsaWorkers: opts.workers } : {}),
-      ...(telemetry.metrics ? { metrics: telemetry.metrics } : {}),
-    });
-    let rounds: DemoSummary["rounds"];
-    let verified: DemoVerified[];
-    let allocations: EpochAllocation[];
-    try {
-      const credits = await demoCredits({
-        dataDir,
-        runner,
-        conn,
-        record,
-        manifest,
-        epochSeconds: opts.epochSeconds,
-        metrics: telemetry.metrics,
-      });
-      const reports = await runRounds(
-        runner,
-        manifest,
-        {
-          rounds: opts.rounds,
-          generate: opts.events,
-          salt: "amp-demo",
-          dataDir,
-          afterRound: credits.afterRound,
-        },
-        say,
-      );
-      rounds = reports.map((r) => ({ ...r, evidence: evidenceInRound(dataDir, r.round) }));
-      const originOf = (name: string) => manifest.find((f) => f.name === name)!.origin;
-      verified = await verifySamples(runner, client, { policy }, originOf, say);
-      allocations = await credits.finish(say);
-      await runner.drift.idle();
-      if (injector) say(demoDriftSummary(runner.drift.store, opts.data));
-    } finally {
-      runner.close();
-    }
-    return {
-      deployment: record,
-      rounds,
-      verified,
-      credits: allocations.map((a) => ({
-        epoch: a.epoch,
-        nodes: a.nodes,
-        txHash: a.txHash,
-        block: a.blockNumber,
-      })),
-    };
+    return await runProcessDemo(
+      {
+        rounds: opts.rounds,
+        events: opts.events,
+        byzantine: opts.byzantine !== false && drift === undefined,
+        timeoutMs: 120_000 + opts.rounds * 15_000,
+        ...(opts.data !== undefined ? { data: opts.data } : {}),
+        ...(opts.epochSeconds !== undefined ? { epochSeconds: opts.epochSeconds } : {}),
+        ...(opts.metricsListen !== undefined ? { metricsListen: opts.metricsListen } : {}),
+        drift: drift !== undefined,
+        inProcess: (id) => ({
+          // The same list `amp node` runs; several nodes share this process.
+          extensions: nodeExtensions(manifest, { epochSeconds: opts.epochSeconds, processMetrics: false }),
+          ...(drift && id === DEMO_DRIFT_NODE ? { drift } : {}),
+          ...(pool ? { mldsa: pool } : {}),
+        }),
+      },
+      say,
+      log,
+    );
   } finally {
-    await telemetry.close();
-    if (opts.data === undefined) fs.rmSync(dataDir, { recursive: true, force: true });
+    await pool?.close();
   }
 }
 
 export function addDemoCommand(program: Command): void {
   program
     .command("demo")
-    .description("run AMP end to end on Hardhat's in-process network (no node needed)")
-    .option("--rounds <n>", "rounds to run", "10")
-    .option("--events <n>", "generated events per federation per round", "25")
+    .description(
+      "run AMP end to end on one machine: a child hardhat node and the seven nodes (in this process, or --processes)",
+    )
+    .option("--rounds <n>", "anchored rounds to reach", "5")
+    .option("--events <n>", "generated events per federation per submission", "25")
     .option("--data <dir>", "keep the data dir here (default: a temp dir, removed afterwards)")
     .option("--no-byzantine", "run without the Byzantine node")
     .option("--workers <n>", WORKERS_HELP, String(defaultMlDsaWorkers()))
-    .option("--epoch-seconds <n>", "credit allocation epoch in seconds (default: the manifest's, 3600)")
+    .option(
+      "--epoch-seconds <n>",
+      "every node's credit epoch in seconds; the demo waits for the first allocation",
+    )
     .option("--metrics-listen <host:port>", METRICS_LISTEN_HELP)
-    .option("--drift <cause>", "make ssid-apac-1 drift this way in rounds 2-4 (see amp alerts --help)")
+    .option(
+      "--drift <cause>",
+      "make ssid-apac-1 drift this way in its first 3 rounds with events (see amp alerts --help)",
+    )
     .option(
       "--processes",
-      "run on the multi-process layout (what `npm start` runs): a child hardhat node and one `amp node` process per node",
+      "run on the multi-process layout (what `npm start` runs): one `amp node` process per node",
     )
     .option(
       "--json",
-      'print {"ok":true,"command":"demo","result":{"deployment","rounds","verified","credits"}} on stdout',
+      'print {"ok":true,"command":"demo","result":{"rpc","trustPolicy","rounds","verified","evidence","processes","credits"}} on stdout',
     )
     .addHelpText(
       "after",
       `
-Deploys through the Ignition module, registers ssid (4 nodes) and opencore (3 nodes) with
-THROWAWAY DEMO KEYS (derived from a public label: never reuse them), runs the rounds with one
-ssid node Byzantine in rounds 3-5, prints a legend and one line per round (rounds with Byzantine
-evidence end in "evidence: <node> <fault>"), then verifies sample proofs. Log lines go to stderr.
-
-With --processes (what \`npm start\` runs) the demo starts a local federation as \`amp up\` does: a
-child \`hardhat node\`, the deployment, and seven \`amp node\` processes on loopback, each with only
-its own keys; ssid-apac-1 is started with \`--fault\` (test only) in rounds 2, 4 and 5. Events go in
-over HTTP until --rounds rounds (default 5) are anchored; sample proofs are fetched over HTTP and
-verified against the pinned trust.json; every child is stopped; then the round table, the evidence
-and the proofs are printed. --workers, --epoch-seconds, --metrics-listen and --drift are in-process
-only for now.
+Starts a local federation as \`amp up\` does: a child \`hardhat node\`, the deployment through the
+Ignition module, ssid (4 nodes) and opencore (3 nodes) with THROWAWAY DEMO KEYS (derived from a
+public label: never reuse them). By default the seven nodes run in THIS process (the same node
+code as \`amp node\`, each with only its own keys, talking over loopback HTTP); with --processes
+(what \`npm start\` runs) each is its own \`amp node\` process. ssid-apac-1 is Byzantine (test only)
+in rounds 2, 4 and 5. Generated events go in over HTTP (POST /v1/events) until --rounds rounds
+are anchored; sample proofs are fetched over HTTP and verified against the pinned trust.json;
+everything is stopped; then the round table, the evidence and the proofs are printed (stdout;
+progress on stderr). --metrics-listen serves every node's metrics merged at one /metrics.
+--workers is in-process only (ML-DSA worker threads shared by the nodes).
 
 Examples:
   $ amp demo
   $ amp demo --rounds 3 --events 100 --data ./demo-data
+  $ amp demo --drift serialization_divergence --data ./d && amp alerts list --data ./d
   $ amp demo --processes --rounds 4 --data ./demo-processes`,
     )
     .action(
@@ -281,25 +183,28 @@ Examples:
         cmd: Command,
       ) => {
         const out = reporter("demo", opts.json);
+        const rounds = parseCount(opts.rounds, "--rounds", 1);
+        const events = parseCount(opts.events, "--events", 1);
+        const epochSeconds =
+          opts.epochSeconds === undefined ? undefined : parseCount(opts.epochSeconds, "--epoch-seconds", 1);
+        const metricsListen = metricsListenOption(opts.metricsListen);
         if (opts.processes === true) {
-          const inProcessOnly = ["workers", "metricsListen"];
-          const given = inProcessOnly.find((o) => cmd.getOptionValueSource(o) === "cli");
-          if (given !== undefined)
-            throw new UsageError(`--${kebab(given)} is not available with --processes yet`);
-          const fromCli = cmd.getOptionValueSource("rounds") === "cli";
+          if (cmd.getOptionValueSource("workers") === "cli")
+            throw new UsageError(`--${kebab("workers")} is not available with --processes yet`);
           // --drift: DEMO_DRIFT_NODE drifts in the first rounds with events (amp node --drift) and is
           // then not also made Byzantine; --epoch-seconds: every node's credit epoch.
           const drift = opts.drift === undefined ? undefined : demoDriftArgs(opts.drift);
-          const epoch =
-            opts.epochSeconds === undefined
-              ? []
-              : ["--epoch-seconds", String(parseCount(opts.epochSeconds, "--epoch-seconds", 1))];
+          if (opts.drift !== undefined) note(driftLine(opts.drift));
+          const epoch = epochSeconds === undefined ? [] : ["--epoch-seconds", String(epochSeconds)];
           const summary = await runProcessDemo(
             {
-              rounds: fromCli ? parseCount(opts.rounds, "--rounds", 1) : PROCESS_DEMO_ROUNDS,
-              events: parseCount(opts.events, "--events", 1),
+              rounds,
+              events,
               byzantine: opts.byzantine && drift === undefined,
               ...(opts.data !== undefined ? { data: opts.data } : {}),
+              ...(epochSeconds !== undefined ? { epochSeconds } : {}),
+              ...(metricsListen !== undefined ? { metricsListen } : {}),
+              drift: drift !== undefined,
               nodeArgs: (id) => [...(drift?.(id) ?? []), ...epoch],
             },
             out.say,
@@ -308,17 +213,14 @@ Examples:
           out.done(summary);
           return;
         }
-        const metricsListen = metricsListenOption(opts.metricsListen);
         const summary = await runDemo(
           {
-            rounds: parseCount(opts.rounds, "--rounds", 1),
-            events: parseCount(opts.events, "--events", 1),
+            rounds,
+            events,
             byzantine: opts.byzantine,
             workers: parseCount(opts.workers, "--workers"),
             ...(opts.data !== undefined ? { data: opts.data } : {}),
-            ...(opts.epochSeconds !== undefined
-              ? { epochSeconds: parseCount(opts.epochSeconds, "--epoch-seconds", 1) }
-              : {}),
+            ...(epochSeconds !== undefined ? { epochSeconds } : {}),
             ...(metricsListen !== undefined ? { metricsListen } : {}),
             ...(opts.drift !== undefined ? { drift: opts.drift } : {}),
           },

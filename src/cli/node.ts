@@ -6,18 +6,14 @@ import type { Command } from "commander";
 import { connectRpc } from "../chain/connect";
 import { assertDeploymentLive, readDeployment } from "../chain/deployment";
 import { loadNodeKeys, publicIdentity } from "../crypto/keys";
-import { DriftExtension } from "../drift/node-extension";
-import { driftOptionsFromManifest } from "../drift/runtime";
 import { CountedDrift } from "../drift/node-injection";
 import { loadManifest } from "../manifest";
 import { Roster, readPublicIdentity } from "../node/roster";
-import { erasureExtension } from "../erasure/extension";
 import { faultHelp, faultsFromSpecs } from "../node/faults";
 import { NodeService } from "../node/service";
-import { nodeMetricsExtension } from "../telemetry/node";
-import { CreditsExtension } from "../credits/node-extension";
 import { InvalidInputError } from "../util/errors";
 import { UsageError } from "./exit";
+import { nodeExtensions } from "./node-extensions";
 
 interface NodeOpts {
   manifest: string;
@@ -163,12 +159,7 @@ Examples:
         maxBatch: manifest.batch.maxSize,
         tickMs: manifest.batch.maxAgeMs,
         ...(faults ? { faults } : {}),
-        extensions: [
-          nodeMetricsExtension(),
-          new DriftExtension(driftOptionsFromManifest(manifest)),
-          erasureExtension(),
-          new CreditsExtension({ credit: manifest.credit, epochSeconds }),
-        ],
+        extensions: nodeExtensions(manifest, { epochSeconds }),
         ...(drift ? { drift } : {}),
       });
       if (drift) console.error(`TEST ONLY: ${opts.node} drifts (${opts.drift}) as asked by --drift`);

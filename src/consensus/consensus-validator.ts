@@ -101,6 +101,13 @@ class RoundTally {
 
 const TIMEOUT = Symbol("timeout");
 
+/** A vote request that timed out in an attempt; its answer may still come (observeLate). */
+interface LateAnswer {
+  readonly member: FederationMember;
+  readonly response: Promise<VoteResponse>;
+  readonly askedWall: number;
+}
+
 /**
  * The certificate carries a minimal quorum: voters in ascending key-name order until their weight
  * exceeds 2/3 (fewer bytes across federations, fewer checks for witnesses, less gas on-chain).
@@ -162,8 +169,17 @@ export class ConsensusValidator {
     );
     let timedOut = new Set<string>();
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-      timedOut = await this.collect(tally, round, { baseSize, baseRoot, batchRoot }, entries.length, attempt);
+      const late: LateAnswer[] = [];
+      timedOut = await this.collect(
+        tally,
+        round,
+        { baseSize, baseRoot, batchRoot },
+        entries.length,
+        attempt,
+        late,
+      );
       this.observe(tally, round, attempt, baseSize, { entries, leaves }, plan);
+      for (const a of late) this.observeLate(a, tally, round, attempt, baseSize, { entries, leaves }, plan);
       // One turn of the event loop for in-process observers (drift detection before finality).
       if (this.cfg.onVotes) await new Promise<void>((resolve) => setImmediate(resolve));
       const final = this.finalBody(tally);
@@ -194,6 +210,7 @@ export class ConsensusValidator {
     base: { baseSize: bigint; baseRoot: Uint8Array; batchRoot: Uint8Array },
     batchSize: number,
     attempt: number,
+    late: LateAnswer[],
   ): Promise<Set<string>> {
     const timedOut = new Set<string>();
     tally.answeredMs = new Map();
@@ -205,9 +222,13 @@ export class ConsensusValidator {
         try {
           const asked = performance.now();
           const askedWall = Date.now();
-          const res = await this.withTimeout(this.cfg.transport.requestVote(m.nodeId, req));
-          if (res === TIMEOUT) timedOut.add(m.nodeId);
-          else {
+          const pending = this.cfg.transport.requestVote(m.nodeId, req);
+          const res = await this.withTimeout(pending);
+          if (res === TIMEOUT) {
+            timedOut.add(m.nodeId);
+            // Still shown to the observer when it arrives (signed, so checkable late): see observeLate.
+            if (this.cfg.onVotes) late.push({ member: m, response: pending, askedWall });
+          } else {
             tally.answeredMs.set(m.nodeId, Math.round(performance.now() - asked));
             if (res.kind === "vote") tally.askedAt.set(m.nodeId, askedWall);
             await this.absorb(tally, m, res, round, attempt);
@@ -332,6 +353,63 @@ export class ConsensusValidator {
     } catch (e) {
       this.logger.warn("vote observer failed", { origin: this.origin, round, error: e });
     }
+  }
+
+  /**
+   * A vote that missed the timeout is lost for the round, not for the observer (the drift monitor):
+   * when it arrives, its signatures are checked as in `absorb` and the observer sees the round's
+   * collection with it added (a copy: the round's tally, evidence and counters are untouched).
+   * Nothing is recorded against a late vote that does not verify; it is dropped and logged.
+   */
+  private observeLate(
+    a: LateAnswer,
+    tally: RoundTally,
+    round: bigint,
+    attempt: number,
+    baseSize: bigint,
+    batch: { entries: readonly Uint8Array[]; leaves: readonly Uint8Array[] },
+    plan: { newSize: bigint; root: Uint8Array },
+  ): void {
+    const m = a.member;
+    void a.response
+      .then(async (res) => {
+        if (res.kind !== "vote") return;
+        const checked = new Map<string, Seen>();
+        for (const vote of res.votes) {
+          if (vote.nodeId !== m.nodeId) continue;
+          const verifier = this.verifiers.get(m.nodeId)!;
+          const c = await checkVote(
+            vote,
+            m,
+            verifier,
+            this.cfg.federation,
+            round,
+            this.cfg.domain,
+            this.cfg.mldsa,
+          );
+          if (c.ok) checked.set(c.body, { vote, checkpoint: c.checkpoint });
+          else
+            this.logger.info("late vote does not verify: dropped", {
+              origin: this.origin,
+              round,
+              node: m.nodeId,
+            });
+        }
+        const known = tally.seen.get(m.nodeId);
+        if (checked.size === 0 || [...checked.keys()].every((b) => known?.has(b))) return;
+        const view = new RoundTally();
+        for (const [id, bodies] of tally.seen) view.seen.set(id, new Map(bodies));
+        for (const [id, t] of tally.receivedAt) view.receivedAt.set(id, t);
+        for (const [id, t] of tally.askedAt) view.askedAt.set(id, t);
+        view.seen.set(m.nodeId, new Map([...(known ?? []), ...checked]));
+        view.receivedAt.set(m.nodeId, Date.now());
+        view.askedAt.set(m.nodeId, a.askedWall);
+        view.lastVoteAt = performance.now();
+        this.observe(view, round, attempt, baseSize, batch, plan);
+      })
+      .catch((e: unknown) =>
+        this.logger.info("late vote not observed", { origin: this.origin, round, node: m.nodeId, error: e }),
+      );
   }
 
   private countCast(nodeId: string): void {

@@ -231,12 +231,16 @@ export async function startLocalFederation(opts: LocalFederationOptions): Promis
       const port = await freePort();
       rpc = `http://127.0.0.1:${port}`;
       const hardhat = require.resolve("hardhat/internal/cli/cli.js", { paths: [repoRoot] });
+      // An installed package ships no hardhat.config.ts: its plain-JS config (the same network).
+      const config = fs.existsSync(path.join(repoRoot, "hardhat.config.ts"))
+        ? {}
+        : { HARDHAT_CONFIG: path.join(repoRoot, "hardhat.embedded.config.js") };
       sup.start({
         name: "chain",
         command: process.execPath,
         args: [hardhat, "node", "--hostname", "127.0.0.1", "--port", String(port)],
         cwd: repoRoot,
-        env,
+        env: { ...env, ...config },
         logFile: path.join(logs, "chain.log"),
         restart: false,
       });
@@ -268,6 +272,7 @@ export async function startLocalFederation(opts: LocalFederationOptions): Promis
       })),
       updatedAt: new Date().toISOString(),
     };
+    state.chainPid = sup.pid("chain") ?? null;
     for (const n of state.nodes) {
       fs.mkdirSync(n.dataDir, { recursive: true });
       if (opts.startNodes === false) continue;

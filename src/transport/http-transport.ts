@@ -19,6 +19,9 @@ import {
   signBody,
 } from "./wire";
 
+/** How long one vote request may take before the HTTP call is abandoned (per try). */
+export const LATE_VOTE_WAIT_MS = 10_000;
+
 export interface HttpTransportConfig {
   /** The sending (coordinating) node. */
   readonly nodeId: string;
@@ -79,7 +82,15 @@ export class HttpTransport implements Transport {
 
   async requestVote(nodeId: string, request: VoteRequest): Promise<VoteResponse> {
     try {
-      const raw = await this.signedPost(nodeId, "/v1/validator/vote", encodeVoteRequest(request));
+      // Longer than the coordinator's vote timeout (3 s): a vote that misses it still arrives and
+      // is shown to the drift monitor (ConsensusValidator.observeLate) instead of being aborted here.
+      const raw = await this.signedPost(
+        nodeId,
+        "/v1/validator/vote",
+        encodeVoteRequest(request),
+        undefined,
+        LATE_VOTE_WAIT_MS,
+      );
       return decodeVoteResponse(parseJson(raw, `vote answer of ${nodeId}`));
     } catch (e) {
       // Every failure to get an answer is "no vote this attempt" for the coordinator.

@@ -16,12 +16,12 @@ async function amp(...args: string[]): Promise<{ code: number; err: string }> {
 }
 
 describe("amp demo --processes: options and the round table", function () {
-  it("refuses in-process-only options and bad counts with a usage error before starting anything", async function () {
+  it("refuses the in-process-only --workers, bad values and bad counts with a usage error before starting anything", async function () {
     const cases: [string[], RegExp][] = [
       [["--workers", "2"], /--workers is not available with --processes yet/],
       [["--epoch-seconds", "0"], /--epoch-seconds/],
       [["--drift", "no_such_cause"], /--drift/],
-      [["--metrics-listen", "127.0.0.1:0"], /--metrics-listen is not available with --processes yet/],
+      [["--metrics-listen", "127.0.0.1"], /--metrics-listen must be HOST:PORT/],
       [["--rounds", "0"], /--rounds must be an integer ≥ 1, got "0"/],
       [["--events", "x"], /--events must be an integer ≥ 1, got "x"/],
     ];

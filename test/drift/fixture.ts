@@ -38,6 +38,8 @@ export interface DriftSetup {
   readonly monitor: DriftMonitor;
   readonly injector: DriftInjector;
   readonly faults: FaultInjector;
+  /** Every vote collection the coordinator showed the monitor, in order. */
+  readonly collections: VoteCollection[];
   /** Run one round and wait for the monitor. */
   round(round: bigint, entries: Uint8Array[]): Promise<void>;
   close(): void;
@@ -47,6 +49,7 @@ export function driftSetup(
   origin: string,
   nodeIds: readonly string[],
   config: Partial<DriftConfig> = {},
+  voteTimeoutMs = 2000,
 ): DriftSetup {
   const dir = tmpDir("amp-drift-");
   const injector = new DriftInjector();
@@ -54,9 +57,14 @@ export function driftSetup(
   const store = new DriftStore(path.join(dir, "drift.sqlite"));
   const probe = new InProcessDriftProbe();
   const monitor = new DriftMonitor({ store, probe, config });
+  const collections: VoteCollection[] = [];
+  const onVotes = (c: VoteCollection) => {
+    collections.push(c);
+    monitor.observer(c);
+  };
   const fed = buildFederation(
     { origin, nodes: nodeIds.map((id) => ({ keys: deriveThrowawayKeys("drift-test", id), weight: 2500n })) },
-    { dataDir: dir, domain: DOMAIN, faults, drift: injector, voteTimeoutMs: 2000, onVotes: monitor.observer },
+    { dataDir: dir, domain: DOMAIN, faults, drift: injector, voteTimeoutMs, onVotes },
   );
   probe.register(...fed.nodes);
   return {
@@ -66,6 +74,7 @@ export function driftSetup(
     monitor,
     injector,
     faults,
+    collections,
     async round(round, entries) {
       const out = await fed.coordinator.runRound(round, entries);
       if (out.status !== "final") throw new Error(`round ${round} failed: ${out.reason}`);

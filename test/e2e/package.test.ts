@@ -4,7 +4,7 @@
  *
  * - before the build, `amp deploy` names the missing step instead of failing on `typechain-types`;
  * - `npm run prepare` (what `npm ci` runs) leaves a working compiled CLI: `amp deploy --rpc` against
- *   a separate node works with nothing else run first, and the embedded `amp demo` runs compiled;
+ *   a separate node works with nothing else run first, and the in-process `amp demo` runs compiled;
  * - a source newer than dist/ is what runs (a stale build never shadows the code);
  * - the packed tarball installed globally gives an `amp` that works from an empty folder.
  */
@@ -112,11 +112,11 @@ describe("e2e: install and start amp like a new user (fresh copy, npm ci's prepa
     expect(r.stdout).to.match(/GlobalProofAnchor\s+0x[0-9a-fA-F]{40}/);
   });
 
-  it("the compiled CLI runs the embedded demo (its Hardhat config needs no TypeScript)", async function () {
+  it("the compiled CLI runs the in-process demo (its Hardhat config needs no TypeScript)", async function () {
     const r = await amp(["demo", "--rounds", "1", "--events", "2", "--workers", "0"], tmp);
     expect(r.code, r.stderr).to.equal(0);
-    expect(r.stdout).to.match(/^legend: round N /m);
-    expect(r.stdout).to.match(/^round 1 .*tx 0x/m);
+    expect(r.stdout).to.match(/^legend: /m);
+    expect(r.stdout).to.match(/^1 +\+2=2 0x[0-9a-f]{8}… .* 0x[0-9a-f]{8}… /m);
     expect(r.stdout).to.match(/^VALID event /m);
   });
 
