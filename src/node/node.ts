@@ -591,6 +591,8 @@ export interface PeerWire {
   readonly requests: number;
   readonly sentBytes: number;
   readonly receivedBytes: number;
+  /** The same per route (`POST /v1/round/anchored`, `GET /v1/anchors/:n`, …). */
+  readonly routes: Readonly<Record<string, { requests: number; sentBytes: number; receivedBytes: number }>>;
 }
 
 export interface NodeStatus {
