@@ -80,6 +80,7 @@ export function latencies(chunks: readonly Chunk[], stats: readonly NodeStats[])
 /** Bytes on the wire between federations, per ordered pair "A→B" (A's nodes sent the requests). */
 export function bytesBetweenFederations(stats: readonly NodeStats[]) {
   const pairs: Record<string, { requests: number; sentBytes: number; receivedBytes: number }> = {};
+  const byRoute: Record<string, { requests: number; bytes: number }> = {};
   let total = 0;
   let withinFederations = 0;
   for (const s of stats) {
@@ -94,9 +95,15 @@ export function bytesBetweenFederations(stats: readonly NodeStats[]) {
       p.sentBytes += w.sentBytes;
       p.receivedBytes += w.receivedBytes;
       total += w.sentBytes + w.receivedBytes;
+      for (const [route, c] of Object.entries(w.routes)) {
+        const r = (byRoute[route] ??= { requests: 0, bytes: 0 });
+        r.requests += c.requests;
+        r.bytes += c.sentBytes + c.receivedBytes;
+      }
     }
   }
-  return { totalBytes: total, pairs, withinFederationsBytes: withinFederations };
+  const routes = Object.fromEntries(Object.entries(byRoute).sort((a, b) => b[1].bytes - a[1].bytes));
+  return { totalBytes: total, pairs, byRoute: routes, withinFederationsBytes: withinFederations };
 }
 
 /** P50/P95 of each stage, over the coordinators' final rounds and the relays' anchored rounds. */
@@ -115,5 +122,17 @@ export function stages(stats: readonly NodeStats[]) {
     coordinatorMs: summarise(stats.flatMap((s) => s.final)),
     relayMs: summarise(anchored),
     roundTotalMs: dist(anchored.map((r) => r.anchoredAt - r.startedAt)),
+    // From round R's anchor receipt (at its relay) to the tick that drove R+1 starting (its proposer).
+    betweenRoundsMs: dist(gaps(anchored)),
   };
+}
+
+function gaps(anchored: readonly { round: string; startedAt: number; anchoredAt: number }[]): number[] {
+  const byRound = new Map(anchored.map((r) => [BigInt(r.round), r]));
+  const out: number[] = [];
+  for (const [round, r] of byRound) {
+    const next = byRound.get(round + 1n);
+    if (next) out.push(next.startedAt - r.anchoredAt);
+  }
+  return out;
 }

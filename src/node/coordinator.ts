@@ -217,21 +217,29 @@ export class Coordinator {
     stored: Uint8Array[] | undefined,
   ): Promise<Uint8Array[] | undefined> {
     const storedRoot = stored && hex(rootHash(stored.map((e) => leafHash(e))));
-    for (const peer of this.fed.nodes) {
-      let signed: { round?: string; baseSize?: string; batchRoot?: string; batchSize?: number } | undefined;
-      if (peer.id === this.node.id) {
+    type Signed = { round?: string; baseSize?: string; batchRoot?: string; batchSize?: number } | undefined;
+    // Every peer is asked at once (one round trip, not one per peer); the answers are then taken
+    // in federation order, as before.
+    const answers = await Promise.all(
+      this.fed.nodes.map((peer): Promise<Signed> => {
+        if (peer.id !== this.node.id) {
+          return this.node.transport.client
+            .json<Signed>(peer.url, { method: "GET", path: "/v1/validator/signed" })
+            .catch(() => undefined);
+        }
         const s = this.node.validator.signedBatch();
-        signed = s && {
-          round: s.round.toString(),
-          baseSize: s.baseSize.toString(),
-          batchRoot: hex(s.batchRoot),
-          batchSize: Number(s.treeSize - s.baseSize),
-        };
-      } else {
-        signed = await this.node.transport.client
-          .json<typeof signed>(peer.url, { method: "GET", path: "/v1/validator/signed" })
-          .catch(() => undefined);
-      }
+        return Promise.resolve(
+          s && {
+            round: s.round.toString(),
+            baseSize: s.baseSize.toString(),
+            batchRoot: hex(s.batchRoot),
+            batchSize: Number(s.treeSize - s.baseSize),
+          },
+        );
+      }),
+    );
+    for (const [i, peer] of this.fed.nodes.entries()) {
+      const signed = answers[i];
       if (!signed || signed.round !== round.toString() || signed.baseSize !== base.toString()) continue;
       if (storedRoot === signed.batchRoot) return stored;
       const got = await this.entriesOf(peer.id, round, signed.batchSize ?? 0);
@@ -246,23 +254,45 @@ export class Coordinator {
     return got.length === count ? got : undefined;
   }
 
-  /** Oldest pending events of every reachable node, round-robin, deduplicated, ≤ maxBatch. */
+  /**
+   * Oldest pending events of every reachable node, round-robin, deduplicated, ≤ maxBatch. Each node
+   * is asked for its share (⌈maxBatch / n⌉) first, not maxBatch: under load every node holds more
+   * than its share and sending maxBatch each moved n times what the batch takes. Only when the
+   * shares leave room (uneven load, duplicates) are the nodes that filled theirs asked for more.
+   */
   private async collectPending(): Promise<Uint8Array[]> {
-    const lists = await Promise.all(
-      this.fed.nodes.map(async (peer) => {
-        if (peer.id === this.node.id) return this.node.pending(this.maxBatch).map((e) => e.canonical);
-        try {
-          const o = await this.node.transport.client.json<{ events?: unknown }>(peer.url, {
-            method: "GET",
-            path: `/v1/inbox?limit=${this.maxBatch}`,
-          });
-          return Array.isArray(o.events) ? decodeEntries(o.events, `inbox of ${peer.id}`) : [];
-        } catch (e) {
-          if (!(e instanceof PeerError)) throw e;
-          return [];
-        }
-      }),
-    );
+    const nodes = this.fed.nodes;
+    const share = Math.ceil(this.maxBatch / nodes.length);
+    let lists = await Promise.all(nodes.map((peer) => this.inboxOf(peer, share)));
+    let out = this.interleave(lists);
+    if (out.length < this.maxBatch && lists.some((l) => l.length >= share)) {
+      lists = await Promise.all(
+        nodes.map((peer, i) =>
+          lists[i]!.length >= share ? this.inboxOf(peer, this.maxBatch) : Promise.resolve(lists[i]!),
+        ),
+      );
+      out = this.interleave(lists);
+    }
+    return out;
+  }
+
+  /** The oldest `limit` pending events of `peer` (none when it does not answer). */
+  private async inboxOf(peer: { id: string; url: string }, limit: number): Promise<Uint8Array[]> {
+    if (peer.id === this.node.id) return this.node.pending(limit).map((e) => e.canonical);
+    try {
+      const o = await this.node.transport.client.json<{ events?: unknown }>(peer.url, {
+        method: "GET",
+        path: `/v1/inbox?limit=${limit}`,
+      });
+      return Array.isArray(o.events) ? decodeEntries(o.events, `inbox of ${peer.id}`) : [];
+    } catch (e) {
+      if (!(e instanceof PeerError)) throw e;
+      return [];
+    }
+  }
+
+  /** Round-robin over the lists, dropping duplicates and anchored events, ≤ maxBatch. */
+  private interleave(lists: readonly Uint8Array[][]): Uint8Array[] {
     const out: Uint8Array[] = [];
     const seen = new Set<string>();
     for (let i = 0; out.length < this.maxBatch && lists.some((l) => i < l.length); i++) {

@@ -266,8 +266,10 @@ export function buildNodeServer(
       // when it matches the chain. The round loop is woken first (its tick catches up too).
       const record = decodeRecord(parseJson(raw(req.body), "body"));
       opts.onAnchored?.();
-      await node.catchUp();
+      // The record is checked against the chain on its own (no archive needed): kept before the
+      // catch-up, so that catch-up finds it held instead of asking every peer for it.
       const stored = await node.acceptRecord(record);
+      await node.catchUp();
       return { stored };
     }),
   );

@@ -129,6 +129,7 @@ export class NodeService {
   readonly app: FastifyInstance;
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
+  private kickAgain = false;
   private stopped = false;
   readonly ctx: NodeExtensionContext;
   private readonly pending = new Set<Promise<void>>();
@@ -200,15 +201,20 @@ export class NodeService {
     for (const ext of this.cfg.extensions ?? []) await ext.start?.(this.ctx);
     const loop = () => {
       if (this.stopped) return;
-      this.kick();
+      if (!this.ticking) this.kick(); // the periodic tick is skipped, not queued, while one runs
       this.timer = setTimeout(loop, this.cfg.tickMs ?? 250);
     };
     loop();
   }
 
-  /** Run one tick now unless one is running. */
+  /** Run one tick now; during a tick, one more right after it (a wake-up event is never lost). */
   kick(): void {
-    if (this.ticking || this.stopped) return;
+    if (this.stopped) return;
+    if (this.ticking) {
+      this.kickAgain = true;
+      return;
+    }
+    this.kickAgain = false;
     this.ticking = this.driver
       .tick()
       .then((r) => {
@@ -216,7 +222,10 @@ export class NodeService {
         this.notifyExtensions(r);
       })
       .catch((e: Error) => this.node.logger.warn("tick failed", { error: e.message }))
-      .finally(() => (this.ticking = undefined));
+      .finally(() => {
+        this.ticking = undefined;
+        if (this.kickAgain) this.kick();
+      });
   }
 
   /** Extensions see every tick without holding up the next one; close() waits for them. */

@@ -90,6 +90,13 @@ export interface WireCount {
   sentBytes: number;
   /** Status line, response headers and body (0 for a try that got no answer). */
   receivedBytes: number;
+  /** The same counts per route: method and path, query dropped, numbers as `:n` (`GET /v1/anchors/:n`). */
+  routes: Record<string, { requests: number; sentBytes: number; receivedBytes: number }>;
+}
+
+/** `GET /v1/anchors/:n` for `GET /v1/anchors/12?x=1`: the route a request's bytes are counted under. */
+export function routeOf(method: string, pathAndQuery: string): string {
+  return `${method} ${pathAndQuery.split("?")[0]!.replace(/\/\d+(?=\/|$)/g, "/:n")}`;
 }
 
 /** Bytes of an HTTP/1.1 request head with these headers (undici adds ≈ 100 B of its own, not counted). */
@@ -127,7 +134,7 @@ export class PeerClient {
 
   private count(base: string): WireCount {
     let c = this.counts.get(base);
-    if (!c) this.counts.set(base, (c = { requests: 0, sentBytes: 0, receivedBytes: 0 }));
+    if (!c) this.counts.set(base, (c = { requests: 0, sentBytes: 0, receivedBytes: 0, routes: {} }));
     return c;
   }
 
@@ -136,6 +143,11 @@ export class PeerClient {
     const base = baseUrl.replace(/\/$/, "");
     const url = base + req.path;
     const counter = this.count(base);
+    const route = (counter.routes[routeOf(req.method, req.path)] ??= {
+      requests: 0,
+      sentBytes: 0,
+      receivedBytes: 0,
+    });
     let last: PeerError | undefined;
     const tries = Math.min(req.tries ?? this.tries, this.tries);
     for (let attempt = 1; attempt <= tries; attempt++) {
@@ -146,17 +158,23 @@ export class PeerClient {
           ...req.headers,
         };
         const bodyBytes = req.body === undefined ? 0 : Buffer.byteLength(req.body);
+        const sent = requestHeadBytes(req.method, new URL(url), headers, bodyBytes) + bodyBytes;
         counter.requests++;
-        counter.sentBytes += requestHeadBytes(req.method, new URL(url), headers, bodyBytes) + bodyBytes;
+        counter.sentBytes += sent;
+        route.requests++;
+        route.sentBytes += sent;
         const res = await fetch(url, {
           method: req.method,
           headers,
           ...(req.body !== undefined ? { body: req.body } : {}),
           signal: AbortSignal.timeout(req.timeoutMs ?? this.timeoutMs),
         });
-        counter.receivedBytes += responseHeadBytes(res);
+        const head = responseHeadBytes(res);
+        counter.receivedBytes += head;
+        route.receivedBytes += head;
         const body = await readBounded(res, this.maxBodyBytes);
         counter.receivedBytes += body.length;
+        route.receivedBytes += body.length;
         const contentType = res.headers.get("content-type") ?? "";
         if (res.ok) return { status: res.status, contentType, body };
         const text = body.toString("utf8").slice(0, 500);

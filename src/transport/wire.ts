@@ -3,6 +3,7 @@
  * request signature: `amp-signature: <nodeId> <0x EIP-191 secp256k1 signature over the raw body>`.
  * Decoders check every field and throw InvalidInputError naming it.
  */
+import { createHash } from "node:crypto";
 import { Wallet, verifyMessage } from "ethers";
 import type { BatchDelivery, Vote, VoteRequest, VoteResponse } from "../consensus/types";
 import { IJsonError, parseIJson } from "../events/ijson";
@@ -187,9 +188,19 @@ export function decodeVoteResponse(o: Json): VoteResponse {
   throw new InvalidInputError(`${w}: unknown kind "${kind}"`);
 }
 
+/**
+ * What an `amp-signature` signs (EIP-191 personal message): the SHA-256 of the exact body bytes,
+ * domain-separated. Hashing natively and signing 88 bytes instead of EIP-191 over a whole batch
+ * body (keccak in JavaScript over hundreds of KB, at the sender and at every receiver) took half
+ * of a federation's CPU at 1000 events/s; SHA-256 binds the body as firmly.
+ */
+export function bodyDigestMessage(body: string | Uint8Array): string {
+  return `amp-http-body/v1 sha256:${createHash("sha256").update(body).digest("hex")}`;
+}
+
 /** `amp-signature` header value for `body`, signed with the sending node's secp256k1 key. */
-export function signBody(nodeId: string, wallet: Wallet, body: string): string {
-  return `${nodeId} ${wallet.signMessageSync(body)}`;
+export function signBody(nodeId: string, wallet: Wallet, body: string | Uint8Array): string {
+  return `${nodeId} ${wallet.signMessageSync(bodyDigestMessage(body))}`;
 }
 
 /**
@@ -198,7 +209,7 @@ export function signBody(nodeId: string, wallet: Wallet, body: string): string {
  */
 export function verifyBody(
   header: string | undefined,
-  body: string,
+  body: string | Uint8Array,
   addressOf: (id: string) => string | undefined,
 ): string {
   const m = /^([A-Za-z0-9._-]{1,64}) (0x[0-9a-fA-F]{130})$/.exec(header ?? "");
@@ -211,7 +222,7 @@ export function verifyBody(
     );
   let recovered: string;
   try {
-    recovered = verifyMessage(body, sig);
+    recovered = verifyMessage(bodyDigestMessage(body), sig);
   } catch (e) {
     throw new UnauthenticatedError(`${SIGNATURE_HEADER}: signature does not parse`, e);
   }

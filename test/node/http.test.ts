@@ -10,7 +10,7 @@ import { buildNodeServer } from "../../src/node/http";
 import { FederationNode } from "../../src/node/node";
 import { anchorView } from "../../src/node/service";
 import type { Roster } from "../../src/node/roster";
-import { SIGNATURE_HEADER, signBody } from "../../src/transport/wire";
+import { SIGNATURE_HEADER, bodyDigestMessage, signBody } from "../../src/transport/wire";
 import { deployForRoster, keysOf, loopbackManifest, ndjson, rosterOf, tmpDir } from "./helpers";
 
 describe("node HTTP routes (fastify.inject)", function () {
@@ -121,6 +121,26 @@ describe("node HTTP routes (fastify.inject)", function () {
       expect(
         (await post("/v1/validator/batch", batch, { [SIGNATURE_HEADER]: outsider })).statusCode,
       ).to.equal(403);
+    });
+
+    it("403 for a member's signature over other bytes, or over the raw body instead of its SHA-256", async () => {
+      const member = keysOf("ssid-us-1").wallet;
+      const other = batch.replace('"round":"1"', '"round":"2"');
+      const moved = await post("/v1/validator/batch", other, {
+        [SIGNATURE_HEADER]: signBody("ssid-us-1", member, batch),
+      });
+      expect(moved.statusCode).to.equal(403);
+      expect(moved.json<{ message: string }>().message).to.match(/not signed by ssid-us-1/);
+      // The signature covers "amp-http-body/v1 sha256:<hex>" (bodyDigestMessage), not the body itself.
+      const whole = `ssid-us-1 ${member.signMessageSync(batch)}`;
+      expect((await post("/v1/validator/batch", batch, { [SIGNATURE_HEADER]: whole })).statusCode).to.equal(
+        403,
+      );
+      const digest = `ssid-us-1 ${member.signMessageSync(bodyDigestMessage(batch))}`;
+      expect((await post("/v1/validator/batch", batch, { [SIGNATURE_HEADER]: digest })).statusCode).to.equal(
+        200,
+      );
+      expect(bodyDigestMessage(Buffer.from(batch))).to.equal(bodyDigestMessage(batch));
     });
 
     it("accepts a member's signed batch; a malformed vote request is 400 naming the field", async () => {

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import Fastify, { type FastifyInstance } from "fastify";
-import { PeerClient, PeerError } from "../../src/transport/client";
+import { PeerClient, PeerError, routeOf } from "../../src/transport/client";
 
 describe("transport/PeerClient", function () {
   let app: FastifyInstance;
@@ -94,6 +94,17 @@ describe("transport/PeerClient", function () {
     expect(all.requests).to.equal(one.requests + 3); // each retry crossed the wire again
     await c.request("http://127.0.0.1:9", { method: "GET", path: "/", tries: 1 }).catch(() => undefined);
     expect(c.wire().get("http://127.0.0.1:9")).to.include({ requests: 1, receivedBytes: 0 });
+    // The same bytes per route (method + path, query dropped, numbers as :n), adding up to the totals.
+    expect(all.routes["POST /echo"]).to.deep.equal({
+      requests: 1,
+      sentBytes: one.sentBytes,
+      receivedBytes: one.receivedBytes,
+    });
+    expect(all.routes["GET /full"]?.requests).to.equal(3);
+    const sum = Object.values(all.routes).reduce((a, r) => a + r.sentBytes + r.receivedBytes, 0);
+    expect(sum).to.equal(all.sentBytes + all.receivedBytes);
+    expect(routeOf("GET", "/v1/anchors/12")).to.equal("GET /v1/anchors/:n");
+    expect(routeOf("GET", "/v1/archive/entries?from=0&to=10")).to.equal("GET /v1/archive/entries");
   });
 
   it("refuses an answer larger than its bound and a peer that is not there", async () => {
