@@ -59,6 +59,8 @@ export class KillWorld {
   private readonly signed = new Map<string, string>();
   equivocations: string[] = [];
   submitRefusals = 0;
+  /** Extra `amp up` arguments (e.g. `--epoch-seconds N`). */
+  upArgs: string[] = [];
 
   constructor(
     readonly dir: string,
@@ -114,7 +116,7 @@ export class KillWorld {
   /** Start `amp up --rpc` and wait until it recorded itself and every node answers. */
   async startUp(): Promise<void> {
     this.up = this.spawnGroup(
-      [AMP, "up", "--rpc", this.rpc, "--data", path.join(this.dir, "data")],
+      [AMP, "up", "--rpc", this.rpc, "--data", path.join(this.dir, "data"), ...this.upArgs],
       "up.out",
     );
     const pid = this.up.pid!;
