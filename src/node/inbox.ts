@@ -105,6 +105,13 @@ export class Inbox {
     return rows.map(toEvent);
   }
 
+  /** Every pending event id, in arrival order. */
+  ids(): string[] {
+    return (this.db.prepare("SELECT event_id FROM inbox ORDER BY seq").all() as { event_id: string }[]).map(
+      (r) => r.event_id,
+    );
+  }
+
   remove(eventIds: readonly string[]): void {
     const del = this.db.prepare("DELETE FROM inbox WHERE event_id = ?");
     this.db.transaction(() => {
