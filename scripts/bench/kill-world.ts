@@ -283,6 +283,8 @@ export interface InvariantReport {
   /** Evidence records other than `withheld-vote` (a killed validator does not vote): must be 0. */
   evidenceRecords: number;
   consistencyExit: number;
+  /** Why the wait for every acknowledged event to be anchored ended without it (null: it came). */
+  stalled: string | null;
 }
 
 /** Open a node's archive read-only: event ids and leaf hashes of its log. */
@@ -325,7 +327,9 @@ export async function checkInvariants(w: KillWorld, timeoutMs: number): Promise<
   const byFed = new Map<string, typeof w.fed.nodes>();
   for (const n of w.fed.nodes) byFed.set(n.federation, [...(byFed.get(n.federation) ?? []), n]);
   const total = [...w.acked.values()].reduce((a, s) => a + s.size, 0);
-  // Every node of a federation at a size covering its acknowledged events, nothing pending.
+  // Every node of a federation at a size covering its acknowledged events, nothing pending. If that
+  // never comes (a stalled federation), the checks still run and the report says so.
+  let stalled: string | null = null;
   await until(
     "every acknowledged event anchored on every node",
     async () => {
@@ -339,7 +343,9 @@ export async function checkInvariants(w: KillWorld, timeoutMs: number): Promise<
       return true;
     },
     timeoutMs,
-  );
+  ).catch((e: unknown) => {
+    stalled = (e as Error).message;
+  });
   let lost = 0;
   let duplicates = 0;
   const evidenceByKind: Record<string, number> = {};
@@ -382,5 +388,6 @@ export async function checkInvariants(w: KillWorld, timeoutMs: number): Promise<
       .filter(([k]) => k !== "withheld-vote")
       .reduce((a, [, n]) => a + n, 0),
     consistencyExit: cons.code,
+    stalled,
   };
 }

@@ -251,7 +251,7 @@ export async function runKillCampaign(opts: KillCampaignOptions): Promise<KillCa
     await load;
     say("load stopped; waiting until every acknowledged event is anchored");
     const inv = await checkInvariants(w, 600_000);
-    const alloc = await credits.check(300_000);
+    const alloc = await credits.check(inv.stalled === null ? 300_000 : 30_000);
     const ok =
       inv.lost === 0 &&
       inv.duplicates === 0 &&
@@ -261,6 +261,7 @@ export async function runKillCampaign(opts: KillCampaignOptions): Promise<KillCa
       inv.evidenceRecords === 0 &&
       inv.consistencyExit === 0 &&
       inv.acknowledgedEvents > 0 &&
+      inv.stalled === null &&
       alloc.allocationsRecordedTwice === 0 &&
       alloc.epochsIncomplete === 0 &&
       alloc.storedAllocationMismatches === 0;
