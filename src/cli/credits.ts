@@ -332,7 +332,12 @@ Examples:
           checkRecord(raw); // a malformed record is INVALID before the chain is asked
         } catch (cause) {
           if (cause instanceof IJsonError || cause instanceof AllocationRecordError) {
-            console.log(`INVALID ${cause.shortMessage}`);
+            // Field first, as for every other INVALID line of this command.
+            const what =
+              cause instanceof AllocationRecordError
+                ? cause.field
+                : `${file}: not ${/malformed JSON/.test(cause.shortMessage) ? "JSON" : "I-JSON"}`;
+            console.log(`INVALID ${what}: ${cause.shortMessage}`);
             process.exitCode = 1;
             return;
           }
