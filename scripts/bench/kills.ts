@@ -11,6 +11,8 @@
  * | witnessing       | a node's witness state file grew (add-checkpoint)        | that witness                    |
  * | anchor-before-tx | both federations sealed round R (QCs being gathered)     | R's proposer (relay)            |
  * | anchor-after-tx  | the chain's nextRound passed R (anchor tx mined)         | R's relay, before it tells all  |
+ * | allocation-before-tx | a node wrote credits/pending.json (epoch not on-chain) | that node (the allocator)    |
+ * | allocation-after-tx  | a new epoch's recordAllocations is on-chain            | its sender, before it stores |
  * | amp-up           | a random moment (0–3 s)                                  | `amp up` itself (then restarted)|
  *
  * Node kills are restarted by the supervisor; `amp up` is restarted by the campaign. After the
@@ -18,7 +20,7 @@
  * checks: every acknowledged event in every node's log of its federation exactly once (lost = 0,
  * duplicates = 0), nothing pending, no round anchored twice (GlobalRootAnchored logs), no
  * validator persisted two batches for one round (sampled validator state), no evidence records,
- * `amp consistency` exits 0. Prints one JSON object; exits 1 if an invariant fails.
+ * `amp consistency` exits 0, no allocation recorded twice (./kill-credits.ts). Prints one JSON object; exits 1 if an invariant fails.
  */
 import fs from "node:fs";
 import os from "node:os";
