@@ -59,6 +59,8 @@ export class KillWorld {
   private readonly signed = new Map<string, string>();
   equivocations: string[] = [];
   submitRefusals = 0;
+  /** Extra `amp up` arguments (e.g. `--epoch-seconds N`). */
+  upArgs: string[] = [];
 
   constructor(
     readonly dir: string,
@@ -114,7 +116,7 @@ export class KillWorld {
   /** Start `amp up --rpc` and wait until it recorded itself and every node answers. */
   async startUp(): Promise<void> {
     this.up = this.spawnGroup(
-      [AMP, "up", "--rpc", this.rpc, "--data", path.join(this.dir, "data")],
+      [AMP, "up", "--rpc", this.rpc, "--data", path.join(this.dir, "data"), ...this.upArgs],
       "up.out",
     );
     const pid = this.up.pid!;
@@ -281,6 +283,8 @@ export interface InvariantReport {
   /** Evidence records other than `withheld-vote` (a killed validator does not vote): must be 0. */
   evidenceRecords: number;
   consistencyExit: number;
+  /** Why the wait for every acknowledged event to be anchored ended without it (null: it came). */
+  stalled: string | null;
 }
 
 /** Open a node's archive read-only: event ids and leaf hashes of its log. */
@@ -323,7 +327,9 @@ export async function checkInvariants(w: KillWorld, timeoutMs: number): Promise<
   const byFed = new Map<string, typeof w.fed.nodes>();
   for (const n of w.fed.nodes) byFed.set(n.federation, [...(byFed.get(n.federation) ?? []), n]);
   const total = [...w.acked.values()].reduce((a, s) => a + s.size, 0);
-  // Every node of a federation at a size covering its acknowledged events, nothing pending.
+  // Every node of a federation at a size covering its acknowledged events, nothing pending. If that
+  // never comes (a stalled federation), the checks still run and the report says so.
+  let stalled: string | null = null;
   await until(
     "every acknowledged event anchored on every node",
     async () => {
@@ -337,7 +343,9 @@ export async function checkInvariants(w: KillWorld, timeoutMs: number): Promise<
       return true;
     },
     timeoutMs,
-  );
+  ).catch((e: unknown) => {
+    stalled = (e as Error).message;
+  });
   let lost = 0;
   let duplicates = 0;
   const evidenceByKind: Record<string, number> = {};
@@ -380,5 +388,6 @@ export async function checkInvariants(w: KillWorld, timeoutMs: number): Promise<
       .filter(([k]) => k !== "withheld-vote")
       .reduce((a, [, n]) => a + n, 0),
     consistencyExit: cons.code,
+    stalled,
   };
 }

@@ -11,6 +11,8 @@
  * | witnessing       | a node's witness state file grew (add-checkpoint)        | that witness                    |
  * | anchor-before-tx | both federations sealed round R (QCs being gathered)     | R's proposer (relay)            |
  * | anchor-after-tx  | the chain's nextRound passed R (anchor tx mined)         | R's relay, before it tells all  |
+ * | allocation-before-tx | a node wrote credits/pending.json (epoch not on-chain) | that node (the allocator)    |
+ * | allocation-after-tx  | a new epoch's recordAllocations is on-chain            | its sender, before it stores |
  * | amp-up           | a random moment (0–3 s)                                  | `amp up` itself (then restarted)|
  *
  * Node kills are restarted by the supervisor; `amp up` is restarted by the campaign. After the
@@ -18,12 +20,13 @@
  * checks: every acknowledged event in every node's log of its federation exactly once (lost = 0,
  * duplicates = 0), nothing pending, no round anchored twice (GlobalRootAnchored logs), no
  * validator persisted two batches for one round (sampled validator state), no evidence records,
- * `amp consistency` exits 0. Prints one JSON object; exits 1 if an invariant fails.
+ * `amp consistency` exits 0, no allocation recorded twice (./kill-credits.ts). Prints one JSON object; exits 1 if an invariant fails.
  */
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { ensureDist } from "../ensure-dist";
+import { CreditsWatch, type AllocationReport } from "./kill-credits";
 import { KillWorld, checkInvariants, sleep, until, type InvariantReport } from "./kill-world";
 
 export const STAGES = [
@@ -33,6 +36,8 @@ export const STAGES = [
   "witnessing",
   "anchor-before-tx",
   "anchor-after-tx",
+  "allocation-before-tx",
+  "allocation-after-tx",
   "amp-up",
 ] as const;
 export type Stage = (typeof STAGES)[number];
@@ -56,10 +61,14 @@ export interface KillCampaignOptions {
   readonly upShare?: number;
   /** Stop killing after this many minutes (then check the invariants as usual); default: no limit. */
   readonly maxMinutes?: number;
+  /** Credit epoch of every node (`amp up --epoch-seconds`; default 15): allocations to kill. */
+  readonly epochSeconds?: number;
+  /** Only these stages (default: all); `amp-up` is always among them. */
+  readonly stages?: readonly Stage[];
   readonly say?: (line: string) => void;
 }
 
-export interface KillCampaignReport extends InvariantReport {
+export interface KillCampaignReport extends InvariantReport, AllocationReport {
   bench: "kills";
   seed: number;
   kills: number;
@@ -67,6 +76,8 @@ export interface KillCampaignReport extends InvariantReport {
   killsByTarget: Record<string, number>;
   triggerMisses: number;
   ingestPostsCut: number;
+  /** Where each allocation kill landed (read from the chain right after it). */
+  allocationKillPoints: Record<string, number>;
   refusedSubmissions: number;
   validatorStatesSampled: number;
   /** Kills asked for (`kills` is how many ran: fewer only when the time budget ran out). */
@@ -84,6 +95,10 @@ export async function runKillCampaign(opts: KillCampaignOptions): Promise<KillCa
   ensureDist();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "amp-kills-"));
   const w = new KillWorld(dir, `kills-${opts.seed}`);
+  const epochSeconds = opts.epochSeconds ?? 15;
+  w.upArgs = ["--epoch-seconds", String(epochSeconds)];
+  const allowed = STAGES.filter((s) => s !== "amp-up" && (opts.stages ?? STAGES).includes(s));
+  const points: Record<string, number> = {};
   const t0 = Date.now();
   const byStage: Record<string, number> = {};
   const byTarget: Record<string, number> = {};
@@ -98,7 +113,8 @@ export async function runKillCampaign(opts: KillCampaignOptions): Promise<KillCa
   try {
     await w.startChain();
     await w.startUp();
-    say(`federation up in ${dir} (chain ${w.rpc}), seed ${opts.seed}`);
+    const credits = new CreditsWatch(w);
+    say(`federation up in ${dir} (chain ${w.rpc}), seed ${opts.seed}, credit epochs of ${epochSeconds} s`);
     // Steady load: 5 events every ~300 ms to a random node (refusals while it is down are counted).
     load = (async () => {
       while (loading) {
@@ -133,7 +149,7 @@ export async function runKillCampaign(opts: KillCampaignOptions): Promise<KillCa
       );
     const upKills = Math.max(1, Math.round(opts.kills * (opts.upShare ?? 0.08)));
     const plan: Stage[] = [];
-    for (let i = 0; i < opts.kills; i++) plan.push(pick(STAGES.filter((s) => s !== "amp-up")));
+    for (let i = 0; i < opts.kills; i++) plan.push(pick(allowed));
     for (let k = 0; k < upKills; k++) plan[Math.floor(rng() * plan.length)] = "amp-up";
 
     const stopAt = opts.maxMinutes === undefined ? Infinity : t0 + opts.maxMinutes * 60_000;
@@ -157,6 +173,22 @@ export async function runKillCampaign(opts: KillCampaignOptions): Promise<KillCa
           await sleep(Math.floor(rng() * 50));
           process.kill(killedPid, "SIGKILL");
           if (!(await post)) cut++;
+        } else if (stage === "allocation-before-tx" || stage === "allocation-after-tx") {
+          const before = await credits.recordedEpochs();
+          const hit = await until(
+            stage,
+            async () => {
+              w.sampleSigned();
+              return stage === "allocation-before-tx" ? credits.beforeTx(since) : credits.afterTx(before);
+            },
+            TRIGGER_MS,
+          );
+          victim = hit.victim;
+          killedPid = w.pidOf(victim)!;
+          process.kill(killedPid, "SIGKILL");
+          const dataDir = w.fed.nodes.find((n) => n.id === hit.victim)!.dataDir;
+          const point = `${await credits.killPoint(dataDir, hit.epoch)}`;
+          points[point] = (points[point] ?? 0) + 1;
         } else {
           const R = await w.nextRound();
           const wBefore = new Map(w.fed.nodes.map((n) => [n.id, w.witnessBytes(n.dataDir)]));
@@ -191,7 +223,7 @@ export async function runKillCampaign(opts: KillCampaignOptions): Promise<KillCa
       } catch (e) {
         misses++;
         say(`kill ${i + 1} (${stage}): no trigger (${(e as Error).message}); another stage instead`);
-        if (misses <= opts.kills) plan.push(pick(STAGES.filter((s) => s !== "amp-up")));
+        if (misses <= opts.kills) plan.push(pick(allowed));
         continue;
       }
       byStage[stage] = (byStage[stage] ?? 0) + 1;
@@ -221,6 +253,7 @@ export async function runKillCampaign(opts: KillCampaignOptions): Promise<KillCa
     await load;
     say("load stopped; waiting until every acknowledged event is anchored");
     const inv = await checkInvariants(w, 600_000);
+    const alloc = await credits.check(inv.stalled === null ? 300_000 : 30_000);
     const ok =
       inv.lost === 0 &&
       inv.duplicates === 0 &&
@@ -229,7 +262,11 @@ export async function runKillCampaign(opts: KillCampaignOptions): Promise<KillCa
       inv.equivocations === 0 &&
       inv.evidenceRecords === 0 &&
       inv.consistencyExit === 0 &&
-      inv.acknowledgedEvents > 0;
+      inv.acknowledgedEvents > 0 &&
+      inv.stalled === null &&
+      alloc.allocationsRecordedTwice === 0 &&
+      alloc.epochsIncomplete === 0 &&
+      alloc.storedAllocationMismatches === 0;
     if (w.equivocations.length) say(`equivocations: ${w.equivocations.join("; ")}`);
     return {
       bench: "kills",
@@ -240,9 +277,11 @@ export async function runKillCampaign(opts: KillCampaignOptions): Promise<KillCa
       killsByTarget: byTarget,
       triggerMisses: misses,
       ingestPostsCut: cut,
+      allocationKillPoints: points,
       refusedSubmissions: w.submitRefusals,
       validatorStatesSampled: w.signedStates,
       ...inv,
+      ...alloc,
       seconds: Math.round((Date.now() - t0) / 1000),
       ok,
     };
@@ -268,13 +307,22 @@ export async function main(args: readonly string[]): Promise<void> {
   const kills = option(args, "--kills") ?? 100;
   const seed = option(args, "--seed") ?? Math.floor(Math.random() * 2 ** 31);
   const maxMinutes = option(args, "--max-minutes");
-  process.stderr.write(`kill campaign: ${kills} kills, seed ${seed}\n`);
+  const epochSeconds = option(args, "--epoch-seconds");
+  const i = args.indexOf("--stages");
+  const stages = i < 0 ? undefined : (args[i + 1] ?? "").split(",");
+  for (const s of stages ?? [])
+    if (!(STAGES as readonly string[]).includes(s)) throw new Error(`--stages: unknown stage "${s}"`);
+  process.stderr.write(
+    `kill campaign: ${kills} kills, seed ${seed} (npm run -s bench -- kills ${args.join(" ")})\n`,
+  );
   const say = (l: string) => process.stderr.write(`${new Date().toISOString()} ${l}\n`);
   const report = await runKillCampaign({
     kills,
     seed,
     say,
     ...(maxMinutes !== undefined ? { maxMinutes } : {}),
+    ...(epochSeconds !== undefined ? { epochSeconds } : {}),
+    ...(stages !== undefined ? { stages: stages as Stage[] } : {}),
   });
   console.log(JSON.stringify(report, null, 2));
   if (!report.ok) process.exitCode = 1;

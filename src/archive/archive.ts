@@ -9,6 +9,20 @@ import { ARCHIVE_MIGRATIONS, runMigrations, type Migration } from "./migrations"
 import { Statements } from "./statements";
 import { BackgroundCheckpointer } from "./checkpointer";
 
+/**
+ * A SQLite storage failure while opening `file` (read-only or missing data dir, full disk, file
+ * size limit) wrapped so that its message names the file; other errors pass unchanged.
+ */
+function storageError(err: unknown, file: string): unknown {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== "string" || !/^SQLITE_(CANTOPEN|READONLY|IOERR|FULL|PERM)/.test(code)) return err;
+  return new AmpError(`cannot open ${file}: ${(err as Error).message.split("\n")[0]}`, {
+    kind: "retry-later",
+    cause: err,
+    meta: { path: file, code },
+  });
+}
+
 /** `FULL`: every commit is fsynced (survives power loss). `NORMAL`: survives a process crash only. */
 export type SyncMode = "FULL" | "NORMAL";
 
@@ -137,7 +151,12 @@ export class Archive {
     if (sync !== "FULL" && sync !== "NORMAL") {
       throw new InvalidInputError(`archive synchronous mode must be FULL or NORMAL, got ${String(sync)}`);
     }
-    const db = new Database(path);
+    let db: Database.Database;
+    try {
+      db = new Database(path);
+    } catch (err) {
+      throw storageError(err, path);
+    }
     try {
       db.pragma("journal_mode = WAL");
       db.pragma(`synchronous = ${sync}`);
@@ -153,7 +172,7 @@ export class Archive {
       return archive;
     } catch (err) {
       db.close();
-      throw err;
+      throw storageError(err, path);
     }
   }
 

@@ -13,7 +13,8 @@ import { ReceiptsReader } from "../credits/chain";
 import { rankNodes, type RankedNode } from "../credits/rank";
 import { canonicalJson } from "../merkle";
 import { AllocationStore, type StoredAllocation } from "../credits/store";
-import { allocationHash, checkRecord } from "../credits/record";
+import { AllocationRecordError, allocationHash, checkRecord } from "../credits/record";
+import { decodeUtf8Strict, IJsonError, parseIJson } from "../events/ijson";
 import { PeerClient, PeerError } from "../transport/client";
 import { ReceiptInvalidError, verifyReceipt } from "../credits/verify";
 import { formatFixed } from "../credits/score";
@@ -272,6 +273,26 @@ Examples:
     });
 }
 
+/** Largest allocation record file `amp receipt verify` reads (bytes). */
+export const MAX_RECORD_FILE_BYTES = 1024 * 1024;
+
+/**
+ * An allocation record file: at most {@link MAX_RECORD_FILE_BYTES}, strict UTF-8, I-JSON (a
+ * duplicate field, a lone surrogate, an inexact number is refused, never normalised); messages
+ * start with the file name and name the line, column and field.
+ */
+export function readRecordFile(file: string): unknown {
+  const size = fs.statSync(file).size;
+  if (size > MAX_RECORD_FILE_BYTES) {
+    throw new AllocationRecordError(
+      "file",
+      `${file} is ${size} bytes, more than the ${MAX_RECORD_FILE_BYTES} allowed`,
+    );
+  }
+  const text = decodeUtf8Strict(fs.readFileSync(file), { source: file });
+  return parseIJson(text, { source: file });
+}
+
 export function addReceiptCommand(program: Command): void {
   program
     .command("receipt")
@@ -307,10 +328,16 @@ Examples:
         }
         let raw: unknown;
         try {
-          raw = JSON.parse(fs.readFileSync(file, "utf8"));
+          raw = readRecordFile(file);
+          checkRecord(raw); // a malformed record is INVALID before the chain is asked
         } catch (cause) {
-          if (cause instanceof SyntaxError) {
-            console.log(`INVALID ${file}: not JSON (${cause.message})`);
+          if (cause instanceof IJsonError || cause instanceof AllocationRecordError) {
+            // Field first, as for every other INVALID line of this command.
+            const what =
+              cause instanceof AllocationRecordError
+                ? cause.field
+                : `${file}: not ${/malformed JSON/.test(cause.shortMessage) ? "JSON" : "I-JSON"}`;
+            console.log(`INVALID ${what}: ${cause.shortMessage}`);
             process.exitCode = 1;
             return;
           }

@@ -55,12 +55,17 @@ const STORAGE: [RegExp, string][] = [
  */
 export function storageProblem(err: unknown): string | undefined {
   let e: unknown = err;
+  let file: string | undefined;
   for (let depth = 0; depth < 5 && e instanceof Error; depth++) {
+    // The file, when an error on the way names it (Archive.open: meta.path; Node fs errors: path).
+    const named = e instanceof AmpError ? e.meta.path : (e as { path?: unknown }).path;
+    if (file === undefined && typeof named === "string") file = named;
     const code = (e as { code?: unknown }).code;
     if (typeof code === "string") {
       const hit = STORAGE.find(([re]) => re.test(code));
       if (hit) {
-        return `cannot write to storage: ${hit[1]} (${code}: ${e.message.split("\n")[0]}); the write was rolled back, nothing half-written is kept — make room and run it again`;
+        const at = file === undefined ? "" : ` — ${file}`;
+        return `cannot write to storage: ${hit[1]} (${code}: ${e.message.split("\n")[0]})${at}; the write was rolled back, nothing half-written is kept — free space or make the data dir writable, then run it again`;
       }
     }
     e = e.cause;

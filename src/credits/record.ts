@@ -175,6 +175,26 @@ function obj(v: unknown, field: string): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
+/** `o` holds no member other than `keys` (the record's hash covers every byte: nothing unchecked). */
+function only(o: Record<string, unknown>, keys: readonly string[], field: string): void {
+  for (const k of Object.keys(o))
+    need(keys.includes(k), `${field}.${k}`, "is not a field of an allocation record");
+}
+
+const COUNT_KEYS = [
+  "rounds_expected",
+  "rounds_voted",
+  "rounds_answered",
+  "votes_cast",
+  "correct_votes",
+  "penalties",
+  "drift_findings",
+  "leaves_validated",
+  "stored_tree_size",
+  "storage_bytes",
+  "median_latency_ms",
+];
+
 const KEYS = [
   "format",
   "epoch",
@@ -203,7 +223,7 @@ export function checkRecord(raw: unknown): AllocationRecord {
   for (const k of KEYS) need(k in r, k, "is missing");
   need(r.format === ALLOCATION_FORMAT, "format", `must be "${ALLOCATION_FORMAT}"`);
   uintField(r.epoch, "epoch");
-  countField(r.epoch_seconds, "epoch_seconds");
+  need(countField(r.epoch_seconds, "epoch_seconds") > 0, "epoch_seconds", "must be positive");
   need(typeof r.origin === "string" && r.origin.length > 0, "origin", "must be a non-empty string");
   need(typeof r.node === "string" && r.node.length > 0, "node", "must be a non-empty string");
   need(
@@ -218,7 +238,38 @@ export function checkRecord(raw: unknown): AllocationRecord {
   );
   need(typeof r.salt === "string" && HASH_RE.test(r.salt), "salt", "must be 32 bytes of 0x-hex");
   need(Array.isArray(r.evidence), "evidence", "must be an array");
+  for (const [i, e] of (r.evidence as unknown[]).entries()) {
+    const ev = obj(e, `evidence.${i}`);
+    only(ev, ["kind", "round", "sha256"], `evidence.${i}`);
+    need(
+      typeof ev.kind === "string" && /^[a-z-]{1,64}$/.test(ev.kind),
+      `evidence.${i}.kind`,
+      "must be a fault kind",
+    );
+    uintField(ev.round, `evidence.${i}.round`);
+    need(
+      typeof ev.sha256 === "string" && /^[0-9a-f]{64}$/.test(ev.sha256),
+      `evidence.${i}.sha256`,
+      "must be 64 hex digits",
+    );
+  }
+  if (r.rounds !== null) {
+    const rr = obj(r.rounds, "rounds");
+    only(rr, ["from", "to"], "rounds");
+    need(
+      uintField(rr.from, "rounds.from") <= uintField(rr.to, "rounds.to"),
+      "rounds.to",
+      "is before rounds.from",
+    );
+  }
   const c = obj(r.counts, "counts");
+  only(c, COUNT_KEYS, "counts");
+  need(
+    c.median_latency_ms === null ||
+      (Number.isSafeInteger(c.median_latency_ms) && (c.median_latency_ms as number) >= 0),
+    "counts.median_latency_ms",
+    "must be null or a non-negative integer",
+  );
   const n = (k: string) => countField(c[k], `counts.${k}`);
   const expected = n("rounds_expected");
   const voted = n("rounds_voted");
@@ -240,11 +291,18 @@ export function checkRecord(raw: unknown): AllocationRecord {
   };
   const want = inputsText(inputs);
   const got = obj(r.inputs, "inputs");
+  only(got, Object.keys(want), "inputs");
   for (const [k, v] of Object.entries(want)) {
     need(got[k] === v, `inputs.${k}`, `is ${JSON.stringify(got[k])} but the counts give ${v}`);
   }
   const p = obj(r.params, "params");
+  only(p, ["coefficients_bp", "max_score"], "params");
   const cb = obj(p.coefficients_bp, "params.coefficients_bp");
+  only(
+    cb,
+    ["proofs_validated", "validation_accuracy", "storage_contribution_gb", "consensus_participation"],
+    "params.coefficients_bp",
+  );
   const coef = (k: string) => uintField(cb[k], `params.coefficients_bp.${k}`);
   const params: CreditParams = {
     coefficientsBp: {

@@ -191,7 +191,22 @@ export class Coordinator {
     // A batch a validator already signed for R wins over this coordinator's own earlier proposal,
     // which may never have been signed: re-proposing that one would stall R (found by the kill
     // campaign: validators then also dropped the signed batch they held for catch-up).
-    const signed = await this.signedByPeer(round, base, stored);
+    const { entries: signed, answered } = await this.signedByPeer(round, base, stored);
+    // Lock rule, liveness side: a batch no validator is known to have signed is proposed only when
+    // the validators whose signed state is known weigh > 2/3. Otherwise an unreachable validator
+    // may hold a signed batch for R; the others would sign another one, and when neither batch can
+    // reach > 2/3 without the other's signers (a 3-validator federation needs every vote), R
+    // stalls for good (found by the kill campaign). Waiting costs nothing then: without the
+    // unreachable weight no batch could become final anyway.
+    if (signed === undefined) {
+      const total = this.fed.nodes.reduce((a, n) => a + n.member.weight, 0n);
+      if (!hasQuorum(answered, total)) {
+        throw new AmpError(
+          `${this.node.origin} round ${round}: validators of more than 1/3 of the weight did not say what they signed; not proposing a new batch`,
+          { kind: "retry-later" },
+        );
+      }
+    }
     const entries = signed ?? stored ?? (await this.collectPending());
     if (entries === stored) return stored;
     const p: StoredProposal = {
@@ -210,42 +225,48 @@ export class Coordinator {
     return p.entries.map((e) => new Uint8Array(Buffer.from(e, "base64")));
   }
 
-  /** The batch a validator already signed for this round on this base, if any (lock rule). */
+  /**
+   * The batch a validator already signed for this round on this base, if any (lock rule), and the
+   * weight of the validators whose signed state is known (they answered, or this node).
+   */
   private async signedByPeer(
     round: bigint,
     base: bigint,
     stored: Uint8Array[] | undefined,
-  ): Promise<Uint8Array[] | undefined> {
+  ): Promise<{ entries: Uint8Array[] | undefined; answered: bigint }> {
+    type Signed = { round?: string; baseSize?: string; batchRoot?: string; batchSize?: number } | null;
     const storedRoot = stored && hex(rootHash(stored.map((e) => leafHash(e))));
-    type Signed = { round?: string; baseSize?: string; batchRoot?: string; batchSize?: number } | undefined;
-    // Every peer is asked at once (one round trip, not one per peer); the answers are then taken
-    // in federation order, as before.
-    const answers = await Promise.all(
-      this.fed.nodes.map((peer): Promise<Signed> => {
-        if (peer.id !== this.node.id) {
-          return this.node.transport.client
-            .json<Signed>(peer.url, { method: "GET", path: "/v1/validator/signed" })
-            .catch(() => undefined);
+    const states = await Promise.all(
+      this.fed.nodes.map(async (peer): Promise<Signed | undefined> => {
+        if (peer.id === this.node.id) {
+          const s = this.node.validator.signedBatch();
+          return s
+            ? {
+                round: s.round.toString(),
+                baseSize: s.baseSize.toString(),
+                batchRoot: hex(s.batchRoot),
+                batchSize: Number(s.treeSize - s.baseSize),
+              }
+            : null;
         }
-        const s = this.node.validator.signedBatch();
-        return Promise.resolve(
-          s && {
-            round: s.round.toString(),
-            baseSize: s.baseSize.toString(),
-            batchRoot: hex(s.batchRoot),
-            batchSize: Number(s.treeSize - s.baseSize),
-          },
-        );
+        // undefined: no answer (unknown state); null or another round: nothing signed for R here.
+        return this.node.transport.client
+          .json<Signed>(peer.url, { method: "GET", path: "/v1/validator/signed" })
+          .catch(() => undefined);
       }),
     );
-    for (const [i, peer] of this.fed.nodes.entries()) {
-      const signed = answers[i];
+    let answered = 0n;
+    states.forEach((s, i) => {
+      if (s !== undefined) answered += this.fed.nodes[i]!.member.weight;
+    });
+    for (const [i, signed] of states.entries()) {
       if (!signed || signed.round !== round.toString() || signed.baseSize !== base.toString()) continue;
-      if (storedRoot === signed.batchRoot) return stored;
-      const got = await this.entriesOf(peer.id, round, signed.batchSize ?? 0);
-      if (got && hex(rootHash(got.map((e) => leafHash(e)))) === signed.batchRoot) return got;
+      if (storedRoot === signed.batchRoot) return { entries: stored, answered };
+      const got = await this.entriesOf(this.fed.nodes[i]!.id, round, signed.batchSize ?? 0);
+      if (got && hex(rootHash(got.map((e) => leafHash(e)))) === signed.batchRoot)
+        return { entries: got, answered };
     }
-    return undefined;
+    return { entries: undefined, answered };
   }
 
   private async entriesOf(peerId: string, round: bigint, count: number): Promise<Uint8Array[] | undefined> {

@@ -121,6 +121,13 @@ export class Inbox {
     return rows.map(toEvent);
   }
 
+  /** Every pending event id, in arrival order. */
+  ids(): string[] {
+    return (this.db.prepare("SELECT event_id FROM inbox ORDER BY seq").all() as { event_id: string }[]).map(
+      (r) => r.event_id,
+    );
+  }
+
   remove(eventIds: readonly string[]): void {
     const removed = this.db.transaction(() => {
       let n = 0;

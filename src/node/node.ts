@@ -142,6 +142,7 @@ export class FederationNode {
     this.archive = Archive.open(path.join(cfg.dataDir, "archive.sqlite"));
     this.archiveLog = new FederationLog(this.origin, new SqliteLogStore(this.archive, this.name));
     this.inbox = new Inbox(path.join(cfg.dataDir, "inbox.sqlite"), cfg.inboxCapacity);
+    this.dropArchivedFromInbox();
     this.anchors = AnchoredRounds.open(cfg.dataDir);
     const cps = this.archive.checkpoints(this.name);
     this.lastRound = cps.length === 0 ? 0n : cps[cps.length - 1]!.round;
@@ -157,6 +158,20 @@ export class FederationNode {
       keys: cfg.keys,
       watched: cfg.roster.federations.filter((f) => f !== this.federation).map((f) => f.config),
       dataDir: path.join(cfg.dataDir, "witness"),
+    });
+  }
+
+  /**
+   * A round is stored in the archive, then its events leave the inbox: two files, not one
+   * transaction. A kill between the two left archived events pending for good (found by the kill
+   * campaign: `pendingEvents` never reached 0). On start they are dropped from the inbox.
+   */
+  private dropArchivedFromInbox(): void {
+    const stale = this.inbox.ids().filter((id) => this.archive.getEvent(id) !== undefined);
+    if (stale.length === 0) return;
+    this.inbox.remove(stale);
+    this.logger.warn("inbox: dropped events a round already archived (killed before it cleared them)", {
+      events: stale.length,
     });
   }
 

@@ -12,6 +12,7 @@ import { getAddress, keccak256 } from "viem";
 import type { Hex, PublicClient } from "viem";
 import { GlobalProofAnchor__factory, ValidatorRegistry__factory } from "../../typechain-types";
 import { federationIdOf } from "../chain/ids";
+import { decodeUtf8Strict, IJsonError, parseIJson } from "../events/ijson";
 import { InvalidInputError } from "../util/errors";
 
 export const TRUST_FORMAT = "amp-trust/v1";
@@ -83,13 +84,25 @@ function describe(e: ErrorObject): string {
   return `${at}: ${e.message ?? e.keyword}`;
 }
 
-/** Parse and check a policy; errors name the field (`federations.1.federationId: …`). */
-export function parseTrustPolicy(text: string): TrustPolicy {
+/**
+ * Parse and check a policy; errors name the field (`federations.1.federationId: …`). The text must
+ * be I-JSON (RFC 7493): a duplicate member name (`"anchor"` twice: a reader sees one address, the
+ * parser would keep the other), a lone surrogate or an inexact number is refused, never normalised.
+ */
+export function parseTrustPolicy(text: string, source?: string): TrustPolicy {
   let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    raw = parseIJson(text, source === undefined ? {} : { source });
   } catch (cause) {
-    throw new TrustPolicyError("trust policy is not JSON", { cause });
+    if (!(cause instanceof IJsonError)) throw cause;
+    const malformed = /malformed JSON/.test(cause.shortMessage);
+    throw new TrustPolicyError(
+      `trust policy is not ${malformed ? "JSON" : "I-JSON"}: ${cause.shortMessage}`,
+      {
+        cause,
+        meta: cause.meta,
+      },
+    );
   }
   if (!validate(raw)) {
     const first = validate.errors?.[0];
@@ -115,7 +128,17 @@ export function readTrustPolicy(file: string): TrustPolicy {
       `trust policy ${file} is ${size} bytes, more than the ${MAX_TRUST_BYTES} allowed`,
     );
   }
-  return parseTrustPolicy(fs.readFileSync(file, "utf8"));
+  let text: string;
+  try {
+    text = decodeUtf8Strict(fs.readFileSync(file), { source: file });
+  } catch (cause) {
+    if (!(cause instanceof IJsonError)) throw cause;
+    throw new TrustPolicyError(`trust policy is not UTF-8: ${cause.shortMessage}`, {
+      cause,
+      meta: cause.meta,
+    });
+  }
+  return parseTrustPolicy(text, file);
 }
 
 export function serializeTrustPolicy(policy: TrustPolicy): string {

@@ -4,6 +4,7 @@ import path from "node:path";
 import { expect } from "chai";
 import { Archive } from "../../src/archive";
 import { run } from "../../src/cli/main";
+import { validRecord } from "../fixtures/hostile/record-cases";
 
 async function amp(...args: string[]): Promise<{ code: number; out: string }> {
   let out = "";
@@ -80,7 +81,8 @@ describe("cli: amp credits and amp receipt verify refuse bad input", function ()
       path.join(dir, "none.json"),
     );
     expect(trust.code).to.equal(3);
-    fs.writeFileSync(file, "{}");
+    // A well-formed record (a malformed one is INVALID before the chain is asked).
+    fs.writeFileSync(file, JSON.stringify(validRecord()));
     const down = await amp("receipt", "verify", file, "--rpc", "http://127.0.0.1:1", "--receipts", ADDRESS);
     expect(down.code).to.equal(3);
     expect(down.out).to.match(/no JSON-RPC answer/);

@@ -2,7 +2,7 @@
  * The kill campaign, short form (the 100-kill run is `npm run -s bench -- kills`): a separate
  * `hardhat node`, `amp up` with seven `amp node` processes, a steady load over HTTP, and 20 SIGKILLs
  * at random points (ingest mid-POST, sealing, voting, witnessing, before and after the anchor
- * transaction, `amp up` itself). Every process is killed in the campaign's `finally`, also when it
+ * transaction and the credit allocation transaction, `amp up` itself). Every process is killed in the campaign's `finally`, also when it
  * fails. AMP_KILLS=N changes the number of kills, AMP_KILLS_SEED the seed (printed).
  */
 import { expect } from "chai";
@@ -29,6 +29,12 @@ describe("e2e: kill campaign across the multi-process layout", function () {
     expect(r.equivocations, "validators that signed two batches for one round").to.equal(0);
     expect(r.evidenceRecords, "fault evidence").to.equal(0);
     expect(r.consistencyExit, "amp consistency").to.equal(0);
+    expect(r.stalled, "every acknowledged event anchored").to.equal(null);
+    expect(r.allocationsRecordedTwice, "allocations recorded twice").to.equal(0);
+    expect(r.epochsIncomplete, "epochs without a receipt for every node, or skipped").to.equal(0);
+    expect(r.storedAllocationMismatches, "stored records differing between nodes or from the chain").to.equal(
+      0,
+    );
     expect(r.ok).to.equal(true);
   });
 });

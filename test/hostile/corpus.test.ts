@@ -41,6 +41,11 @@ import { MANIFEST_CASES } from "../fixtures/hostile/manifest-cases";
 import { noteCases } from "../fixtures/hostile/note-cases";
 import { qcCases, voteCases } from "../fixtures/hostile/peer-cases";
 import { PROOF_CASES } from "../fixtures/hostile/proof-cases";
+import { recordCases, validRecord } from "../fixtures/hostile/record-cases";
+import { trustCases, validTrustPolicy } from "../fixtures/hostile/trust-cases";
+import { AllocationRecordError, checkRecord } from "../../src/credits/record";
+import { decodeUtf8Strict, IJsonError, parseIJson } from "../../src/events/ijson";
+import { readTrustPolicy, TrustPolicyError } from "../../src/trust/policy";
 
 async function amp(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = "";
@@ -190,6 +195,67 @@ describe("hostile-input corpus (test/fixtures/hostile)", function () {
       /bad\.yaml:\d+:\d+: \/: byte 300 is not valid UTF-8/,
     );
     count("manifest");
+  });
+
+  it("trust policies: amp verify --trust exits 2 naming the field or file:line:column; the file is not changed", async () => {
+    const file = path.join(dir, "trust.json");
+    fs.writeFileSync(file, JSON.stringify(validTrustPolicy()));
+    expect(readTrustPolicy(file).chainId).to.equal("31337");
+    for (const c of trustCases()) {
+      fs.writeFileSync(file, c.bytes);
+      const err = thrown(() => readTrustPolicy(file));
+      expect(err, c.name).to.be.instanceOf(TrustPolicyError);
+      expect((err as TrustPolicyError).shortMessage, `${c.name}: ${String(err)}`).to.match(c.message);
+      // Refused before the proof file or the chain are looked at (neither exists here).
+      const r = await amp(
+        "verify",
+        path.join(dir, "no-proof.json"),
+        "--rpc",
+        "http://127.0.0.1:9",
+        "--trust",
+        file,
+      );
+      expect(r.code, `${c.name}: ${r.err}`).to.equal(2);
+      expect(r.err, c.name).to.include(`--trust ${file}: trust policy`);
+      expect(r.err, `${c.name}: ${r.err}`).to.match(c.message);
+      expect(fs.readFileSync(file), c.name).to.deep.equal(c.bytes);
+      count("trust policies");
+    }
+  });
+
+  it("allocation records: amp receipt verify exits 1 INVALID naming the field; a served record is refused alike", async () => {
+    const file = path.join(dir, "record.json");
+    fs.writeFileSync(file, JSON.stringify(validRecord()));
+    expect(checkRecord(parseIJson(fs.readFileSync(file, "utf8")))).to.deep.equal(validRecord());
+    for (const c of recordCases()) {
+      fs.writeFileSync(file, c.bytes);
+      // Refused before the chain is asked (nothing listens on port 9).
+      const r = await amp(
+        "receipt",
+        "verify",
+        file,
+        "--rpc",
+        "http://127.0.0.1:9",
+        "--receipts",
+        "0x" + "11".repeat(20),
+      );
+      expect(r.code, `${c.name}: ${r.out}${r.err}`).to.equal(1);
+      expect(r.out, c.name).to.match(/^INVALID /);
+      expect(r.out, `${c.name}: ${r.out}`).to.match(c.message);
+      expect(fs.readFileSync(file), c.name).to.deep.equal(c.bytes);
+      count("amp receipt verify");
+      // What a peer serves (GET /v1/credits/epochs/E) goes through the same I-JSON parse and checkRecord.
+      const err = thrown(() =>
+        checkRecord(parseIJson(decodeUtf8Strict(c.bytes, { source: "peer" }), { source: "peer" })),
+      );
+      expect(err, c.name).to.satisfy(
+        (e: unknown) => e instanceof IJsonError || e instanceof AllocationRecordError,
+      );
+      expect((err as Error).message, `${c.name}: ${String(err)}`).to.match(
+        c.served ?? new RegExp(c.message.source.replace(/^allocation record field /, "")),
+      );
+      count("served records");
+    }
   });
 
   it("ML-DSA key files: refused naming the file and field; the file is not changed", () => {
