@@ -159,11 +159,16 @@ describe("e2e: a federation of seven node processes (amp up)", function () {
     };
     try {
       await submit("ssid-eu-1", "ssid", 11, 3);
-      // Wait until a coordinator sealed the new events for the next round and asked for votes...
+      // Wait until a coordinator tried the next round: it sealed the new events and asked for votes,
+      // or (the lock rule: half the weight cannot promise or say what it signed) it logged that it will not
+      // propose a new batch without them...
+      const refused = `ssid round ${before}: validators of more than 1/3 of the weight did not`;
       await until(
-        "a proposal of the stalled round",
+        "an attempt at the stalled round",
         () =>
           fed.nodes.some((n) => {
+            const log = path.join(dir, "logs", `${n.id}.log`);
+            if (fs.existsSync(log) && fs.readFileSync(log, "utf8").includes(refused)) return true;
             const f = path.join(n.dataDir, "sealed-proposal.json");
             if (!fs.existsSync(f)) return false;
             const p = JSON.parse(fs.readFileSync(f, "utf8")) as { round: string; entries: unknown[] };
