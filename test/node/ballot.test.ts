@@ -116,7 +116,7 @@ describe("node layout: prepare/promise ballots (issue 13)", function () {
     expect(again?.signed.batchRoot).to.equal(yRoot);
   });
 
-  it("a forged or unauthenticated promise request is refused (403, 400) and stores nothing", async function () {
+  it("a forged or unauthenticated promise request is refused (403), a malformed one (400); neither stores anything", async function () {
     const target = opencore()[2]!;
     const url = nodes.roster.node(target.node.id).url;
     const member = opencore()[0]!;
@@ -164,6 +164,11 @@ describe("node layout: prepare/promise ballots (issue 13)", function () {
       signBody(member.node.id, member.node.cfg.keys.wallet, bad),
       400,
     ]);
+    const signedBy = (b: string) => signBody(member.node.id, member.node.cfg.keys.wallet, b);
+    const noBallot = JSON.stringify({ origin: target.node.origin, round: "7" });
+    cases.push(["signed, no ballot", noBallot, signedBy(noBallot), 400]);
+    const foreign = JSON.stringify({ origin: stranger.node.origin, round: "7", ballot: "99" });
+    cases.push(["signed, another federation's origin", foreign, signedBy(foreign), 400]);
     for (const [what, b, header, status] of cases) {
       const e = await post(b, header);
       expect(e, what).to.be.instanceOf(PeerError);
