@@ -145,8 +145,11 @@ export class ConsensusValidator {
     return this.cfg.federation;
   }
 
-  /** Run round `round` over `entries` (canonical event bytes, log order). */
-  async runRound(round: bigint, entries: readonly Uint8Array[]): Promise<ConsensusOutcome> {
+  /**
+   * Run round `round` over `entries` (canonical event bytes, log order). `ballot` (node layout:
+   * the coordinator's prepared ballot) is carried by the batch and every vote request.
+   */
+  async runRound(round: bigint, entries: readonly Uint8Array[], ballot?: bigint): Promise<ConsensusOutcome> {
     const done = this.finalised;
     if (done && done.qc.checkpoint.round === round) {
       // Already final (the nexus round failed elsewhere and is retried): the same certificate again.
@@ -164,7 +167,12 @@ export class ConsensusValidator {
     const maxAttempts = this.cfg.maxAttempts ?? 3;
     await Promise.all(
       this.members.map((m) =>
-        this.cfg.transport.deliverBatch(m.nodeId, { origin: this.origin, round, entries }),
+        this.cfg.transport.deliverBatch(m.nodeId, {
+          origin: this.origin,
+          round,
+          entries,
+          ...(ballot !== undefined ? { ballot } : {}),
+        }),
       ),
     );
     let timedOut = new Set<string>();
@@ -173,7 +181,7 @@ export class ConsensusValidator {
       timedOut = await this.collect(
         tally,
         round,
-        { baseSize, baseRoot, batchRoot },
+        { baseSize, baseRoot, batchRoot, ...(ballot !== undefined ? { ballot } : {}) },
         entries.length,
         attempt,
         late,
@@ -207,7 +215,7 @@ export class ConsensusValidator {
   private async collect(
     tally: RoundTally,
     round: bigint,
-    base: { baseSize: bigint; baseRoot: Uint8Array; batchRoot: Uint8Array },
+    base: { baseSize: bigint; baseRoot: Uint8Array; batchRoot: Uint8Array; ballot?: bigint },
     batchSize: number,
     attempt: number,
     late: LateAnswer[],

@@ -60,6 +60,11 @@ export interface VoteRequest {
   readonly batchRoot?: Uint8Array;
   /** 1-based attempt number (≤ 3). */
   readonly attempt: number;
+  /**
+   * The coordinator's ballot for this round (node layout: prepare/promise, see ValidatorNode.promise).
+   * A validator that promised a higher ballot for the round refuses the request. Absent = 0.
+   */
+  readonly ballot?: bigint;
   /** Peers to fetch missing batch entries from (resync). */
   readonly peers: readonly string[];
 }
@@ -74,6 +79,8 @@ export interface BatchDelivery {
   readonly origin: string;
   readonly round: bigint;
   readonly entries: readonly Uint8Array[];
+  /** The coordinator's ballot (see VoteRequest.ballot); refused under a higher promise. Absent = 0. */
+  readonly ballot?: bigint;
 }
 
 /**

@@ -24,6 +24,7 @@ import { inlineMlDsa, type MlDsaBackend } from "../crypto/mldsa";
 import { AmpError } from "../util/errors";
 import { signClockStamp, type ClockStamp } from "./clock-stamp";
 import { writeFileAtomic } from "./atomic-file";
+import { BallotRefusedError, PromiseStore } from "./ballots";
 import { signCheckpoint } from "./anchor-signature";
 import type { FaultInjector } from "./fault-injector";
 import type { TransportEndpoint } from "./transport";
@@ -75,6 +76,17 @@ interface SignedState {
 
 const hexOf = (b: Uint8Array): string => Buffer.from(b).toString("hex");
 
+export { BallotRefusedError } from "./ballots";
+
+/** A validator's answer to a prepare: what it signed, and the ballot it has promised for the round. */
+export interface PromiseAnswer {
+  /** True when `ballot` is now the round's promise (it was >= every earlier promise). */
+  readonly promised: boolean;
+  /** The highest ballot promised for the round (the request's when `promised`). */
+  readonly ballot: bigint;
+  readonly signed: ReturnType<ValidatorNode["signedBatch"]>;
+}
+
 export class ValidatorNode implements TransportEndpoint {
   readonly nodeId: string;
   readonly origin: string;
@@ -86,6 +98,8 @@ export class ValidatorNode implements TransportEndpoint {
   private transport: Transport | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly voted = new Map<string, VotedBatch>();
+  /** Highest ballot promised per round, persisted before any promise is answered. */
+  private readonly promises: PromiseStore;
 
   constructor(private readonly cfg: ValidatorNodeConfig) {
     this.nodeId = cfg.keys.nodeId;
@@ -101,6 +115,26 @@ export class ValidatorNode implements TransportEndpoint {
     if (fs.existsSync(this.stateFile)) {
       this.state = JSON.parse(fs.readFileSync(this.stateFile, "utf8")) as SignedState;
     }
+    this.promises = new PromiseStore(path.join(cfg.dataDir, `${this.nodeId}.validator-promises.json`));
+  }
+
+  /** The highest ballot promised for `round` (0 when none). */
+  promisedBallot(round: bigint): bigint {
+    return this.promises.get(round);
+  }
+
+  /**
+   * Prepare (Paxos-style): promise `ballot` for `round` unless a higher one was promised, persist
+   * the promise (atomic file, fsync) BEFORE answering, and answer what this node signed. Serialized
+   * with vote requests: once answered, no batch of a lower ballot is signed for the round.
+   */
+  promise(round: bigint, ballot: bigint): Promise<PromiseAnswer> {
+    const p = this.queue.then((): PromiseAnswer => {
+      const held = this.promises.raise(round, ballot, this.lastSigned()?.round ?? 0n);
+      return { promised: held === ballot, ballot: held, signed: this.signedBatch() };
+    });
+    this.queue = p.catch(() => undefined);
+    return p;
   }
 
   attach(transport: Transport): void {
@@ -116,6 +150,7 @@ export class ValidatorNode implements TransportEndpoint {
 
   receiveBatch(batch: BatchDelivery): void {
     if (batch.origin !== this.origin) return;
+    this.promises.check(batch.round, batch.ballot);
     let entries: (Uint8Array | undefined)[] = [...batch.entries];
     if (this.cfg.faults?.faultFor(this.nodeId, batch.round) === "drop-events") {
       entries = entries.map((e, i) => (i % 2 === 1 ? undefined : e)); // lose every other entry
@@ -198,6 +233,13 @@ export class ValidatorNode implements TransportEndpoint {
 
   private async honestResponse(req: VoteRequest): Promise<VoteResponse> {
     if (req.origin !== this.origin) return { kind: "refused", reason: `not a node of ${req.origin}` };
+    // Checked inside the queue: no promise can slip between this check and the signature.
+    try {
+      this.promises.check(req.round, req.ballot);
+    } catch (e) {
+      if (e instanceof BallotRefusedError) return { kind: "refused", reason: e.shortMessage };
+      throw e;
+    }
     const last = this.lastSigned();
     if (last && req.round === last.round) {
       const other = this.otherBatch(req);

@@ -16,6 +16,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { ConsensusValidator } from "../consensus/consensus-validator";
 import { writeFileAtomic } from "../consensus/atomic-file";
+import { BallotRefusedError } from "../consensus/validator-node";
 import { EvidenceStore } from "../consensus/evidence";
 import { hasQuorum } from "../consensus/quorum";
 import type {
@@ -31,10 +32,11 @@ import { formatSignedNote, parseSignedNote, type NoteSignature } from "../crypto
 import { FederationLog } from "../log";
 import { leafHash, rootHash } from "../merkle";
 import { PeerError } from "../transport/client";
-import { decodeEntries } from "../transport/wire";
+import { decodeEntries, type PromiseAnswerWire } from "../transport/wire";
 import { AmpError } from "../util/errors";
 import type { FederationNode } from "./node";
 import type { RosterFederation } from "./roster";
+import { signedWire } from "./http";
 import { StageClock } from "./stages";
 import { Stopwatch } from "./timings";
 
@@ -97,11 +99,12 @@ export class Coordinator {
     const sw = new Stopwatch();
     await this.node.catchUp();
     sw.lap("catchUp");
-    const entries = await this.stages.time("seal", () => this.batch(round));
+    const ballot = this.nextBallot();
+    const entries = await this.stages.time("seal", () => this.batch(round, ballot));
     sw.lap("batch");
     const { cv, log } = this.consensus(round);
     sw.lap("log");
-    const out = await this.stages.time("quorum", () => cv.runRound(round, entries));
+    const out = await this.stages.time("quorum", () => cv.runRound(round, entries, ballot));
     if (out.status !== "final") {
       throw new AmpError(`${this.node.origin} round ${round}: ${out.reason}`, { kind: "retry-later" });
     }
@@ -181,28 +184,44 @@ export class Coordinator {
     return log;
   }
 
+  /** The highest ballot a validator told this coordinator it promised (to pick a higher one). */
+  private ballotSeen = 0n;
+
+  /**
+   * This run's ballot: wall clock ms * 1000 + the node's position in its federation (unique per
+   * coordinator, so two coordinators never share a ballot), above every promise seen refused.
+   */
+  private nextBallot(): bigint {
+    const pos = BigInt(this.fed.nodes.findIndex((n) => n.id === this.node.id));
+    const ms = BigInt(Date.now());
+    const floor = this.ballotSeen / 1000n + 1n;
+    return (ms > floor ? ms : floor) * 1000n + pos;
+  }
+
   /** Times the reference log was rebuilt from the archive (tests: once, then incremental). */
   rebuilds = 0;
 
   /** The round's batch (see file comment, step 2), persisted before it is returned. */
-  private async batch(round: bigint): Promise<Uint8Array[]> {
+  private async batch(round: bigint, ballot: bigint): Promise<Uint8Array[]> {
     const base = this.node.archiveLog.size;
     const stored = this.load(round, base);
     // A batch a validator already signed for R wins over this coordinator's own earlier proposal,
     // which may never have been signed: re-proposing that one would stall R (found by the kill
     // campaign: validators then also dropped the signed batch they held for catch-up).
-    const { entries: signed, answered } = await this.signedByPeer(round, base, stored);
+    const { entries: signed, answered } = await this.signedByPeer(round, base, stored, ballot);
     // Lock rule, liveness side: a batch no validator is known to have signed is proposed only when
     // the validators whose signed state is known weigh > 2/3. Otherwise an unreachable validator
     // may hold a signed batch for R; the others would sign another one, and when neither batch can
     // reach > 2/3 without the other's signers (a 3-validator federation needs every vote), R
     // stalls for good (found by the kill campaign). Waiting costs nothing then: without the
-    // unreachable weight no batch could become final anyway.
+    // unreachable weight no batch could become final anyway. "Known" means PROMISED this run's
+    // ballot (prepare/promise): a validator that answered "nothing signed" then signs no batch of a
+    // lower ballot, so two coordinators racing with fresh batches cannot both get signatures.
     if (signed === undefined) {
       const total = this.fed.nodes.reduce((a, n) => a + n.member.weight, 0n);
       if (!hasQuorum(answered, total)) {
         throw new AmpError(
-          `${this.node.origin} round ${round}: validators of more than 1/3 of the weight did not say what they signed; not proposing a new batch`,
+          `${this.node.origin} round ${round}: validators of more than 1/3 of the weight did not promise ballot ${ballot}; not proposing a new batch`,
           { kind: "retry-later" },
         );
       }
@@ -226,39 +245,33 @@ export class Coordinator {
   }
 
   /**
-   * The batch a validator already signed for this round on this base, if any (lock rule), and the
-   * weight of the validators whose signed state is known (they answered, or this node).
+   * Prepare: every validator is asked to promise `ballot` for the round and say what it signed.
+   * Returns the batch a validator already signed for this round on this base, if any (lock rule),
+   * and the weight of the validators that promised the ballot (they answered, or this node).
    */
   private async signedByPeer(
     round: bigint,
     base: bigint,
     stored: Uint8Array[] | undefined,
+    ballot: bigint,
   ): Promise<{ entries: Uint8Array[] | undefined; answered: bigint }> {
-    type Signed = { round?: string; baseSize?: string; batchRoot?: string; batchSize?: number } | null;
     const storedRoot = stored && hex(rootHash(stored.map((e) => leafHash(e))));
-    const states = await Promise.all(
-      this.fed.nodes.map(async (peer): Promise<Signed | undefined> => {
+    const answers = await Promise.all(
+      this.fed.nodes.map(async (peer): Promise<PromiseAnswerWire | undefined> => {
         if (peer.id === this.node.id) {
-          const s = this.node.validator.signedBatch();
-          return s
-            ? {
-                round: s.round.toString(),
-                baseSize: s.baseSize.toString(),
-                batchRoot: hex(s.batchRoot),
-                batchSize: Number(s.treeSize - s.baseSize),
-              }
-            : null;
+          const a = await this.node.validator.promise(round, ballot);
+          return { promised: a.promised, ballot: a.ballot.toString(), signed: signedWire(a.signed) };
         }
-        // undefined: no answer (unknown state); null or another round: nothing signed for R here.
-        return this.node.transport.client
-          .json<Signed>(peer.url, { method: "GET", path: "/v1/validator/signed" })
-          .catch(() => undefined);
+        // undefined: no answer (unknown state).
+        return this.node.transport.promise(peer.id, { origin: this.node.origin, round, ballot });
       }),
     );
     let answered = 0n;
-    states.forEach((s, i) => {
-      if (s !== undefined) answered += this.fed.nodes[i]!.member.weight;
+    answers.forEach((a, i) => {
+      if (a?.promised === true) answered += this.fed.nodes[i]!.member.weight;
+      else if (a && BigInt(a.ballot) > this.ballotSeen) this.ballotSeen = BigInt(a.ballot);
     });
+    const states = answers.map((a) => a?.signed);
     for (const [i, signed] of states.entries()) {
       if (!signed || signed.round !== round.toString() || signed.baseSize !== base.toString()) continue;
       if (storedRoot === signed.batchRoot) return { entries: stored, answered };
@@ -405,7 +418,12 @@ function selfFirst(node: FederationNode): Transport {
   return {
     deliverBatch: (id: string, batch: BatchDelivery): Promise<void> => {
       if (id !== node.id) return http.deliverBatch(id, batch);
-      node.validator.receiveBatch(batch);
+      // As over HTTP: a batch refused (a higher ballot promised) shows as the vote's refusal.
+      try {
+        node.validator.receiveBatch(batch);
+      } catch (e) {
+        if (!(e instanceof BallotRefusedError)) throw e;
+      }
       return Promise.resolve();
     },
     requestVote: (id: string, req: VoteRequest): Promise<VoteResponse> =>

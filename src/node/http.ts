@@ -16,11 +16,13 @@ import {
   SIGNATURE_HEADER,
   UnauthenticatedError,
   decodeBatch,
+  decodePromiseRequest,
   decodeVoteRequest,
   encodeEntries,
   parseJson,
   uint,
   verifyBody,
+  type SignedBatchWire,
 } from "../transport/wire";
 import { AmpError, InvalidInputError, PushbackError } from "../util/errors";
 import type { Coordinator } from "./coordinator";
@@ -79,6 +81,17 @@ export function sendError(reply: FastifyReply, e: unknown): FastifyReply {
     return reply.code(status).send(body(e.name, e.shortMessage, e.meta));
   }
   return reply.code(500).send(body("Error", (e as Error).message?.split("\n")[0] ?? String(e)));
+}
+
+/** A validator's signed batch in its wire form (`{}` when it signed nothing). */
+export function signedWire(s: ReturnType<FederationNode["validator"]["signedBatch"]>): SignedBatchWire {
+  if (!s) return {};
+  return {
+    round: s.round.toString(),
+    baseSize: s.baseSize.toString(),
+    batchRoot: Buffer.from(s.batchRoot).toString("hex"),
+    batchSize: Number(s.treeSize - s.baseSize),
+  };
 }
 
 /** Build the Fastify app for one node (not listening; call `listen` or use `inject`). */
@@ -158,17 +171,24 @@ export function buildNodeServer(
       return res;
     }),
   );
+  // Prepare (Paxos-style): the promise is persisted before the answer (see ValidatorNode.promise).
+  app.post(
+    "/v1/validator/promise",
+    guard(async (req) => {
+      const p = decodePromiseRequest(signed(req, federationMember));
+      if (p.origin !== node.origin) {
+        throw new InvalidInputError(`promise request: origin ${p.origin} is not this node's ${node.origin}`, {
+          meta: { field: "origin" },
+        });
+      }
+      const a = await node.validator.promise(p.round, p.ballot);
+      return { promised: a.promised, ballot: a.ballot.toString(), signed: signedWire(a.signed) };
+    }),
+  );
   app.get(
     "/v1/validator/signed",
     guard(() => {
-      const s = node.validator.signedBatch();
-      if (!s) return {};
-      return {
-        round: s.round.toString(),
-        baseSize: s.baseSize.toString(),
-        batchRoot: Buffer.from(s.batchRoot).toString("hex"),
-        batchSize: Number(s.treeSize - s.baseSize),
-      };
+      return signedWire(node.validator.signedBatch());
     }),
   );
 

@@ -12,11 +12,15 @@ import { PeerClient, PeerError } from "./client";
 import {
   SIGNATURE_HEADER,
   decodeEntries,
+  decodePromiseAnswer,
   decodeVoteResponse,
   encodeBatch,
+  encodePromiseRequest,
   encodeVoteRequest,
   parseJson,
   signBody,
+  type PromiseAnswerWire,
+  type PromiseRequest,
 } from "./wire";
 
 /** How long one vote request may take before the HTTP call is abandoned (per try). */
@@ -98,6 +102,20 @@ export class HttpTransport implements Transport {
         kind: "retry-later",
         cause: e,
       });
+    }
+  }
+
+  /**
+   * Prepare: ask `nodeId` to promise the ballot for the round and say what it signed (signed POST
+   * `/v1/validator/promise`). Undefined when it does not answer (its state is unknown).
+   */
+  async promise(nodeId: string, request: PromiseRequest): Promise<PromiseAnswerWire | undefined> {
+    try {
+      const raw = await this.signedPost(nodeId, "/v1/validator/promise", encodePromiseRequest(request));
+      return decodePromiseAnswer(parseJson(raw, `promise of ${nodeId}`), `promise of ${nodeId}`);
+    } catch (e) {
+      if (e instanceof PeerError || e instanceof AmpError) return undefined;
+      throw e;
     }
   }
 

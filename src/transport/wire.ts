@@ -108,6 +108,7 @@ export function encodeVoteRequest(r: VoteRequest): Json {
     ...(r.batchRoot ? { batchRoot: b64(r.batchRoot) } : {}),
     attempt: r.attempt,
     peers: [...r.peers],
+    ...(r.ballot !== undefined ? { ballot: r.ballot.toString() } : {}),
   };
 }
 
@@ -126,11 +127,17 @@ export function decodeVoteRequest(o: Json): VoteRequest {
       if (typeof p !== "string") throw new InvalidInputError(`${w}: peers[${i}] is not a string`);
       return p;
     }),
+    ...(o.ballot !== undefined ? { ballot: uint(o, "ballot", w) } : {}),
   };
 }
 
 export function encodeBatch(b: BatchDelivery): Json {
-  return { origin: b.origin, round: b.round.toString(), entries: b.entries.map(b64) };
+  return {
+    origin: b.origin,
+    round: b.round.toString(),
+    entries: b.entries.map(b64),
+    ...(b.ballot !== undefined ? { ballot: b.ballot.toString() } : {}),
+  };
 }
 
 export function decodeBatch(o: Json): BatchDelivery {
@@ -139,6 +146,7 @@ export function decodeBatch(o: Json): BatchDelivery {
     origin: str(o, "origin", w),
     round: uint(o, "round", w),
     entries: decodeEntries(arr(o, "entries", w), w),
+    ...(o.ballot !== undefined ? { ballot: uint(o, "ballot", w) } : {}),
   };
 }
 
@@ -237,4 +245,58 @@ export class UnauthenticatedError extends InvalidInputError {
   constructor(shortMessage: string, cause?: unknown) {
     super(shortMessage, cause === undefined ? {} : { cause });
   }
+}
+
+/** Prepare of the node layout (`POST /v1/validator/promise`, signed): promise `ballot` for `round`. */
+export interface PromiseRequest {
+  readonly origin: string;
+  readonly round: bigint;
+  readonly ballot: bigint;
+}
+
+/** What a validator signed last (`{}` when nothing): the lock rule's input. */
+export interface SignedBatchWire {
+  readonly round?: string;
+  readonly baseSize?: string;
+  readonly batchRoot?: string;
+  readonly batchSize?: number;
+}
+
+/** A validator's answer to a prepare. */
+export interface PromiseAnswerWire {
+  readonly promised: boolean;
+  readonly ballot: string;
+  readonly signed: SignedBatchWire;
+}
+
+export function encodePromiseRequest(r: PromiseRequest): Json {
+  return { origin: r.origin, round: r.round.toString(), ballot: r.ballot.toString() };
+}
+
+export function decodePromiseRequest(o: Json): PromiseRequest {
+  const w = "promise request";
+  return { origin: str(o, "origin", w), round: uint(o, "round", w), ballot: uint(o, "ballot", w) };
+}
+
+export function decodePromiseAnswer(o: Json, where: string): PromiseAnswerWire {
+  if (typeof o.promised !== "boolean")
+    throw new InvalidInputError(`${where}: field "promised" is not a boolean`);
+  const s = o.signed;
+  if (typeof s !== "object" || s === null || Array.isArray(s)) {
+    throw new InvalidInputError(`${where}: field "signed" is not an object`);
+  }
+  const signed = s as Json;
+  return {
+    promised: o.promised,
+    ballot: uint(o, "ballot", where).toString(),
+    signed:
+      signed.round === undefined
+        ? {}
+        : {
+            round: uint(signed, "round", where).toString(),
+            baseSize: uint(signed, "baseSize", where).toString(),
+            batchRoot: str(signed, "batchRoot", where, /^[0-9a-f]{64}$/),
+            batchSize: int(signed, "batchSize", where),
+          },
+  };
 }
