@@ -5,7 +5,9 @@
  * - Rounds: the newest anchored-round records (`GET /v1/anchors/:round`, immutable, cached), up to
  *   the highest `lastAnchoredRound` any node reports (`GET /v1/status`); quorum weight recomputed
  *   from the anchored EIP-712 signatures with the pinned deployment record, as for a data dir.
- * - Nodes: each node's status (up, tree size and root, last signed and anchored round, inbox).
+ * - Nodes: each node's status (up, tree size and root, last signed and anchored round, inbox), its
+ *   clock offset (drift routes), rank and governance weight (credits routes), and the Byzantine
+ *   evidence every node recorded (`GET /v1/evidence`), merged (live-nodes.ts).
  * - Proof lookup: `GET /v1/proof/:id` of each node until one has it, verified against the pinned
  *   trust policy (never anything the node sends).
  * - Stage latencies: each node's `GET /v1/stats` (live-stats.ts).
@@ -27,6 +29,7 @@ import type { FederationView, ManifestWeights, NodesSnapshot } from "./nodes";
 import { ProofLookupError, checkProofText, type ProofCheck, type ProofLookup } from "./proof";
 import { LiveCredits } from "./live-credits";
 import { LiveDrift } from "./live-drift";
+import { liveNodeExtras, type LiveEvidence, type NodeExtras } from "./live-nodes";
 import { LiveStats } from "./live-stats";
 
 export interface LiveNode {
@@ -36,7 +39,7 @@ export interface LiveNode {
   readonly token?: string;
 }
 
-export interface LiveNodeView {
+export interface LiveNodeView extends NodeExtras {
   readonly id: string | null;
   readonly url: string;
   readonly up: boolean;
@@ -156,8 +159,15 @@ export class LiveNodes {
     };
   }
 
-  async nodesView(): Promise<NodesSnapshot & { live: LiveNodeView[] }> {
+  async nodesView(): Promise<
+    Omit<NodesSnapshot, "evidence"> & {
+      evidence: LiveEvidence[];
+      live: LiveNodeView[];
+      unavailable: Record<string, string>;
+    }
+  > {
     const [snap, st] = await Promise.all([this.rounds(), this.statuses()]);
+    const more = await liveNodeExtras(this.client, this.nodes, () => this.liveCredits.snapshot());
     const latest = snap.rounds[0];
     const origins = new Set([
       ...(this.record?.federations.map((f) => f.origin) ?? []),
@@ -190,9 +200,10 @@ export class LiveNodes {
         lastSignedRound: s?.lastSignedRound ?? null,
         lastAnchoredRound: s?.lastAnchoredRound ?? null,
         pendingEvents: s?.pendingEvents ?? null,
+        ...more.extras(s?.nodeId ?? n.id ?? null, s?.origin ?? null),
       };
     });
-    return { federations, nodes: [], evidence: [], live };
+    return { federations, nodes: [], evidence: more.evidence, live, unavailable: more.unavailable };
   }
 
   /** The proof of `eventId` from the first node that has it, verified against the pinned `check`. */

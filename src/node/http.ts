@@ -29,6 +29,7 @@ import type { Coordinator } from "./coordinator";
 import { WitnessConflictError, type FederationNode } from "./node";
 import { encodeOutcome } from "./outcome";
 import { decodeRecord, encodeRecord } from "./anchored-record";
+import { evidenceLimit, readEvidence } from "./evidence-view";
 
 export interface NodeServerOptions {
   /** Largest request body in bytes (default 8 MiB: 1000 events of 8 KB). */
@@ -319,6 +320,17 @@ export function buildNodeServer(
       const since = q.since === undefined ? 0 : Number(qUint(q, "since"));
       return { nodeId: node.id, federation: node.name, wire: node.wire(), ...node.timings.snapshot(since) };
     }),
+  );
+  // Byzantine evidence this node recorded (read-only, newest first; ./evidence-view.ts)
+  app.get(
+    "/v1/evidence",
+    guard((req) =>
+      readEvidence(
+        node.cfg.dataDir,
+        { id: node.id, name: node.name, origin: node.origin },
+        evidenceLimit(query(req.query)),
+      ),
+    ),
   );
   return app;
 }

@@ -186,7 +186,7 @@ describe("dashboard of a real local federation (amp up, seven node processes, Ch
     expect(errors).to.deep.equal([]);
   });
 
-  it("Nodes: every running node is up, with the tree size the chain anchored for its federation", async function () {
+  it("Nodes: every running node is up, with the tree size the chain anchored, its clock offset, rank and governance weight", async function () {
     const { page, errors } = await browser!.page();
     await page.goto(`${fed.dashboard}nodes`);
     await page
@@ -201,6 +201,41 @@ describe("dashboard of a real local federation (amp up, seven node processes, Ch
       const { treeSize: size } = await reader().checkpointOf(round, federationIdOf(origin));
       expect(await row.nth(0).textContent()).to.equal(n.id);
       expect(await row.nth(4).textContent(), n.id).to.equal(size.toString());
+    }
+    // Issue 12: clock offset (drift routes) and rank / governance weight (credits records) per node.
+    const api = (await (await fetch(`${fed.dashboard}api/nodes`)).json()) as {
+      unavailable: Record<string, string>;
+    };
+    expect(api.unavailable, "every column served").to.deep.equal({});
+    const clocks = (await everyNode<{ clock: { node: string }[] }>(fed, "/v1/drift")).flatMap(
+      (d) => d?.clock ?? [],
+    );
+    expect(clocks.length, "some coordinator measured clock offsets").to.be.greaterThan(0);
+    for (const n of fed.nodes) {
+      const row = page.locator(`#live tr[data-key="${n.url}"] td`);
+      if (clocks.some((c) => c.node === n.id)) {
+        await row
+          .nth(9)
+          .filter({ hasText: /^-?\d+ ms \(round \d+\)$/ })
+          .waitFor({ timeout: 30_000 });
+      }
+      // The weight shown is the governance weight of the node's newest allocation record.
+      await until(`${n.id}'s governance weight on the page`, async () => {
+        const list = (await (await fetch(`${n.url}/v1/credits/epochs`)).json()) as {
+          epochs: { epoch: string }[];
+        };
+        const last = list.epochs
+          .map((e) => BigInt(e.epoch))
+          .sort((a, b) => (a < b ? -1 : 1))
+          .at(-1);
+        if (last === undefined) return undefined;
+        const rec = (await (
+          await fetch(`${n.url}/v1/credits/epochs/${last}?node=${encodeURIComponent(n.id)}`)
+        ).json()) as { records: { governance_weight: string }[] };
+        const text = await row.nth(11).textContent();
+        return text === `${rec.records[0]!.governance_weight} (epoch ${last})` ? true : undefined;
+      });
+      expect(await row.nth(10).textContent(), n.id).to.match(/^[1-7]$/);
     }
     await browser!.screenshot(page, "live-nodes");
     expect(errors).to.deep.equal([]);

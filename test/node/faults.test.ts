@@ -5,18 +5,21 @@
  * final and no honest node ever signs a root other than the final one.
  */
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
 import { UsageError } from "../../src/cli/exit";
 import { run } from "../../src/cli/main";
-import type { Evidence, RoundVotes } from "../../src/consensus/evidence";
+import { EvidenceStore, type Evidence, type RoundVotes } from "../../src/consensus/evidence";
 import { readJsonLines } from "../../src/consensus/json-lines";
 import { parseSignedNote } from "../../src/crypto/note";
 import type { Manifest } from "../../src/manifest";
 import { FAULT_KINDS, faultArg, faultHelp, faultsFromSpecs, parseFaultSpec } from "../../src/node/faults";
 import type { Roster } from "../../src/node/roster";
 import { NodeService } from "../../src/node/service";
-import { PeerClient } from "../../src/transport/client";
+import { LiveNodes } from "../../src/dashboard/live";
+import { readEvidence, type EvidenceAnswer } from "../../src/node/evidence-view";
+import { PeerClient, PeerError } from "../../src/transport/client";
 import { ndjson, until, listenNodes } from "./helpers";
 
 describe("amp node --fault: parsing", function () {
@@ -169,6 +172,103 @@ describe("amp node --fault: a Byzantine node among seven in-process nodes over l
       expect(Buffer.from(last.root).toString("hex")).to.equal(
         Buffer.from(anchored!.rootHash).toString("hex"),
       );
+    }
+  });
+
+  const urlOf = (s: NodeService) => roster.nodes.find((n) => n.id === s.node.id)!.url;
+
+  it("GET /v1/evidence serves each node's recorded evidence newest first, bounded; a bad limit is 400 naming it", async function () {
+    const answers = await Promise.all(
+      services.map((s) => client.json<EvidenceAnswer>(urlOf(s), { method: "GET", path: "/v1/evidence" })),
+    );
+    for (const [i, a] of answers.entries()) {
+      const s = services[i]!;
+      const f = path.join(s.ctx.dataDir, "evidence", "evidence.jsonl");
+      const stored = fs.existsSync(f) ? readJsonLines<Evidence>(f) : [];
+      expect(a.recordedBy).to.equal(s.node.id);
+      expect(a.total, s.node.id).to.equal(stored.length);
+      // Newest first: the file's order reversed (appended in time order).
+      expect(a.evidence.map((e) => `${e.round} ${e.nodeId} ${e.kind}`)).to.deep.equal(
+        stored.map((e) => `${e.round} ${e.nodeId} ${e.kind}`).reverse(),
+      );
+    }
+    const all = answers.flatMap((a) => a.evidence.map((e) => `${e.round} ${e.nodeId} ${e.kind}`));
+    expect(all).to.include("1 ssid-apac-1 wrong-root");
+    expect(all).to.include("2 ssid-apac-1 equivocation");
+    const holder = services[answers.findIndex((a) => a.total >= 1)]!;
+    const one = await client.json<EvidenceAnswer>(urlOf(holder), {
+      method: "GET",
+      path: "/v1/evidence?limit=1",
+    });
+    expect(one.evidence).to.deep.equal(answers[services.indexOf(holder)]!.evidence.slice(0, 1));
+    for (const bad of ["0", "abc", "1001", "-1", "1.5"]) {
+      const err = await client
+        .request(urlOf(holder), { method: "GET", path: `/v1/evidence?limit=${bad}` })
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect(err, bad).to.be.instanceOf(PeerError);
+      expect((err as PeerError).status, bad).to.equal(400);
+      const body = JSON.parse((err as PeerError).body) as { field: string; message: string };
+      expect(body.field).to.equal("limit");
+      expect(body.message).to.match(/field "limit" must be an integer in \[1, 1000\]/);
+    }
+  });
+
+  it("readEvidence: both evidence files merged newest first, cut at the limit, total counted", function () {
+    const dir2 = fs.mkdtempSync(path.join(os.tmpdir(), "amp-evidence-view-"));
+    try {
+      const store = new EvidenceStore(path.join(dir2, "evidence"));
+      const base = { origin: "amp.local/ssid", attempt: 0, detail: "d", notes: [], eip712Signatures: [] };
+      store.record({ ...base, kind: "wrong-root", round: "1", nodeId: "a" });
+      store.record({ ...base, kind: "equivocation", round: "2", nodeId: "b" });
+      fs.appendFileSync(
+        path.join(dir2, "evidence", "catch-up.jsonl"),
+        JSON.stringify({
+          kind: "forged-entries",
+          nodeId: "c",
+          round: "3",
+          detail: "x",
+          recordedAt: "2999-01-01T00:00:00.000Z",
+        }) + "\n",
+      );
+      const who = { id: "me", name: "ssid", origin: "amp.local/ssid" };
+      const two = readEvidence(dir2, who, 2);
+      expect(two.total).to.equal(3);
+      expect(two.evidence.map((e) => `${e.source} ${e.round} ${e.nodeId}`)).to.deep.equal([
+        "catch-up 3 c",
+        "coordinator 2 b",
+      ]);
+      expect(readEvidence(dir2, who, 100).evidence.map((e) => e.round)).to.deep.equal(["3", "2", "1"]);
+      expect(readEvidence(path.join(dir2, "none"), who, 5)).to.deep.equal({
+        recordedBy: "me",
+        federation: "ssid",
+        total: 0,
+        evidence: [],
+      });
+    } finally {
+      fs.rmSync(dir2, { recursive: true, force: true });
+    }
+  });
+
+  it("the dashboard's live source merges every node's evidence with who recorded it; what no node serves is — with the reason", async function () {
+    const live = new LiveNodes(services.map((s) => ({ url: urlOf(s) })));
+    const v = await live.nodesView();
+    const marks = v.evidence.map((e) => `${e.round} ${e.nodeId} ${e.kind}`);
+    expect(marks).to.include("1 ssid-apac-1 wrong-root");
+    expect(marks).to.include("2 ssid-apac-1 equivocation");
+    const ids = services.map((s) => s.node.id);
+    for (const e of v.evidence) expect(ids).to.include(e.recordedBy);
+    const times = v.evidence.map((e) => e.recordedAt);
+    expect(times).to.deep.equal([...times].sort().reverse());
+    // These nodes run no drift or credits extension: the columns are null and say why.
+    expect(v.unavailable.evidence).to.equal(undefined);
+    expect(v.unavailable.clock).to.match(/no node serves \/v1\/drift/);
+    expect(v.unavailable.credits).to.match(/no node serves \/v1\/credits\/epochs/);
+    for (const n of v.live) {
+      expect(n.up).to.equal(true);
+      expect([n.clockOffsetMs, n.rank, n.governanceWeight]).to.deep.equal([null, null, null]);
     }
   });
 });

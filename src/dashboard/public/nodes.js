@@ -42,9 +42,14 @@
           dash(n.lastSignedRound),
           dash(n.lastAnchoredRound),
           dash(n.pendingEvents),
+          n.clockOffsetMs === null ? "—" : `${Math.round(n.clockOffsetMs)} ms (round ${n.clockRound})`,
+          dash(n.rank),
+          n.governanceWeight === null ? "—" : `${n.governanceWeight} (epoch ${n.weightEpoch})`,
         ]),
         s.live.map((n) => n.url),
       );
+      const why = Object.entries(s.unavailable || {}).map(([k, v]) => `${k}: ${v}`);
+      $("live-unavailable").textContent = why.length > 0 ? `— means not served: ${why.join("; ")}` : "";
     }
     fill(
       "federations",
@@ -75,7 +80,15 @@
     );
     fill(
       "evidence",
-      s.evidence.map((e) => [e.recordedAt, e.round, e.origin, e.nodeId, e.kind, e.detail]),
+      s.evidence.map((e) => [
+        e.recordedAt,
+        e.round,
+        e.origin,
+        e.nodeId,
+        e.kind,
+        e.detail,
+        dash(e.recordedBy),
+      ]),
       s.evidence.map((e) => `${e.round}/${e.nodeId}/${e.kind}`),
     );
   }

@@ -1,0 +1,99 @@
+/**
+ * The Nodes page's per-node columns live from running nodes (`amp up`, `amp dashboard --nodes`):
+ * - Byzantine evidence: every node's `GET /v1/evidence` merged, each record with the node that
+ *   recorded it (`recordedBy`), newest first;
+ * - clock offset: each node's newest offset from the drift routes' `GET /v1/drift` (`clock`,
+ *   measured by the round's coordinator; any node's answer, newest round wins);
+ * - ranking and governance weight: the Credits page's snapshot (live-credits.ts: records checked
+ *   against the pinned receipts contract, never taken on a node's word), the node's rank and the
+ *   governance weight of its newest allocation that is not invalid.
+ * What no node serves is null, with the reason in `unavailable`.
+ */
+import type { ClockOffsetView } from "../drift/api";
+import type { EvidenceRecord } from "../node/evidence-view";
+import type { PeerClient } from "../transport/client";
+import type { CreditAllocationView, CreditRankView } from "./credits";
+import type { LiveNode, Unavailable } from "./live";
+
+export type LiveEvidence = EvidenceRecord & { readonly recordedBy: string };
+
+export interface NodeExtras {
+  readonly clockOffsetMs: number | null;
+  readonly clockRound: string | null;
+  readonly rank: number | null;
+  readonly governanceWeight: string | null;
+  /** The epoch of that weight's allocation. */
+  readonly weightEpoch: string | null;
+}
+
+export interface LiveNodeExtras {
+  readonly evidence: LiveEvidence[];
+  readonly extras: (nodeId: string | null, origin: string | null) => NodeExtras;
+  /** Why a column is "—" for every node: `evidence`, `clock`, `credits`. */
+  readonly unavailable: Record<string, string>;
+}
+
+const EVIDENCE_PER_NODE = 100;
+const EVIDENCE_SHOWN = 200;
+
+interface CreditsLike {
+  readonly allocations: readonly CreditAllocationView[];
+  readonly ranking: readonly CreditRankView[];
+}
+
+export async function liveNodeExtras(
+  client: PeerClient,
+  nodes: readonly LiveNode[],
+  credits: () => Promise<unknown>,
+): Promise<LiveNodeExtras> {
+  const get = <T>(n: LiveNode, path: string) =>
+    client.json<T>(n.url, { method: "GET", path }).catch(() => undefined);
+  const [ev, drift, cr] = await Promise.all([
+    Promise.all(
+      nodes.map((n) =>
+        get<{ recordedBy: string; evidence: EvidenceRecord[] }>(n, `/v1/evidence?limit=${EVIDENCE_PER_NODE}`),
+      ),
+    ),
+    Promise.all(nodes.map((n) => get<{ clock?: ClockOffsetView[] }>(n, "/v1/drift"))),
+    credits().catch((e: unknown) => ({ available: false, reason: String(e) })),
+  ]);
+  const unavailable: Record<string, string> = {};
+
+  const served = ev.filter((a) => a !== undefined && Array.isArray(a.evidence));
+  if (served.length === 0) unavailable.evidence = "no node serves /v1/evidence (older nodes, or none is up)";
+  const evidence = served
+    .flatMap((a) => a!.evidence.map((e): LiveEvidence => ({ ...e, recordedBy: a!.recordedBy })))
+    .sort((a, b) => (a.recordedAt < b.recordedAt ? 1 : a.recordedAt > b.recordedAt ? -1 : 0))
+    .slice(0, EVIDENCE_SHOWN);
+
+  const clocks = drift.filter((d) => d !== undefined && Array.isArray(d.clock));
+  if (clocks.length === 0)
+    unavailable.clock = "no node serves /v1/drift (drift detection not enabled on these nodes)";
+  const clock = new Map<string, ClockOffsetView>();
+  for (const c of clocks.flatMap((d) => d!.clock!)) {
+    const key = `${c.federation}/${c.node}`;
+    const had = clock.get(key);
+    if (!had || BigInt(c.round) > BigInt(had.round)) clock.set(key, c);
+  }
+  const clockOf = (id: string) => [...clock.values()].find((c) => c.node === id);
+
+  const c = "available" in (cr as object) ? undefined : (cr as CreditsLike);
+  if (!c) unavailable.credits = (cr as Unavailable).reason;
+  else if (c.ranking.length === 0) unavailable.credits = "no allocation checked yet (see the Credits page)";
+
+  const extras = (id: string | null, origin: string | null): NodeExtras => {
+    const k = clockOf(id ?? "");
+    const mine = (x: { node: string; origin: string }) =>
+      x.node === id && (origin === null || x.origin === origin);
+    const rank = c?.ranking.find(mine);
+    const alloc = c?.allocations.filter((a) => mine(a) && a.verification.status !== "invalid").at(-1);
+    return {
+      clockOffsetMs: k?.offsetMs ?? null,
+      clockRound: k?.round ?? null,
+      rank: rank?.rank ?? null,
+      governanceWeight: alloc?.weight ?? null,
+      weightEpoch: alloc?.epoch ?? null,
+    };
+  };
+  return { evidence, extras, unavailable };
+}
