@@ -270,6 +270,12 @@ export class ConsensusValidator {
     return Promise.race([p, t]).finally(() => clearTimeout(timer));
   }
 
+  /** A member's vote for `round` checked against its pinned keys (ML-DSA note, EIP-712, checkpoint). */
+  private check(vote: Vote, m: FederationMember, round: bigint): ReturnType<typeof checkVote> {
+    const verifier = this.verifiers.get(m.nodeId)!;
+    return checkVote(vote, m, verifier, this.cfg.federation, round, this.cfg.domain, this.cfg.mldsa);
+  }
+
   private async absorb(
     tally: RoundTally,
     m: FederationMember,
@@ -284,16 +290,7 @@ export class ConsensusValidator {
     tally.receivedAt.set(m.nodeId, Date.now());
     for (const vote of res.votes) {
       if (vote.nodeId !== m.nodeId) continue;
-      const verifier = this.verifiers.get(m.nodeId)!;
-      const c = await checkVote(
-        vote,
-        m,
-        verifier,
-        this.cfg.federation,
-        round,
-        this.cfg.domain,
-        this.cfg.mldsa,
-      );
+      const c = await this.check(vote, m, round);
       if (!c.ok) {
         const kind: FaultKind = c.fault === "malformed" ? "invalid-signature" : c.fault;
         this.evidence(tally, kind, m.nodeId, round, attempt, c.detail, [vote]);
@@ -385,16 +382,7 @@ export class ConsensusValidator {
         const checked = new Map<string, Seen>();
         for (const vote of res.votes) {
           if (vote.nodeId !== m.nodeId) continue;
-          const verifier = this.verifiers.get(m.nodeId)!;
-          const c = await checkVote(
-            vote,
-            m,
-            verifier,
-            this.cfg.federation,
-            round,
-            this.cfg.domain,
-            this.cfg.mldsa,
-          );
+          const c = await this.check(vote, m, round);
           if (c.ok) checked.set(c.body, { vote, checkpoint: c.checkpoint });
           else
             this.logger.info("late vote does not verify: dropped", {

@@ -193,8 +193,11 @@ export class ValidatorNode implements TransportEndpoint {
     return signClockStamp(this.cfg.keys.wallet, ctx, now);
   }
 
-  /** The checkpoint the append `plan` gives for this round, and the node's vote on it (ML-DSA note, EIP-712, clock). */
-  private async voteOn(req: VoteRequest, plan: AppendPlan): Promise<{ cp: Checkpoint; vote: Vote }> {
+  /** The checkpoint the tree `plan` gives for this round, and the node's vote on it (ML-DSA note, EIP-712, clock). */
+  private async voteOn(
+    req: VoteRequest,
+    plan: Pick<AppendPlan, "newSize" | "root">,
+  ): Promise<{ cp: Checkpoint; vote: Vote }> {
     const cp: Checkpoint = {
       origin: this.origin,
       treeSize: plan.newSize,
@@ -282,21 +285,10 @@ export class ValidatorNode implements TransportEndpoint {
     const s = this.state!;
     const signedEpoch = parseCheckpointBody(parseSignedNote(s.vote.note).body).epoch;
     if (req.epoch <= signedEpoch) return;
-    const cp: Checkpoint = {
-      origin: this.origin,
-      treeSize: BigInt(s.treeSize),
-      rootHash: new Uint8Array(Buffer.from(s.rootHex, "hex")),
-      round: req.round,
-      epoch: req.epoch,
-    };
-    const body = checkpointBody(cp);
-    const signature = await signBodyWith(body, this.signer, VOTE_CONTEXT, this.cfg.mldsa ?? inlineMlDsa);
-    const vote: Vote = {
-      nodeId: this.nodeId,
-      note: formatSignedNote({ body, signatures: [signature] }),
-      eip712Signature: signCheckpoint(this.cfg.keys.wallet, this.cfg.domain, cp),
-      clock: this.clockFor(req, body),
-    };
+    const { vote } = await this.voteOn(req, {
+      newSize: BigInt(s.treeSize),
+      root: new Uint8Array(Buffer.from(s.rootHex, "hex")),
+    });
     const state: SignedState = { ...s, vote };
     writeFileAtomic(this.stateFile, JSON.stringify(state));
     this.state = state;
