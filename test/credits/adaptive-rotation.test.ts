@@ -171,6 +171,9 @@ describe("adaptive governance weights applied on-chain: rotation signed by the o
   });
 
   it("a node refuses to sign a proposal it does not recompute or that breaks a guard, naming the reason; bad bodies get 400 naming the field", async function () {
+    // Stop the background allocations and rotations first (the routes stay up): the answers below
+    // are then about one fixed registry state, and the registry cannot move while the test asks.
+    for (const x of exts.values()) await x.close();
     const target = roster.node("ssid-us-1");
     const svc = services.find((s) => s.node.id === "ssid-us-1")!;
     const store = new AllocationStore(svc.node.archive);
@@ -237,10 +240,8 @@ describe("adaptive governance weights applied on-chain: rotation signed by the o
     const x = await post(roster.node("opencore-eu-1").url, body({}));
     expect(x.status).to.equal(422);
     expect(x.body).to.contain("not a validator of amp.local/ssid");
-    // Refusals store and send nothing: the registry moved only if a real rotation happened meanwhile.
-    const after = await registry().currentEpoch(fid);
-    const real = rotations.filter((r) => r.kind === "rotated" && r.origin === SSID).length;
-    expect(after - before).to.be.at.most(BigInt(real));
+    // Refusals store and send nothing: with the rotators stopped, the registry did not move.
+    expect(await registry().currentEpoch(fid)).to.equal(before);
     expect(checkGuards(cur, new Map(cur))).to.equal("nothing changes");
     // A restarted allocator (a fresh Rotator) finds a rotated epoch done on-chain: nothing re-sent.
     const rotated = rotations.find((r) => r.kind === "rotated" && r.origin === SSID)!;
