@@ -25,7 +25,7 @@ import type { NodeStatus } from "../node/node";
 import { PeerClient, PeerError } from "../transport/client";
 import { ReceiptChecker } from "./credits";
 import { weigh, type DashboardSnapshot, type RoundView } from "./data";
-import type { FederationView, ManifestWeights, NodesSnapshot } from "./nodes";
+import { federationViews, type ManifestWeights, type NodesSnapshot } from "./nodes";
 import { ProofLookupError, checkProofText, type ProofCheck, type ProofLookup } from "./proof";
 import { LiveCredits } from "./live-credits";
 import { LiveDrift } from "./live-drift";
@@ -174,20 +174,7 @@ export class LiveNodes {
       ...this.manifest.map((m) => m.origin),
       ...(latest?.checkpoints.map((c) => c.origin) ?? []),
     ]);
-    const federations = [...origins].sort().map((origin): FederationView => {
-      const fed = this.record?.federations.find((f) => f.origin === origin);
-      const cp = latest?.checkpoints.find((c) => c.origin === origin);
-      return {
-        origin,
-        epoch: fed?.epoch ?? null,
-        validators: fed?.validators.length ?? 0,
-        totalWeight: fed ? fed.weights.reduce((s, w) => s + BigInt(w), 0n).toString() : null,
-        lastAnchoredRound: latest && cp ? latest.round : null,
-        treeSize: cp?.treeSize ?? null,
-        rootHash: cp?.rootHash ?? null,
-        signedWeight: cp?.signedWeight ?? null,
-      };
-    });
+    const federations = federationViews(origins, this.record, latest);
     const live = this.nodes.map((n, i): LiveNodeView => {
       const s = st[i];
       return {

@@ -7,7 +7,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { Evidence, NodeCounters } from "../consensus/evidence";
-import type { DashboardData } from "./data";
+import type { DeploymentRecord } from "../chain/deployment";
+import type { DashboardData, RoundView } from "./data";
 
 export interface ManifestWeights {
   /** Manifest name (the archive's key; the Proof lookup maps it to the origin). */
@@ -72,15 +73,13 @@ function readEvidence(dir: string): Evidence[] {
     });
 }
 
-export function nodesSnapshot(data: DashboardData, manifest: readonly ManifestWeights[] = []): NodesSnapshot {
-  const snap = data.snapshot(50);
-  const record = data.deployment();
-  const latest = snap.rounds.find((r) => r.status === "anchored");
-  const origins = new Set([
-    ...(record?.federations.map((f) => f.origin) ?? []),
-    ...manifest.map((m) => m.origin),
-  ]);
-  const federations = [...origins].sort().map((origin): FederationView => {
+/** Each federation's registered set (pinned deployment record) and its checkpoint in `latest`. */
+export function federationViews(
+  origins: Iterable<string>,
+  record: DeploymentRecord | undefined,
+  latest: RoundView | undefined,
+): FederationView[] {
+  return [...origins].sort().map((origin): FederationView => {
     const fed = record?.federations.find((f) => f.origin === origin);
     const cp = latest?.checkpoints.find((c) => c.origin === origin);
     return {
@@ -94,6 +93,17 @@ export function nodesSnapshot(data: DashboardData, manifest: readonly ManifestWe
       signedWeight: cp?.signedWeight ?? null,
     };
   });
+}
+
+export function nodesSnapshot(data: DashboardData, manifest: readonly ManifestWeights[] = []): NodesSnapshot {
+  const snap = data.snapshot(50);
+  const record = data.deployment();
+  const latest = snap.rounds.find((r) => r.status === "anchored");
+  const origins = new Set([
+    ...(record?.federations.map((f) => f.origin) ?? []),
+    ...manifest.map((m) => m.origin),
+  ]);
+  const federations = federationViews(origins, record, latest);
   const weightOf = (origin: string, node: string) =>
     manifest
       .find((m) => m.origin === origin)
