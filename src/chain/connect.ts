@@ -145,10 +145,14 @@ export async function connectRpc(url: string, opts: RpcOptions = {}): Promise<Ch
   const network = Network.from(chainId);
   // No request cache: a locally signing wallet asks for its pending nonce before every
   // transaction, and a cached answer would reuse the nonce of the transaction just sent.
+  // No batch stall: ethers otherwise holds every call 10 ms to batch it with later ones, and a
+  // round makes ~15 calls one after the other (catch-up, anchor transaction); calls issued in the
+  // same turn of the event loop (Promise.all) are still sent as one batch.
   const provider = new JsonRpcProvider(url, network, {
     staticNetwork: network,
     pollingInterval: POLLING_MS,
     cacheTimeout: -1,
+    batchStallTime: 0,
   });
   const eip1193: Eip1193 = opts.localSigner
     ? locallySigned(provider, opts.localSigner, chainId)
