@@ -4,13 +4,21 @@
  * node only after it matched the chain (global root of the round, each federation's size and root).
  */
 import type { AnchorResult } from "../chain/anchor";
-import type { AnchoredRound } from "../chain/anchored-rounds";
+import type { AnchoredCheckpoint, AnchoredRound } from "../chain/anchored-rounds";
 import { federationIdOf } from "../chain/ids";
 import { AmpError } from "../util/errors";
 import type { FederationRoundOutcome } from "./coordinator";
 import type { Roster } from "./roster";
 
 const hex = (b: Uint8Array): string => "0x" + Buffer.from(b).toString("hex");
+
+/** The ML-DSA keys of every manifest node, as a record's checkpoints carry them (`noteKeys`). */
+export function noteKeysOf(roster: Roster): AnchoredCheckpoint["noteKeys"] {
+  return roster.nodes.map((n) => ({
+    keyName: n.member.keyName,
+    publicKey: Buffer.from(n.member.mldsaPublicKey).toString("base64"),
+  }));
+}
 
 export function anchoredRecord(
   roster: Roster,
@@ -21,10 +29,7 @@ export function anchoredRecord(
   outcomes: readonly FederationRoundOutcome[],
 ): AnchoredRound {
   // Voters of a federation and the witnesses of the others sign its cosigned note.
-  const noteKeys = roster.nodes.map((n) => ({
-    keyName: n.member.keyName,
-    publicKey: Buffer.from(n.member.mldsaPublicKey).toString("base64"),
-  }));
+  const noteKeys = noteKeysOf(roster);
   return {
     round,
     globalRoot,
@@ -51,6 +56,27 @@ export function anchoredRecord(
 
 export function encodeRecord(r: AnchoredRound): Record<string, unknown> {
   return { ...r, round: r.round.toString(), gasUsed: r.gasUsed.toString() };
+}
+
+/**
+ * The record as a relay announces it (`POST /v1/round/anchored`): without the checkpoints'
+ * `noteKeys` (every manifest node's ML-DSA public key, 1952 bytes each, twice: ~37 KB of a ~93 KB
+ * record). A receiver takes them from its own roster (`withRosterKeys`), never from the sender.
+ */
+export function encodeAnnouncement(r: AnchoredRound): Record<string, unknown> {
+  return {
+    ...encodeRecord(r),
+    checkpoints: r.checkpoints.map((c) => {
+      const { noteKeys: _keys, ...rest } = c;
+      return rest;
+    }),
+  };
+}
+
+/** The record with every checkpoint's `noteKeys` taken from `roster` (what a node keeps). */
+export function withRosterKeys(r: AnchoredRound, roster: Roster): AnchoredRound {
+  const noteKeys = noteKeysOf(roster);
+  return { ...r, checkpoints: r.checkpoints.map((c) => ({ ...c, noteKeys })) };
 }
 
 /** Decode a record sent by a peer; `check` compares it with the chain before it is trusted. */

@@ -31,7 +31,7 @@ import type { Coordinator, FederationRoundOutcome } from "./coordinator";
 import type { FederationNode, NodeStatus } from "./node";
 import { decodeOutcome } from "./outcome";
 import { writeFileAtomic } from "../consensus/atomic-file";
-import { anchoredRecord, decodeRecord, encodeRecord } from "./anchored-record";
+import { anchoredRecord, decodeRecord, encodeAnnouncement, encodeRecord } from "./anchored-record";
 import type { AnchoredRound } from "../chain/anchored-rounds";
 import { Stopwatch } from "./timings";
 
@@ -266,7 +266,7 @@ export class RoundDriver {
   }
 
   private async announce(record: AnchoredRound): Promise<void> {
-    const body = JSON.stringify(encodeRecord(record));
+    const body = JSON.stringify(encodeAnnouncement(record));
     await Promise.all(
       this.node.cfg.roster.nodes
         .filter((n) => n.id !== this.node.id)

@@ -283,15 +283,13 @@ export function buildNodeServer(
   app.post(
     "/v1/round/anchored",
     guard(async (req) => {
-      // Unauthenticated on purpose: the node catches up from the chain, and keeps the record only
-      // when it matches the chain. The round loop is woken first (its tick catches up too).
+      // Unauthenticated on purpose: the node keeps the record only when it matches the chain.
+      // The round loop is woken first: its tick catches up (the answer does not wait for that).
       const record = decodeRecord(parseJson(raw(req.body), "body"));
       opts.onAnchored?.();
       // The record is checked against the chain on its own (no archive needed): kept before the
       // catch-up, so that catch-up finds it held instead of asking every peer for it.
-      const stored = await node.acceptRecord(record);
-      await node.catchUp();
-      return { stored };
+      return { stored: await node.acceptRecord(record) };
     }),
   );
   app.get(

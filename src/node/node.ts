@@ -30,7 +30,7 @@ import { decodeEntries } from "../transport/wire";
 import { parseIJson } from "../events/ijson";
 import { AmpError, InvalidInputError } from "../util/errors";
 import { createLogger, type Logger } from "../util/log";
-import { decodeRecord } from "./anchored-record";
+import { decodeRecord, withRosterKeys } from "./anchored-record";
 import { Inbox, type InboxEvent } from "./inbox";
 import type { Roster, RosterFederation } from "./roster";
 import { RoundTimings } from "./timings";
@@ -445,8 +445,9 @@ export class FederationNode {
       }
     }
     // Any order: a record is checked against the chain on its own, and a proof names the round of
-    // the record it uses (a later round's checkpoint covers an earlier event as well).
-    this.anchors.record(r);
+    // the record it uses (a later round's checkpoint covers an earlier event as well). The note
+    // keys are this node's own roster's (announcements leave them out; a sender's are not taken).
+    this.anchors.record(withRosterKeys(r, this.cfg.roster));
     return true;
   }
 
