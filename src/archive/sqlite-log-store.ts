@@ -10,7 +10,7 @@
 import { AmpError } from "../util/errors";
 import { hashChildren } from "../merkle/hash";
 import type { AppendUpdate, LogStore } from "../log/store";
-import type { FederationLog } from "../log";
+import type { AppendPlan, FederationLog } from "../log";
 import type { Archive } from "./archive";
 
 /** Levels stored in tree_nodes are the multiples of this (level 0 = leaves, in `events`). */
@@ -110,12 +110,24 @@ export class SqliteLogStore implements LogStore {
  * anchored `round` that sealed them, so archive batch numbers and anchored round numbers are one
  * number (a round where the federation had no new event leaves no batch row).
  */
-export function appendRound(log: FederationLog, leafHashes: readonly Uint8Array[], round: bigint): void {
+export function appendRound(
+  log: FederationLog,
+  leafHashes: readonly Uint8Array[],
+  round: bigint,
+  prepared?: AppendPlan,
+): void {
   if (leafHashes.length === 0) return;
   if (!(log.store instanceof SqliteLogStore)) {
     throw new AmpError(`appendRound needs a log stored in the archive`, { kind: "bug" });
   }
-  const plan = log.prepareAppend(leafHashes);
+  // `prepared`: the caller's `log.prepareAppend(leafHashes)`, used only when it starts at the log's
+  // size and has these leaves (applyAppend refuses any other start as well).
+  const usable =
+    prepared !== undefined &&
+    prepared.oldSize === log.size &&
+    prepared.leaves.length === leafHashes.length &&
+    prepared.leaves.every((h, i) => h === leafHashes[i]);
+  const plan = usable ? prepared : log.prepareAppend(leafHashes);
   log.store.writeAppend(plan, round);
   log.applyAppend(plan);
 }

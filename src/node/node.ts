@@ -21,7 +21,7 @@ import { appendLineDurable } from "../consensus/atomic-file";
 import type { FaultInjector } from "../consensus/fault-injector";
 import type { AnchorDomain, DriftHook } from "../consensus/types";
 import { ValidatorNode } from "../consensus/validator-node";
-import { FederationLog } from "../log";
+import { FederationLog, type AppendPlan } from "../log";
 import { leafHash } from "../merkle";
 import { Witness, WitnessError } from "../nexus/witness";
 import { HttpTransport } from "../transport/http-transport";
@@ -494,30 +494,32 @@ export class FederationNode {
         kind: "conflict",
       });
     const count = Number(cp.treeSize - base);
-    let entries: Uint8Array[] | undefined;
+    // The entries and the append they reproduce the anchored root with (stored as computed: the
+    // leaf hashes and tree nodes are not computed a second time).
+    let found: { entries: readonly Uint8Array[]; plan: AppendPlan | undefined } | undefined;
     const held = this.validatorNode.entries(this.origin, round, 0, count);
-    if (count === 0) entries = [];
-    else if (held.length === count && this.reproduces(held, cp)) entries = held;
+    if (count === 0) found = { entries: [], plan: undefined };
+    else if (held.length === count) found = this.reproduces(held, cp);
     // The batch this node sealed as a coordinator (on disk, unlike the validator's copy).
-    const sealed = entries ? undefined : this.sealedEntries(round, base);
-    if (sealed && sealed.length === count && this.reproduces(sealed, cp)) entries = sealed;
+    const sealed = found ? undefined : this.sealedEntries(round, base);
+    if (sealed && sealed.length === count) found = this.reproduces(sealed, cp);
     for (const peer of this.federation.nodes) {
-      if (entries || peer.id === this.id) continue;
+      if (found || peer.id === this.id) continue;
       const got = await this.fetchLog(peer.url, base, cp.treeSize);
       if (got.length !== count) continue;
-      if (this.reproduces(got, cp)) entries = got;
-      else
+      found = this.reproduces(got, cp);
+      if (!found)
         this.evidence(
           peer.id,
           round,
           `served entries [${base}, ${cp.treeSize}) that do not reproduce the anchored root`,
         );
     }
-    if (!entries)
+    if (!found)
       throw new AmpError(`round ${round}: no peer served entries reproducing the anchored root`, {
         kind: "retry-later",
       });
-    this.store(round, entries, cp);
+    this.store(round, found.entries, cp, found.plan);
   }
 
   /** Entries of `sealed-proposal.json` (written by this node's Coordinator) for round/base, if any. */
@@ -535,12 +537,15 @@ export class FederationNode {
     }
   }
 
+  /** The append of `entries` to the archive's log when it reproduces `cp`, else undefined. */
   private reproduces(
     entries: readonly Uint8Array[],
     cp: { treeSize: bigint; rootHash: Uint8Array },
-  ): boolean {
+  ): { entries: readonly Uint8Array[]; plan: AppendPlan } | undefined {
     const plan = this.archiveLog.prepareAppend(entries.map((e) => leafHash(e)));
-    return plan.newSize === cp.treeSize && hex(plan.root) === hex(cp.rootHash);
+    return plan.newSize === cp.treeSize && hex(plan.root) === hex(cp.rootHash)
+      ? { entries, plan }
+      : undefined;
   }
 
   private async fetchLog(url: string, from: bigint, to: bigint): Promise<Uint8Array[]> {
@@ -560,12 +565,16 @@ export class FederationNode {
     round: bigint,
     entries: readonly Uint8Array[],
     cp: { treeSize: bigint; rootHash: Uint8Array },
+    computed?: AppendPlan,
   ): void {
     const base = this.archiveLog.size;
     const ids = entries.map(
       (e) => (JSON.parse(Buffer.from(e).toString("utf8")) as { event_id: string }).event_id,
     );
-    const leaves = entries.map((e) => leafHash(e));
+    // A plan computed from another log state is not used (appendRound prepares its own).
+    const plan =
+      computed?.oldSize === base && computed.leaves.length === entries.length ? computed : undefined;
+    const leaves = plan ? plan.leaves : entries.map((e) => leafHash(e));
     this.archive.transaction(() => {
       this.archive.insertEvents(
         this.name,
@@ -581,7 +590,7 @@ export class FederationNode {
           };
         }),
       );
-      appendRound(this.archiveLog, leaves, round);
+      appendRound(this.archiveLog, leaves, round, plan);
       this.archive.insertCheckpoint(this.name, { round, size: cp.treeSize, root: cp.rootHash });
     });
     this.lastRound = round;

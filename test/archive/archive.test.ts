@@ -212,6 +212,33 @@ describe("archive/Archive", () => {
     expect(archive.lastBatch(FED)).to.include({ batchNo: 7n, endSeq: 5n });
     expect(new FederationLog(FED, new SqliteLogStore(archive, FED)).root()).to.deep.equal(log.root());
   });
+
+  it("appendRound stores a plan the caller prepared, and ignores one prepared from another state", () => {
+    const log = new FederationLog(FED, new SqliteLogStore(archive, FED));
+    const leaves = [0, 1, 2, 3, 4].map((i) => record(i).leafHash);
+    archive.insertEvents(
+      FED,
+      [0, 1, 2, 3, 4].map((i) => record(i)),
+    );
+    // Prepared at size 0, used after the log moved to size 2: ignored (appendRound prepares anew).
+    const stale = log.prepareAppend(leaves.slice(2, 5));
+    appendRound(log, leaves.slice(0, 2), 1n);
+    appendRound(log, stale.leaves, 2n, stale);
+    const plan = log.prepareAppend([]);
+    expect(plan.oldSize).to.equal(5n);
+    const reference = new FederationLog(FED);
+    reference.append(leaves);
+    expect(log.root()).to.deep.equal(reference.root());
+    const reopened = new FederationLog(FED, new SqliteLogStore(archive, FED));
+    expect(reopened.root()).to.deep.equal(reference.root());
+    expect(reopened.inclusionProof(3n, 5n)).to.deep.equal(reference.inclusionProof(3n, 5n));
+    // A current plan is stored as computed: same tree.
+    archive.insertEvents(FED, [record(5)]);
+    const next = log.prepareAppend([record(5).leafHash]);
+    appendRound(log, next.leaves, 3n, next);
+    reference.append([record(5).leafHash]);
+    expect(new FederationLog(FED, new SqliteLogStore(archive, FED)).root()).to.deep.equal(reference.root());
+  });
 });
 
 describe("archive/Archive background WAL checkpointing", () => {
