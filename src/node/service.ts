@@ -80,6 +80,8 @@ export function anchorView(
     record.deployBlock,
   ),
 ): AnchorView {
+  // Built once: a Contract parses its ABI when built (every node read the sets once a second).
+  const registry = ValidatorRegistry__factory.connect(record.contracts.validatorRegistry, conn.provider);
   return {
     nextRound: () => reader.nextRound(),
     globalRootOf: async (round) => {
@@ -91,7 +93,7 @@ export function anchorView(
       if (treeSize === 0n && rootHash === ZERO) return undefined;
       return { treeSize, rootHash: new Uint8Array(Buffer.from(rootHash.slice(2), "hex")) };
     },
-    currentSets: () => currentSets(conn, record),
+    currentSets: () => currentSets(conn, record, registry),
   };
 }
 
@@ -102,8 +104,8 @@ export function anchorView(
 export async function currentSets(
   conn: ChainConnection,
   record: DeploymentRecord,
+  registry = ValidatorRegistry__factory.connect(record.contracts.validatorRegistry, conn.provider),
 ): Promise<Map<string, ValidatorSet>> {
-  const registry = ValidatorRegistry__factory.connect(record.contracts.validatorRegistry, conn.provider);
   const out = new Map<string, ValidatorSet>();
   await Promise.all(
     record.federations.map(async (f) => {
