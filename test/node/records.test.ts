@@ -37,7 +37,10 @@ describe("node: anchored-round records survive a relay that dies right after its
       conn,
       record,
       tickMs: 100,
-      takeoverMs: 1500,
+      // Long enough that no second proposer relays round 1 under load (it would get "already
+      // anchored", keep the record and announce it: the lost record this test needs would not be
+      // lost). Round 2's first proposer is another node than round 1's, so no takeover is needed.
+      takeoverMs: 15_000,
       ...extra,
     });
     await s.listen("127.0.0.1", Number(new URL(roster.node(id).url).port));
