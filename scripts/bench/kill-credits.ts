@@ -34,8 +34,16 @@ export interface AllocationReport {
   allocationsRecordedTwice: number;
   /** Epochs without a receipt for every roster node, plus gaps between the first and last epoch. */
   epochsIncomplete: number;
-  /** (node, epoch) whose stored records are missing, differ from another node's or from the chain. */
+  /** Stored records (node × epoch × roster node) missing, different, or without a receipt row: the sum of the three below. */
   storedAllocationMismatches: number;
+  /** Records of a recorded epoch a node does not store. */
+  storedAllocationsMissing: number;
+  /** Stored records whose hash is not SHA-256(JCS(record)), not the chain's, or whose bytes differ from another node's. */
+  storedAllocationsDifferent: number;
+  /** Stored epochs without their receipt row (`credit_receipts`). */
+  storedEpochsWithoutReceipt: number;
+  /** What was wrong where (node, epoch, record), first 30 lines. */
+  storedAllocationProblems: string[];
 }
 
 interface Stored {
@@ -45,18 +53,23 @@ interface Stored {
   record: string;
 }
 
-function storedAllocations(dataDir: string): Stored[] {
+/** A node's stored records and the epochs with a receipt row (read-only; empty before migration 11). */
+function storedAllocations(dataDir: string): { rows: Stored[]; receipts: Set<bigint> } {
   const db = new Database(path.join(dataDir, "archive.sqlite"), { readonly: true, fileMustExist: true });
   try {
     const has = db
       .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'credit_allocations'")
       .get();
-    if (!has) return [];
-    return (
+    if (!has) return { rows: [], receipts: new Set() };
+    const rows = (
       db
         .prepare("SELECT epoch, origin, node, allocation_hash AS hash, record FROM credit_allocations")
         .all() as { epoch: number; origin: string; node: string; hash: string; record: string }[]
     ).map((r) => ({ epoch: BigInt(r.epoch), node: `${r.origin}/${r.node}`, hash: r.hash, record: r.record }));
+    const receipts = (db.prepare("SELECT epoch FROM credit_receipts").all() as { epoch: number }[]).map((r) =>
+      BigInt(r.epoch),
+    );
+    return { rows, receipts: new Set(receipts) };
   } finally {
     db.close();
   }
@@ -153,13 +166,18 @@ export class CreditsWatch {
       "every node storing every recorded allocation epoch",
       () => {
         for (const n of this.w.fed.nodes) {
-          const have = new Set(storedAllocations(n.dataDir).map((s) => s.epoch));
+          let have: Set<bigint>;
+          try {
+            have = new Set(storedAllocations(n.dataDir).rows.map((s) => s.epoch));
+          } catch {
+            return undefined; // a transient read failure (busy, being checkpointed): poll again
+          }
           for (const e of recorded) if (!have.has(e)) return undefined;
         }
         return true;
       },
       timeoutMs,
-    ).catch(() => undefined); // what is still missing then counts in storedAllocationMismatches
+    ).catch(() => undefined); // what is still missing then counts below, by node and epoch
     const logs = await this.reader.contract.queryFilter(
       this.reader.contract.filters.ProofCreditAllocated(),
       0,
@@ -188,31 +206,66 @@ export class CreditsWatch {
     }
     if (epochs.length > 0) incomplete += Number(epochs.at(-1)! - epochs[0]! + 1n) - epochs.length;
     // Stored bytes: identical on every node, hash = SHA-256(JCS(record)) = the chain's.
-    let mismatches = 0;
-    const reference = new Map<string, string>(); // `${epoch}/${node}` -> record text
-    for (const n of this.w.fed.nodes) {
-      const rows = storedAllocations(n.dataDir).filter((s) => recorded.has(s.epoch));
-      const mine = new Map(rows.map((s) => [`${s.epoch}/${s.node}`, s]));
-      for (const e of recorded) {
-        for (const id of ids) {
-          const k = `${e}/${await this.originOf(id)}/${id}`;
-          const s = mine.get(k);
-          const ok =
-            s !== undefined &&
-            allocationHash(JSON.parse(s.record) as AllocationRecord) === s.hash.toLowerCase() &&
-            chainHash.get(k) === s.hash.toLowerCase() &&
-            (reference.get(k) ?? s.record) === s.record;
-          if (s) reference.set(k, reference.get(k) ?? s.record);
-          if (!ok) mismatches++;
-        }
-      }
-    }
+    const stored = this.storedCheck(recorded, chainHash);
     return {
       epochsRecorded: epochs.length,
       allocationReceipts: logs.length,
       allocationsRecordedTwice: twice,
       epochsIncomplete: incomplete,
-      storedAllocationMismatches: mismatches,
+      storedAllocationMismatches: stored.missing + stored.different + stored.noReceipt,
+      storedAllocationsMissing: stored.missing,
+      storedAllocationsDifferent: stored.different,
+      storedEpochsWithoutReceipt: stored.noReceipt,
+      storedAllocationProblems: stored.problems.slice(0, 30),
     };
+  }
+
+  /** Every node's stored records of the recorded epochs: missing, different, receipt row absent. */
+  private storedCheck(recorded: Set<bigint>, chainHash: Map<string, string>) {
+    let missing = 0;
+    let different = 0;
+    let noReceipt = 0;
+    const problems: string[] = [];
+    const reference = new Map<string, { text: string; from: string }>(); // `${epoch}/${node}` -> record
+    const ids = this.w.fed.nodes.map((n) => n.id);
+    for (const n of this.w.fed.nodes) {
+      const { rows, receipts } = storedAllocations(n.dataDir);
+      const mine = new Map(rows.filter((s) => recorded.has(s.epoch)).map((s) => [`${s.epoch}/${s.node}`, s]));
+      for (const e of [...recorded].sort((a, b) => (a < b ? -1 : 1))) {
+        if (!rows.some((s) => s.epoch === e)) {
+          missing += ids.length;
+          problems.push(`${n.id}: epoch ${e} not stored`);
+          continue;
+        }
+        if (!receipts.has(e)) {
+          noReceipt++;
+          problems.push(`${n.id}: epoch ${e} stored without its receipt row`);
+        }
+        for (const id of ids) {
+          const k = `${e}/${this.origins!.get(id)!}/${id}`;
+          const s = mine.get(k);
+          if (!s) {
+            missing++;
+            problems.push(`${n.id}: epoch ${e}: record of ${id} missing`);
+            continue;
+          }
+          const ref = reference.get(k) ?? { text: s.record, from: n.id };
+          reference.set(k, ref);
+          const why =
+            allocationHash(JSON.parse(s.record) as AllocationRecord) !== s.hash.toLowerCase()
+              ? "stored hash is not SHA-256(JCS(record))"
+              : chainHash.get(k) !== s.hash.toLowerCase()
+                ? "hash is not the one on-chain"
+                : ref.text !== s.record
+                  ? `bytes differ from ${ref.from}'s`
+                  : undefined;
+          if (why) {
+            different++;
+            problems.push(`${n.id}: epoch ${e}: record of ${id}: ${why}`);
+          }
+        }
+      }
+    }
+    return { missing, different, noReceipt, problems };
   }
 }

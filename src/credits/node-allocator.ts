@@ -162,6 +162,7 @@ export class NodeAllocator {
    * closed epoch if this node may. Never more than one epoch per step (callers loop).
    */
   async step(): Promise<AllocatorStep> {
+    await this.repairReceipts();
     const recorded = await this.recordedEpochs();
     const last = this.cfg.store.lastEpoch();
     const missing = [...recorded.keys()]
@@ -174,6 +175,25 @@ export class NodeAllocator {
     if (next >= epochOf(await this.cfg.chainNowMs(), this.cfg.epochSeconds) || !this.mayAllocate(next))
       return { kind: "idle" };
     return this.allocate(next);
+  }
+
+  /**
+   * Before records and receipt were stored in one transaction, a crash between the two left an
+   * epoch's records without their receipt row: this node skipped the epoch as stored while its
+   * route for it failed, so no other node could adopt it (nor any later epoch). Such an epoch gets
+   * its receipt from the chain (the records are on-chain: the node layout stores nothing else).
+   */
+  private async repairReceipts(): Promise<void> {
+    for (const epoch of this.cfg.store.epochsWithoutReceipt()) {
+      const first = this.cfg.store.epoch(epoch)[0]!;
+      const ev = await this.cfg.receipts.eventOf(first.allocationHash);
+      if (!ev || ev.epoch !== epoch) {
+        this.cfg.logger.warn("credits: stored epoch without receipt is not on-chain", { epoch });
+        continue;
+      }
+      this.cfg.store.markRecorded({ epoch, txHash: ev.txHash, blockNumber: ev.blockNumber });
+      this.cfg.logger.warn("credits: receipt of a stored epoch restored from the chain", { epoch });
+    }
   }
 
   /** The first epoch: that of round 1's anchor block (chain time: every node agrees on it). */
@@ -233,8 +253,12 @@ export class NodeAllocator {
     const sorted = [...records].sort((a, b) =>
       a.origin === b.origin ? (a.node < b.node ? -1 : 1) : a.origin < b.origin ? -1 : 1,
     );
-    this.cfg.store.insertEpoch(epoch, sorted);
-    this.cfg.store.markRecorded({ epoch, txHash: tx.txHash, blockNumber: tx.blockNumber });
+    // One transaction: records without their receipt would be counted here but never served.
+    this.cfg.store.insertRecordedEpoch(epoch, sorted, {
+      epoch,
+      txHash: tx.txHash,
+      blockNumber: tx.blockNumber,
+    });
     const pending = this.loadPending();
     if (pending && BigInt(pending.epoch) <= epoch) fs.rmSync(this.pendingFile, { force: true });
   }

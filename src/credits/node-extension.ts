@@ -248,7 +248,11 @@ export class CreditsExtension implements NodeExtension {
         const rows = store().epoch(epoch);
         if (rows.length === 0)
           throw new AmpError(`no allocation of epoch ${epoch} here`, { kind: "not-found" });
-        const rc = store().receipt(epoch)!;
+        const rc = store().receipt(epoch);
+        // Records without a receipt row (a crash of an older version between the two writes): the
+        // allocator restores the receipt from the chain at its next step.
+        if (!rc)
+          throw new AmpError(`epoch ${epoch}'s receipt is not restored here yet`, { kind: "retry-later" });
         const records = rows.filter((r) => node === undefined || r.node === node);
         if (records.length === 0) {
           throw new AmpError(`no allocation of node "${node}" in epoch ${epoch}`, { kind: "not-found" });

@@ -54,7 +54,11 @@ export class AllocationStore {
     }
   }
 
-  /** All records of an epoch in one transaction; refused if the epoch has any already. */
+  /**
+   * All records of an epoch in one transaction; refused if the epoch has any already. (The
+   * RoundEngine's scheduler stores before its transaction and marks the receipt after; the node
+   * layout stores only what is on-chain, with its receipt: {@link insertRecordedEpoch}.)
+   */
   insertEpoch(epoch: bigint, records: readonly AllocationRecord[], at = Date.now()): void {
     const insert = this.archive.db.prepare(
       "INSERT INTO credit_allocations (epoch, origin, node, allocation_hash, prev_allocation_hash, record, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -68,6 +72,35 @@ export class AllocationStore {
         insert.run(epoch, r.origin, r.node, allocationHash(r), r.prev_allocation_hash, canonicalJson(r), at);
       }
     });
+  }
+
+  /**
+   * The records of an epoch already recorded on-chain AND its receipt, in ONE transaction: a crash
+   * can never leave the records without their receipt (a node would count the epoch as its own
+   * but could not serve it to the others).
+   */
+  insertRecordedEpoch(
+    epoch: bigint,
+    records: readonly AllocationRecord[],
+    r: EpochReceipt,
+    at = Date.now(),
+  ): void {
+    if (r.epoch !== epoch)
+      throw new AmpError(`receipt of epoch ${r.epoch} for epoch ${epoch}`, { kind: "bug" });
+    this.archive.transaction(() => {
+      this.insertEpoch(epoch, records, at);
+      this.markRecorded(r, at);
+    });
+  }
+
+  /** Epochs with records but no receipt row, ascending (node layout: left by a crash of an older version). */
+  epochsWithoutReceipt(): bigint[] {
+    const rows = this.archive.db
+      .prepare(
+        "SELECT DISTINCT epoch FROM credit_allocations WHERE epoch NOT IN (SELECT epoch FROM credit_receipts) ORDER BY epoch",
+      )
+      .all() as { epoch: bigint | number }[];
+    return rows.map((r) => BigInt(r.epoch));
   }
 
   epoch(epoch: bigint): StoredAllocation[] {

@@ -7,6 +7,7 @@
 import Database from "better-sqlite3";
 import type { EncodedEvent } from "../batching/encode";
 import { PushbackError } from "../util/errors";
+import { asStorageWriteError } from "../util/storage";
 
 export interface InboxEvent {
   readonly eventId: string;
@@ -41,7 +42,7 @@ export class Inbox {
 
   /** `capacity`: most pending events held; beyond it submissions get pushback (HTTP 429). */
   constructor(
-    file: string,
+    readonly file: string,
     readonly capacity = 100_000,
   ) {
     this.db = new Database(file);
@@ -91,9 +92,19 @@ export class Inbox {
 
   /**
    * Store all events in one transaction (all or none). Returns, per input, whether it was new.
-   * Pushback (retry later) when the inbox would exceed its capacity; nothing is stored then.
+   * Pushback (retry later) when the inbox would exceed its capacity; nothing is stored then. A
+   * failed write (full disk, file size limit, read-only data dir) is a StorageWriteError naming
+   * this file (HTTP 503): the transaction was rolled back, nothing of the request is acknowledged.
    */
   add(events: readonly EncodedEvent[]): boolean[] {
+    try {
+      return this.addAll(events);
+    } catch (e) {
+      throw asStorageWriteError(e, this.file, "nothing of this request was stored or acknowledged") ?? e;
+    }
+  }
+
+  private addAll(events: readonly EncodedEvent[]): boolean[] {
     const added = this.db.transaction(() => {
       if (this.count + events.length > this.capacity) {
         throw new PushbackError(`inbox full (${this.capacity} pending events)`, 1000);

@@ -17,6 +17,7 @@ import { sameEvent } from "../batching/store-events";
 import type { NodeKeys } from "../crypto/keys";
 import { inlineMlDsa, type MlDsaBackend } from "../crypto/mldsa";
 import { formatSignedNote, parseSignedNote, type NoteSignature } from "../crypto/note";
+import { asStorageWriteError } from "../util/storage";
 import { appendLineDurable } from "../consensus/atomic-file";
 import type { FaultInjector } from "../consensus/fault-injector";
 import type { AnchorDomain, DriftHook } from "../consensus/types";
@@ -28,7 +29,7 @@ import { HttpTransport } from "../transport/http-transport";
 import { PeerClient } from "../transport/client";
 import { decodeEntries } from "../transport/wire";
 import { parseIJson } from "../events/ijson";
-import { AmpError, InvalidInputError } from "../util/errors";
+import { AmpError, InvalidInputError, oneLine } from "../util/errors";
 import { createLogger, type Logger } from "../util/log";
 import { decodeRecord, withRosterKeys } from "./anchored-record";
 import { Inbox, type InboxEvent } from "./inbox";
@@ -166,6 +167,9 @@ export class FederationNode {
    * transaction. A kill between the two left archived events pending for good (found by the kill
    * campaign: `pendingEvents` never reached 0). On start they are dropped from the inbox.
    */
+  /** Archived events a failed inbox write left pending (see store()); dropped at the next pull. */
+  private inboxStale = false;
+
   private dropArchivedFromInbox(): void {
     const stale = this.inbox.ids().filter((id) => this.archive.getEvent(id) !== undefined);
     if (stale.length === 0) return;
@@ -294,6 +298,10 @@ export class FederationNode {
   }
 
   pending(limit: number): InboxEvent[] {
+    if (this.inboxStale) {
+      this.dropArchivedFromInbox(); // throws while the inbox still cannot be written
+      this.inboxStale = false;
+    }
     return this.inbox.oldest(limit);
   }
 
@@ -575,26 +583,45 @@ export class FederationNode {
     const plan =
       computed?.oldSize === base && computed.leaves.length === entries.length ? computed : undefined;
     const leaves = plan ? plan.leaves : entries.map((e) => leafHash(e));
-    this.archive.transaction(() => {
-      this.archive.insertEvents(
-        this.name,
-        entries.map((canonical, i) => {
-          const pending = this.inbox.get(ids[i]!);
-          return {
-            seq: base + BigInt(i),
-            eventId: ids[i]!,
-            canonical,
-            leafHash: leaves[i]!,
-            payload: pending?.payload ?? undefined,
-            salt: pending?.salt ?? undefined,
-          };
-        }),
+    try {
+      this.archive.transaction(() => {
+        this.archive.insertEvents(
+          this.name,
+          entries.map((canonical, i) => {
+            const pending = this.inbox.get(ids[i]!);
+            return {
+              seq: base + BigInt(i),
+              eventId: ids[i]!,
+              canonical,
+              leafHash: leaves[i]!,
+              payload: pending?.payload ?? undefined,
+              salt: pending?.salt ?? undefined,
+            };
+          }),
+        );
+        appendRound(this.archiveLog, leaves, round, plan);
+        this.archive.insertCheckpoint(this.name, { round, size: cp.treeSize, root: cp.rootHash });
+      });
+    } catch (e) {
+      // Rolled back (e.g. a full disk at commit) after the in-memory log applied the append: back
+      // to the archived log, else every later round expects the unstored size until a restart.
+      this.archiveLog.reload();
+      throw (
+        asStorageWriteError(
+          e,
+          this.archive.path,
+          "the round was rolled back; stored again at a later tick",
+        ) ?? e
       );
-      appendRound(this.archiveLog, leaves, round, plan);
-      this.archive.insertCheckpoint(this.name, { round, size: cp.treeSize, root: cp.rootHash });
-    });
+    }
     this.lastRound = round;
-    this.inbox.remove(ids);
+    try {
+      this.inbox.remove(ids);
+    } catch (e) {
+      // Archived but still pending (the inbox could not be written): cleared at the next pull.
+      this.inboxStale = true;
+      this.logger.warn("inbox: archived events not cleared yet", { error: oneLine(e) });
+    }
     const v = this.validatorNode.log;
     if (v.size < cp.treeSize) {
       if (v.size === base) v.append(leaves);

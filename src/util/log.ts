@@ -79,6 +79,8 @@ export function prettyStream(destination: NodeJS.WritableStream | number, colori
 }
 
 type Writable = { write(s: string): unknown };
+/** Log bytes kept while the destination cannot be written (then dropped). */
+const LOG_BACKLOG_BYTES = 4 * 1024 * 1024;
 const destinations = new Map<string, Writable>();
 
 /** The process-wide destination for the current target, opened on first use. */
@@ -87,9 +89,18 @@ function defaultDestination(): Writable {
   const key = target.kind === "file" ? `file:${target.file}` : target.kind;
   let dest = destinations.get(key);
   if (!dest) {
-    if (target.kind === "file") dest = pino.destination({ dest: target.file, sync: true, mkdir: true });
-    else if (target.kind === "pretty") dest = prettyStream(2, true);
-    else dest = pino.destination({ fd: 2, sync: true });
+    if (target.kind === "pretty") dest = prettyStream(2, true);
+    else {
+      const d =
+        target.kind === "file"
+          ? pino.destination({ dest: target.file, sync: true, mkdir: true, maxLength: LOG_BACKLOG_BYTES })
+          : pino.destination({ fd: 2, sync: true, maxLength: LOG_BACKLOG_BYTES });
+      // A full disk or file size limit must not stop the process through its log (an unhandled
+      // 'error' event threw from every logger call): lines wait, up to the backlog, and are written
+      // once space returns; beyond it they are dropped.
+      d.on("error", () => undefined);
+      dest = d;
+    }
     destinations.set(key, dest);
   }
   return dest;
