@@ -79,6 +79,29 @@ export function withRosterKeys(r: AnchoredRound, roster: Roster): AnchoredRound 
   return { ...r, checkpoints: r.checkpoints.map((c) => ({ ...c, noteKeys })) };
 }
 
+/** Whether two records of a round carry the same proof material (not compared: noteKeys, metrics). */
+export function sameProofMaterial(a: AnchoredRound, b: AnchoredRound): boolean {
+  const material = (r: AnchoredRound) =>
+    JSON.stringify([
+      r.round.toString(),
+      r.globalRoot,
+      r.chainId,
+      r.contract,
+      r.txHash,
+      r.blockNumber,
+      r.checkpoints.map((c) => [
+        c.origin,
+        c.federationId,
+        c.epoch,
+        c.treeSize,
+        c.rootHash,
+        c.signedNote,
+        c.signatures,
+      ]),
+    ]);
+  return material(a) === material(b);
+}
+
 /** Decode a record sent by a peer; `check` compares it with the chain before it is trusted. */
 export function decodeRecord(o: Record<string, unknown>): AnchoredRound {
   try {
