@@ -109,6 +109,14 @@ export function decodeRecord(o: Record<string, unknown>): AnchoredRound {
     if (!Array.isArray(r.checkpoints) || typeof r.globalRoot !== "string" || typeof r.txHash !== "string") {
       throw new Error("missing fields");
     }
+    for (const [i, c] of (r.checkpoints as unknown as Record<string, unknown>[]).entries()) {
+      for (const f of ["origin", "federationId", "epoch", "treeSize", "rootHash", "signedNote"]) {
+        if (typeof c?.[f] !== "string") throw new Error(`checkpoints[${i}].${f} is not a string`);
+      }
+      const sigs = c.signatures;
+      if (!Array.isArray(sigs) || !sigs.every((x) => typeof x === "string"))
+        throw new Error(`checkpoints[${i}].signatures is not a list of strings`);
+    }
     return { ...r, round: BigInt(r.round), gasUsed: BigInt(r.gasUsed), blockNumber: Number(r.blockNumber) };
   } catch (e) {
     throw new AmpError(`malformed anchored-round record: ${(e as Error).message}`, {

@@ -119,6 +119,12 @@ describe("node: a forged anchored-round record is refused, the genuine one is ke
     wrongTx.txHash = "0x" + "12".repeat(32);
     const wrongChain = copy(genuine);
     wrongChain.chainId = "1";
+    // Malformed (a checkpoint field of the wrong type): 400 before anything is read from the chain.
+    const malformed = copy(genuine) as unknown as { checkpoints: Record<string, unknown>[] };
+    malformed.checkpoints[i]!.rootHash = 5;
+    const bad = await node.app.inject({ method: "POST", url: "/v1/round/anchored", payload: malformed });
+    expect(bad.statusCode, bad.body).to.equal(400);
+    expect(bad.json<{ message: string }>().message).to.include(`checkpoints[${i}].rootHash is not a string`);
     const cases: [Wire, string][] = [
       [junkNote, `checkpoints[${i}].signedNote`],
       [garbage, `checkpoints[${other}].signedNote`],
