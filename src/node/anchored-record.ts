@@ -79,12 +79,43 @@ export function withRosterKeys(r: AnchoredRound, roster: Roster): AnchoredRound 
   return { ...r, checkpoints: r.checkpoints.map((c) => ({ ...c, noteKeys })) };
 }
 
+/** Whether two records of a round carry the same proof material (not compared: noteKeys, metrics). */
+export function sameProofMaterial(a: AnchoredRound, b: AnchoredRound): boolean {
+  const material = (r: AnchoredRound) =>
+    JSON.stringify([
+      r.round.toString(),
+      r.globalRoot,
+      r.chainId,
+      r.contract,
+      r.txHash,
+      r.blockNumber,
+      r.checkpoints.map((c) => [
+        c.origin,
+        c.federationId,
+        c.epoch,
+        c.treeSize,
+        c.rootHash,
+        c.signedNote,
+        c.signatures,
+      ]),
+    ]);
+  return material(a) === material(b);
+}
+
 /** Decode a record sent by a peer; `check` compares it with the chain before it is trusted. */
 export function decodeRecord(o: Record<string, unknown>): AnchoredRound {
   try {
     const r = o as unknown as AnchoredRound & { round: string; gasUsed: string };
     if (!Array.isArray(r.checkpoints) || typeof r.globalRoot !== "string" || typeof r.txHash !== "string") {
       throw new Error("missing fields");
+    }
+    for (const [i, c] of (r.checkpoints as unknown as Record<string, unknown>[]).entries()) {
+      for (const f of ["origin", "federationId", "epoch", "treeSize", "rootHash", "signedNote"]) {
+        if (typeof c?.[f] !== "string") throw new Error(`checkpoints[${i}].${f} is not a string`);
+      }
+      const sigs = c.signatures;
+      if (!Array.isArray(sigs) || !sigs.every((x) => typeof x === "string"))
+        throw new Error(`checkpoints[${i}].signatures is not a list of strings`);
     }
     return { ...r, round: BigInt(r.round), gasUsed: BigInt(r.gasUsed), blockNumber: Number(r.blockNumber) };
   } catch (e) {

@@ -2,7 +2,8 @@
  * `GET /v1/evidence?limit=N`: the Byzantine evidence this node recorded, read back from its data
  * dir (read-only): what it recorded as a round's coordinator (`evidence/evidence.jsonl`,
  * src/consensus/evidence.ts) and the forged entries a peer sent it while catching up
- * (`evidence/catch-up.jsonl`, FederationNode). Newest first, at most `limit` (default 100, at
+ * (`evidence/catch-up.jsonl`, FederationNode: `forged-entries`, or `forged-record` for an
+ * anchored-round record that would not make verifiable proofs). Newest first, at most `limit` (default 100, at
  * most 1000) and `total` says how many there are. The signed material (notes, EIP-712
  * signatures) is served as recorded: a reader checks it, it does not trust this node's word.
  */
@@ -19,7 +20,7 @@ export type EvidenceRecord =
   | (Evidence & { readonly source: "coordinator" })
   | {
       readonly source: "catch-up";
-      readonly kind: "forged-entries";
+      readonly kind: "forged-entries" | "forged-record";
       readonly origin: string;
       readonly round: string;
       readonly nodeId: string;
@@ -58,11 +59,15 @@ export function readEvidence(
     ...e,
     source: "coordinator",
   }));
-  const caught = readJsonLines<{ nodeId: string; round: string; detail: string; recordedAt: string }>(
-    path.join(dir, "catch-up.jsonl"),
-  ).map((e): EvidenceRecord => ({
+  const caught = readJsonLines<{
+    kind?: "forged-entries" | "forged-record";
+    nodeId: string;
+    round: string;
+    detail: string;
+    recordedAt: string;
+  }>(path.join(dir, "catch-up.jsonl")).map((e): EvidenceRecord => ({
     source: "catch-up",
-    kind: "forged-entries",
+    kind: e.kind === "forged-record" ? "forged-record" : "forged-entries",
     origin: who.origin,
     round: e.round,
     nodeId: e.nodeId,

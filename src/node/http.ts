@@ -283,7 +283,8 @@ export function buildNodeServer(
   app.post(
     "/v1/round/anchored",
     guard(async (req) => {
-      // Unauthenticated on purpose: the node keeps the record only when it matches the chain.
+      // Unauthenticated on purpose: the node keeps the record only when it matches the chain and
+      // passes the checks `amp verify` runs on its proofs (./record-check.ts; else 400 naming the field).
       // The round loop is woken first: its tick catches up (the answer does not wait for that).
       const record = decodeRecord(parseJson(raw(req.body), "body"));
       opts.onAnchored?.();

@@ -31,8 +31,9 @@ import { decodeEntries } from "../transport/wire";
 import { parseIJson } from "../events/ijson";
 import { AmpError, InvalidInputError, oneLine } from "../util/errors";
 import { createLogger, type Logger } from "../util/log";
-import { decodeRecord, withRosterKeys } from "./anchored-record";
+import { decodeRecord, sameProofMaterial, withRosterKeys } from "./anchored-record";
 import { Inbox, type InboxEvent } from "./inbox";
+import { RecordRefusedError } from "./record-check";
 import type { Roster, RosterFederation } from "./roster";
 import { RoundTimings } from "./timings";
 
@@ -51,6 +52,11 @@ export interface AnchorView {
    * address. Optional: without it the node keeps the epoch and weights it started with.
    */
   currentSets?(): Promise<ReadonlyMap<string, ValidatorSet>>;
+  /**
+   * Refuse (RecordRefusedError, ./record-check.ts) a record whose proofs would not verify against
+   * what the node pins (its chain, anchor, registry; the note keys are its roster's).
+   */
+  checkRecord(r: AnchoredRound): Promise<void>;
 }
 
 /** A federation's current set as the registry holds it. */
@@ -436,7 +442,9 @@ export class FederationNode {
 
   /** Store an anchored-round record (proof material) once it matches the chain. */
   async acceptRecord(r: AnchoredRound): Promise<boolean> {
-    if (this.anchors.get(r.round)) return true;
+    // The same record again (an announcement after the catch-up fetched it): nothing to check.
+    const held = this.anchors.get(r.round);
+    if (held && sameProofMaterial(held, r)) return true;
     const root = await this.cfg.chain.globalRootOf(r.round);
     if (!root || root.toLowerCase() !== r.globalRoot.toLowerCase()) return false;
     const onChain = await Promise.all(
@@ -455,7 +463,12 @@ export class FederationNode {
     // Any order: a record is checked against the chain on its own, and a proof names the round of
     // the record it uses (a later round's checkpoint covers an earlier event as well). The note
     // keys are this node's own roster's (announcements leave them out; a sender's are not taken).
-    this.anchors.record(withRosterKeys(r, this.cfg.roster));
+    // Roots that match are not enough (anyone may post them): the record is checked as a verifier
+    // would check its proofs, else it is refused (RecordRefusedError) and nothing is stored.
+    // Another valid record of a held round (a second relay's signatures) leaves the held one.
+    const kept = withRosterKeys(r, this.cfg.roster);
+    await this.cfg.chain.checkRecord(kept);
+    if (!this.anchors.get(r.round)) this.anchors.record(kept);
     return true;
   }
 
@@ -468,7 +481,9 @@ export class FederationNode {
           path: `/v1/anchors/${round}`,
         });
         if (await this.acceptRecord(decodeRecord(o))) return true;
-      } catch {
+      } catch (e) {
+        // A record that would not make verifiable proofs is evidence against the peer serving it.
+        if (e instanceof RecordRefusedError) this.evidence(peer.id, round, e.shortMessage, "forged-record");
         // next peer
       }
     }
@@ -632,14 +647,19 @@ export class FederationNode {
     }
   }
 
-  private evidence(nodeId: string, round: bigint, detail: string): void {
-    this.logger.warn("byzantine evidence", { node: nodeId, round, kind: "forged-entries", detail });
+  private evidence(
+    nodeId: string,
+    round: bigint,
+    detail: string,
+    kind: "forged-entries" | "forged-record" = "forged-entries",
+  ): void {
+    this.logger.warn("byzantine evidence", { node: nodeId, round, kind, detail });
     const dir = path.join(this.cfg.dataDir, "evidence");
     fs.mkdirSync(dir, { recursive: true });
     appendLineDurable(
       path.join(dir, "catch-up.jsonl"),
       JSON.stringify({
-        kind: "forged-entries",
+        kind,
         nodeId,
         round: round.toString(),
         detail,

@@ -14,12 +14,14 @@ import type { DriftHook } from "../consensus/types";
 import type { NodeKeys } from "../crypto/keys";
 import type { MlDsaBackend } from "../crypto/mldsa";
 import { GlobalProofAnchor__factory, ValidatorRegistry__factory } from "../../typechain-types";
+import { publicClientFor } from "../proof/verify";
 import { InvalidInputError } from "../util/errors";
 import { Coordinator } from "./coordinator";
 import { RoundDriver, type TickResult } from "./driver";
 import { ensureAdminToken } from "./admin";
 import { buildNodeServer } from "./http";
 import { FederationNode, type AnchorView, type ValidatorSet } from "./node";
+import { checkRecord } from "./record-check";
 import type { Roster } from "./roster";
 
 export interface NodeServiceConfig {
@@ -82,6 +84,13 @@ export function anchorView(
 ): AnchorView {
   // Built once: a Contract parses its ABI when built (every node read the sets once a second).
   const registry = ValidatorRegistry__factory.connect(record.contracts.validatorRegistry, conn.provider);
+  // Records are checked as `amp verify` checks a proof, against this node's own pins.
+  const client = publicClientFor(conn.eip1193);
+  const pins = {
+    chainId: conn.chainId,
+    anchor: record.contracts.globalProofAnchor,
+    registry: record.contracts.validatorRegistry,
+  };
   return {
     nextRound: () => reader.nextRound(),
     globalRootOf: async (round) => {
@@ -94,6 +103,7 @@ export function anchorView(
       return { treeSize, rootHash: new Uint8Array(Buffer.from(rootHash.slice(2), "hex")) };
     },
     currentSets: () => currentSets(conn, record, registry),
+    checkRecord: (r) => checkRecord(client, pins, r),
   };
 }
 
