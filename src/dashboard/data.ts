@@ -17,6 +17,7 @@ import type { AnchoredCheckpoint } from "../chain/anchored-rounds";
 import { DEPLOYMENT_FILE } from "../chain/deployment";
 import type { DeploymentRecord } from "../chain/deployment";
 import { checkpointTypedDataHash } from "../chain/eip712";
+import { PinnedKeys, witnessViews, type KeySource, type WitnessView } from "./witnesses";
 
 export const METRICS_FILE = "metrics.sqlite";
 
@@ -28,6 +29,8 @@ export interface CheckpointView {
   /** Weight of the recovered signers that are registered validators; null without a record. */
   readonly signedWeight: string | null;
   readonly totalWeight: string | null;
+  /** Each other federation's cosignatures of this checkpoint, checked against pinned keys. */
+  readonly witnesses: readonly WitnessView[];
 }
 
 export interface RoundView {
@@ -164,22 +167,34 @@ export class DashboardData {
     const cached = this.weighed.get(key);
     if (cached) return cached;
     const cps = JSON.parse(a.checkpoints) as AnchoredCheckpoint[];
-    const views = cps.map((cp) => weigh(round, cp, record));
+    const views = checkpointViews(round, cps, record, new PinnedKeys(record).source);
     this.weighed.set(key, views);
     return views;
   }
 }
 
-export function weigh(
+/** Every checkpoint of an anchored round: its quorum weight and its witnesses' cosignatures. */
+export function checkpointViews(
+  round: number,
+  cps: readonly AnchoredCheckpoint[],
+  record: DeploymentRecord | undefined,
+  keys: KeySource,
+): CheckpointView[] {
+  return cps.map((cp) => weigh(round, cp, record, witnessViews(round, cp, cps, keys)));
+}
+
+function weigh(
   round: number,
   cp: AnchoredCheckpoint,
   record: DeploymentRecord | undefined,
+  witnesses: readonly WitnessView[],
 ): CheckpointView {
   const base = {
     origin: cp.origin,
     treeSize: cp.treeSize,
     rootHash: cp.rootHash,
     signers: cp.signatures.length,
+    witnesses,
   };
   const fed = record?.federations.find((f) => f.origin === cp.origin);
   if (!record || !fed) return { ...base, signedWeight: null, totalWeight: null };

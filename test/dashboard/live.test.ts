@@ -22,6 +22,12 @@ import type { FederationFile } from "../../src/node/local";
 import { loadManifest } from "../../src/manifest";
 import { federationIdOf } from "../../src/chain/ids";
 import { AnchorReader } from "../../src/chain/round-records";
+import type { Hex } from "viem";
+import { quorumThreshold } from "../../src/consensus/quorum";
+import { parseSignedNote } from "../../src/crypto/note";
+import { parseProofFile } from "../../src/proof/format";
+import { publicClientFor } from "../../src/proof/verify";
+import { checkSignedNote } from "../../src/proof/verify-note";
 import { GlobalProofAnchor__factory } from "../../typechain-types";
 import { ensureDist } from "../../scripts/ensure-dist";
 import { launchBrowser, type TestBrowser } from "../helpers/browser";
@@ -183,6 +189,52 @@ describe("dashboard of a real local federation (amp up, seven node processes, Ch
       fs.mkdirSync(path.join(ROOT, "docs", "img"), { recursive: true });
       await page.screenshot({ path: path.join(ROOT, "docs", "img", "dashboard-rounds.png") });
     }
+    expect(errors).to.deep.equal([]);
+  });
+
+  it("Rounds: witness cosignatures per federation are the ones the chain-pinned proof verifier counts", async function () {
+    const registry = (
+      JSON.parse(fs.readFileSync(fed.deployment, "utf8")) as { contracts: { validatorRegistry: Hex } }
+    ).contracts.validatorRegistry;
+    const client = publicClientFor(fed.rpc);
+    const { page, errors } = await browser!.page();
+    await page.goto(fed.dashboard!);
+    const feds = [...new Set(submitted.map((s) => s.fed))];
+    expect(feds.length).to.equal(2);
+    for (const id of feds) {
+      // The newest event sent to this federation: its proof (from its node) names its round.
+      const s = submitted.filter((x) => x.fed === id).at(-1)!;
+      const node = fed.nodes.find((n) => n.id === s.id)!;
+      const res = await fetch(`${node.url}/v1/proof/${encodeURIComponent(s.eventIds.at(-1)!)}`);
+      expect(res.status).to.equal(200);
+      const proof = parseProofFile(await res.text());
+      const round = proof.nexus.round;
+      const origin = proof.federation.origin;
+      // src/proof/verify-note.ts: keys and weights from the registry on the chain.
+      const check = await checkSignedNote(client, proof, registry);
+      const lines = parseSignedNote(proof.checkpoint.signedNote!).signatures.map((x) => x.keyName);
+      expect(check.witnesses.length).to.equal(1);
+      const w = check.witnesses[0]!;
+      const named = lines.filter((k) => k.startsWith(`${w.origin}/`)).map((k) => k.split("/").pop());
+      expect(named.length).to.equal(w.signatures);
+      const row = page.locator(`#witnesses tr[data-key="${round}/${origin}/${w.origin}"] td`);
+      await row.first().waitFor({ timeout: 30_000 });
+      expect(await row.allTextContents(), `${round} ${origin}`).to.deep.equal([
+        round,
+        origin,
+        `${w.origin} (${w.epoch})`,
+        named.join(", "),
+        String(w.signatures),
+        `${w.signedWeight} / ${w.totalWeight}, needs ${quorumThreshold(w.totalWeight)}`,
+        "yes",
+        "none",
+      ]);
+    }
+    // Every shown checkpoint (newest 10 anchored rounds, both federations) had a witness quorum.
+    const last = Number((await anchor().nextRound()) - 1n);
+    expect(await page.locator("#witnesses tr").count()).to.equal(Math.min(10, last) * 2);
+    expect(await page.locator('#witnesses td[data-quorum="yes"]').count()).to.equal(Math.min(10, last) * 2);
+    await browser!.screenshot(page, "live-witnesses");
     expect(errors).to.deep.equal([]);
   });
 

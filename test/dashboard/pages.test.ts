@@ -1,6 +1,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { expect } from "chai";
+import type { Hex } from "viem";
+import { AnchoredRounds } from "../../src/chain/anchored-rounds";
 import { AnchorReader } from "../../src/chain/round-records";
 import { AnchoringRunner } from "../../src/chain/runner";
 import type { RoundReport } from "../../src/chain/runner";
@@ -14,6 +16,11 @@ import { loadManifestFederations } from "../../src/cli/context";
 import { DashboardData } from "../../src/dashboard/data";
 import { serveDashboard } from "../../src/dashboard/server";
 import type { DashboardServer } from "../../src/dashboard/server";
+import { quorumThreshold } from "../../src/consensus/quorum";
+import { parseSignedNote } from "../../src/crypto/note";
+import { buildProofFile } from "../../src/proof/build";
+import { checkSignedNote } from "../../src/proof/verify-note";
+import { publicClientFor } from "../../src/proof/verify";
 import { GlobalProofAnchor__factory } from "../../typechain-types";
 import { launchBrowser } from "../helpers/browser";
 import type { TestBrowser } from "../helpers/browser";
@@ -206,6 +213,58 @@ describe("dashboard: the Rounds and Nodes pages against a real in-process run, i
     const shown = await Promise.all(rows.map((tr) => tr.getAttribute("data-key")));
     expect(shown.sort()).to.deep.equal(stored.map((e) => `${e.round}/${e.nodeId}/${e.kind}`).sort());
     await browser.screenshot(page, "dashboard-nodes");
+    expect(errors).to.deep.equal([]);
+  });
+
+  it("Rounds: each checkpoint's witness cosignatures are the ones the chain-pinned proof verifier counts", async function () {
+    const { page, errors } = await browser.page();
+    await page.goto(server.url);
+    const { manifest } = await runnerFederations();
+    const anchors = AnchoredRounds.open(dir);
+    const client = publicClientFor(conn.eip1193);
+    let rows = 0;
+    try {
+      for (const r of reports) {
+        if (r.status === "failed") throw new Error(`round ${r.round} failed`);
+        for (const f of r.federations) {
+          // The federation's newest event of this round: its proof's checkpoint is this round's.
+          const name = manifest.find((m) => m.origin === f.origin)!.name;
+          const [ev] = runner.archive.eventsInRange(name, f.treeSize - 1n, f.treeSize);
+          const proof = buildProofFile({
+            archive: runner.archive,
+            anchors,
+            eventId: ev!.eventId,
+            originOf: (k) => manifest.find((m) => m.name === k)!.origin,
+          });
+          expect(proof.nexus.round).to.equal(r.round.toString());
+          // src/proof/verify-note.ts: keys and weights read from the registry on chain.
+          const check = await checkSignedNote(client, proof, record.contracts.validatorRegistry as Hex);
+          const lines = parseSignedNote(proof.checkpoint.signedNote!).signatures.map((x) => x.keyName);
+          expect(check.witnesses.length, f.origin).to.equal(1);
+          for (const w of check.witnesses) {
+            const named = lines.filter((k) => k.startsWith(`${w.origin}/`)).map((k) => k.split("/").pop());
+            expect(named.length).to.equal(w.signatures);
+            const row = page.locator(`#witnesses tr[data-key="${r.round}/${f.origin}/${w.origin}"] td`);
+            await row.first().waitFor({ timeout: 30_000 });
+            expect(await row.allTextContents(), `${r.round} ${f.origin}`).to.deep.equal([
+              r.round.toString(),
+              f.origin,
+              `${w.origin} (${w.epoch})`,
+              named.join(", "),
+              String(w.signatures),
+              `${w.signedWeight} / ${w.totalWeight}, needs ${quorumThreshold(w.totalWeight)}`,
+              "yes",
+              "none",
+            ]);
+            rows++;
+          }
+        }
+      }
+    } finally {
+      anchors.close();
+    }
+    expect(await page.locator("#witnesses tr").count()).to.equal(rows);
+    await browser.screenshot(page, "dashboard-witnesses");
     expect(errors).to.deep.equal([]);
   });
 });
