@@ -12,19 +12,12 @@
 import type { ClockOffsetView } from "../drift/api";
 import type { EvidenceRecord } from "../node/evidence-view";
 import type { PeerClient } from "../transport/client";
-import type { CreditAllocationView, CreditRankView } from "./credits";
 import type { LiveNode, Unavailable } from "./live";
+import { nodeExtras, type CreditsLike, type NodeExtras } from "./nodes";
 
 export type LiveEvidence = EvidenceRecord & { readonly recordedBy: string };
 
-export interface NodeExtras {
-  readonly clockOffsetMs: number | null;
-  readonly clockRound: string | null;
-  readonly rank: number | null;
-  readonly governanceWeight: string | null;
-  /** The epoch of that weight's allocation. */
-  readonly weightEpoch: string | null;
-}
+export type { NodeExtras };
 
 export interface LiveNodeExtras {
   readonly evidence: LiveEvidence[];
@@ -35,11 +28,6 @@ export interface LiveNodeExtras {
 
 const EVIDENCE_PER_NODE = 100;
 const EVIDENCE_SHOWN = 200;
-
-interface CreditsLike {
-  readonly allocations: readonly CreditAllocationView[];
-  readonly ranking: readonly CreditRankView[];
-}
 
 export async function liveNodeExtras(
   client: PeerClient,
@@ -69,31 +57,12 @@ export async function liveNodeExtras(
   const clocks = drift.filter((d) => d !== undefined && Array.isArray(d.clock));
   if (clocks.length === 0)
     unavailable.clock = "no node serves /v1/drift (drift detection not enabled on these nodes)";
-  const clock = new Map<string, ClockOffsetView>();
-  for (const c of clocks.flatMap((d) => d!.clock!)) {
-    const key = `${c.federation}/${c.node}`;
-    const had = clock.get(key);
-    if (!had || BigInt(c.round) > BigInt(had.round)) clock.set(key, c);
-  }
-  const clockOf = (id: string) => [...clock.values()].find((c) => c.node === id);
-
   const c = "available" in (cr as object) ? undefined : (cr as CreditsLike);
   if (!c) unavailable.credits = (cr as Unavailable).reason;
   else if (c.ranking.length === 0) unavailable.credits = "no allocation checked yet (see the Credits page)";
-
-  const extras = (id: string | null, origin: string | null): NodeExtras => {
-    const k = clockOf(id ?? "");
-    const mine = (x: { node: string; origin: string }) =>
-      x.node === id && (origin === null || x.origin === origin);
-    const rank = c?.ranking.find(mine);
-    const alloc = c?.allocations.filter((a) => mine(a) && a.verification.status !== "invalid").at(-1);
-    return {
-      clockOffsetMs: k?.offsetMs ?? null,
-      clockRound: k?.round ?? null,
-      rank: rank?.rank ?? null,
-      governanceWeight: alloc?.weight ?? null,
-      weightEpoch: alloc?.epoch ?? null,
-    };
-  };
+  const extras = nodeExtras(
+    clocks.flatMap((d) => d!.clock!),
+    c,
+  );
   return { evidence, extras, unavailable };
 }

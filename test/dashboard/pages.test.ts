@@ -212,6 +212,10 @@ describe("dashboard: the Rounds and Nodes pages against a real in-process run, i
     const rows = await page.locator("#evidence tr").all();
     const shown = await Promise.all(rows.map((tr) => tr.getAttribute("data-key")));
     expect(shown.sort()).to.deep.equal(stored.map((e) => `${e.round}/${e.nodeId}/${e.kind}`).sort());
+    // No allocation in this run: rank and weight are "—", and the page says why.
+    expect(await page.locator("#nodes-unavailable").textContent()).to.include(
+      "credits: no credit allocation in this data dir yet",
+    );
     await browser.screenshot(page, "dashboard-nodes");
     expect(errors).to.deep.equal([]);
   });
