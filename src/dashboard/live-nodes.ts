@@ -7,10 +7,14 @@
  * - ranking and governance weight: the Credits page's snapshot (live-credits.ts: records checked
  *   against the pinned receipts contract, never taken on a node's word), the node's rank and the
  *   governance weight of its newest allocation that is not invalid.
+ * - participation counters: every node's `GET /v1/participation` (what it counted as a round's
+ *   coordinator), summed per node over the coordinators that answered.
  * What no node serves is null, with the reason in `unavailable`.
  */
 import type { ClockOffsetView } from "../drift/api";
+import type { NodeCounters } from "../consensus/evidence";
 import type { EvidenceRecord } from "../node/evidence-view";
+import type { ParticipationAnswer } from "../node/participation";
 import type { PeerClient } from "../transport/client";
 import type { LiveNode, Unavailable } from "./live";
 import { nodeExtras, type CreditsLike, type NodeExtras } from "./nodes";
@@ -22,6 +26,8 @@ export type { NodeExtras };
 export interface LiveNodeExtras {
   readonly evidence: LiveEvidence[];
   readonly extras: (nodeId: string | null, origin: string | null) => NodeExtras;
+  /** Participation counters per node, summed over the coordinators that counted them. */
+  readonly participation: (NodeCounters & { readonly origin: string; readonly node: string })[];
   /** Why a column is "—" for every node: `evidence`, `clock`, `credits`. */
   readonly unavailable: Record<string, string>;
 }
@@ -36,7 +42,7 @@ export async function liveNodeExtras(
 ): Promise<LiveNodeExtras> {
   const get = <T>(n: LiveNode, path: string) =>
     client.json<T>(n.url, { method: "GET", path }).catch(() => undefined);
-  const [ev, drift, cr] = await Promise.all([
+  const [ev, drift, cr, part] = await Promise.all([
     Promise.all(
       nodes.map((n) =>
         get<{ recordedBy: string; evidence: EvidenceRecord[] }>(n, `/v1/evidence?limit=${EVIDENCE_PER_NODE}`),
@@ -44,6 +50,7 @@ export async function liveNodeExtras(
     ),
     Promise.all(nodes.map((n) => get<{ clock?: ClockOffsetView[] }>(n, "/v1/drift"))),
     credits().catch((e: unknown) => ({ available: false, reason: String(e) })),
+    Promise.all(nodes.map((n) => get<ParticipationAnswer>(n, "/v1/participation"))),
   ]);
   const unavailable: Record<string, string> = {};
 
@@ -64,5 +71,34 @@ export async function liveNodeExtras(
     clocks.flatMap((d) => d!.clock!),
     c,
   );
-  return { evidence, extras, unavailable };
+  const counted = part.filter((p) => p !== undefined && Array.isArray(p.nodes));
+  if (counted.length === 0)
+    unavailable.participation = "no node serves /v1/participation (older nodes, or none is up)";
+  return { evidence, extras, unavailable, participation: sumCounters(counted as ParticipationAnswer[]) };
+}
+
+function sumCounters(answers: readonly ParticipationAnswer[]): LiveNodeExtras["participation"] {
+  const sum = new Map<string, NodeCounters & { origin: string; node: string }>();
+  for (const a of answers) {
+    for (const r of a.nodes) {
+      const key = `${a.origin}/${r.node}`;
+      const t = sum.get(key) ?? {
+        origin: a.origin,
+        node: r.node,
+        roundsExpected: 0,
+        roundsParticipated: 0,
+        votesCast: 0,
+        correctVotes: 0,
+        faults: {},
+      };
+      t.roundsExpected += r.roundsExpected;
+      t.roundsParticipated += r.roundsParticipated;
+      t.votesCast += r.votesCast;
+      t.correctVotes += r.correctVotes;
+      for (const [k, n] of Object.entries(r.faults) as [keyof NodeCounters["faults"], number][])
+        t.faults[k] = (t.faults[k] ?? 0) + n;
+      sum.set(key, t);
+    }
+  }
+  return [...sum.values()].sort((x, y) => x.origin.localeCompare(y.origin) || x.node.localeCompare(y.node));
 }

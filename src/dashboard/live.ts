@@ -206,7 +206,18 @@ export class LiveNodes {
         ...more.extras(s?.nodeId ?? n.id ?? null, s?.origin ?? null),
       };
     });
-    return { federations, nodes: [], evidence: more.evidence, live, unavailable: more.unavailable };
+    const weightOf = (origin: string, node: string) =>
+      this.manifest
+        .find((m) => m.origin === origin)
+        ?.nodes.find((n) => n.id === node)
+        ?.weight.toString() ?? null;
+    const nodes = more.participation.map(({ origin, ...c }) => ({
+      ...c,
+      federation: origin,
+      weight: weightOf(origin, c.node),
+      ...more.extras(c.node, origin),
+    }));
+    return { federations, nodes, evidence: more.evidence, live, unavailable: more.unavailable };
   }
 
   /** The proof of `eventId` from the first node that has it, verified against the pinned `check`. */

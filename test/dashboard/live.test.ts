@@ -289,6 +289,44 @@ describe("dashboard of a real local federation (amp up, seven node processes, Ch
       });
       expect(await row.nth(10).textContent(), n.id).to.match(/^[1-7]$/);
     }
+    // Issue 12: participation counters, every coordinator's GET /v1/participation summed per node.
+    const manifestOrigins = loadManifest(fed.manifest).federations;
+    await until("the Nodes table equal to the nodes' participation counters", async () => {
+      const answers = await everyNode<{
+        origin: string;
+        nodes: {
+          node: string;
+          roundsExpected: number;
+          roundsParticipated: number;
+          votesCast: number;
+          correctVotes: number;
+        }[];
+      }>(fed, "/v1/participation");
+      const sum = new Map<string, number[]>();
+      for (const a of answers) {
+        for (const r of a?.nodes ?? []) {
+          const k = `${a!.origin}/${r.node}`;
+          const t = sum.get(k) ?? [0, 0, 0, 0];
+          sum.set(k, [
+            t[0]! + r.roundsParticipated,
+            t[1]! + r.roundsExpected,
+            t[2]! + r.votesCast,
+            t[3]! + r.correctVotes,
+          ]);
+        }
+      }
+      if (sum.size !== fed.nodes.length) return undefined;
+      for (const n of fed.nodes) {
+        const origin = manifestOrigins.find((f) => f.id === n.federation)!.origin;
+        const t = sum.get(`${origin}/${n.id}`);
+        if (!t || t[1] === 0) return undefined;
+        const cells = await page.locator(`#nodes tr[data-key="${origin}/${n.id}"] td`).allTextContents();
+        const want = [`${t[0]} / ${t[1]}`, String(t[2]), String(t[3])];
+        if (JSON.stringify(cells.slice(3, 6)) !== JSON.stringify(want)) return undefined;
+      }
+      return true;
+    });
+    expect(await page.locator("#nodes-unavailable").textContent()).to.equal("");
     await browser!.screenshot(page, "live-nodes");
     expect(errors).to.deep.equal([]);
   });
