@@ -138,6 +138,46 @@ describe("dashboard: the Rounds and Nodes pages against a real in-process run, i
     expect(errors).to.deep.equal([]);
   });
 
+  it("every page is accessible HTML: language, one h1, labelled controls, captioned tables, described plots, current page marked", async function () {
+    const audit = `(() => {
+      const problems = [];
+      const name = (el) => (el.getAttribute("aria-label") || el.textContent || "").trim();
+      if (!document.documentElement.lang) problems.push("html has no lang");
+      if (document.querySelectorAll("h1").length !== 1) problems.push("not exactly one h1");
+      if (!document.querySelector("main")) problems.push("no main landmark");
+      for (const el of document.querySelectorAll("input, select, textarea")) {
+        const labelled = el.id && document.querySelector('label[for="' + el.id + '"]');
+        if (!labelled && !el.getAttribute("aria-label")) problems.push("unlabelled control " + (el.id || el.name));
+      }
+      for (const b of document.querySelectorAll("button, a")) if (!name(b)) problems.push("nameless " + b.tagName);
+      // uPlot's legend is a table inside the plot, whose role="img" hides it from assistive technology.
+      for (const t of [...document.querySelectorAll("table")].filter((x) => !x.closest('[role="img"]'))) {
+        if (!t.querySelector("caption")) problems.push("table without caption");
+        for (const th of t.querySelectorAll("th")) if (!th.getAttribute("scope")) problems.push("th without scope: " + name(th));
+      }
+      for (const p of document.querySelectorAll(".plot"))
+        if (p.getAttribute("role") !== "img" || !p.getAttribute("aria-label")) problems.push("undescribed plot " + p.id);
+      if (document.querySelectorAll('nav [aria-current="page"]').length !== 1) problems.push("current page not marked");
+      return problems;
+    })()`;
+    for (const p of ["", "nodes", "drift", "credits", "proof"]) {
+      const { page, errors } = await browser.page();
+      await page.goto(server.url + p);
+      await page.locator("#status, #action-status, main").first().waitFor();
+      expect(await page.evaluate(audit), `/${p}`).to.deep.equal([]);
+      // Every link and button is reachable with the keyboard (nothing takes itself out of the tab order).
+      expect(
+        await page
+          .locator(
+            'a[tabindex="-1"], button[tabindex="-1"], [tabindex]:not([tabindex="0"]):not([tabindex="-1"])',
+          )
+          .count(),
+      ).to.equal(0);
+      await page.close();
+      expect(errors, `/${p}`).to.deep.equal([]);
+    }
+  });
+
   it("serves only its own files, read-only, with a same-origin content security policy", async function () {
     const res = await fetch(server.url);
     expect(res.headers.get("content-security-policy")).to.match(/default-src 'self'/);
