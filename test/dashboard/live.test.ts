@@ -148,6 +148,10 @@ describe("dashboard of a real local federation (amp up, seven node processes, Ch
     await until("amp up printed the dashboard", () =>
       up!.output().includes(`dashboard      ${fed.dashboard}`) ? true : undefined,
     );
+    // Start-up progress (stderr, plain lines off a terminal): every node listening.
+    expect(up!.output()).to.match(
+      new RegExp(`up: ${fed.nodes.length}/${fed.nodes.length} nodes in [0-9.]+ s listening`),
+    );
     const st = await amp("status", "--data", dir, "--json");
     expect(st.code, st.stderr).to.equal(0);
     const json = JSON.parse(st.stdout) as { running: boolean; dashboard: string };
