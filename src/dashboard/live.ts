@@ -133,7 +133,7 @@ export class LiveNodes {
     if (cached) return cached;
     await this.keys.prepare(a.checkpoints.flatMap((cp) => witnessEpochs(cp, a.checkpoints)));
     const views = checkpointViews(Number(a.round), a.checkpoints, this.record, this.keys.source);
-    const complete = views.every((v) => v.witnesses.every((w) => w.unavailable === null));
+    const complete = views.every((v) => (v.witnesses ?? []).every((w) => w.unavailable === null));
     if (complete) this.views.set(a.round, views);
     return views;
   }

@@ -4,7 +4,12 @@
  * count; a forged line, a key the record merely hints at, a replayed vote, a duplicate, a note of
  * another checkpoint and an epoch nobody pinned are each shown as not counted, naming why.
  */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { expect } from "chai";
+import { AnchoredRounds } from "../../src/chain/anchored-rounds";
+import { writeDeployment } from "../../src/chain/deployment";
 import type { AnchoredCheckpoint } from "../../src/chain/anchored-rounds";
 import type { DeploymentRecord } from "../../src/chain/deployment";
 import { federationIdOf } from "../../src/chain/ids";
@@ -18,6 +23,7 @@ import {
   WITNESS_CONTEXT,
   type NoteSignature,
 } from "../../src/crypto/note";
+import { DashboardData, WITNESS_ROUNDS } from "../../src/dashboard/data";
 import { PinnedKeys, witnessViews } from "../../src/dashboard/witnesses";
 
 const A = "amp.test/a";
@@ -189,5 +195,43 @@ describe("dashboard: witness cosignatures checked against pinned keys", function
       `epoch 2 of ${B} is not the pinned deployment record's (1) and no chain is connected`,
     );
     expect(later.signedWeight).to.equal(null);
+  });
+
+  it("a data dir: the newest WITNESS_ROUNDS anchored rounds are checked, older ones are marked not checked (null)", function () {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "amp-dashboard-witness-rounds-"));
+    try {
+      writeDeployment(dir, record);
+      const cp = checkpointOfA(cosignBy(b));
+      const store = AnchoredRounds.open(dir);
+      for (let r = 1; r <= WITNESS_ROUNDS + 3; r++) {
+        store.record({
+          round: BigInt(r),
+          globalRoot: "0x" + "22".repeat(32),
+          chainId: record.chainId,
+          contract: record.contracts.globalProofAnchor,
+          txHash: "0x" + r.toString(16).padStart(64, "0"),
+          blockNumber: r,
+          gasUsed: 1n,
+          checkpoints: [cp, checkpointOfB()].sort((x, y) =>
+            BigInt(x.federationId) < BigInt(y.federationId) ? -1 : 1,
+          ),
+          metrics: {},
+        });
+      }
+      store.close();
+      const rounds = new DashboardData(dir).snapshot().rounds;
+      expect(rounds.length).to.equal(WITNESS_ROUNDS + 3);
+      const withA = (n: number) =>
+        rounds.find((r) => r.round === n)!.checkpoints.find((c) => c.origin === A)!;
+      // The note is round 7's: checked and counted there; another round's row says the note is not its own.
+      expect(withA(ROUND).witnesses![0]!.cosigners.length).to.equal(4);
+      expect(withA(WITNESS_ROUNDS + 3).witnesses![0]!.unavailable).to.equal(
+        `the signed note is not this checkpoint's (round ${ROUND})`,
+      );
+      for (const r of [1, 2, 3]) expect(withA(r).witnesses, `round ${r}`).to.equal(null);
+      expect(withA(4).witnesses).to.not.equal(null);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
