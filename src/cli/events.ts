@@ -65,6 +65,7 @@ Examples:
             ? startProgress("ingest", undefined, { unit: "lines" })
             : undefined;
         const r = ingestNdjsonFile(archive, names, file, (g) => bar?.update(g.lines, `${g.stored} stored`));
+        bar?.update(r.lines); // the last group of < 1000 lines: the final line counts every line
         bar?.stop(`${r.stored} stored`);
         ok = true;
         const out = reporter("ingest", opts.json);

@@ -17,8 +17,11 @@ import type { AnchoredCheckpoint } from "../chain/anchored-rounds";
 import { DEPLOYMENT_FILE } from "../chain/deployment";
 import type { DeploymentRecord } from "../chain/deployment";
 import { checkpointTypedDataHash } from "../chain/eip712";
+import { PinnedKeys, witnessViews, type KeySource, type WitnessView } from "./witnesses";
 
 export const METRICS_FILE = "metrics.sqlite";
+/** Anchored rounds (newest) of a data dir whose witness cosignatures are checked. */
+export const WITNESS_ROUNDS = 50;
 
 export interface CheckpointView {
   readonly origin: string;
@@ -28,6 +31,12 @@ export interface CheckpointView {
   /** Weight of the recovered signers that are registered validators; null without a record. */
   readonly signedWeight: string | null;
   readonly totalWeight: string | null;
+  /**
+   * Each other federation's cosignatures of this checkpoint, checked against pinned keys; null for
+   * an anchored round older than the newest WITNESS_ROUNDS of a data dir (not checked: ML-DSA
+   * verification costs milliseconds per line).
+   */
+  readonly witnesses: readonly WitnessView[] | null;
 }
 
 export interface RoundView {
@@ -110,21 +119,22 @@ export class DashboardData {
       `SELECT * FROM amp_round_metrics ORDER BY id DESC LIMIT ${limit * 2}`,
     );
     const byRound = new Map(anchored.map((a) => [Number(a.round), a]));
+    const checked = new Set(anchored.slice(0, WITNESS_ROUNDS).map((a) => Number(a.round)));
     const views: RoundView[] = [];
     const seen = new Set<number>();
     for (const m of metrics) {
       const round = Number(m.round);
       if (m.status === "failed") {
-        views.push(this.view(round, "failed", undefined, m, record));
+        views.push(this.view(round, "failed", undefined, m, record, checked));
         continue;
       }
       if (seen.has(round)) continue;
       seen.add(round);
       const a = byRound.get(round);
-      views.push(this.view(round, a ? "anchored" : "witnessed", a, m, record));
+      views.push(this.view(round, a ? "anchored" : "witnessed", a, m, record, checked));
     }
     for (const [round, a] of byRound)
-      if (!seen.has(round)) views.push(this.view(round, "anchored", a, undefined, record));
+      if (!seen.has(round)) views.push(this.view(round, "anchored", a, undefined, record, checked));
     // Newest first; at one round number the anchored (final) entry before its failed attempts.
     views.sort(
       (x, y) => y.round - x.round || (x.status === "failed" ? 1 : 0) - (y.status === "failed" ? 1 : 0),
@@ -142,6 +152,7 @@ export class DashboardData {
     a: AnchorRow | undefined,
     m: MetricsRow | undefined,
     record: DeploymentRecord | undefined,
+    checked: ReadonlySet<number>,
   ): RoundView {
     return {
       round,
@@ -150,7 +161,7 @@ export class DashboardData {
       txHash: a?.tx_hash ?? null,
       blockNumber: a ? Number(a.block_number) : null,
       gasUsed: a?.gas_used ?? null,
-      checkpoints: a ? this.checkpoints(round, a, record) : [],
+      checkpoints: a ? this.checkpoints(round, a, record, checked.has(round)) : [],
       sealToQuorumMs: m ? (JSON.parse(m.seal_to_quorum_ms) as Record<string, number>) : {},
       quorumToWitnessedMs: m?.quorum_to_witnessed_ms ?? null,
       witnessedToAnchoredMs: m?.witnessed_to_anchored_ms ?? null,
@@ -159,27 +170,46 @@ export class DashboardData {
     };
   }
 
-  private checkpoints(round: number, a: AnchorRow, record: DeploymentRecord | undefined): CheckpointView[] {
+  private checkpoints(
+    round: number,
+    a: AnchorRow,
+    record: DeploymentRecord | undefined,
+    withWitnesses: boolean,
+  ): CheckpointView[] {
     const key = `${round}/${a.tx_hash}`;
     const cached = this.weighed.get(key);
-    if (cached) return cached;
+    if (cached && (cached.every((v) => v.witnesses !== null) || !withWitnesses)) return cached;
     const cps = JSON.parse(a.checkpoints) as AnchoredCheckpoint[];
-    const views = cps.map((cp) => weigh(round, cp, record));
-    this.weighed.set(key, views);
+    const views = checkpointViews(round, cps, record, withWitnesses ? new PinnedKeys(record).source : null);
+    // Cached once complete (a deployment record written later is then used).
+    if (views.every((v) => v.witnesses?.every((w) => w.unavailable === null) ?? !withWitnesses))
+      this.weighed.set(key, views);
     return views;
   }
 }
 
-export function weigh(
+/** Every checkpoint of an anchored round: its quorum weight and its witnesses' cosignatures. */
+export function checkpointViews(
+  round: number,
+  cps: readonly AnchoredCheckpoint[],
+  record: DeploymentRecord | undefined,
+  keys: KeySource | null,
+): CheckpointView[] {
+  return cps.map((cp) => weigh(round, cp, record, keys && witnessViews(round, cp, cps, keys)));
+}
+
+function weigh(
   round: number,
   cp: AnchoredCheckpoint,
   record: DeploymentRecord | undefined,
+  witnesses: readonly WitnessView[] | null,
 ): CheckpointView {
   const base = {
     origin: cp.origin,
     treeSize: cp.treeSize,
     rootHash: cp.rootHash,
     signers: cp.signatures.length,
+    witnesses,
   };
   const fed = record?.federations.find((f) => f.origin === cp.origin);
   if (!record || !fed) return { ...base, signedWeight: null, totalWeight: null };

@@ -7,39 +7,33 @@
  * - ranking and governance weight: the Credits page's snapshot (live-credits.ts: records checked
  *   against the pinned receipts contract, never taken on a node's word), the node's rank and the
  *   governance weight of its newest allocation that is not invalid.
+ * - participation counters: every node's `GET /v1/participation` (what it counted as a round's
+ *   coordinator), summed per node over the coordinators that answered.
  * What no node serves is null, with the reason in `unavailable`.
  */
 import type { ClockOffsetView } from "../drift/api";
+import type { NodeCounters } from "../consensus/evidence";
 import type { EvidenceRecord } from "../node/evidence-view";
+import type { ParticipationAnswer } from "../node/participation";
 import type { PeerClient } from "../transport/client";
-import type { CreditAllocationView, CreditRankView } from "./credits";
 import type { LiveNode, Unavailable } from "./live";
+import { nodeExtras, type CreditsLike, type NodeExtras } from "./nodes";
 
 export type LiveEvidence = EvidenceRecord & { readonly recordedBy: string };
 
-export interface NodeExtras {
-  readonly clockOffsetMs: number | null;
-  readonly clockRound: string | null;
-  readonly rank: number | null;
-  readonly governanceWeight: string | null;
-  /** The epoch of that weight's allocation. */
-  readonly weightEpoch: string | null;
-}
+export type { NodeExtras };
 
 export interface LiveNodeExtras {
   readonly evidence: LiveEvidence[];
   readonly extras: (nodeId: string | null, origin: string | null) => NodeExtras;
+  /** Participation counters per node, summed over the coordinators that counted them. */
+  readonly participation: (NodeCounters & { readonly origin: string; readonly node: string })[];
   /** Why a column is "—" for every node: `evidence`, `clock`, `credits`. */
   readonly unavailable: Record<string, string>;
 }
 
 const EVIDENCE_PER_NODE = 100;
 const EVIDENCE_SHOWN = 200;
-
-interface CreditsLike {
-  readonly allocations: readonly CreditAllocationView[];
-  readonly ranking: readonly CreditRankView[];
-}
 
 export async function liveNodeExtras(
   client: PeerClient,
@@ -48,7 +42,7 @@ export async function liveNodeExtras(
 ): Promise<LiveNodeExtras> {
   const get = <T>(n: LiveNode, path: string) =>
     client.json<T>(n.url, { method: "GET", path }).catch(() => undefined);
-  const [ev, drift, cr] = await Promise.all([
+  const [ev, drift, cr, part] = await Promise.all([
     Promise.all(
       nodes.map((n) =>
         get<{ recordedBy: string; evidence: EvidenceRecord[] }>(n, `/v1/evidence?limit=${EVIDENCE_PER_NODE}`),
@@ -56,6 +50,7 @@ export async function liveNodeExtras(
     ),
     Promise.all(nodes.map((n) => get<{ clock?: ClockOffsetView[] }>(n, "/v1/drift"))),
     credits().catch((e: unknown) => ({ available: false, reason: String(e) })),
+    Promise.all(nodes.map((n) => get<ParticipationAnswer>(n, "/v1/participation"))),
   ]);
   const unavailable: Record<string, string> = {};
 
@@ -69,31 +64,41 @@ export async function liveNodeExtras(
   const clocks = drift.filter((d) => d !== undefined && Array.isArray(d.clock));
   if (clocks.length === 0)
     unavailable.clock = "no node serves /v1/drift (drift detection not enabled on these nodes)";
-  const clock = new Map<string, ClockOffsetView>();
-  for (const c of clocks.flatMap((d) => d!.clock!)) {
-    const key = `${c.federation}/${c.node}`;
-    const had = clock.get(key);
-    if (!had || BigInt(c.round) > BigInt(had.round)) clock.set(key, c);
-  }
-  const clockOf = (id: string) => [...clock.values()].find((c) => c.node === id);
-
   const c = "available" in (cr as object) ? undefined : (cr as CreditsLike);
   if (!c) unavailable.credits = (cr as Unavailable).reason;
   else if (c.ranking.length === 0) unavailable.credits = "no allocation checked yet (see the Credits page)";
+  const extras = nodeExtras(
+    clocks.flatMap((d) => d!.clock!),
+    c,
+  );
+  const counted = part.filter((p) => p !== undefined && Array.isArray(p.nodes));
+  if (counted.length === 0)
+    unavailable.participation = "no node serves /v1/participation (older nodes, or none is up)";
+  return { evidence, extras, unavailable, participation: sumCounters(counted as ParticipationAnswer[]) };
+}
 
-  const extras = (id: string | null, origin: string | null): NodeExtras => {
-    const k = clockOf(id ?? "");
-    const mine = (x: { node: string; origin: string }) =>
-      x.node === id && (origin === null || x.origin === origin);
-    const rank = c?.ranking.find(mine);
-    const alloc = c?.allocations.filter((a) => mine(a) && a.verification.status !== "invalid").at(-1);
-    return {
-      clockOffsetMs: k?.offsetMs ?? null,
-      clockRound: k?.round ?? null,
-      rank: rank?.rank ?? null,
-      governanceWeight: alloc?.weight ?? null,
-      weightEpoch: alloc?.epoch ?? null,
-    };
-  };
-  return { evidence, extras, unavailable };
+function sumCounters(answers: readonly ParticipationAnswer[]): LiveNodeExtras["participation"] {
+  const sum = new Map<string, NodeCounters & { origin: string; node: string }>();
+  for (const a of answers) {
+    for (const r of a.nodes) {
+      const key = `${a.origin}/${r.node}`;
+      const t = sum.get(key) ?? {
+        origin: a.origin,
+        node: r.node,
+        roundsExpected: 0,
+        roundsParticipated: 0,
+        votesCast: 0,
+        correctVotes: 0,
+        faults: {},
+      };
+      t.roundsExpected += r.roundsExpected;
+      t.roundsParticipated += r.roundsParticipated;
+      t.votesCast += r.votesCast;
+      t.correctVotes += r.correctVotes;
+      for (const [k, n] of Object.entries(r.faults) as [keyof NodeCounters["faults"], number][])
+        t.faults[k] = (t.faults[k] ?? 0) + n;
+      sum.set(key, t);
+    }
+  }
+  return [...sum.values()].sort((x, y) => x.origin.localeCompare(y.origin) || x.node.localeCompare(y.node));
 }

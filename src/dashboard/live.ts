@@ -24,13 +24,14 @@ import { decodeRecord } from "../node/anchored-record";
 import type { NodeStatus } from "../node/node";
 import { PeerClient, PeerError } from "../transport/client";
 import { ReceiptChecker } from "./credits";
-import { weigh, type DashboardSnapshot, type RoundView } from "./data";
+import { checkpointViews, type CheckpointView, type DashboardSnapshot, type RoundView } from "./data";
 import { federationViews, type ManifestWeights, type NodesSnapshot } from "./nodes";
 import { ProofLookupError, checkProofText, type ProofCheck, type ProofLookup } from "./proof";
 import { LiveCredits } from "./live-credits";
 import { LiveDrift } from "./live-drift";
 import { liveNodeExtras, type LiveEvidence, type NodeExtras } from "./live-nodes";
 import { LiveStats } from "./live-stats";
+import { PinnedKeys, witnessEpochs } from "./witnesses";
 
 export interface LiveNode {
   readonly id?: string;
@@ -61,6 +62,9 @@ const ROUNDS = 50;
 export class LiveNodes {
   private readonly client = new PeerClient({ timeoutMs: 2000, tries: 1 });
   private readonly records = new Map<bigint, AnchoredRound>();
+  /** Checked checkpoint views per round, once every key set they need was pinned (immutable). */
+  private readonly views = new Map<bigint, CheckpointView[]>();
+  private readonly keys: PinnedKeys;
   private readonly liveDrift: LiveDrift;
   private readonly liveCredits: LiveCredits;
   private readonly stats: LiveStats;
@@ -75,6 +79,7 @@ export class LiveNodes {
     private readonly manifest: readonly ManifestWeights[] = [],
     provider?: AbstractProvider,
   ) {
+    this.keys = new PinnedKeys(record, provider);
     this.liveDrift = new LiveDrift(this.client, nodes, () => this.statuses());
     const reader =
       provider && record
@@ -122,6 +127,17 @@ export class LiveNodes {
     return undefined;
   }
 
+  /** Quorum weight and checked witness cosignatures of an anchored round's checkpoints. */
+  private async checkpoints(a: AnchoredRound): Promise<CheckpointView[]> {
+    const cached = this.views.get(a.round);
+    if (cached) return cached;
+    await this.keys.prepare(a.checkpoints.flatMap((cp) => witnessEpochs(cp, a.checkpoints)));
+    const views = checkpointViews(Number(a.round), a.checkpoints, this.record, this.keys.source);
+    const complete = views.every((v) => (v.witnesses ?? []).every((w) => w.unavailable === null));
+    if (complete) this.views.set(a.round, views);
+    return views;
+  }
+
   async rounds(): Promise<DashboardSnapshot> {
     const st = await this.statuses();
     const up = this.nodes.filter((_, i) => st[i] !== undefined);
@@ -143,7 +159,7 @@ export class LiveNodes {
         txHash: a.txHash,
         blockNumber: a.blockNumber,
         gasUsed: a.gasUsed.toString(),
-        checkpoints: a.checkpoints.map((cp) => weigh(round, cp, this.record)),
+        checkpoints: await this.checkpoints(a),
         sealToQuorumMs: lat.sealToQuorumMs,
         quorumToWitnessedMs: lat.quorumToWitnessedMs,
         witnessedToAnchoredMs: lat.witnessedToAnchoredMs,
@@ -190,7 +206,18 @@ export class LiveNodes {
         ...more.extras(s?.nodeId ?? n.id ?? null, s?.origin ?? null),
       };
     });
-    return { federations, nodes: [], evidence: more.evidence, live, unavailable: more.unavailable };
+    const weightOf = (origin: string, node: string) =>
+      this.manifest
+        .find((m) => m.origin === origin)
+        ?.nodes.find((n) => n.id === node)
+        ?.weight.toString() ?? null;
+    const nodes = more.participation.map(({ origin, ...c }) => ({
+      ...c,
+      federation: origin,
+      weight: weightOf(origin, c.node),
+      ...more.extras(c.node, origin),
+    }));
+    return { federations, nodes, evidence: more.evidence, live, unavailable: more.unavailable };
   }
 
   /** The proof of `eventId` from the first node that has it, verified against the pinned `check`. */

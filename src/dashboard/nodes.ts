@@ -3,11 +3,16 @@
  * latest anchored checkpoint, each node's participation counters and the Byzantine evidence the
  * coordinators recorded (`engine/<federation>/evidence/{node-counters.json,evidence.jsonl}`), and
  * the node weights of the manifest the run used (passed in; the record holds only addresses).
+ * Per node also its clock offset, rank and governance weight (`nodeExtras`, the same computation
+ * for the data dir and for running nodes): from the drift store's clock offsets and the Credits
+ * page's checked records.
  */
 import fs from "node:fs";
 import path from "node:path";
 import type { Evidence, NodeCounters } from "../consensus/evidence";
 import type { DeploymentRecord } from "../chain/deployment";
+import type { ClockOffsetView } from "../drift/api";
+import type { CreditAllocationView, CreditRankView } from "./credits";
 import type { DashboardData, RoundView } from "./data";
 
 export interface ManifestWeights {
@@ -28,7 +33,17 @@ export interface FederationView {
   readonly signedWeight: string | null;
 }
 
-export interface NodeView extends NodeCounters {
+/** A node's clock offset, rank and governance weight; null when not known. */
+export interface NodeExtras {
+  readonly clockOffsetMs: number | null;
+  readonly clockRound: string | null;
+  readonly rank: number | null;
+  readonly governanceWeight: string | null;
+  /** The epoch of that weight's allocation. */
+  readonly weightEpoch: string | null;
+}
+
+export interface NodeView extends NodeCounters, NodeExtras {
   readonly federation: string;
   readonly node: string;
   readonly weight: string | null;
@@ -39,6 +54,43 @@ export interface NodesSnapshot {
   readonly nodes: readonly NodeView[];
   /** Newest first. */
   readonly evidence: readonly Evidence[];
+  /** Why a column is "—" for every node: `clock`, `credits` (and, live, `evidence`, `participation`). */
+  readonly unavailable: Record<string, string>;
+}
+
+export interface CreditsLike {
+  readonly allocations: readonly CreditAllocationView[];
+  readonly ranking: readonly CreditRankView[];
+}
+
+/**
+ * Per node: its newest clock offset in `clocks` (measured by a round's coordinator; the newest
+ * round wins), its rank in the checked `credits` ranking and the governance weight of its newest
+ * allocation that is not `invalid` — never a number a node states about itself.
+ */
+export function nodeExtras(
+  clocks: readonly ClockOffsetView[],
+  credits: CreditsLike | undefined,
+): (nodeId: string | null, origin: string | null) => NodeExtras {
+  const clock = new Map<string, ClockOffsetView>();
+  for (const c of clocks) {
+    const had = clock.get(c.node);
+    if (!had || BigInt(c.round) > BigInt(had.round)) clock.set(c.node, c);
+  }
+  return (id, origin) => {
+    const k = clock.get(id ?? "");
+    const mine = (x: { node: string; origin: string }) =>
+      x.node === id && (origin === null || x.origin === origin);
+    const rank = credits?.ranking.find(mine);
+    const alloc = credits?.allocations.filter((a) => mine(a) && a.verification.status !== "invalid").at(-1);
+    return {
+      clockOffsetMs: k?.offsetMs ?? null,
+      clockRound: k?.round ?? null,
+      rank: rank?.rank ?? null,
+      governanceWeight: alloc?.weight ?? null,
+      weightEpoch: alloc?.epoch ?? null,
+    };
+  };
 }
 
 function evidenceDirs(dataDir: string): string[] {
@@ -95,7 +147,16 @@ export function federationViews(
   });
 }
 
-export function nodesSnapshot(data: DashboardData, manifest: readonly ManifestWeights[] = []): NodesSnapshot {
+/**
+ * From a data dir; `clocks` are the drift store's offsets (driftSnapshot), `credits` the Credits
+ * page's snapshot (CreditsData: records with their receipt checks).
+ */
+export function nodesSnapshot(
+  data: DashboardData,
+  manifest: readonly ManifestWeights[] = [],
+  clocks: readonly ClockOffsetView[] = [],
+  credits?: CreditsLike,
+): NodesSnapshot {
   const snap = data.snapshot(50);
   const record = data.deployment();
   const latest = snap.rounds.find((r) => r.status === "anchored");
@@ -109,6 +170,11 @@ export function nodesSnapshot(data: DashboardData, manifest: readonly ManifestWe
       .find((m) => m.origin === origin)
       ?.nodes.find((n) => n.id === node)
       ?.weight.toString() ?? null;
+  const extras = nodeExtras(clocks, credits);
+  const unavailable: Record<string, string> = {};
+  if (clocks.length === 0) unavailable.clock = "no clock offsets in this data dir's drift.sqlite yet";
+  if (!credits || credits.ranking.length === 0)
+    unavailable.credits = "no credit allocation in this data dir yet (amp run --epoch-seconds N)";
   const nodes: NodeView[] = [];
   const evidence: Evidence[] = [];
   for (const dir of evidenceDirs(data.dataDir)) {
@@ -116,11 +182,11 @@ export function nodesSnapshot(data: DashboardData, manifest: readonly ManifestWe
       const cut = key.lastIndexOf("/");
       const federation = key.slice(0, cut);
       const node = key.slice(cut + 1);
-      nodes.push({ ...c, federation, node, weight: weightOf(federation, node) });
+      nodes.push({ ...c, federation, node, weight: weightOf(federation, node), ...extras(node, federation) });
     }
     evidence.push(...readEvidence(dir));
   }
   nodes.sort((a, b) => a.federation.localeCompare(b.federation) || a.node.localeCompare(b.node));
   evidence.sort((a, b) => b.recordedAt.localeCompare(a.recordedAt));
-  return { federations, nodes, evidence };
+  return { federations, nodes, evidence, unavailable };
 }

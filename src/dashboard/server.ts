@@ -204,6 +204,22 @@ export function dashboardListener(dataDir: string, opts: DashboardOptions = {}):
       );
       return;
     }
+    if (url === "/api/nodes") {
+      // Clock offsets from the drift store, rank and governance weight from the checked records.
+      credits
+        .snapshot()
+        .then((c) => nodesSnapshot(data, opts.manifest, driftSnapshot(dataDir).clock, c))
+        .then(
+          (v) => sendJson(res, 200, v, req.method === "HEAD"),
+          (err: unknown) => {
+            log.error("dashboard request failed", { url, err });
+            res
+              .writeHead(500, { "content-type": "text/plain" })
+              .end("dashboard could not read the data dir\n");
+          },
+        );
+      return;
+    }
     if (url === "/api/credits") {
       credits.snapshot().then(
         (v) => sendJson(res, 200, v, req.method === "HEAD"),
@@ -216,13 +232,7 @@ export function dashboardListener(dataDir: string, opts: DashboardOptions = {}):
     }
     try {
       const api =
-        url === "/api/rounds"
-          ? data.snapshot()
-          : url === "/api/nodes"
-            ? nodesSnapshot(data, opts.manifest)
-            : url === "/api/drift"
-              ? driftSnapshot(dataDir)
-              : undefined;
+        url === "/api/rounds" ? data.snapshot() : url === "/api/drift" ? driftSnapshot(dataDir) : undefined;
       if (api) {
         const body = JSON.stringify(api);
         res.writeHead(200, { ...SECURITY, "content-type": "application/json", "cache-control": "no-store" });

@@ -30,6 +30,7 @@ import { WitnessConflictError, type FederationNode } from "./node";
 import { encodeOutcome } from "./outcome";
 import { decodeRecord, encodeRecord } from "./anchored-record";
 import { evidenceLimit, readEvidence } from "./evidence-view";
+import { PARTICIPATION_SCHEMA, readParticipation } from "./participation";
 
 export interface NodeServerOptions {
   /** Largest request body in bytes (default 8 MiB: 1000 events of 8 KB). */
@@ -330,6 +331,12 @@ export function buildNodeServer(
         evidenceLimit(query(req.query)),
       ),
     ),
+  );
+  // Participation counters this node recorded as a coordinator (read-only; ./participation.ts)
+  app.get(
+    "/v1/participation",
+    { schema: { response: { 200: PARTICIPATION_SCHEMA } } },
+    guard(() => readParticipation(node.cfg.dataDir, { id: node.id, name: node.name, origin: node.origin })),
   );
   return app;
 }

@@ -181,6 +181,35 @@ describe("dashboard: the Credits page against a real run with 1 s epochs, in Chr
     expect(errors).to.deep.equal([]);
   });
 
+  it("Nodes page (data dir): each node's clock offset, rank and governance weight are the drift store's and the checked records'", async function () {
+    const { page, errors } = await browser.page();
+    await page.goto(server.url + "nodes");
+    const ranked = rankNodes(stored.map((s) => s.record));
+    const offsets = runner.drift.store.clockOffsets();
+    expect(ranked.length).to.be.greaterThan(0);
+    await page
+      .locator("#nodes tr")
+      .nth(ranked.length - 1)
+      .waitFor();
+    for (const n of ranked) {
+      const cells = await page.locator(`#nodes tr[data-key="${n.origin}/${n.node}"] td`).allTextContents();
+      // Newest round's offset of this node, as the round's coordinator measured it.
+      const clock = offsets.filter((o) => o.node === n.node).at(-1);
+      expect(clock, n.node).to.not.equal(undefined);
+      const newest = stored.filter((s) => s.node === n.node && s.origin === n.origin).at(-1)!;
+      expect(cells.slice(7), n.node).to.deep.equal([
+        `${Math.round(clock!.offsetMs)} ms (round ${clock!.round})`,
+        String(n.rank),
+        `${newest.record.governance_weight} (epoch ${newest.epoch})`,
+      ]);
+    }
+    const skewed = offsets.filter((o) => o.node === SKEWED).at(-1)!;
+    expect(Math.abs(skewed.offsetMs)).to.be.greaterThan(1000);
+    expect(await page.locator("#nodes-unavailable").textContent()).to.equal("");
+    await browser.screenshot(page, "dashboard-nodes-credits");
+    expect(errors).to.deep.equal([]);
+  });
+
   it("shows receipts as invalid against a receipts contract that does not hold them", async function () {
     otherDir = tmpDir("amp-dashboard-credits-other-");
     const other = await deployFresh(conn, otherDir);

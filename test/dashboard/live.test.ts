@@ -22,6 +22,12 @@ import type { FederationFile } from "../../src/node/local";
 import { loadManifest } from "../../src/manifest";
 import { federationIdOf } from "../../src/chain/ids";
 import { AnchorReader } from "../../src/chain/round-records";
+import type { Hex } from "viem";
+import { quorumThreshold } from "../../src/consensus/quorum";
+import { parseSignedNote } from "../../src/crypto/note";
+import { parseProofFile } from "../../src/proof/format";
+import { publicClientFor } from "../../src/proof/verify";
+import { checkSignedNote } from "../../src/proof/verify-note";
 import { GlobalProofAnchor__factory } from "../../typechain-types";
 import { ensureDist } from "../../scripts/ensure-dist";
 import { launchBrowser, type TestBrowser } from "../helpers/browser";
@@ -142,6 +148,10 @@ describe("dashboard of a real local federation (amp up, seven node processes, Ch
     await until("amp up printed the dashboard", () =>
       up!.output().includes(`dashboard      ${fed.dashboard}`) ? true : undefined,
     );
+    // Start-up progress (stderr, plain lines off a terminal): every node listening.
+    expect(up!.output()).to.match(
+      new RegExp(`up: ${fed.nodes.length}/${fed.nodes.length} nodes in [0-9.]+ s listening`),
+    );
     const st = await amp("status", "--data", dir, "--json");
     expect(st.code, st.stderr).to.equal(0);
     const json = JSON.parse(st.stdout) as { running: boolean; dashboard: string };
@@ -183,6 +193,52 @@ describe("dashboard of a real local federation (amp up, seven node processes, Ch
       fs.mkdirSync(path.join(ROOT, "docs", "img"), { recursive: true });
       await page.screenshot({ path: path.join(ROOT, "docs", "img", "dashboard-rounds.png") });
     }
+    expect(errors).to.deep.equal([]);
+  });
+
+  it("Rounds: witness cosignatures per federation are the ones the chain-pinned proof verifier counts", async function () {
+    const registry = (
+      JSON.parse(fs.readFileSync(fed.deployment, "utf8")) as { contracts: { validatorRegistry: Hex } }
+    ).contracts.validatorRegistry;
+    const client = publicClientFor(fed.rpc);
+    const { page, errors } = await browser!.page();
+    await page.goto(fed.dashboard!);
+    const feds = [...new Set(submitted.map((s) => s.fed))];
+    expect(feds.length).to.equal(2);
+    for (const id of feds) {
+      // The newest event sent to this federation: its proof (from its node) names its round.
+      const s = submitted.filter((x) => x.fed === id).at(-1)!;
+      const node = fed.nodes.find((n) => n.id === s.id)!;
+      const res = await fetch(`${node.url}/v1/proof/${encodeURIComponent(s.eventIds.at(-1)!)}`);
+      expect(res.status).to.equal(200);
+      const proof = parseProofFile(await res.text());
+      const round = proof.nexus.round;
+      const origin = proof.federation.origin;
+      // src/proof/verify-note.ts: keys and weights from the registry on the chain.
+      const check = await checkSignedNote(client, proof, registry);
+      const lines = parseSignedNote(proof.checkpoint.signedNote!).signatures.map((x) => x.keyName);
+      expect(check.witnesses.length).to.equal(1);
+      const w = check.witnesses[0]!;
+      const named = lines.filter((k) => k.startsWith(`${w.origin}/`)).map((k) => k.split("/").pop());
+      expect(named.length).to.equal(w.signatures);
+      const row = page.locator(`#witnesses tr[data-key="${round}/${origin}/${w.origin}"] td`);
+      await row.first().waitFor({ timeout: 30_000 });
+      expect(await row.allTextContents(), `${round} ${origin}`).to.deep.equal([
+        round,
+        origin,
+        `${w.origin} (${w.epoch})`,
+        named.join(", "),
+        String(w.signatures),
+        `${w.signedWeight} / ${w.totalWeight}, needs ${quorumThreshold(w.totalWeight)}`,
+        "yes",
+        "none",
+      ]);
+    }
+    // Every shown checkpoint (newest 10 anchored rounds, both federations) had a witness quorum.
+    const last = Number((await anchor().nextRound()) - 1n);
+    expect(await page.locator("#witnesses tr").count()).to.equal(Math.min(10, last) * 2);
+    expect(await page.locator('#witnesses td[data-quorum="yes"]').count()).to.equal(Math.min(10, last) * 2);
+    await browser!.screenshot(page, "live-witnesses");
     expect(errors).to.deep.equal([]);
   });
 
@@ -237,6 +293,44 @@ describe("dashboard of a real local federation (amp up, seven node processes, Ch
       });
       expect(await row.nth(10).textContent(), n.id).to.match(/^[1-7]$/);
     }
+    // Issue 12: participation counters, every coordinator's GET /v1/participation summed per node.
+    const manifestOrigins = loadManifest(fed.manifest).federations;
+    await until("the Nodes table equal to the nodes' participation counters", async () => {
+      const answers = await everyNode<{
+        origin: string;
+        nodes: {
+          node: string;
+          roundsExpected: number;
+          roundsParticipated: number;
+          votesCast: number;
+          correctVotes: number;
+        }[];
+      }>(fed, "/v1/participation");
+      const sum = new Map<string, number[]>();
+      for (const a of answers) {
+        for (const r of a?.nodes ?? []) {
+          const k = `${a!.origin}/${r.node}`;
+          const t = sum.get(k) ?? [0, 0, 0, 0];
+          sum.set(k, [
+            t[0]! + r.roundsParticipated,
+            t[1]! + r.roundsExpected,
+            t[2]! + r.votesCast,
+            t[3]! + r.correctVotes,
+          ]);
+        }
+      }
+      if (sum.size !== fed.nodes.length) return undefined;
+      for (const n of fed.nodes) {
+        const origin = manifestOrigins.find((f) => f.id === n.federation)!.origin;
+        const t = sum.get(`${origin}/${n.id}`);
+        if (!t || t[1] === 0) return undefined;
+        const cells = await page.locator(`#nodes tr[data-key="${origin}/${n.id}"] td`).allTextContents();
+        const want = [`${t[0]} / ${t[1]}`, String(t[2]), String(t[3])];
+        if (JSON.stringify(cells.slice(3, 6)) !== JSON.stringify(want)) return undefined;
+      }
+      return true;
+    });
+    expect(await page.locator("#nodes-unavailable").textContent()).to.equal("");
     await browser!.screenshot(page, "live-nodes");
     expect(errors).to.deep.equal([]);
   });

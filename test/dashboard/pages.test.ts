@@ -1,6 +1,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { expect } from "chai";
+import type { Hex } from "viem";
+import { AnchoredRounds } from "../../src/chain/anchored-rounds";
 import { AnchorReader } from "../../src/chain/round-records";
 import { AnchoringRunner } from "../../src/chain/runner";
 import type { RoundReport } from "../../src/chain/runner";
@@ -14,6 +16,11 @@ import { loadManifestFederations } from "../../src/cli/context";
 import { DashboardData } from "../../src/dashboard/data";
 import { serveDashboard } from "../../src/dashboard/server";
 import type { DashboardServer } from "../../src/dashboard/server";
+import { quorumThreshold } from "../../src/consensus/quorum";
+import { parseSignedNote } from "../../src/crypto/note";
+import { buildProofFile } from "../../src/proof/build";
+import { checkSignedNote } from "../../src/proof/verify-note";
+import { publicClientFor } from "../../src/proof/verify";
 import { GlobalProofAnchor__factory } from "../../typechain-types";
 import { launchBrowser } from "../helpers/browser";
 import type { TestBrowser } from "../helpers/browser";
@@ -131,6 +138,46 @@ describe("dashboard: the Rounds and Nodes pages against a real in-process run, i
     expect(errors).to.deep.equal([]);
   });
 
+  it("every page is accessible HTML: language, one h1, labelled controls, captioned tables, described plots, current page marked", async function () {
+    const audit = `(() => {
+      const problems = [];
+      const name = (el) => (el.getAttribute("aria-label") || el.textContent || "").trim();
+      if (!document.documentElement.lang) problems.push("html has no lang");
+      if (document.querySelectorAll("h1").length !== 1) problems.push("not exactly one h1");
+      if (!document.querySelector("main")) problems.push("no main landmark");
+      for (const el of document.querySelectorAll("input, select, textarea")) {
+        const labelled = el.id && document.querySelector('label[for="' + el.id + '"]');
+        if (!labelled && !el.getAttribute("aria-label")) problems.push("unlabelled control " + (el.id || el.name));
+      }
+      for (const b of document.querySelectorAll("button, a")) if (!name(b)) problems.push("nameless " + b.tagName);
+      // uPlot's legend is a table inside the plot, whose role="img" hides it from assistive technology.
+      for (const t of [...document.querySelectorAll("table")].filter((x) => !x.closest('[role="img"]'))) {
+        if (!t.querySelector("caption")) problems.push("table without caption");
+        for (const th of t.querySelectorAll("th")) if (!th.getAttribute("scope")) problems.push("th without scope: " + name(th));
+      }
+      for (const p of document.querySelectorAll(".plot"))
+        if (p.getAttribute("role") !== "img" || !p.getAttribute("aria-label")) problems.push("undescribed plot " + p.id);
+      if (document.querySelectorAll('nav [aria-current="page"]').length !== 1) problems.push("current page not marked");
+      return problems;
+    })()`;
+    for (const p of ["", "nodes", "drift", "credits", "proof"]) {
+      const { page, errors } = await browser.page();
+      await page.goto(server.url + p);
+      await page.locator("#status, #action-status, main").first().waitFor();
+      expect(await page.evaluate(audit), `/${p}`).to.deep.equal([]);
+      // Every link and button is reachable with the keyboard (nothing takes itself out of the tab order).
+      expect(
+        await page
+          .locator(
+            'a[tabindex="-1"], button[tabindex="-1"], [tabindex]:not([tabindex="0"]):not([tabindex="-1"])',
+          )
+          .count(),
+      ).to.equal(0);
+      await page.close();
+      expect(errors, `/${p}`).to.deep.equal([]);
+    }
+  });
+
   it("serves only its own files, read-only, with a same-origin content security policy", async function () {
     const res = await fetch(server.url);
     expect(res.headers.get("content-security-policy")).to.match(/default-src 'self'/);
@@ -205,7 +252,63 @@ describe("dashboard: the Rounds and Nodes pages against a real in-process run, i
     const rows = await page.locator("#evidence tr").all();
     const shown = await Promise.all(rows.map((tr) => tr.getAttribute("data-key")));
     expect(shown.sort()).to.deep.equal(stored.map((e) => `${e.round}/${e.nodeId}/${e.kind}`).sort());
+    // No allocation in this run: rank and weight are "—", and the page says why.
+    expect(await page.locator("#nodes-unavailable").textContent()).to.include(
+      "credits: no credit allocation in this data dir yet",
+    );
     await browser.screenshot(page, "dashboard-nodes");
+    expect(errors).to.deep.equal([]);
+  });
+
+  it("Rounds: each checkpoint's witness cosignatures are the ones the chain-pinned proof verifier counts", async function () {
+    const { page, errors } = await browser.page();
+    await page.goto(server.url);
+    const { manifest } = await runnerFederations();
+    const anchors = AnchoredRounds.open(dir);
+    const client = publicClientFor(conn.eip1193);
+    let rows = 0;
+    try {
+      for (const r of reports) {
+        if (r.status === "failed") throw new Error(`round ${r.round} failed`);
+        for (const f of r.federations) {
+          // The federation's newest event of this round: its proof's checkpoint is this round's.
+          const name = manifest.find((m) => m.origin === f.origin)!.name;
+          const [ev] = runner.archive.eventsInRange(name, f.treeSize - 1n, f.treeSize);
+          const proof = buildProofFile({
+            archive: runner.archive,
+            anchors,
+            eventId: ev!.eventId,
+            originOf: (k) => manifest.find((m) => m.name === k)!.origin,
+          });
+          expect(proof.nexus.round).to.equal(r.round.toString());
+          // src/proof/verify-note.ts: keys and weights read from the registry on chain.
+          const check = await checkSignedNote(client, proof, record.contracts.validatorRegistry as Hex);
+          const lines = parseSignedNote(proof.checkpoint.signedNote!).signatures.map((x) => x.keyName);
+          expect(check.witnesses.length, f.origin).to.equal(1);
+          for (const w of check.witnesses) {
+            const named = lines.filter((k) => k.startsWith(`${w.origin}/`)).map((k) => k.split("/").pop());
+            expect(named.length).to.equal(w.signatures);
+            const row = page.locator(`#witnesses tr[data-key="${r.round}/${f.origin}/${w.origin}"] td`);
+            await row.first().waitFor({ timeout: 30_000 });
+            expect(await row.allTextContents(), `${r.round} ${f.origin}`).to.deep.equal([
+              r.round.toString(),
+              f.origin,
+              `${w.origin} (${w.epoch})`,
+              named.join(", "),
+              String(w.signatures),
+              `${w.signedWeight} / ${w.totalWeight}, needs ${quorumThreshold(w.totalWeight)}`,
+              "yes",
+              "none",
+            ]);
+            rows++;
+          }
+        }
+      }
+    } finally {
+      anchors.close();
+    }
+    expect(await page.locator("#witnesses tr").count()).to.equal(rows);
+    await browser.screenshot(page, "dashboard-witnesses");
     expect(errors).to.deep.equal([]);
   });
 });

@@ -58,6 +58,35 @@
     body.replaceChildren(...rows);
   }
 
+  const WITNESS_ROUNDS = 10;
+
+  function witnessRow(r, c, w) {
+    const tr = document.createElement("tr");
+    tr.dataset.key = `${r.round}/${c.origin}/${w.origin}`;
+    cell(tr, String(r.round));
+    cell(tr, c.origin);
+    cell(tr, w.epoch === null ? w.origin : `${w.origin} (${w.epoch})`);
+    cell(tr, w.cosigners.map((x) => x.node).join(", ") || "none");
+    cell(tr, String(w.cosigners.length));
+    cell(tr, w.signedWeight === null ? "—" : `${w.signedWeight} / ${w.totalWeight}, needs ${w.threshold}`);
+    const q = w.unavailable !== null ? "unverifiable" : w.quorum ? "yes" : "no";
+    cell(tr, q, { className: w.quorum === false || w.unavailable !== null ? "failed" : "" }).dataset.quorum =
+      q;
+    const notes = (w.unavailable !== null ? [w.unavailable] : []).concat(
+      w.unverified.map((u) => `${u.keyName}: ${u.reason}`),
+    );
+    cell(tr, notes.join("\n") || "none").style.whiteSpace = "pre-line";
+    return tr;
+  }
+
+  function renderWitnesses(rounds) {
+    const rows = rounds
+      .filter((r) => r.status === "anchored")
+      .slice(0, WITNESS_ROUNDS)
+      .flatMap((r) => r.checkpoints.flatMap((c) => (c.witnesses || []).map((w) => witnessRow(r, c, w))));
+    $("witnesses").replaceChildren(...rows);
+  }
+
   function renderLatest(snapshot) {
     const latest = snapshot.rounds.find((r) => r.status === "anchored");
     $("chain").textContent = snapshot.anchor
@@ -128,6 +157,7 @@
       const snapshot = await res.json();
       renderLatest(snapshot);
       renderTable(snapshot.rounds);
+      renderWitnesses(snapshot.rounds);
       renderPlots(snapshot.rounds);
       $("status").textContent = `Updated ${new Date().toLocaleTimeString()} (every ${POLL_MS / 1000} s)`;
     } catch (e) {

@@ -27,6 +27,11 @@
     return parts.length > 0 ? parts.join(", ") : "none";
   }
 
+  const clock = (n) =>
+    n.clockOffsetMs === null ? "—" : `${Math.round(n.clockOffsetMs)} ms (round ${n.clockRound})`;
+  const weight = (n) =>
+    n.governanceWeight === null ? "—" : `${n.governanceWeight} (epoch ${n.weightEpoch})`;
+
   function render(s) {
     if (s.live) {
       $("live-section").hidden = false;
@@ -42,9 +47,9 @@
           dash(n.lastSignedRound),
           dash(n.lastAnchoredRound),
           dash(n.pendingEvents),
-          n.clockOffsetMs === null ? "—" : `${Math.round(n.clockOffsetMs)} ms (round ${n.clockRound})`,
+          clock(n),
           dash(n.rank),
-          n.governanceWeight === null ? "—" : `${n.governanceWeight} (epoch ${n.weightEpoch})`,
+          weight(n),
         ]),
         s.live.map((n) => n.url),
       );
@@ -75,9 +80,16 @@
         String(n.votesCast),
         String(n.correctVotes),
         faults(n.faults),
+        clock(n),
+        dash(n.rank),
+        weight(n),
       ]),
       s.nodes.map((n) => `${n.federation}/${n.node}`),
     );
+    const why = ["participation", "clock", "credits"]
+      .filter((k) => s.unavailable && s.unavailable[k])
+      .map((k) => `${k}: ${s.unavailable[k]}`);
+    $("nodes-unavailable").textContent = why.length > 0 ? `— means not known: ${why.join("; ")}` : "";
     fill(
       "evidence",
       s.evidence.map((e) => [
