@@ -66,10 +66,13 @@ function nodeDirs(dir: string, federations: readonly ManifestFederation[]): Node
 export function resolveDataDir(dir: string, federations: readonly ManifestFederation[]): DataDirLayout {
   const archiveFile = path.join(dir, ARCHIVE_FILE);
   const nodes = nodeDirs(dir, federations);
-  if (fs.existsSync(archiveFile)) {
+  // An archive without anchored rounds next to node archives is `amp ingest`'s queue, not yet
+  // delivered by `amp run`: the dir is a node-layout one.
+  const queued = nodes.length > 0 && !fs.existsSync(path.join(dir, ANCHORS_FILE));
+  if (fs.existsSync(archiveFile) && !queued) {
     if (nodes.length > 0) {
       throw new InvalidInputError(
-        `${dir} holds both a RoundEngine archive (${ARCHIVE_FILE}) and node archives (${NODES_DIR}/<id>): use one data dir per layout`,
+        `${dir} holds both a RoundEngine archive (${ARCHIVE_FILE}, ${ANCHORS_FILE}) and node archives (${NODES_DIR}/<id>): use one data dir per layout`,
       );
     }
     return { kind: "engine", dir, archiveFile };

@@ -274,10 +274,15 @@ describe("cli: the --data readers on a node-layout data dir (in-process nodes)",
       recursive: true,
     });
     Archive.open(path.join(both, "archive.sqlite")).close();
+    fs.copyFileSync(
+      path.join(data, "nodes", "ssid-eu-1", "anchors.sqlite"),
+      path.join(both, "anchors.sqlite"),
+    );
     const b = await amp("events", "--data", both);
     expect(b.code).to.equal(1);
     expect(b.err).to.match(/holds both a RoundEngine archive .* and node archives/);
     fs.rmSync(path.join(both, "archive.sqlite"));
+    fs.rmSync(path.join(both, "anchors.sqlite"));
     fs.cpSync(path.join(data, "nodes", "ssid-eu-1"), path.join(both, "nodes", "stranger-1"), {
       recursive: true,
     });
