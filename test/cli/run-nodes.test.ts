@@ -136,6 +136,36 @@ describe("cli: amp run on the node code (in-process nodes, separate hardhat node
     for (const x of res.rounds) expect(x.txHash).to.match(/^0x[0-9a-f]{64}$/);
   });
 
+  it("refuses keys that are not the registered validators (--keys), and stops what it started", async () => {
+    const keys = path.join(dir, "other-keys");
+    process.env.AMP_KEYSTORE_PASSWORD = "run-nodes-test-only";
+    try {
+      expect((await amp("keys", "generate", "--out", keys)).code).to.equal(0);
+      const r = await amp(
+        "run",
+        "--rpc",
+        rpc,
+        "--data",
+        data,
+        "--keys",
+        keys,
+        "--generate",
+        "1",
+        "--workers",
+        "0",
+      );
+      expect(r.code).to.equal(1);
+      expect(r.err).to.match(/ssid-eu-1's address 0x[0-9a-fA-F]{40} is not a registered validator/);
+    } finally {
+      delete process.env.AMP_KEYSTORE_PASSWORD;
+    }
+    expect(fs.existsSync(path.join(data, "federation.json"))).to.equal(false);
+    const before = await anchors();
+    const again = await amp("run", "--rpc", rpc, "--data", data, "--generate", "1", "--workers", "0");
+    expect(again.code, again.err).to.equal(0);
+    expect((await anchors()).next).to.be.greaterThan(before.next);
+  });
+
   it("refuses a RoundEngine data dir and an unreachable chain, changing nothing", async () => {
     const old = path.join(dir, "engine-dir");
     fs.mkdirSync(old);
