@@ -19,13 +19,40 @@ import { PeerClient, PeerError } from "../transport/client";
 import { ReceiptInvalidError, verifyReceipt } from "../credits/verify";
 import { formatFixed } from "../credits/score";
 import { CannotCheckError, UsageError } from "./exit";
-import { short } from "./output";
+import { InvalidInputError } from "../util/errors";
+import { loadManifestFederations } from "./context";
+import { manifestFor, resolveDataDir, type DataDirLayout } from "./data-dir";
+import { note, short } from "./output";
 
-function openAllocations(dataDir: string): { store: AllocationStore; close: () => void } {
-  const file = path.join(dataDir, ARCHIVE_FILE);
-  if (!fs.existsSync(file)) throw new CannotCheckError(`no archive at ${file}: wrong --data dir?`);
-  const archive = Archive.open(file);
-  return { store: new AllocationStore(archive), close: () => archive.close() };
+/**
+ * The allocation records of a data dir: the archive of a RoundEngine dir, or in a node-layout dir
+ * the node that holds the most records (every node stores each epoch's records of all nodes; the
+ * first in manifest order on a tie). `from` names the node read (node layout).
+ */
+function openAllocations(dataDir: string): { store: AllocationStore; from?: string; close: () => void } {
+  let layout: DataDirLayout;
+  try {
+    layout = resolveDataDir(dataDir, loadManifestFederations(manifestFor(dataDir, undefined)));
+  } catch (e) {
+    if (e instanceof InvalidInputError)
+      throw new CannotCheckError(`${e.shortMessage}: wrong --data dir?`, { cause: e });
+    throw e;
+  }
+  if (layout.kind === "engine") {
+    const archive = Archive.open(layout.archiveFile);
+    return { store: new AllocationStore(archive), close: () => archive.close() };
+  }
+  let best: { id: string; archive: Archive; count: number } | undefined;
+  for (const n of layout.nodes) {
+    const archive = Archive.open(path.join(n.dir, ARCHIVE_FILE));
+    const count = new AllocationStore(archive).all().length;
+    if (best === undefined || count > best.count) {
+      best?.archive.close();
+      best = { id: n.id, archive, count };
+    } else archive.close();
+  }
+  const chosen = best!; // resolveDataDir returns a node layout with at least one node
+  return { store: new AllocationStore(chosen.archive), from: chosen.id, close: () => chosen.archive.close() };
 }
 
 /** Exactly one source: `--data DIR` (the archive) or `--url URL` (a node's HTTP API). */
@@ -216,7 +243,8 @@ Examples:
         show(rows, epoch, opts.node, opts.json === true);
         return;
       }
-      const { store, close } = openAllocations(src.data);
+      const { store, from, close } = openAllocations(src.data);
+      if (from !== undefined) note(`node-layout data dir: reading the allocations stored by ${from}`);
       try {
         const rows = store.all();
         if (rows.length === 0)
@@ -256,7 +284,8 @@ Examples:
         else fs.writeFileSync(opts.out, text);
         return;
       }
-      const { store, close } = openAllocations(src.data);
+      const { store, from, close } = openAllocations(src.data);
+      if (from !== undefined) note(`node-layout data dir: reading the allocations stored by ${from}`);
       try {
         const found = store.epoch(epoch).filter((r) => r.node === opts.node);
         if (found.length !== 1) {

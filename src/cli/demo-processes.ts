@@ -95,7 +95,7 @@ function alive(pid: number): boolean {
   }
 }
 
-async function until<T>(what: string, f: () => Promise<T | undefined>, deadline: number): Promise<T> {
+export async function until<T>(what: string, f: () => Promise<T | undefined>, deadline: number): Promise<T> {
   for (;;) {
     const v = await f();
     if (v !== undefined) return v;
@@ -104,13 +104,13 @@ async function until<T>(what: string, f: () => Promise<T | undefined>, deadline:
   }
 }
 
-const statusOf = (url: string) =>
+export const statusOf = (url: string) =>
   client
     .json<NodeStatus>(url, { method: "GET", path: "/v1/status" })
     .catch((): NodeStatus | undefined => undefined);
 
 /** Every node's `GET /metrics`, fetched at scrape time and merged into one exposition. */
-function nodesMetrics(nodes: readonly { url: string }[]): MetricsSource {
+export function nodesMetrics(nodes: readonly { url: string }[]): MetricsSource {
   return {
     contentType: "text/plain; version=0.0.4; charset=utf-8",
     metrics: async () => {
@@ -290,13 +290,20 @@ async function load(
   }
 }
 
-/** One row per anchored round, from the nodes' anchored-round records (checked against the chain by the nodes). */
-async function anchoredRows(fed: LocalFederation, deadline: number): Promise<ProcessRoundRow[]> {
+/**
+ * One row per anchored round from `from` on, from the nodes' anchored-round records (checked
+ * against the chain by the nodes); a row's "added" counts from the round before `from`.
+ */
+export async function anchoredRows(
+  fed: LocalFederation,
+  deadline: number,
+  from = 1n,
+): Promise<ProcessRoundRow[]> {
   const st = (await statusOf(fed.state.nodes[0]!.url))!;
   const last = BigInt(st.chainNextRound) - 1n;
   const rows: ProcessRoundRow[] = [];
   const prev = new Map<string, bigint>();
-  for (let round = 1n; round <= last; round++) {
+  for (let round = from > 1n ? from - 1n : 1n; round <= last; round++) {
     const rec: AnchoredRound = await until(
       `the anchored-round record of round ${round}`,
       async () => {
@@ -310,6 +317,10 @@ async function anchoredRows(fed: LocalFederation, deadline: number): Promise<Pro
       },
       deadline,
     );
+    if (round < from) {
+      for (const c of rec.checkpoints) prev.set(c.origin, BigInt(c.treeSize));
+      continue;
+    }
     rows.push({
       round: round.toString(),
       globalRoot: rec.globalRoot,
@@ -351,7 +362,7 @@ async function verifySamples(
 }
 
 /** Evidence every node's coordinator recorded (read after the nodes stopped). */
-function readEvidence(fed: LocalFederation): (Evidence & { recordedBy: string })[] {
+export function readEvidence(fed: LocalFederation): (Evidence & { recordedBy: string })[] {
   const out: (Evidence & { recordedBy: string })[] = [];
   for (const n of fed.state.nodes) {
     const file = path.join(n.dataDir, "evidence", "evidence.jsonl");

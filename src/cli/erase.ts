@@ -7,7 +7,13 @@ import { Archive, checkErasureRequest, eraseEvent, type ErasureRecord } from "..
 import { ARCHIVE_FILE } from "../chain/runner";
 import { InvalidInputError } from "../util/errors";
 import { eraseOnNodes, targetsOfFederation, type EraseTarget } from "../erasure/remote";
+import { Inbox } from "../node/inbox";
+import { loadManifestFederations } from "./context";
+import { describeDataDir, manifestFor, nodesHolding, resolveDataDir, type DataDirLayout } from "./data-dir";
 import { CannotCheckError, UsageError } from "./exit";
+
+/** A node's inbox file (acknowledged events not anchored yet; src/node/node.ts). */
+const INBOX_FILE = "inbox.sqlite";
 
 function openArchive(data: string): Archive {
   const file = path.join(data, ARCHIVE_FILE);
@@ -86,6 +92,69 @@ async function eraseRemote(
   else if (failed.length > 0) process.exitCode = 1;
 }
 
+/**
+ * Erasure in a stopped node-layout data dir: in the archive of every node that holds the event,
+ * each recorded in that node's own erasure log (and its inbox file scrubbed). Refused, changing
+ * nothing, when no node holds it or a node holds it acknowledged but not anchored yet.
+ */
+function eraseInNodeDirs(
+  layout: DataDirLayout & { kind: "nodes" },
+  request: { eventId: string; reason: string; by: string },
+): void {
+  for (const n of layout.nodes) {
+    const file = path.join(n.dir, INBOX_FILE);
+    if (!fs.existsSync(file)) continue;
+    const inbox = new Inbox(file);
+    try {
+      if (inbox.get(request.eventId)) {
+        throw new InvalidInputError(
+          `event ${request.eventId} is acknowledged by ${n.id}, not anchored yet: erase it once anchored (nothing was erased)`,
+        );
+      }
+    } finally {
+      inbox.close();
+    }
+  }
+  const holders = nodesHolding(layout, request.eventId);
+  if (holders.length === 0) {
+    throw new InvalidInputError(
+      `no event ${request.eventId} in any node's archive of the ${describeDataDir(layout)}`,
+    );
+  }
+  let held = 0;
+  for (const n of layout.nodes) {
+    if (!holders.includes(n)) {
+      console.log(`${n.id}: not in this node's log`);
+      continue;
+    }
+    const archive = openArchive(n.dir);
+    try {
+      const { erased, record } = eraseEvent(archive, request);
+      if (record.commitment !== "none") held++;
+      const when = new Date(record.erasedAt).toISOString();
+      console.log(
+        erased
+          ? `${n.id}: erased at ${when}; ${KEPT[record.commitment]}`
+          : `${n.id}: already erased at ${when} (nothing changed)`,
+      );
+    } finally {
+      archive.close();
+    }
+    const inboxFile = path.join(n.dir, INBOX_FILE);
+    if (fs.existsSync(inboxFile)) {
+      const inbox = new Inbox(inboxFile);
+      try {
+        inbox.scrub(); // payload bytes it held before anchoring leave its file and WAL
+      } finally {
+        inbox.close();
+      }
+    }
+  }
+  console.log(
+    `${held} node(s) held the payload; ${holders.length} of ${layout.nodes.length} nodes hold the event`,
+  );
+}
+
 export function addEraseCommand(program: Command): void {
   program
     .command("erase")
@@ -132,6 +201,11 @@ Examples:
         return;
       }
       if (!opts.data) throw new UsageError("give --data DIR or --nodes URL,...");
+      const layout = resolveDataDir(opts.data, loadManifestFederations(manifestFor(opts.data, undefined)));
+      if (layout.kind === "nodes") {
+        eraseInNodeDirs(layout, request);
+        return;
+      }
       const archive = openArchive(opts.data);
       try {
         const { erased, record } = eraseEvent(archive, request);
@@ -159,6 +233,23 @@ Examples:
   $ amp erasures --data ./amp-data`,
     )
     .action((opts: { data: string }) => {
+      const layout = resolveDataDir(opts.data, loadManifestFederations(manifestFor(opts.data, undefined)));
+      if (layout.kind === "nodes") {
+        // One log per node: the node's id first.
+        console.log("node\tevent_id\terased_at\tby\tcommitment\treason");
+        for (const n of layout.nodes) {
+          const archive = openArchive(n.dir);
+          try {
+            for (const r of archive.erasures()) {
+              const when = new Date(r.erasedAt).toISOString();
+              console.log(`${n.id}\t${r.eventId}\t${when}\t${r.by}\t${r.commitment}\t${r.reason}`);
+            }
+          } finally {
+            archive.close();
+          }
+        }
+        return;
+      }
       const archive = openArchive(opts.data);
       try {
         console.log("event_id\terased_at\tby\tcommitment\treason");

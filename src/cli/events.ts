@@ -5,7 +5,7 @@ import { startProgress } from "./progress";
 import { CannotCheckError } from "./exit";
 import { Archive } from "../archive";
 import type { StoredEvent } from "../archive";
-import { AnchoredRounds, ANCHORS_FILE } from "../chain/anchored-rounds";
+import { AnchoredRounds } from "../chain/anchored-rounds";
 import { ARCHIVE_FILE } from "../chain/runner";
 import { parseIJson } from "../events/ijson";
 import { ingestNdjsonFile } from "./ingest-file";
@@ -13,6 +13,7 @@ import { InvalidInputError } from "../util/errors";
 import { loadManifestFederations } from "./context";
 import type { ManifestFederation } from "./context";
 import { reporter } from "./output";
+import { describeDataDir, fullestNodeOf, hasAnchors, manifestFor, resolveDataDir } from "./data-dir";
 
 /**
  * Parse NDJSON text (small inputs, tests); a bad line is refused naming `file:line` (1-based) and
@@ -134,15 +135,16 @@ Examples:
   $ amp events --data ./amp-data --leaf 0x5d1f…`,
     )
     .action((opts: { data: string; id?: string; leaf?: string; manifest?: string; json?: boolean }) => {
-      const file = path.join(opts.data, ARCHIVE_FILE);
-      if (!fs.existsSync(file)) throw new InvalidInputError(`no archive at ${file}`);
-      const archive = Archive.open(file);
-      const anchors = fs.existsSync(path.join(opts.data, ANCHORS_FILE))
-        ? AnchoredRounds.open(opts.data)
-        : undefined;
-      try {
-        const rows: EventRow[] = [];
-        for (const fed of loadManifestFederations(opts.manifest)) {
+      const feds = loadManifestFederations(manifestFor(opts.data, opts.manifest));
+      const layout = resolveDataDir(opts.data, feds);
+      const rows: EventRow[] = [];
+      for (const fed of feds) {
+        // RoundEngine: the one archive; node layout: the fullest log among this federation's nodes.
+        const dir = layout.kind === "engine" ? layout.dir : fullestNodeOf(layout, fed.name)?.dir;
+        if (dir === undefined) continue;
+        const archive = Archive.open(path.join(dir, ARCHIVE_FILE));
+        const anchors = hasAnchors(dir) ? AnchoredRounds.open(dir) : undefined;
+        try {
           let events: StoredEvent[];
           if (opts.id !== undefined) {
             const e = archive.getEvent(opts.id);
@@ -151,22 +153,22 @@ Examples:
             events = archive.eventsInRange(fed.name, 0n, archive.nextSeq(fed.name));
           }
           rows.push(...rowsOf(archive, anchors, fed, events));
+        } finally {
+          anchors?.close();
+          archive.close();
         }
-        const selected = opts.leaf ? rows.filter((r) => r.leaf === opts.leaf!.toLowerCase()) : rows;
-        if ((opts.id || opts.leaf) && selected.length === 0) {
-          throw new InvalidInputError(
-            `no archived event matches ${opts.id ? `id ${opts.id}` : `leaf ${opts.leaf}`}`,
-          );
-        }
-        const out = reporter("events", opts.json);
-        if (out.json) out.done({ events: selected });
-        else {
-          out.say("event_id\tfederation\tround\tindex\tleaf_hash");
-          for (const r of selected) out.say(`${r.id}\t${r.federation}\t${r.round}\t${r.index}\t${r.leaf}`);
-        }
-      } finally {
-        anchors?.close();
-        archive.close();
+      }
+      const selected = opts.leaf ? rows.filter((r) => r.leaf === opts.leaf!.toLowerCase()) : rows;
+      if ((opts.id || opts.leaf) && selected.length === 0) {
+        throw new InvalidInputError(
+          `no archived event matches ${opts.id ? `id ${opts.id}` : `leaf ${opts.leaf}`} in the ${describeDataDir(layout)}`,
+        );
+      }
+      const out = reporter("events", opts.json);
+      if (out.json) out.done({ events: selected });
+      else {
+        out.say("event_id\tfederation\tround\tindex\tleaf_hash");
+        for (const r of selected) out.say(`${r.id}\t${r.federation}\t${r.round}\t${r.index}\t${r.leaf}`);
       }
     });
 }

@@ -38,6 +38,7 @@ async function proofFromNode(eventId: string, node: string, out: string): Promis
 import { loadManifestFederations } from "./context";
 import { note, print, reporter } from "./output";
 import { openStores } from "./session";
+import { describeDataDir, manifestFor, nodesHolding, resolveDataDir } from "./data-dir";
 
 export function addProofCommand(program: Command): void {
   program
@@ -91,8 +92,22 @@ Examples:
             "--out - and --json both write to stdout: give --out a file name, or drop --json",
           );
         }
-        const feds = loadManifestFederations(opts.manifest);
-        const stores = openStores(opts.data);
+        const feds = loadManifestFederations(manifestFor(opts.data, opts.manifest));
+        const layout = resolveDataDir(opts.data, feds);
+        let dir = opts.data;
+        let from = "";
+        if (layout.kind === "nodes") {
+          // Node layout: the archive of a node of the event's federation (the fullest log).
+          const holder = nodesHolding(layout, eventId)[0];
+          if (!holder) {
+            throw new InvalidInputError(
+              `no event ${eventId} in any node's archive of the ${describeDataDir(layout)} (not anchored yet, or another data dir)`,
+            );
+          }
+          dir = holder.dir;
+          from = ` (from ${holder.id}'s archive)`;
+        }
+        const stores = openStores(dir);
         try {
           const proof = buildProofFile({
             archive: stores.archive,
@@ -110,7 +125,7 @@ Examples:
             ...(opts.compact ? { compact: true } : {}),
           });
           const text = serializeProofFile(proof);
-          const where = `event ${eventId} at index ${proof.inclusion.index} of ${proof.inclusion.treeSize} in ${proof.federation.origin}, round ${proof.anchor.round}`;
+          const where = `event ${eventId} at index ${proof.inclusion.index} of ${proof.inclusion.treeSize} in ${proof.federation.origin}, round ${proof.anchor.round}${from}`;
           if (toStdout) {
             print(text.replace(/\n$/, ""));
             note(`wrote the proof to stdout: ${where}`);

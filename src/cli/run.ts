@@ -1,18 +1,14 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { Command } from "commander";
-import { connectRpc } from "../chain/connect";
 import type { AnchoringRunner, RoundReport } from "../chain/runner";
 import { EvidenceStore } from "../consensus/evidence";
 import { defaultMlDsaWorkers } from "../crypto/mldsa";
 import type { ManifestFederation } from "./context";
 import { UsageError } from "./exit";
 import { generateEvents } from "./generate";
-import { progress, reporter, short } from "./output";
-import { openSession } from "./session";
-import { attachCredits } from "../credits/attach";
-import { driftFindingsProvider } from "../credits/drift-findings";
-import { parseListen, startMetrics } from "../telemetry";
+import { note, progress, reporter, short } from "./output";
+import { parseListen } from "../telemetry";
 import { oneLine } from "../util/errors";
 
 export const METRICS_LISTEN_HELP =
@@ -122,33 +118,49 @@ export async function runRounds(
 export function addRunCommand(program: Command): void {
   program
     .command("run")
-    .description("run nexus rounds over the queued events and anchor each round (one transaction per round)")
-    .requiredOption("--rpc <url>", "JSON-RPC endpoint of the chain in the deployment record")
-    .requiredOption("--data <dir>", "data dir written by `amp deploy`")
-    .option("--rounds <n>", "rounds to run at most", "1")
-    .option("--generate <n>", "add N synthetic events per federation before each round (trials)", "0")
-    .option("--max-batch <n>", "largest batch per federation per round", "1000")
+    .description(
+      "run the manifest's nodes (in this process, the `amp node` code) on the queued events until they are anchored",
+    )
+    .requiredOption("--rpc <url>", "JSON-RPC endpoint of the chain")
+    .requiredOption("--data <dir>", "data dir (node layout: DIR/nodes/<id>); deployed on first use")
+    .option(
+      "--rounds <n>",
+      "anchored rounds to reach at most (with --generate: one submission after another)",
+      "1",
+    )
+    .option("--generate <n>", "post N synthetic events per federation per submission (trials)", "0")
+    .option(
+      "--max-batch <n>",
+      "largest batch per federation per round (default: the manifest's batch.max_size)",
+    )
     .option("--manifest <file>", "federation manifest (default: the shipped default manifest)")
     .option("--keys <dir>", "node key files (default: THROWAWAY DEMO KEYS, as deployed)")
     .option("--workers <n>", WORKERS_HELP, String(defaultMlDsaWorkers()))
-    .option("--epoch-seconds <n>", "credit allocation epoch in seconds (default: the manifest's, 3600)")
+    .option(
+      "--epoch-seconds <n>",
+      "every node's credit allocation epoch in seconds (default: the manifest's, 3600)",
+    )
     .option("--metrics-listen <host:port>", METRICS_LISTEN_HELP)
     .option(
       "--json",
-      'print {"ok":true,"command":"run","result":{"startRound","pending","rounds":[…]}} on stdout',
+      'print {"ok":true,"command":"run","result":{"startRound","pending","rounds":[…],"credits":[…]}} on stdout',
     )
     .addHelpText(
       "after",
       `
-Allocates credits for every closed epoch after each round (one transaction per epoch).
-Resumes where the chain is: a restarted run continues at the anchor's next round and never
-anchors a round twice. Stops early when no events are queued.
+Starts every manifest node as a NodeService in this process — the same code and extensions as
+\`amp node\`, each with only its own keys (DIR/keys, or --keys), talking over loopback HTTP — with
+its data dir DIR/nodes/<id>; deploys first when DIR has no deployment.json. Posts the events
+\`amp ingest\` queued (then removes the delivered queue) and the --generate events to the nodes'
+POST /v1/events, waits until every node has them anchored, stops the nodes and prints the round
+table. The nodes decide the rounds (a submission may take more than one). Resumes where the chain
+is. Closed credit epochs are allocated by the nodes while they run.
 
 Examples:
   $ amp ingest events.ndjson --data ./amp-data
-  $ amp run --rpc http://127.0.0.1:8545 --data ./amp-data --rounds 5
+  $ amp run --rpc http://127.0.0.1:8545 --data ./amp-data
   $ amp run --rpc http://127.0.0.1:8545 --data ./amp-data --rounds 3 --generate 100
-  $ amp run --rpc http://127.0.0.1:8545 --data ./amp-data --rounds 100 --metrics-listen 127.0.0.1:9464`,
+  $ amp run --rpc http://127.0.0.1:8545 --data ./amp-data --rounds 5 --generate 100 --metrics-listen 127.0.0.1:9464`,
     )
     .action(
       async (opts: {
@@ -156,7 +168,7 @@ Examples:
         data: string;
         rounds: string;
         generate: string;
-        maxBatch: string;
+        maxBatch?: string;
         manifest?: string;
         keys?: string;
         workers: string;
@@ -165,73 +177,32 @@ Examples:
         json?: boolean;
       }) => {
         const out = reporter("run", opts.json);
-        const say = out.say;
         const rounds = parseCount(opts.rounds, "--rounds", 1);
         const generate = parseCount(opts.generate, "--generate");
-        const maxBatch = parseCount(opts.maxBatch, "--max-batch", 1);
-        const mldsaWorkers = parseCount(opts.workers, "--workers");
+        const maxBatch =
+          opts.maxBatch === undefined ? undefined : parseCount(opts.maxBatch, "--max-batch", 1);
+        const workers = parseCount(opts.workers, "--workers");
         const epochSeconds =
           opts.epochSeconds === undefined ? undefined : parseCount(opts.epochSeconds, "--epoch-seconds", 1);
-        const telemetry = await startMetrics(metricsListenOption(opts.metricsListen), say);
-        const conn = await connectRpc(opts.rpc).catch(async (e: unknown) => {
-          await telemetry.close();
-          throw e;
-        });
-        try {
-          const session = { ...opts, maxBatch, mldsaWorkers, metrics: telemetry.metrics };
-          const { runner, manifest, record } = await openSession(conn, opts.data, session, say);
-          try {
-            const startRound = runner.nextRound;
-            const pending = runner.pending();
-            say(`starting at round ${startRound}; ${pending} events queued`);
-            const credits = await attachCredits({
-              dataDir: opts.data,
-              archive: runner.archive,
-              conn,
-              record,
-              federations: manifest.map((f) => ({
-                ...f,
-                nodeIds: f.nodes.map((n) => n.id),
-                nodeWeights: f.nodes.map((n) => n.weight),
-              })),
-              manifest: opts.manifest,
-              epochSeconds,
-              drift: driftFindingsProvider(runner.drift.store),
-              metrics: telemetry.metrics,
-            });
-            const reports = await runRounds(
-              runner,
-              manifest,
-              { rounds, generate, salt: opts.data, dataDir: opts.data, afterRound: credits.afterRound },
-              say,
-            );
-            const allocated = await credits.settle();
-            for (const a of allocated) {
-              say(`credits: epoch ${a.epoch} allocated to ${a.nodes} nodes in tx ${short(a.txHash)}`);
-              for (const p of a.proposals ?? []) {
-                say(
-                  `credits: proposed next validator weights of ${p.origin}: ${JSON.stringify(p.weights)}${p.reason ? ` (${p.reason})` : ""}`,
-                );
-              }
-            }
-            out.done({
-              startRound,
-              pending,
-              rounds: reports.map((r) => ({ ...r, evidence: evidenceInRound(opts.data, r.round) })),
-              credits: allocated.map((a) => ({
-                epoch: a.epoch,
-                nodes: a.nodes,
-                txHash: a.txHash,
-                block: a.blockNumber,
-              })),
-            });
-          } finally {
-            runner.close();
-          }
-        } finally {
-          conn.close();
-          await telemetry.close();
-        }
+        const metricsListen = metricsListenOption(opts.metricsListen);
+        const { runOnNodes } = await import("./run-nodes");
+        const result = await runOnNodes(
+          {
+            rpc: opts.rpc,
+            data: opts.data,
+            rounds,
+            generate,
+            maxBatch,
+            manifest: opts.manifest,
+            keys: opts.keys,
+            workers,
+            epochSeconds,
+            metricsListen,
+          },
+          out.say,
+          note,
+        );
+        out.done(result);
       },
     );
 }

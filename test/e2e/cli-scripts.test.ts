@@ -160,18 +160,19 @@ describe("e2e: amp for scripts against a separate hardhat node", function () {
       const ran = okJson<{
         startRound: string;
         pending: string;
-        rounds: { status: string; round: string; txHash: string; evidence: string[] }[];
+        rounds: { round: string; txHash: string; evidence: string[] }[];
       }>(await amp("run", "--json", "--workers", "0"));
       expect(ran.startRound).to.equal("1");
       expect(ran.pending).to.equal("5");
-      expect(ran.rounds.map((x) => [x.status, x.round, x.evidence])).to.deep.equal([["anchored", "1", []]]);
-      expect(ran.rounds[0]!.txHash).to.match(/^0x[0-9a-f]{64}$/);
+      // The nodes decide the rounds: usually one, two when a tick splits the submission.
+      expect(ran.rounds.map((x) => [x.round, x.evidence])[0]).to.deep.equal(["1", []]);
+      for (const x of ran.rounds) expect(x.txHash).to.match(/^0x[0-9a-f]{64}$/);
 
       const listed = okJson<{ events: { id: string; round: string; federation: string }[] }>(
         await amp("events", "--json"),
       );
       expect(listed.events).to.have.length(5);
-      expect(listed.events.every((e) => e.round === "1")).to.equal(true);
+      expect(listed.events.every((e) => ran.rounds.some((x) => x.round === e.round))).to.equal(true);
       const id = listed.events[0]!.id;
 
       const file2 = path.join(dir, "p.json");

@@ -1,6 +1,7 @@
 /**
  * End to end as a user runs it: a separate `hardhat node` process on a free loopback port, and the
- * `amp` CLI invoked as child processes (deploy, ingest, run, events, proof, verify).
+ * `amp` CLI invoked as child processes (deploy, ingest, run, events, proof, verify). `amp run` runs
+ * the seven nodes in its process (the `amp node` code), so the data dir is the node layout.
  */
 import { execFile, spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
@@ -153,17 +154,21 @@ describe("e2e against a separate hardhat node, through the amp CLI", function ()
     expect(r.stdout).to.match(/queued 5 events/);
   });
 
-  it("runs rounds with `amp run`, one anchor per round", async function () {
+  it("runs the nodes with `amp run` (in process, the `amp node` code), one anchor per round", async function () {
     const r = await amp("run", "--rpc", rpc, "--data", data, "--rounds", "2", "--generate", "4");
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout).to.match(/starting at round 1; 5 events queued/);
-    expect(r.stdout).to.match(/^round 1 .*ssid \+7=7 .*opencore \+6=6 .*tx 0x/m);
-    expect(r.stdout).to.match(/^round 2 .*ssid \+4=11 /m);
-    expect(await anchoredRounds()).to.deep.equal({ next: 3n, logs: 2 });
+    expect(r.stderr).to.match(/7 nodes in this process/);
+    expect(r.stdout).to.match(/^1 +\+\d+=\d+ 0x[0-9a-f]+… +\+\d+=\d+ 0x/m);
+    // The nodes decide the rounds: the 5 queued + 2 × 4 generated per federation took ≥ 2.
+    const a = await anchoredRounds();
+    expect(a.next).to.be.greaterThanOrEqual(3n);
+    expect(a.logs).to.equal(Number(a.next - 1n));
   });
 
   it("resumes at the next round after a restart, with no duplicate anchor", async function () {
     // This run signs in the main thread (--workers 0); the first ran on the worker pool.
+    const before = await anchoredRounds();
     const r = await amp(
       "run",
       "--rpc",
@@ -178,9 +183,11 @@ describe("e2e against a separate hardhat node, through the amp CLI", function ()
       "0",
     );
     expect(r.code, r.stderr).to.equal(0);
-    expect(r.stdout).to.match(/starting at round 3/);
-    expect(r.stdout).to.match(/^round 3 .*ssid \+2=13 /m);
-    expect(await anchoredRounds()).to.deep.equal({ next: 4n, logs: 3 });
+    expect(r.stdout).to.contain(`starting at round ${before.next}; 0 events queued`);
+    expect(r.stdout).to.match(new RegExp(`^${before.next} +\\+\\d+=\\d+ `, "m"));
+    const after = await anchoredRounds();
+    expect(after.next).to.be.greaterThan(before.next);
+    expect(after.logs).to.equal(Number(after.next - 1n));
   });
 
   it("lists events, writes a proof, and `amp verify` accepts it and rejects a tampered copy", async function () {
@@ -191,7 +198,9 @@ describe("e2e against a separate hardhat node, through the amp CLI", function ()
       .split("\n")
       .slice(1)
       .map((l) => l.split("\t"));
-    expect(rows.length).to.equal(13 + 12);
+    // 5 ingested, then ≥ 4 generated per federation in the first run, 2 in the second.
+    expect(rows.length).to.be.greaterThanOrEqual(5 + 8 + 4);
+    for (const x of rows) expect(x[2]).to.match(/^[1-9]\d*$/);
     const row = rows.find((x) => x[1] === "opencore" && x[2] === "2")!;
     const leaf = await amp("events", "--data", data, "--leaf", row[4]!);
     expect(leaf.stdout).to.contain(row[0]);
