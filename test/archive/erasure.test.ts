@@ -6,7 +6,6 @@ import Database from "better-sqlite3";
 import { Archive, ARCHIVE_MIGRATIONS, eraseEvent, runMigrations, SqliteLogStore } from "../../src/archive";
 import { FederationBatchProcessor } from "../../src/batching/processor";
 import { ARCHIVE_FILE } from "../../src/chain/runner";
-import { run } from "../../src/cli/main";
 import { canonicalBytes } from "../../src/events/canonical";
 import { payloadCommitment } from "../../src/events/validate";
 import { FederationLog } from "../../src/log/federation-log";
@@ -14,24 +13,11 @@ import { leafHash, sha256 } from "../../src/merkle/hash";
 import { verifyInclusion } from "../../src/merkle/verify";
 import { InvalidInputError } from "../../src/util/errors";
 import { makeEvent, makeEvents } from "../fixtures/events";
+import { ampInProcess } from "../helpers/cli";
 
 const ORIGIN = "amp.local/ssid";
 
-async function amp(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const log = console.log;
-  console.log = (...a: unknown[]) => void (out += a.join(" ") + "\n");
-  try {
-    const code = await run(["node", "amp", ...args], {
-      writeOut: (s) => (out += s),
-      writeErr: (s) => (err += s),
-    });
-    return { code, out, err };
-  } finally {
-    console.log = log;
-  }
-}
+const amp = ampInProcess;
 
 /** Archive 20 inline-payload events in sealed batches of 10 at dir/ARCHIVE_FILE. */
 async function seeded(dir: string): Promise<void> {

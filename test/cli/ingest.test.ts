@@ -6,24 +6,10 @@ import path from "node:path";
 import { Archive } from "../../src/archive";
 import { ARCHIVE_FILE } from "../../src/chain/runner";
 import { MAX_NDJSON_LINE_BYTES, ndjsonLines } from "../../src/cli/ingest-file";
-import { run } from "../../src/cli/main";
 import { makeEvent } from "../fixtures/events";
+import { ampInProcess } from "../helpers/cli";
 
-async function amp(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const log = console.log;
-  console.log = (...a: unknown[]) => void (out += a.join(" ") + "\n");
-  try {
-    const code = await run(["node", "amp", ...args], {
-      writeOut: (s) => (out += s),
-      writeErr: (s) => (err += s),
-    });
-    return { code, out, err };
-  } finally {
-    console.log = log;
-  }
-}
+const amp = ampInProcess;
 
 const line = (i: number, patch: Record<string, unknown> = {}): string =>
   JSON.stringify({ ...makeEvent(i), ...patch });

@@ -11,7 +11,6 @@ import hre from "hardhat";
 import { JsonRpcServer } from "hardhat/internal/hardhat-network/jsonrpc/server";
 import { Archive } from "../../src/archive";
 import { ARCHIVE_FILE } from "../../src/chain/runner";
-import { run } from "../../src/cli/main";
 import { checkVote, memberVerifier } from "../../src/consensus/vote-check";
 import type { FederationConfig } from "../../src/consensus/types";
 import { deriveThrowawayKeys, readMlDsaKeyFile } from "../../src/crypto/keys";
@@ -46,22 +45,9 @@ import { trustCases, validTrustPolicy } from "../fixtures/hostile/trust-cases";
 import { AllocationRecordError, checkRecord } from "../../src/credits/record";
 import { decodeUtf8Strict, IJsonError, parseIJson } from "../../src/events/ijson";
 import { readTrustPolicy, TrustPolicyError } from "../../src/trust/policy";
+import { ampInProcess } from "../helpers/cli";
 
-async function amp(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const log = console.log;
-  console.log = (...a: unknown[]) => void (out += a.join(" ") + "\n");
-  try {
-    const code = await run(["node", "amp", ...args], {
-      writeOut: (s) => (out += s),
-      writeErr: (s) => (err += s),
-    });
-    return { code, out, err };
-  } finally {
-    console.log = log;
-  }
-}
+const amp = ampInProcess;
 
 function thrown(fn: () => unknown): unknown {
   try {
