@@ -52,6 +52,31 @@ export interface ValidatorNodeConfig {
   readonly mldsa?: MlDsaBackend;
   /** Makes this node drift (tests, demo, benchmark; see src/drift). */
   readonly drift?: DriftHook;
+  /**
+   * The node's own last ANCHORED checkpoint of this federation (chain-verified, from its archive;
+   * never from a peer or a request). Lets a validator whose last signed checkpoint lost to another
+   * anchored one sign again on the final history (see `supersededBy`). Without it, never.
+   */
+  readonly anchored?: () => AnchoredCheckpoint | undefined;
+  /** Told when a new vote builds on anchored history that superseded the node's last signed one. */
+  readonly onSuperseded?: (info: SupersededVote) => void;
+}
+
+/** A checkpoint of this federation anchored on the chain in `round`. */
+export interface AnchoredCheckpoint {
+  readonly round: bigint;
+  readonly treeSize: bigint;
+  readonly rootHash: Uint8Array;
+}
+
+/** A vote that built on anchored history instead of the node's last signed (losing) checkpoint. */
+export interface SupersededVote {
+  /** The round of the node's own vote that lost. */
+  readonly signedRound: bigint;
+  /** The anchored round whose checkpoint the new vote extends. */
+  readonly anchoredRound: bigint;
+  /** The round voted now. */
+  readonly round: bigint;
 }
 
 /** The entries behind the node's vote of one round, and the drifted vote if it drifted. */
@@ -381,7 +406,7 @@ export class ValidatorNode implements TransportEndpoint {
     const plan = this.log.prepareAppend(leaves);
     // Sign before the log changes: a signature that fails (a lost worker) leaves the node as it was.
     const { cp, vote } = await this.voteOn(req, plan);
-    this.appendChecked(plan, last);
+    this.appendChecked(plan, last, req.round);
     const state: SignedState = {
       round: req.round.toString(),
       treeSize: cp.treeSize.toString(),
@@ -395,17 +420,48 @@ export class ValidatorNode implements TransportEndpoint {
     return vote;
   }
 
-  /** Append, then check the result extends the last checkpoint signed (before any vote is released). */
-  private appendChecked(plan: AppendPlan, last: { treeSize: bigint; root: Uint8Array } | undefined): void {
+  /**
+   * Append, then check the result extends the last checkpoint signed (before any vote is released),
+   * or, when that checkpoint lost, the anchored checkpoint that superseded it (`supersededBy`).
+   */
+  private appendChecked(
+    plan: AppendPlan,
+    last: { round: bigint; treeSize: bigint; root: Uint8Array } | undefined,
+    round: bigint,
+  ): void {
     this.log.store.writeAppend(plan);
     const appended = this.log.applyAppend(plan);
-    if (last && last.treeSize > 0n) {
-      const proof = this.log.consistencyProof(last.treeSize, appended.size);
-      if (!verifyConsistency(last.treeSize, appended.size, proof, last.root, appended.root)) {
-        throw new AmpError(`node ${this.nodeId}: new checkpoint does not extend the last one it signed`, {
-          kind: "bug",
-        });
-      }
+    if (!last || last.treeSize === 0n || this.extends(last.treeSize, last.root, appended)) return;
+    const anchored = this.supersededBy(last.round, round, appended);
+    if (!anchored) {
+      throw new AmpError(`node ${this.nodeId}: new checkpoint does not extend the last one it signed`, {
+        kind: "bug",
+      });
     }
+    this.cfg.onSuperseded?.({ signedRound: last.round, anchoredRound: anchored.round, round });
+  }
+
+  /** Whether the tree `appended` (this node's log) extends the checkpoint (size, root). */
+  private extends(size: bigint, root: Uint8Array, appended: { size: bigint; root: Uint8Array }): boolean {
+    if (size > appended.size) return false;
+    const proof = this.log.consistencyProof(size, appended.size);
+    return verifyConsistency(size, appended.size, proof, root, appended.root);
+  }
+
+  /**
+   * The anchored checkpoint that makes the node's last signed round final history, when its own
+   * checkpoint of `signedRound` lost: anchored in a round >= `signedRound`, before the round voted
+   * now, and extended by the new tree. Only the node's own anchored state counts (the config
+   * callback), never a request's base. One tree per round still holds: `round` > `signedRound`.
+   */
+  private supersededBy(
+    signedRound: bigint,
+    round: bigint,
+    appended: { size: bigint; root: Uint8Array },
+  ): AnchoredCheckpoint | undefined {
+    const a = this.cfg.anchored?.();
+    if (!a || a.round < signedRound || round <= a.round || round <= signedRound) return undefined;
+    if (a.treeSize === 0n) return a;
+    return this.extends(a.treeSize, a.rootHash, appended) ? a : undefined;
   }
 }

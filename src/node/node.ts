@@ -211,6 +211,18 @@ export class FederationNode {
       ...(this.cfg.mldsa ? { mldsa: this.cfg.mldsa } : {}),
       ...(this.cfg.faults ? { faults: this.cfg.faults } : {}),
       ...(this.cfg.drift ? { drift: this.cfg.drift } : {}),
+      // Its own archive (each round checked against the chain before it is stored), never a peer's.
+      anchored: () =>
+        this.lastRound > 0n
+          ? { round: this.lastRound, treeSize: this.archiveLog.size, rootHash: this.archiveLog.root() }
+          : undefined,
+      onSuperseded: (s) =>
+        this.logger.warn(
+          `own vote of round ${s.signedRound} superseded by anchored round ${s.anchoredRound}`,
+          {
+            round: s.round,
+          },
+        ),
     });
     v.attach(this.transport);
     return v;
