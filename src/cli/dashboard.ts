@@ -18,6 +18,7 @@ import { InvalidInputError, oneLine } from "../util/errors";
 import { DEFAULT_MANIFEST_PATH, loadManifest } from "../manifest";
 import { loadManifestFederations } from "./context";
 import { CannotCheckError, UsageError } from "./exit";
+import { manifestFor } from "./data-dir";
 import { TRUST_FILE, readTrustPolicy } from "../trust/policy";
 
 interface DashboardFlags {
@@ -192,8 +193,10 @@ Examples:
       if (opts.data === undefined) throw new UsageError("--data is required");
       const data = opts.data;
       if (!fs.existsSync(data)) throw new UsageError(`--data ${data}: no such directory`);
-      const manifest = loadManifestFederations(opts.manifest);
-      const webhooks = loadManifest(opts.manifest ?? DEFAULT_MANIFEST_PATH).drift.webhooks;
+      // A node-layout dir keeps the manifest its nodes ran with (DIR/manifest.yaml).
+      const manifestFile = manifestFor(data, opts.manifest);
+      const manifest = loadManifestFederations(manifestFile);
+      const webhooks = loadManifest(manifestFile ?? DEFAULT_MANIFEST_PATH).drift.webhooks;
       const chain = await receiptsReader(opts);
       // Proofs are verified against a pinned policy: --trust, else the operator's own DIR/trust.json.
       const trustFile = opts.trust ?? path.join(data, TRUST_FILE);

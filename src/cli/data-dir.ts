@@ -13,7 +13,12 @@ import { Archive } from "../archive";
 import { ANCHORS_FILE } from "../chain/anchored-rounds";
 import { ARCHIVE_FILE } from "../chain/runner";
 import { InvalidInputError } from "../util/errors";
-import type { ManifestFederation } from "./context";
+
+/** What the resolver needs of a manifest federation: its name and its nodes' ids. */
+export interface FederationNodes {
+  readonly name: string;
+  readonly nodes: readonly { readonly id: string }[];
+}
 
 /** Sub-folder of a node-layout data dir holding one data dir per node. */
 export const NODES_DIR = "nodes";
@@ -40,7 +45,7 @@ export function manifestFor(dir: string, given: string | undefined): string | un
 }
 
 /** The nodes under `DIR/nodes` that have an archive, in manifest order. */
-function nodeDirs(dir: string, federations: readonly ManifestFederation[]): NodeDataDir[] {
+function nodeDirs(dir: string, federations: readonly FederationNodes[]): NodeDataDir[] {
   const root = path.join(dir, NODES_DIR);
   if (!fs.existsSync(root) || !fs.statSync(root).isDirectory()) return [];
   const present = fs
@@ -63,7 +68,7 @@ function nodeDirs(dir: string, federations: readonly ManifestFederation[]): Node
 }
 
 /** Tell a RoundEngine data dir from a node-layout one; throws InvalidInputError on neither. */
-export function resolveDataDir(dir: string, federations: readonly ManifestFederation[]): DataDirLayout {
+export function resolveDataDir(dir: string, federations: readonly FederationNodes[]): DataDirLayout {
   const archiveFile = path.join(dir, ARCHIVE_FILE);
   const nodes = nodeDirs(dir, federations);
   // An archive without anchored rounds next to node archives is `amp ingest`'s queue, not yet

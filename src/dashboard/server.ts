@@ -91,7 +91,7 @@ export interface DashboardOptions {
 
 /** GET /api/proof?event=ID: the event's proof file and its verification. */
 function proofRoute(
-  dataDir: string,
+  data: DashboardData,
   opts: DashboardOptions,
   req: http.IncomingMessage,
   res: http.ServerResponse,
@@ -104,7 +104,7 @@ function proofRoute(
       const originOf = (name: string) => opts.manifest?.find((f) => f.name === name)?.origin;
       const found = opts.live
         ? await opts.live.proof(eventId, opts.proofCheck)
-        : await lookupProof(dataDir, eventId, originOf, opts.proofCheck);
+        : await lookupProof(data.dataDir, eventId, originOf, opts.proofCheck, data.nodeLayout());
       sendJson(res, 200, found, head);
     } catch (e) {
       if (e instanceof ProofLookupError && (e.status === 404 || e.status === 409)) {
@@ -163,7 +163,8 @@ async function driftAction(
 }
 
 export function dashboardListener(dataDir: string, opts: DashboardOptions = {}): http.RequestListener {
-  const data = new DashboardData(dataDir);
+  const named = (opts.manifest ?? []).flatMap((m) => (m.name !== undefined ? [{ ...m, name: m.name }] : []));
+  const data = new DashboardData(dataDir, named);
   const files = assets();
   const credits = new CreditsData(dataDir, opts.receipts);
   return (req, res) => {
@@ -179,7 +180,7 @@ export function dashboardListener(dataDir: string, opts: DashboardOptions = {}):
       return;
     }
     if (url === "/api/proof") {
-      proofRoute(dataDir, opts, req, res);
+      proofRoute(data, opts, req, res);
       return;
     }
     const live = opts.live;
