@@ -12,6 +12,7 @@ import path from "node:path";
 import { Archive } from "../archive";
 import { ANCHORS_FILE } from "../chain/anchored-rounds";
 import { ARCHIVE_FILE } from "../chain/runner";
+import { AllocationStore } from "../credits/store";
 import { InvalidInputError } from "../util/errors";
 
 /** What the resolver needs of a manifest federation: its name and its nodes' ids. */
@@ -147,4 +148,26 @@ export function nodesHolding(l: DataDirLayout & { kind: "nodes" }, eventId: stri
     }
   }
   return found.sort((a, b) => (a.size === b.size ? 0 : a.size > b.size ? -1 : 1)).map((x) => x.node);
+}
+
+/**
+ * The node of a node-layout dir that stores the most credit allocation records (every node stores
+ * each epoch's records of all nodes; the first in manifest order on a tie), and its count.
+ */
+export function mostAllocationsNode(l: DataDirLayout & { kind: "nodes" }): {
+  node: NodeDataDir;
+  count: number;
+} {
+  let best: { node: NodeDataDir; count: number } | undefined;
+  for (const n of l.nodes) {
+    const s = openArchiveIn(n.dir, n.id);
+    try {
+      const count = new AllocationStore(s.archive).all().length;
+      if (best === undefined || count > best.count) best = { node: n, count };
+    } finally {
+      s.close();
+    }
+  }
+  // A node layout has at least one node (resolveDataDir).
+  return best ?? { node: l.nodes[0]!, count: 0 };
 }

@@ -23,8 +23,10 @@ import {
   ACTION_ROUTE,
   DashboardActionError,
   applyAction,
+  applyNodeAction,
   checkSameOriginJson,
-  driftSnapshot,
+  dataDirClocks,
+  dataDirDrift,
   parseAction,
   readBody,
 } from "./drift";
@@ -134,7 +136,7 @@ function sendJson(res: http.ServerResponse, status: number, value: unknown, head
 
 /** POST /api/drift/alerts/:id/ack|resolve (the only writes; see drift.ts for the CSRF checks). */
 async function driftAction(
-  dataDir: string,
+  data: DashboardData,
   opts: DashboardOptions,
   req: http.IncomingMessage,
   res: http.ServerResponse,
@@ -145,12 +147,15 @@ async function driftAction(
     const action = m[2] as "ack" | "resolve";
     const body = parseAction(await readBody(req), action);
     const id = decodeURIComponent(m[1]!);
+    const nodes = opts.live ? undefined : data.nodeLayout();
     sendJson(
       res,
       200,
       opts.live
         ? await opts.live.driftAction(id, action, body)
-        : applyAction(dataDir, id, action, body, opts.webhooks ?? []),
+        : nodes
+          ? applyNodeAction(nodes, id, action, body, opts.webhooks ?? [])
+          : applyAction(data.dataDir, id, action, body, opts.webhooks ?? []),
     );
   } catch (e) {
     if (e instanceof DashboardActionError) {
@@ -166,12 +171,12 @@ export function dashboardListener(dataDir: string, opts: DashboardOptions = {}):
   const named = (opts.manifest ?? []).flatMap((m) => (m.name !== undefined ? [{ ...m, name: m.name }] : []));
   const data = new DashboardData(dataDir, named);
   const files = assets();
-  const credits = new CreditsData(dataDir, opts.receipts);
+  const credits = new CreditsData(dataDir, opts.receipts, () => data.nodeLayout());
   return (req, res) => {
     const url = (req.url ?? "/").split("?")[0]!;
     const action = ACTION_ROUTE.exec(url);
     if (action) {
-      if (req.method === "POST") void driftAction(dataDir, opts, req, res, action);
+      if (req.method === "POST") void driftAction(data, opts, req, res, action);
       else res.writeHead(405, { allow: "POST", "content-type": "text/plain" }).end("method not allowed\n");
       return;
     }
@@ -209,7 +214,7 @@ export function dashboardListener(dataDir: string, opts: DashboardOptions = {}):
       // Clock offsets from the drift store, rank and governance weight from the checked records.
       credits
         .snapshot()
-        .then((c) => nodesSnapshot(data, opts.manifest, driftSnapshot(dataDir).clock, c))
+        .then((c) => nodesSnapshot(data, opts.manifest, dataDirClocks(dataDir, data.nodeLayout()), c))
         .then(
           (v) => sendJson(res, 200, v, req.method === "HEAD"),
           (err: unknown) => {
@@ -233,7 +238,11 @@ export function dashboardListener(dataDir: string, opts: DashboardOptions = {}):
     }
     try {
       const api =
-        url === "/api/rounds" ? data.snapshot() : url === "/api/drift" ? driftSnapshot(dataDir) : undefined;
+        url === "/api/rounds"
+          ? data.snapshot()
+          : url === "/api/drift"
+            ? dataDirDrift(dataDir, data.nodeLayout())
+            : undefined;
       if (api) {
         const body = JSON.stringify(api);
         res.writeHead(200, { ...SECURITY, "content-type": "application/json", "cache-control": "no-store" });
