@@ -21,7 +21,7 @@ import { formatFixed } from "../credits/score";
 import { CannotCheckError, UsageError } from "./exit";
 import { InvalidInputError } from "../util/errors";
 import { loadManifestFederations } from "./context";
-import { manifestFor, resolveDataDir, type DataDirLayout } from "./data-dir";
+import { manifestFor, mostAllocationsNode, resolveDataDir, type DataDirLayout } from "./data-dir";
 import { note, short } from "./output";
 
 /**
@@ -42,17 +42,9 @@ function openAllocations(dataDir: string): { store: AllocationStore; from?: stri
     const archive = Archive.open(layout.archiveFile);
     return { store: new AllocationStore(archive), close: () => archive.close() };
   }
-  let best: { id: string; archive: Archive; count: number } | undefined;
-  for (const n of layout.nodes) {
-    const archive = Archive.open(path.join(n.dir, ARCHIVE_FILE));
-    const count = new AllocationStore(archive).all().length;
-    if (best === undefined || count > best.count) {
-      best?.archive.close();
-      best = { id: n.id, archive, count };
-    } else archive.close();
-  }
-  const chosen = best!; // resolveDataDir returns a node layout with at least one node
-  return { store: new AllocationStore(chosen.archive), from: chosen.id, close: () => chosen.archive.close() };
+  const chosen = mostAllocationsNode(layout).node;
+  const archive = Archive.open(path.join(chosen.dir, ARCHIVE_FILE));
+  return { store: new AllocationStore(archive), from: chosen.id, close: () => archive.close() };
 }
 
 /** Exactly one source: `--data DIR` (the archive) or `--url URL` (a node's HTTP API). */

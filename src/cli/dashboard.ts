@@ -18,6 +18,7 @@ import { InvalidInputError, oneLine } from "../util/errors";
 import { DEFAULT_MANIFEST_PATH, loadManifest } from "../manifest";
 import { loadManifestFederations } from "./context";
 import { CannotCheckError, UsageError } from "./exit";
+import { NODES_DIR, manifestFor, resolveDataDir } from "./data-dir";
 import { TRUST_FILE, readTrustPolicy } from "../trust/policy";
 
 interface DashboardFlags {
@@ -192,8 +193,11 @@ Examples:
       if (opts.data === undefined) throw new UsageError("--data is required");
       const data = opts.data;
       if (!fs.existsSync(data)) throw new UsageError(`--data ${data}: no such directory`);
-      const manifest = loadManifestFederations(opts.manifest);
-      const webhooks = loadManifest(opts.manifest ?? DEFAULT_MANIFEST_PATH).drift.webhooks;
+      // A node-layout dir keeps the manifest its nodes ran with (DIR/manifest.yaml).
+      const manifestFile = manifestFor(data, opts.manifest);
+      const manifest = loadManifestFederations(manifestFile);
+      const webhooks = loadManifest(manifestFile ?? DEFAULT_MANIFEST_PATH).drift.webhooks;
+      refuseMixedDataDir(data, manifest);
       const chain = await receiptsReader(opts);
       // Proofs are verified against a pinned policy: --trust, else the operator's own DIR/trust.json.
       const trustFile = opts.trust ?? path.join(data, TRUST_FILE);
@@ -222,6 +226,21 @@ Examples:
         process.on("SIGTERM", stop);
       });
     });
+}
+
+/**
+ * A node-layout dir the dashboard cannot read is refused before serving (exit 2): a node not in
+ * the manifest (wrong --manifest), or both layouts in one dir. Nodes without an archive yet are fine.
+ */
+function refuseMixedDataDir(data: string, manifest: Parameters<typeof resolveDataDir>[1]): void {
+  if (!fs.existsSync(path.join(data, NODES_DIR))) return;
+  try {
+    resolveDataDir(data, manifest);
+  } catch (e) {
+    if (e instanceof InvalidInputError && !/^no archive at /.test(e.shortMessage))
+      throw new UsageError(`--data ${e.shortMessage}`);
+    if (!(e instanceof InvalidInputError)) throw e;
+  }
 }
 
 /** Resolves on SIGINT or SIGTERM. */

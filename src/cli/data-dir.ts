@@ -12,8 +12,14 @@ import path from "node:path";
 import { Archive } from "../archive";
 import { ANCHORS_FILE } from "../chain/anchored-rounds";
 import { ARCHIVE_FILE } from "../chain/runner";
+import { AllocationStore } from "../credits/store";
 import { InvalidInputError } from "../util/errors";
-import type { ManifestFederation } from "./context";
+
+/** What the resolver needs of a manifest federation: its name and its nodes' ids. */
+export interface FederationNodes {
+  readonly name: string;
+  readonly nodes: readonly { readonly id: string }[];
+}
 
 /** Sub-folder of a node-layout data dir holding one data dir per node. */
 export const NODES_DIR = "nodes";
@@ -40,7 +46,7 @@ export function manifestFor(dir: string, given: string | undefined): string | un
 }
 
 /** The nodes under `DIR/nodes` that have an archive, in manifest order. */
-function nodeDirs(dir: string, federations: readonly ManifestFederation[]): NodeDataDir[] {
+function nodeDirs(dir: string, federations: readonly FederationNodes[]): NodeDataDir[] {
   const root = path.join(dir, NODES_DIR);
   if (!fs.existsSync(root) || !fs.statSync(root).isDirectory()) return [];
   const present = fs
@@ -63,7 +69,7 @@ function nodeDirs(dir: string, federations: readonly ManifestFederation[]): Node
 }
 
 /** Tell a RoundEngine data dir from a node-layout one; throws InvalidInputError on neither. */
-export function resolveDataDir(dir: string, federations: readonly ManifestFederation[]): DataDirLayout {
+export function resolveDataDir(dir: string, federations: readonly FederationNodes[]): DataDirLayout {
   const archiveFile = path.join(dir, ARCHIVE_FILE);
   const nodes = nodeDirs(dir, federations);
   // An archive without anchored rounds next to node archives is `amp ingest`'s queue, not yet
@@ -142,4 +148,26 @@ export function nodesHolding(l: DataDirLayout & { kind: "nodes" }, eventId: stri
     }
   }
   return found.sort((a, b) => (a.size === b.size ? 0 : a.size > b.size ? -1 : 1)).map((x) => x.node);
+}
+
+/**
+ * The node of a node-layout dir that stores the most credit allocation records (every node stores
+ * each epoch's records of all nodes; the first in manifest order on a tie), and its count.
+ */
+export function mostAllocationsNode(l: DataDirLayout & { kind: "nodes" }): {
+  node: NodeDataDir;
+  count: number;
+} {
+  let best: { node: NodeDataDir; count: number } | undefined;
+  for (const n of l.nodes) {
+    const s = openArchiveIn(n.dir, n.id);
+    try {
+      const count = new AllocationStore(s.archive).all().length;
+      if (best === undefined || count > best.count) best = { node: n, count };
+    } finally {
+      s.close();
+    }
+  }
+  // A node layout has at least one node (resolveDataDir).
+  return best ?? { node: l.nodes[0]!, count: 0 };
 }

@@ -5,6 +5,8 @@
  * (src/credits/verify.ts `verifyReceipt`: the allocation hash recomputed, the on-chain receipt and
  * its event checked) against a pinned ProofCreditReceipts reader when one is given. A record once
  * VALID stays valid (receipts are immutable): its result is cached; others are re-checked.
+ * On a node-layout data dir the records are read from the node storing the most of them, as
+ * `amp credits --data` does (src/cli/data-dir.ts `mostAllocationsNode`).
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -15,6 +17,7 @@ import { rankNodes } from "../credits/rank";
 import type { AllocationRecord } from "../credits/record";
 import { ReceiptInvalidError, verifyReceipt } from "../credits/verify";
 import { oneLine } from "../util/errors";
+import { mostAllocationsNode, type DataDirLayout } from "../cli/data-dir";
 
 export interface ReceiptCheck {
   /** valid / invalid (naming the field) / pending (no transaction yet) / unchecked (no chain pinned) / error (chain unreachable). */
@@ -53,6 +56,8 @@ export interface CreditsSnapshot {
   /** Oldest epoch first, nodes by origin and id within an epoch. */
   readonly allocations: readonly CreditAllocationView[];
   readonly ranking: readonly CreditRankView[];
+  /** The node whose records are shown (node-layout data dir). */
+  readonly source?: string;
 }
 
 interface Row {
@@ -161,15 +166,19 @@ export function rankingView(records: readonly AllocationRecord[]): CreditRankVie
 export class CreditsData {
   private readonly checker: ReceiptChecker;
 
+  /** `nodes`: a node-layout data dir's nodes (read from the one storing the most records). */
   constructor(
     readonly dataDir: string,
     private readonly reader?: ReceiptsReader,
+    private readonly nodes: () => (DataDirLayout & { kind: "nodes" }) | undefined = () => undefined,
   ) {
     this.checker = new ReceiptChecker(reader);
   }
 
   async snapshot(): Promise<CreditsSnapshot> {
-    const rows = readRows(this.dataDir);
+    const layout = this.nodes();
+    const from = layout ? mostAllocationsNode(layout).node : undefined;
+    const rows = readRows(from ? from.dir : this.dataDir);
     const records = rows.map((r) => JSON.parse(r.record) as AllocationRecord);
     const allocations = await Promise.all(
       rows.map(async (r, i): Promise<CreditAllocationView> => {
@@ -184,6 +193,11 @@ export class CreditsData {
         );
       }),
     );
-    return { receipts: this.reader?.address ?? null, allocations, ranking: rankingView(records) };
+    return {
+      receipts: this.reader?.address ?? null,
+      allocations,
+      ranking: rankingView(records),
+      ...(from ? { source: `${from.id}'s archive` } : {}),
+    };
   }
 }

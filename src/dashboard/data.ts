@@ -5,6 +5,12 @@
  * opened read-only and re-read on every call, so a running `amp run` is followed live; a file that
  * does not exist yet reads as no rounds.
  *
+ * A node-layout data dir (`amp run`, `amp up --data`, `amp demo --data`: DIR/nodes/<id>/…, told
+ * apart by src/cli/data-dir.ts `resolveDataDir`) holds no round metrics: its anchored rounds are
+ * every node's `anchors.sqlite` merged (each node records the same global round; the union covers
+ * a node that was down for some rounds), and {@link DashboardSnapshot.latencies} says why no stage
+ * latencies are shown.
+ *
  * Quorum weight per checkpoint is recomputed from the anchored EIP-712 signatures: each signer is
  * recovered from the checkpoint's typed-data hash and weighed with the deployment record's weights.
  */
@@ -17,6 +23,7 @@ import type { AnchoredCheckpoint } from "../chain/anchored-rounds";
 import { DEPLOYMENT_FILE } from "../chain/deployment";
 import type { DeploymentRecord } from "../chain/deployment";
 import { checkpointTypedDataHash } from "../chain/eip712";
+import { NODES_DIR, resolveDataDir, type DataDirLayout, type FederationNodes } from "../cli/data-dir";
 import { PinnedKeys, witnessViews, type KeySource, type WitnessView } from "./witnesses";
 
 export const METRICS_FILE = "metrics.sqlite";
@@ -59,7 +66,15 @@ export interface DashboardSnapshot {
   readonly anchor: string | null;
   /** Newest first; failed attempts are separate entries with the round number they kept. */
   readonly rounds: readonly RoundView[];
+  /** Why no stage latencies are shown (node-layout data dir), or null when they are stored. */
+  readonly latencies: string | null;
 }
+
+/** The Rounds page's words for a stopped node-layout data dir. */
+export const NO_NODE_LATENCIES =
+  "No stage latencies are stored in a node-layout data dir (nodes/<id>/): they are kept in memory by " +
+  "the running nodes only. Open the dashboard while the federation runs (amp dashboard --data DIR " +
+  "then reads them live from the nodes).";
 
 interface AnchorRow {
   round: number;
@@ -98,7 +113,38 @@ export class DashboardData {
   /** Anchored rounds never change: their checkpoint views are computed once. */
   private readonly weighed = new Map<string, CheckpointView[]>();
 
-  constructor(readonly dataDir: string) {}
+  /** `federations`: the manifest's, to resolve a node-layout data dir's nodes with. */
+  constructor(
+    readonly dataDir: string,
+    private readonly federations: readonly FederationNodes[] = [],
+  ) {}
+
+  /** The nodes of a node-layout data dir, or undefined for a RoundEngine (or empty) one. */
+  nodeLayout(): (DataDirLayout & { kind: "nodes" }) | undefined {
+    if (!fs.existsSync(path.join(this.dataDir, NODES_DIR))) return undefined;
+    try {
+      const l = resolveDataDir(this.dataDir, this.federations);
+      return l.kind === "nodes" ? l : undefined;
+    } catch (e) {
+      // Nodes created but no archive written yet: nothing to show (the same as an empty dir).
+      if (e instanceof Error && /^no archive at /.test(e.message)) return undefined;
+      throw e;
+    }
+  }
+
+  /** Anchored rounds, newest first: the data dir's, or every node's merged (node layout). */
+  private anchored(limit: number, nodes: ReturnType<DashboardData["nodeLayout"]>): AnchorRow[] {
+    const sql = `SELECT round, global_root, tx_hash, block_number, gas_used, checkpoints FROM anchored_rounds
+       ORDER BY round DESC LIMIT ${limit}`;
+    if (!nodes) return readAll<AnchorRow>(path.join(this.dataDir, ANCHORS_FILE), sql);
+    const byRound = new Map<number, AnchorRow>();
+    for (const n of nodes.nodes) {
+      for (const a of readAll<AnchorRow>(path.join(n.dir, ANCHORS_FILE), sql)) {
+        if (!byRound.has(Number(a.round))) byRound.set(Number(a.round), a);
+      }
+    }
+    return [...byRound.values()].sort((x, y) => Number(y.round) - Number(x.round)).slice(0, limit);
+  }
 
   /** The deployment record of the data dir, if written yet. */
   deployment(): DeploymentRecord | undefined {
@@ -109,15 +155,14 @@ export class DashboardData {
 
   snapshot(limit = 500): DashboardSnapshot {
     const record = this.deployment();
-    const anchored = readAll<AnchorRow>(
-      path.join(this.dataDir, ANCHORS_FILE),
-      `SELECT round, global_root, tx_hash, block_number, gas_used, checkpoints FROM anchored_rounds
-       ORDER BY round DESC LIMIT ${limit}`,
-    );
-    const metrics = readAll<MetricsRow>(
-      path.join(this.dataDir, METRICS_FILE),
-      `SELECT * FROM amp_round_metrics ORDER BY id DESC LIMIT ${limit * 2}`,
-    );
+    const nodes = this.nodeLayout();
+    const anchored = this.anchored(limit, nodes);
+    const metrics = nodes
+      ? []
+      : readAll<MetricsRow>(
+          path.join(this.dataDir, METRICS_FILE),
+          `SELECT * FROM amp_round_metrics ORDER BY id DESC LIMIT ${limit * 2}`,
+        );
     const byRound = new Map(anchored.map((a) => [Number(a.round), a]));
     const checked = new Set(anchored.slice(0, WITNESS_ROUNDS).map((a) => Number(a.round)));
     const views: RoundView[] = [];
@@ -143,6 +188,7 @@ export class DashboardData {
       chainId: record?.chainId ?? null,
       anchor: record?.contracts.globalProofAnchor ?? null,
       rounds: views.slice(0, limit),
+      latencies: nodes ? NO_NODE_LATENCIES : null,
     };
   }
 

@@ -4,6 +4,10 @@
  * api functions as `amp alerts ack|resolve`, so the store's checks (transition allowed, who named,
  * resolving needs a note) and its append-only history apply unchanged.
  *
+ * On a node-layout data dir (DIR/nodes/<id>/) every node's drift.sqlite is read and merged as live
+ * mode merges the nodes' GET /v1/drift ({@link mergeDrift}: alerts named `<node>/<id>`); acknowledge
+ * / resolve of `<node>/<id>` write to that node's store ({@link applyNodeAction}).
+ *
  * The POST routes are CSRF-safe by construction: the body MUST be `application/json` (a
  * cross-origin page cannot send that without a CORS preflight, which this server never answers),
  * an `Origin` header, when sent, MUST equal the server's own origin, and `Sec-Fetch-Site`, when
@@ -16,6 +20,8 @@ import { acknowledgeAlert, listAlerts, parseAlertId, recentClockOffsets, resolve
 import { DRIFT_DB_FILE, DriftStore } from "../drift/store";
 import type { AlertRow, HistoryRow, StoredFinding } from "../drift/store";
 import { AmpError } from "../util/errors";
+import type { DataDirLayout } from "../cli/data-dir";
+import type { Unavailable } from "./live";
 
 export const MAX_ACTION_BYTES = 4096;
 const MAX_BY = 100;
@@ -222,4 +228,87 @@ export function applyAction(
       }
     }) ?? missing()
   );
+}
+
+/** One node's drift answer (GET /v1/drift, or {@link driftSnapshot} of its data dir), untrusted. */
+export interface DriftAnswer {
+  alerts: Record<string, unknown>[];
+  findings: Record<string, unknown>[];
+  clock: Record<string, unknown>[];
+}
+
+/**
+ * Several nodes' drift merged: alert and finding ids are node-local, so each becomes `<node>/<id>`
+ * with `observedBy`; clock samples once per (round, node); `none` when no node answered.
+ */
+export function mergeDrift(
+  answers: readonly { readonly name: string; readonly answer: DriftAnswer | undefined }[],
+  none: string,
+): unknown {
+  const sources: string[] = [];
+  const alerts: Record<string, unknown>[] = [];
+  const findings: Record<string, unknown>[] = [];
+  const clock = new Map<string, Record<string, unknown>>();
+  for (const { name, answer: d } of answers) {
+    if (!d || !Array.isArray(d.alerts) || !Array.isArray(d.findings) || !Array.isArray(d.clock)) continue;
+    sources.push(name);
+    const local = (id: unknown) =>
+      typeof id === "number" || typeof id === "string" ? `${name}/${id}` : null;
+    for (const a of d.alerts) alerts.push({ ...a, id: local(a.id), observedBy: name });
+    for (const f of d.findings)
+      findings.push({ ...f, id: local(f.id), alertId: local(f.alertId), observedBy: name });
+    for (const c of d.clock) {
+      const key = JSON.stringify([c.round, c.node]);
+      if (!clock.has(key)) clock.set(key, c);
+    }
+  }
+  if (sources.length === 0) {
+    const unavailable: Unavailable = { available: false, reason: none };
+    return unavailable;
+  }
+  const round = (o: Record<string, unknown>, k: string) => {
+    const v = o[k];
+    return (typeof v === "string" || typeof v === "number") && /^[0-9]{1,20}$/.test(`${v}`) ? BigInt(v) : 0n;
+  };
+  const desc = (k: string) => (x: Record<string, unknown>, y: Record<string, unknown>) =>
+    round(x, k) === round(y, k) ? 0 : round(x, k) > round(y, k) ? -1 : 1;
+  return {
+    alerts: alerts.sort(desc("lastRound")),
+    findings: findings.sort(desc("round")).slice(0, MAX_FINDINGS),
+    clock: [...clock.values()].sort((x, y) => -desc("round")(x, y)),
+    source: sources.join(", "),
+  };
+}
+
+type NodeLayout = DataDirLayout & { kind: "nodes" };
+
+/** The Drift page of a data dir: its drift.sqlite, or every node's merged (node layout). */
+export function dataDirDrift(dataDir: string, layout: NodeLayout | undefined): unknown {
+  if (!layout) return driftSnapshot(dataDir);
+  return mergeDrift(
+    layout.nodes.map((n) => ({ name: n.id, answer: driftSnapshot(n.dir) as unknown as DriftAnswer })),
+    "no node of this data dir has a drift store",
+  );
+}
+
+/** Clock offsets of a data dir (the Nodes page): its drift.sqlite's, or every node's. */
+export function dataDirClocks(dataDir: string, layout: NodeLayout | undefined): DriftSnapshot["clock"] {
+  if (!layout) return driftSnapshot(dataDir).clock;
+  return layout.nodes.flatMap((n) => driftSnapshot(n.dir).clock);
+}
+
+/** Acknowledge / resolve alert `<node>/<id>` of a node-layout data dir in that node's store. */
+export function applyNodeAction(
+  layout: NodeLayout,
+  idText: string,
+  action: "ack" | "resolve",
+  body: { by: string; note: string },
+  webhooks: readonly string[] = [],
+): Omit<DriftAlertView, "id"> & { id: string; observedBy: string } {
+  const m = /^(.+)\/([^/]+)$/.exec(idText);
+  if (!m) throw new DashboardActionError(404, `alert "${idText}": expected <node>/<id>`);
+  const node = layout.nodes.find((n) => n.id === m[1]);
+  if (!node) throw new DashboardActionError(404, `alert "${idText}": no node "${m[1]}" in this data dir`);
+  const a = applyAction(node.dir, m[2]!, action, body, webhooks);
+  return { ...a, id: idText, observedBy: node.id };
 }

@@ -9,16 +9,8 @@
 import { adminHeader } from "../node/admin";
 import type { NodeStatus } from "../node/node";
 import { PeerError, type PeerClient } from "../transport/client";
-import { DashboardActionError } from "./drift";
-import type { LiveNode, Unavailable } from "./live";
-
-interface DriftAnswer {
-  alerts: Record<string, unknown>[];
-  findings: Record<string, unknown>[];
-  clock: Record<string, unknown>[];
-}
-
-const MAX_FINDINGS = 500;
+import { DashboardActionError, mergeDrift, type DriftAnswer } from "./drift";
+import type { LiveNode } from "./live";
 
 export class LiveDrift {
   /** Node name → node, as last read (acknowledge / resolve go there). */
@@ -44,46 +36,14 @@ export class LiveDrift {
         this.client.json<DriftAnswer>(n.url, { method: "GET", path: "/v1/drift" }).catch(() => undefined),
       ),
     );
-    const sources: string[] = [];
-    const alerts: Record<string, unknown>[] = [];
-    const findings: Record<string, unknown>[] = [];
-    const clock = new Map<string, Record<string, unknown>>();
     got.forEach((d, i) => {
-      const name = names[i]!;
-      if (!d || !Array.isArray(d.alerts) || !Array.isArray(d.findings) || !Array.isArray(d.clock)) return;
-      this.named.set(name, this.nodes[i]!);
-      sources.push(name);
-      const local = (id: unknown) =>
-        typeof id === "number" || typeof id === "string" ? `${name}/${id}` : null;
-      for (const a of d.alerts) alerts.push({ ...a, id: local(a.id), observedBy: name });
-      for (const f of d.findings)
-        findings.push({ ...f, id: local(f.id), alertId: local(f.alertId), observedBy: name });
-      for (const c of d.clock) {
-        const key = JSON.stringify([c.round, c.node]);
-        if (!clock.has(key)) clock.set(key, c);
-      }
+      if (d && Array.isArray(d.alerts) && Array.isArray(d.findings) && Array.isArray(d.clock))
+        this.named.set(names[i]!, this.nodes[i]!);
     });
-    if (sources.length === 0) {
-      const none: Unavailable = {
-        available: false,
-        reason: "no node serves /v1/drift (not enabled on these nodes, or none is up)",
-      };
-      return none;
-    }
-    const round = (o: Record<string, unknown>, k: string) => {
-      const v = o[k];
-      return (typeof v === "string" || typeof v === "number") && /^[0-9]{1,20}$/.test(`${v}`)
-        ? BigInt(v)
-        : 0n;
-    };
-    const desc = (k: string) => (x: Record<string, unknown>, y: Record<string, unknown>) =>
-      round(x, k) === round(y, k) ? 0 : round(x, k) > round(y, k) ? -1 : 1;
-    return {
-      alerts: alerts.sort(desc("lastRound")),
-      findings: findings.sort(desc("round")).slice(0, MAX_FINDINGS),
-      clock: [...clock.values()].sort((x, y) => -desc("round")(x, y)),
-      source: sources.join(", "),
-    };
+    return mergeDrift(
+      got.map((answer, i) => ({ name: names[i]!, answer })),
+      "no node serves /v1/drift (not enabled on these nodes, or none is up)",
+    );
   }
 
   /** Acknowledge / resolve `<node>/<id>` on that node with its operator token. */

@@ -17,11 +17,16 @@ import type { EvidenceRecord } from "../node/evidence-view";
 import type { ParticipationAnswer } from "../node/participation";
 import type { PeerClient } from "../transport/client";
 import type { LiveNode, Unavailable } from "./live";
-import { nodeExtras, type CreditsLike, type NodeExtras } from "./nodes";
+import {
+  mergeEvidence,
+  nodeExtras,
+  sumCounters,
+  type CreditsLike,
+  type LiveEvidence,
+  type NodeExtras,
+} from "./nodes";
 
-export type LiveEvidence = EvidenceRecord & { readonly recordedBy: string };
-
-export type { NodeExtras };
+export type { LiveEvidence, NodeExtras };
 
 export interface LiveNodeExtras {
   readonly evidence: LiveEvidence[];
@@ -33,7 +38,6 @@ export interface LiveNodeExtras {
 }
 
 const EVIDENCE_PER_NODE = 100;
-const EVIDENCE_SHOWN = 200;
 
 export async function liveNodeExtras(
   client: PeerClient,
@@ -56,10 +60,7 @@ export async function liveNodeExtras(
 
   const served = ev.filter((a) => a !== undefined && Array.isArray(a.evidence));
   if (served.length === 0) unavailable.evidence = "no node serves /v1/evidence (older nodes, or none is up)";
-  const evidence = served
-    .flatMap((a) => a!.evidence.map((e): LiveEvidence => ({ ...e, recordedBy: a!.recordedBy })))
-    .sort((a, b) => (a.recordedAt < b.recordedAt ? 1 : a.recordedAt > b.recordedAt ? -1 : 0))
-    .slice(0, EVIDENCE_SHOWN);
+  const evidence = mergeEvidence(served as { recordedBy: string; evidence: EvidenceRecord[] }[]);
 
   const clocks = drift.filter((d) => d !== undefined && Array.isArray(d.clock));
   if (clocks.length === 0)
@@ -75,30 +76,4 @@ export async function liveNodeExtras(
   if (counted.length === 0)
     unavailable.participation = "no node serves /v1/participation (older nodes, or none is up)";
   return { evidence, extras, unavailable, participation: sumCounters(counted as ParticipationAnswer[]) };
-}
-
-function sumCounters(answers: readonly ParticipationAnswer[]): LiveNodeExtras["participation"] {
-  const sum = new Map<string, NodeCounters & { origin: string; node: string }>();
-  for (const a of answers) {
-    for (const r of a.nodes) {
-      const key = `${a.origin}/${r.node}`;
-      const t = sum.get(key) ?? {
-        origin: a.origin,
-        node: r.node,
-        roundsExpected: 0,
-        roundsParticipated: 0,
-        votesCast: 0,
-        correctVotes: 0,
-        faults: {},
-      };
-      t.roundsExpected += r.roundsExpected;
-      t.roundsParticipated += r.roundsParticipated;
-      t.votesCast += r.votesCast;
-      t.correctVotes += r.correctVotes;
-      for (const [k, n] of Object.entries(r.faults) as [keyof NodeCounters["faults"], number][])
-        t.faults[k] = (t.faults[k] ?? 0) + n;
-      sum.set(key, t);
-    }
-  }
-  return [...sum.values()].sort((x, y) => x.origin.localeCompare(y.origin) || x.node.localeCompare(y.node));
 }

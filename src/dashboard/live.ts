@@ -172,6 +172,7 @@ export class LiveNodes {
       chainId: this.record?.chainId ?? any?.chainId ?? null,
       anchor: this.record?.contracts.globalProofAnchor ?? any?.contract ?? null,
       rounds,
+      latencies: null,
     };
   }
 

@@ -6,6 +6,12 @@
  * Per node also its clock offset, rank and governance weight (`nodeExtras`, the same computation
  * for the data dir and for running nodes): from the drift store's clock offsets and the Credits
  * page's checked records.
+ *
+ * On a node-layout data dir (DIR/nodes/<id>/, `amp run`/`amp up`/`amp demo`) the per-node files are
+ * read with the node's own readers (src/node/evidence-view.ts, participation.ts: what GET
+ * /v1/evidence and /v1/participation serve) and merged by the same code as live mode
+ * ({@link mergeEvidence}, {@link sumCounters}): evidence with the node that recorded it, counters
+ * summed over the coordinators that counted them.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -14,6 +20,15 @@ import type { DeploymentRecord } from "../chain/deployment";
 import type { ClockOffsetView } from "../drift/api";
 import type { CreditAllocationView, CreditRankView } from "./credits";
 import type { DashboardData, RoundView } from "./data";
+import { readEvidence as readNodeEvidence, type EvidenceRecord } from "../node/evidence-view";
+import { readParticipation, type ParticipationAnswer } from "../node/participation";
+
+/** An evidence record with the node that recorded it (live mode, node-layout data dir). */
+export type LiveEvidence = EvidenceRecord & { readonly recordedBy: string };
+
+/** Evidence records read from nodes shown; each node's newest EVIDENCE_PER_NODE are read. */
+const EVIDENCE_SHOWN = 200;
+const EVIDENCE_PER_NODE = 100;
 
 export interface ManifestWeights {
   /** Manifest name (the archive's key; the Proof lookup maps it to the origin). */
@@ -52,8 +67,8 @@ export interface NodeView extends NodeCounters, NodeExtras {
 export interface NodesSnapshot {
   readonly federations: readonly FederationView[];
   readonly nodes: readonly NodeView[];
-  /** Newest first. */
-  readonly evidence: readonly Evidence[];
+  /** Newest first; with `recordedBy` when read from the nodes. */
+  readonly evidence: readonly (Evidence | LiveEvidence)[];
   /** Why a column is "—" for every node: `clock`, `credits` (and, live, `evidence`, `participation`). */
   readonly unavailable: Record<string, string>;
 }
@@ -175,6 +190,31 @@ export function nodesSnapshot(
   if (clocks.length === 0) unavailable.clock = "no clock offsets in this data dir's drift.sqlite yet";
   if (!credits || credits.ranking.length === 0)
     unavailable.credits = "no credit allocation in this data dir yet (amp run --epoch-seconds N)";
+  const layout = data.nodeLayout();
+  if (layout) {
+    // Each node's own files, read as the node serves them, merged as live mode merges them.
+    const nameOf = new Map(manifest.flatMap((m) => (m.name !== undefined ? [[m.name, m.origin]] : [])));
+    const evidenceOf: { recordedBy: string; evidence: readonly EvidenceRecord[] }[] = [];
+    const counted: ParticipationAnswer[] = [];
+    for (const n of layout.nodes) {
+      const origin = nameOf.get(n.federation);
+      if (origin === undefined) continue;
+      const who = { id: n.id, name: n.federation, origin };
+      evidenceOf.push(readNodeEvidence(n.dir, who, EVIDENCE_PER_NODE));
+      try {
+        counted.push(readParticipation(n.dir, who));
+      } catch {
+        // An unreadable counters file: that coordinator's counts are left out (as a node down live).
+      }
+    }
+    const nodes = sumCounters(counted).map(({ origin, ...c }) => ({
+      ...c,
+      federation: origin,
+      weight: weightOf(origin, c.node),
+      ...extras(c.node, origin),
+    }));
+    return { federations, nodes, evidence: mergeEvidence(evidenceOf), unavailable };
+  }
   const nodes: NodeView[] = [];
   const evidence: Evidence[] = [];
   for (const dir of evidenceDirs(data.dataDir)) {
@@ -189,4 +229,43 @@ export function nodesSnapshot(
   nodes.sort((a, b) => a.federation.localeCompare(b.federation) || a.node.localeCompare(b.node));
   evidence.sort((a, b) => b.recordedAt.localeCompare(a.recordedAt));
   return { federations, nodes, evidence, unavailable };
+}
+
+/** Several nodes' evidence answers merged, each record with its recorder, newest first. */
+export function mergeEvidence(
+  answers: readonly { readonly recordedBy: string; readonly evidence: readonly EvidenceRecord[] }[],
+): LiveEvidence[] {
+  return answers
+    .flatMap((a) => a.evidence.map((e): LiveEvidence => ({ ...e, recordedBy: a.recordedBy })))
+    .sort((a, b) => (a.recordedAt < b.recordedAt ? 1 : a.recordedAt > b.recordedAt ? -1 : 0))
+    .slice(0, EVIDENCE_SHOWN);
+}
+
+/** Participation counters per node, summed over the coordinators that counted them. */
+export function sumCounters(
+  answers: readonly ParticipationAnswer[],
+): (NodeCounters & { readonly origin: string; readonly node: string })[] {
+  const sum = new Map<string, NodeCounters & { origin: string; node: string }>();
+  for (const a of answers) {
+    for (const r of a.nodes) {
+      const key = `${a.origin}/${r.node}`;
+      const t = sum.get(key) ?? {
+        origin: a.origin,
+        node: r.node,
+        roundsExpected: 0,
+        roundsParticipated: 0,
+        votesCast: 0,
+        correctVotes: 0,
+        faults: {},
+      };
+      t.roundsExpected += r.roundsExpected;
+      t.roundsParticipated += r.roundsParticipated;
+      t.votesCast += r.votesCast;
+      t.correctVotes += r.correctVotes;
+      for (const [k, n] of Object.entries(r.faults) as [keyof NodeCounters["faults"], number][])
+        t.faults[k] = (t.faults[k] ?? 0) + n;
+      sum.set(key, t);
+    }
+  }
+  return [...sum.values()].sort((x, y) => x.origin.localeCompare(y.origin) || x.node.localeCompare(y.node));
 }

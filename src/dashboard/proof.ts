@@ -2,7 +2,9 @@
  * The Proof lookup page's data: `GET /api/proof?event=ID` builds the event's proof file from the
  * data dir (src/proof/build.ts, as `amp proof` does: the first anchored round containing it) and,
  * when the dashboard has a chain (`--rpc`), verifies it with src/proof/verify.ts `verifyProof`
- * (as `amp verify` does). The proof is rebuilt from the proof file's own text (parseProofFile), so
+ * (as `amp verify` does). On a node-layout data dir (DIR/nodes/<id>/) the proof is built from the
+ * archive of the node holding the event with the fullest log, as `amp proof --data` does
+ * (src/cli/data-dir.ts `nodesHolding`). The proof is rebuilt from the proof file's own text (parseProofFile), so
  * what is verified is exactly what is shown.
  */
 import { Archive } from "../archive";
@@ -14,6 +16,7 @@ import { ProofInvalidError, verifyProof } from "../proof/verify";
 import type { TrustRoot } from "../proof/verify";
 import type { PublicClient } from "viem";
 import { AmpError, oneLine } from "../util/errors";
+import { nodesHolding, type DataDirLayout } from "../cli/data-dir";
 import fs from "node:fs";
 import path from "node:path";
 
@@ -67,7 +70,13 @@ export async function lookupProof(
   eventId: string,
   originOf: (federationName: string) => string | undefined,
   check?: ProofCheck,
+  nodes?: DataDirLayout & { kind: "nodes" },
 ): Promise<ProofLookup> {
+  if (nodes) {
+    const holder = nodesHolding(nodes, eventId)[0];
+    if (!holder) throw new ProofLookupError(404, `no node's archive holds an event ${eventId}`);
+    dataDir = holder.dir;
+  }
   if (!fs.existsSync(path.join(dataDir, ARCHIVE_FILE)) || !fs.existsSync(path.join(dataDir, ANCHORS_FILE))) {
     throw new ProofLookupError(404, "no archive or anchored rounds in this data dir yet");
   }

@@ -23,8 +23,10 @@ import {
   ACTION_ROUTE,
   DashboardActionError,
   applyAction,
+  applyNodeAction,
   checkSameOriginJson,
-  driftSnapshot,
+  dataDirClocks,
+  dataDirDrift,
   parseAction,
   readBody,
 } from "./drift";
@@ -91,7 +93,7 @@ export interface DashboardOptions {
 
 /** GET /api/proof?event=ID: the event's proof file and its verification. */
 function proofRoute(
-  dataDir: string,
+  data: DashboardData,
   opts: DashboardOptions,
   req: http.IncomingMessage,
   res: http.ServerResponse,
@@ -104,7 +106,7 @@ function proofRoute(
       const originOf = (name: string) => opts.manifest?.find((f) => f.name === name)?.origin;
       const found = opts.live
         ? await opts.live.proof(eventId, opts.proofCheck)
-        : await lookupProof(dataDir, eventId, originOf, opts.proofCheck);
+        : await lookupProof(data.dataDir, eventId, originOf, opts.proofCheck, data.nodeLayout());
       sendJson(res, 200, found, head);
     } catch (e) {
       if (e instanceof ProofLookupError && (e.status === 404 || e.status === 409)) {
@@ -134,7 +136,7 @@ function sendJson(res: http.ServerResponse, status: number, value: unknown, head
 
 /** POST /api/drift/alerts/:id/ack|resolve (the only writes; see drift.ts for the CSRF checks). */
 async function driftAction(
-  dataDir: string,
+  data: DashboardData,
   opts: DashboardOptions,
   req: http.IncomingMessage,
   res: http.ServerResponse,
@@ -145,12 +147,15 @@ async function driftAction(
     const action = m[2] as "ack" | "resolve";
     const body = parseAction(await readBody(req), action);
     const id = decodeURIComponent(m[1]!);
+    const nodes = opts.live ? undefined : data.nodeLayout();
     sendJson(
       res,
       200,
       opts.live
         ? await opts.live.driftAction(id, action, body)
-        : applyAction(dataDir, id, action, body, opts.webhooks ?? []),
+        : nodes
+          ? applyNodeAction(nodes, id, action, body, opts.webhooks ?? [])
+          : applyAction(data.dataDir, id, action, body, opts.webhooks ?? []),
     );
   } catch (e) {
     if (e instanceof DashboardActionError) {
@@ -163,14 +168,15 @@ async function driftAction(
 }
 
 export function dashboardListener(dataDir: string, opts: DashboardOptions = {}): http.RequestListener {
-  const data = new DashboardData(dataDir);
+  const named = (opts.manifest ?? []).flatMap((m) => (m.name !== undefined ? [{ ...m, name: m.name }] : []));
+  const data = new DashboardData(dataDir, named);
   const files = assets();
-  const credits = new CreditsData(dataDir, opts.receipts);
+  const credits = new CreditsData(dataDir, opts.receipts, () => data.nodeLayout());
   return (req, res) => {
     const url = (req.url ?? "/").split("?")[0]!;
     const action = ACTION_ROUTE.exec(url);
     if (action) {
-      if (req.method === "POST") void driftAction(dataDir, opts, req, res, action);
+      if (req.method === "POST") void driftAction(data, opts, req, res, action);
       else res.writeHead(405, { allow: "POST", "content-type": "text/plain" }).end("method not allowed\n");
       return;
     }
@@ -179,7 +185,7 @@ export function dashboardListener(dataDir: string, opts: DashboardOptions = {}):
       return;
     }
     if (url === "/api/proof") {
-      proofRoute(dataDir, opts, req, res);
+      proofRoute(data, opts, req, res);
       return;
     }
     const live = opts.live;
@@ -208,7 +214,7 @@ export function dashboardListener(dataDir: string, opts: DashboardOptions = {}):
       // Clock offsets from the drift store, rank and governance weight from the checked records.
       credits
         .snapshot()
-        .then((c) => nodesSnapshot(data, opts.manifest, driftSnapshot(dataDir).clock, c))
+        .then((c) => nodesSnapshot(data, opts.manifest, dataDirClocks(dataDir, data.nodeLayout()), c))
         .then(
           (v) => sendJson(res, 200, v, req.method === "HEAD"),
           (err: unknown) => {
@@ -232,7 +238,11 @@ export function dashboardListener(dataDir: string, opts: DashboardOptions = {}):
     }
     try {
       const api =
-        url === "/api/rounds" ? data.snapshot() : url === "/api/drift" ? driftSnapshot(dataDir) : undefined;
+        url === "/api/rounds"
+          ? data.snapshot()
+          : url === "/api/drift"
+            ? dataDirDrift(dataDir, data.nodeLayout())
+            : undefined;
       if (api) {
         const body = JSON.stringify(api);
         res.writeHead(200, { ...SECURITY, "content-type": "application/json", "cache-control": "no-store" });

@@ -1,5 +1,6 @@
 /** `amp dashboard` refuses bad flags before serving anything: usage errors exit 2, an unreachable chain 3. */
 import fs from "node:fs";
+import path from "node:path";
 import net from "node:net";
 import { expect } from "chai";
 import { run } from "../../src/cli/main";
@@ -58,6 +59,40 @@ describe("amp dashboard: bad flags", function () {
       expect(r.code).to.equal(code);
       expect(r.out + errs.join("\n")).to.match(message);
       expect(fs.readdirSync(dir)).to.deep.equal([]);
+    });
+  }
+
+  const layouts: [string, (d: string) => void, RegExp][] = [
+    [
+      "a node-layout dir with a node not in the manifest",
+      (d) => {
+        fs.mkdirSync(path.join(d, "nodes", "stranger-1"), { recursive: true });
+        fs.writeFileSync(path.join(d, "nodes", "stranger-1", "archive.sqlite"), "");
+      },
+      /node stranger-1 is not in the manifest: pass the --manifest/,
+    ],
+    [
+      "a dir holding both layouts",
+      (d) => {
+        fs.mkdirSync(path.join(d, "nodes", "ssid-eu-1"), { recursive: true });
+        fs.writeFileSync(path.join(d, "nodes", "ssid-eu-1", "archive.sqlite"), "");
+        fs.writeFileSync(path.join(d, "archive.sqlite"), "");
+        fs.writeFileSync(path.join(d, "anchors.sqlite"), "");
+      },
+      /holds both a RoundEngine archive .* and node archives/,
+    ],
+  ];
+  for (const [name, make, message] of layouts) {
+    it(`${name} → exit 2 naming it, before serving`, async function () {
+      const d = tmpDir("amp-dashboard-layout-");
+      try {
+        make(d);
+        const r = await amp("dashboard", "--data", d, "--listen", "127.0.0.1:0");
+        expect(r.code).to.equal(2);
+        expect(r.out + errs.join("\n")).to.match(message);
+      } finally {
+        fs.rmSync(d, { recursive: true, force: true });
+      }
     });
   }
 

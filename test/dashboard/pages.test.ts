@@ -189,7 +189,12 @@ describe("dashboard: the Rounds and Nodes pages against a real in-process run, i
   it("reads an empty data dir as no rounds rather than failing", function () {
     const empty = tmpDir("amp-dashboard-empty-");
     try {
-      expect(new DashboardData(empty).snapshot()).to.deep.equal({ chainId: null, anchor: null, rounds: [] });
+      expect(new DashboardData(empty).snapshot()).to.deep.equal({
+        chainId: null,
+        anchor: null,
+        rounds: [],
+        latencies: null,
+      });
     } finally {
       fs.rmSync(empty, { recursive: true, force: true });
     }

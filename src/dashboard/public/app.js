@@ -159,6 +159,9 @@
       renderTable(snapshot.rounds);
       renderWitnesses(snapshot.rounds);
       renderPlots(snapshot.rounds);
+      // A stopped node-layout data dir stores no stage latencies: say so instead of a blank plot.
+      $("latency-note").textContent = snapshot.latencies || "";
+      $("latency-note").hidden = !snapshot.latencies;
       $("status").textContent = `Updated ${new Date().toLocaleTimeString()} (every ${POLL_MS / 1000} s)`;
     } catch (e) {
       $("status").textContent = `Cannot load rounds: ${e.message}; retrying`;
