@@ -241,13 +241,14 @@ export function checkpointViews(
   record: DeploymentRecord | undefined,
   keys: KeySource | null,
 ): CheckpointView[] {
-  return cps.map((cp) => weigh(round, cp, record, keys && witnessViews(round, cp, cps, keys)));
+  return cps.map((cp) => weigh(round, cp, record, keys, keys && witnessViews(round, cp, cps, keys)));
 }
 
 function weigh(
   round: number,
   cp: AnchoredCheckpoint,
   record: DeploymentRecord | undefined,
+  keys: KeySource | null,
   witnesses: readonly WitnessView[] | null,
 ): CheckpointView {
   const base = {
@@ -266,7 +267,15 @@ function weigh(
     treeSize: BigInt(cp.treeSize),
     rootHash: cp.rootHash,
   });
-  const weightOf = new Map(fed.validators.map((v, i) => [v.toLowerCase(), BigInt(fed.weights[i] ?? "0")]));
+  // The weights of the checkpoint's OWN epoch: the record's, or (after a rotation) the pinned
+  // registry's through `keys`; unknown (null) rather than another epoch's weights.
+  const set = cp.epoch === String(fed.epoch) ? undefined : keys?.(cp.origin, cp.epoch);
+  if (cp.epoch !== String(fed.epoch) && (set === undefined || typeof set === "string"))
+    return { ...base, signedWeight: null, totalWeight: null };
+  const weightOf =
+    set && typeof set !== "string"
+      ? new Map([...set.keys.values()].map((k) => [k.validator.toLowerCase(), k.weight]))
+      : new Map(fed.validators.map((v, i) => [v.toLowerCase(), BigInt(fed.weights[i] ?? "0")]));
   let signed = 0n;
   for (const sig of new Set(cp.signatures)) {
     try {
@@ -275,6 +284,6 @@ function weigh(
       // A malformed signature weighs nothing (the anchor refused it anyway).
     }
   }
-  const total = fed.weights.reduce((s, w) => s + BigInt(w), 0n);
+  const total = set && typeof set !== "string" ? set.total : fed.weights.reduce((s, w) => s + BigInt(w), 0n);
   return { ...base, signedWeight: signed.toString(), totalWeight: total.toString() };
 }

@@ -131,7 +131,13 @@ export class LiveNodes {
   private async checkpoints(a: AnchoredRound): Promise<CheckpointView[]> {
     const cached = this.views.get(a.round);
     if (cached) return cached;
-    await this.keys.prepare(a.checkpoints.flatMap((cp) => witnessEpochs(cp, a.checkpoints)));
+    // Each checkpoint's own epoch (its quorum weight) and its witnesses' epochs.
+    await this.keys.prepare(
+      a.checkpoints.flatMap((cp) => [
+        { origin: cp.origin, epoch: cp.epoch },
+        ...witnessEpochs(cp, a.checkpoints),
+      ]),
+    );
     const views = checkpointViews(Number(a.round), a.checkpoints, this.record, this.keys.source);
     const complete = views.every((v) => (v.witnesses ?? []).every((w) => w.unavailable === null));
     if (complete) this.views.set(a.round, views);
