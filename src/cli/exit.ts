@@ -8,6 +8,7 @@
  */
 import { AmpError } from "../util/errors";
 import type { AmpErrorOptions } from "../util/errors";
+import { storageCause } from "../util/storage";
 
 export const ExitCode = { ok: 0, invalid: 1, usage: 2, cannotCheck: 3 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
@@ -42,35 +43,16 @@ const IO_CODES = new Set([
   "EROFS",
 ]);
 
-const STORAGE: [RegExp, string][] = [
-  [/^SQLITE_FULL/, "the disk is full"],
-  [/^SQLITE_READONLY/, "the data dir is read-only"],
-  [/^SQLITE_CANTOPEN/, "a database file cannot be opened (missing or read-only data dir?)"],
-  [/^SQLITE_IOERR/, "the disk is full, a file size limit was hit (ulimit -f) or the data dir is read-only"],
-];
-
 /**
- * A clear one-line message for a failed write of a SQLite file (disk full, RLIMIT_FSIZE, read-only
- * data dir), or undefined for any other error. The write was a transaction: it was rolled back.
+ * A clear one-line message for a failed write to storage (disk full, RLIMIT_FSIZE, read-only data
+ * dir: src/util/storage.ts `storageCause`), or undefined for any other error. The write was a
+ * transaction or an atomic file replacement: it was rolled back.
  */
 export function storageProblem(err: unknown): string | undefined {
-  let e: unknown = err;
-  let file: string | undefined;
-  for (let depth = 0; depth < 5 && e instanceof Error; depth++) {
-    // The file, when an error on the way names it (Archive.open: meta.path; Node fs errors: path).
-    const named = e instanceof AmpError ? e.meta.path : (e as { path?: unknown }).path;
-    if (file === undefined && typeof named === "string") file = named;
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === "string") {
-      const hit = STORAGE.find(([re]) => re.test(code));
-      if (hit) {
-        const at = file === undefined ? "" : ` — ${file}`;
-        return `cannot write to storage: ${hit[1]} (${code}: ${e.message.split("\n")[0]})${at}; the write was rolled back, nothing half-written is kept — free space or make the data dir writable, then run it again`;
-      }
-    }
-    e = e.cause;
-  }
-  return undefined;
+  const c = storageCause(err);
+  if (!c) return undefined;
+  const at = c.file === undefined ? "" : ` — ${c.file}`;
+  return `cannot write to storage: ${c.what} (${c.message})${at}; the write was rolled back, nothing half-written is kept — free space or make the data dir writable, then run it again`;
 }
 
 /** Map anything a command threw to its exit code. */
