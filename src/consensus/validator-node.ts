@@ -99,6 +99,17 @@ interface SignedState {
   readonly vote: Vote;
 }
 
+/**
+ * The entries of the batch in the signed state, persisted BEFORE the state: a coordinator must be
+ * able to re-propose a signed batch after its signer restarts, or a round that two validators
+ * signed differently can halt with every node up (src/consensus/README.md, "Halting case").
+ */
+interface SignedBatchFile {
+  readonly round: string;
+  readonly batchRootHex: string;
+  readonly entries: readonly string[];
+}
+
 const hexOf = (b: Uint8Array): string => Buffer.from(b).toString("hex");
 
 export { BallotRefusedError } from "./ballots";
@@ -118,6 +129,7 @@ export class ValidatorNode implements TransportEndpoint {
   readonly log: FederationLog;
   readonly signer: NoteSigner;
   private readonly stateFile: string;
+  private readonly batchFile: string;
   private state: SignedState | undefined;
   private readonly batches = new Map<string, (Uint8Array | undefined)[]>();
   private transport: Transport | undefined;
@@ -140,7 +152,31 @@ export class ValidatorNode implements TransportEndpoint {
     if (fs.existsSync(this.stateFile)) {
       this.state = JSON.parse(fs.readFileSync(this.stateFile, "utf8")) as SignedState;
     }
+    this.batchFile = path.join(cfg.dataDir, `${this.nodeId}.validator-batch.json`);
+    this.loadSignedBatch();
     this.promises = new PromiseStore(path.join(cfg.dataDir, `${this.nodeId}.validator-promises.json`));
+  }
+
+  /**
+   * The signed batch's entries after a restart, when the batch file is the signed state's (same
+   * round, same batch root, entries reproducing it); otherwise nothing (a kill between the two
+   * writes leaves a newer batch file than the state: it was never signed).
+   */
+  private loadSignedBatch(): void {
+    const s = this.state;
+    if (!s?.batchRootHex || !fs.existsSync(this.batchFile)) return;
+    let f: SignedBatchFile;
+    try {
+      f = JSON.parse(fs.readFileSync(this.batchFile, "utf8")) as SignedBatchFile;
+    } catch {
+      return; // unreadable: the batch cannot be re-proposed from here (as before this file existed)
+    }
+    const list: unknown = f.entries;
+    if (f.round !== s.round || f.batchRootHex !== s.batchRootHex || !Array.isArray(list)) return;
+    if (!list.every((e): e is string => typeof e === "string")) return;
+    const entries = list.map((e) => new Uint8Array(Buffer.from(e, "base64")));
+    if (hexOf(rootHash(entries.map((e) => leafHash(e)))) !== s.batchRootHex) return;
+    this.batches.set(s.round, entries);
   }
 
   /** The highest ballot promised for `round` (0 when none). */
@@ -415,6 +451,12 @@ export class ValidatorNode implements TransportEndpoint {
       batchRootHex: hexOf(rootHash(leaves)),
       vote,
     };
+    const batch: SignedBatchFile = {
+      round: state.round,
+      batchRootHex: state.batchRootHex!,
+      entries: entries.map((e) => Buffer.from(e).toString("base64")),
+    };
+    writeFileAtomic(this.batchFile, JSON.stringify(batch)); // first: a state never names lost entries
     writeFileAtomic(this.stateFile, JSON.stringify(state));
     this.state = state;
     return vote;

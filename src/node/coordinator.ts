@@ -3,9 +3,10 @@
  * over HTTP, then has the other federations' nodes witness the final checkpoint.
  *
  * 1. The archive is brought to the chain (catch-up), so the round builds on the anchored log.
- * 2. The batch: the sealed proposal persisted for this round if there is one; else the batch a
- *    peer already signed for this round (fetched and checked against its batch root: a re-proposal
- *    after a crash, by this or another coordinator, is the same batch); else the oldest pending
+ * 2. The batch, once validators of > 2/3 of the weight promised the round's ballot (prepare): the
+ *    batch validators already signed for this round, the one with the most signed weight (fetched
+ *    from a signer and checked against its batch root: a re-proposal after a crash, by this or
+ *    another coordinator, is the same batch); else this node's sealed proposal; else the oldest pending
  *    events of every node's inbox, taken round-robin (≤ maxBatch, duplicates and anchored events
  *    dropped). It is persisted (temp + fsync + rename) BEFORE any vote is asked for.
  * 3. ConsensusValidator collects the votes over HttpTransport (signed requests).
@@ -209,22 +210,21 @@ export class Coordinator {
     // which may never have been signed: re-proposing that one would stall R (found by the kill
     // campaign: validators then also dropped the signed batch they held for catch-up).
     const { entries: signed, answered } = await this.signedByPeer(round, base, stored, ballot);
-    // Lock rule, liveness side: a batch no validator is known to have signed is proposed only when
-    // the validators whose signed state is known weigh > 2/3. Otherwise an unreachable validator
-    // may hold a signed batch for R; the others would sign another one, and when neither batch can
-    // reach > 2/3 without the other's signers (a 3-validator federation needs every vote), R
-    // stalls for good (found by the kill campaign). Waiting costs nothing then: without the
-    // unreachable weight no batch could become final anyway. "Known" means PROMISED this run's
-    // ballot (prepare/promise): a validator that answered "nothing signed" then signs no batch of a
-    // lower ballot, so two coordinators racing with fresh batches cannot both get signatures.
-    if (signed === undefined) {
-      const total = this.fed.nodes.reduce((a, n) => a + n.member.weight, 0n);
-      if (!hasQuorum(answered, total)) {
-        throw new AmpError(
-          `${this.node.origin} round ${round}: validators of more than 1/3 of the weight did not promise ballot ${ballot}; not proposing a new batch`,
-          { kind: "retry-later" },
-        );
-      }
+    // Lock rule, liveness side: nothing is proposed — neither a fresh batch nor a re-proposal —
+    // unless the validators whose signed state is known weigh > 2/3 (they PROMISED this run's
+    // ballot). Otherwise an unreachable validator may hold another signed batch for R; the others
+    // would sign a batch that, without the unreachable weight, cannot become final, and once the
+    // returning validator's batch and theirs split the weight so that neither can reach > 2/3
+    // (a 3-validator federation needs the heaviest node and one other), R halts for good (found by
+    // the kill campaign; test/node/halting.test.ts). Waiting costs nothing: without the unknown
+    // weight no batch could become final anyway. A validator that promised then signs no batch of
+    // a lower ballot, so two coordinators racing with fresh batches cannot both get signatures.
+    const total = this.fed.nodes.reduce((a, n) => a + n.member.weight, 0n);
+    if (!hasQuorum(answered, total)) {
+      throw new AmpError(
+        `${this.node.origin} round ${round}: validators of more than 1/3 of the weight did not promise ballot ${ballot}; not proposing a batch`,
+        { kind: "retry-later" },
+      );
     }
     const entries = signed ?? stored ?? (await this.collectPending());
     if (entries === stored) return stored;
@@ -271,13 +271,29 @@ export class Coordinator {
       if (a?.promised === true) answered += this.fed.nodes[i]!.member.weight;
       else if (a && BigInt(a.ballot) > this.ballotSeen) this.ballotSeen = BigInt(a.ballot);
     });
-    const states = answers.map((a) => a?.signed);
-    for (const [i, signed] of states.entries()) {
-      if (!signed || signed.round !== round.toString() || signed.baseSize !== base.toString()) continue;
-      if (storedRoot === signed.batchRoot) return { entries: stored, answered };
-      const got = await this.entriesOf(this.fed.nodes[i]!.id, round, signed.batchSize ?? 0);
-      if (got && hex(rootHash(got.map((e) => leafHash(e)))) === signed.batchRoot)
-        return { entries: got, answered };
+    // Signed batches of this round on this base, heaviest signed weight first (then manifest order).
+    // A batch that is final has > 1/3 of its weight among any > 2/3 that promised, every other
+    // batch < 1/3: it always comes first. Otherwise the heaviest is the one that can still reach
+    // > 2/3 with the validators that signed nothing yet, if any can.
+    const groups = new Map<string, { weight: bigint; signers: number[]; size: number }>();
+    answers.forEach((a, i) => {
+      const signed = a?.signed;
+      if (!signed?.batchRoot || signed.round !== round.toString() || signed.baseSize !== base.toString())
+        return;
+      const g = groups.get(signed.batchRoot) ?? { weight: 0n, signers: [], size: signed.batchSize ?? 0 };
+      g.weight += this.fed.nodes[i]!.member.weight;
+      g.signers.push(i);
+      groups.set(signed.batchRoot, g);
+    });
+    const ordered = [...groups].sort(([, x], [, y]) =>
+      x.weight !== y.weight ? (y.weight > x.weight ? 1 : -1) : x.signers[0]! - y.signers[0]!,
+    );
+    for (const [root, g] of ordered) {
+      if (storedRoot === root) return { entries: stored, answered };
+      for (const i of g.signers) {
+        const got = await this.entriesOf(this.fed.nodes[i]!.id, round, g.size);
+        if (got && hex(rootHash(got.map((e) => leafHash(e)))) === root) return { entries: got, answered };
+      }
     }
     return { entries: undefined, answered };
   }

@@ -106,6 +106,13 @@ export interface InProcessNodes {
   readonly record: DeploymentRecord;
   readonly dir: string;
   readonly services: NodeService[];
+  /**
+   * Close node `nodeId`'s service and open it again on its data dir and port, as after a kill and
+   * restart of its process (nothing kept in memory survives); not started. Returns the new service.
+   */
+  restart(nodeId: string): Promise<NodeService>;
+  /** Close node `nodeId`'s service (its port stops answering), as a kill; `restart` opens it again. */
+  stop(nodeId: string): Promise<void>;
   /** Close every service (a failure to close is ignored) and remove the data dir. */
   close(): Promise<void>;
 }
@@ -126,7 +133,8 @@ export async function listenNodes(
   const record = await deployForRoster(conn, roster);
   const dir = tmpDir(prefix);
   const services: NodeService[] = [];
-  for (const [i, n] of roster.nodes.entries()) {
+  const open = async (i: number): Promise<NodeService> => {
+    const n = roster.nodes[i]!;
     const s = await NodeService.create({
       // Each node its own roster, as in separate processes: it follows validator-set rotations itself.
       roster: rosterOf(manifest),
@@ -139,11 +147,30 @@ export async function listenNodes(
       ...configure(n.id, i),
     });
     await s.listen("127.0.0.1", Number(new URL(n.url).port));
-    services.push(s);
-  }
+    return s;
+  };
+  for (let i = 0; i < roster.nodes.length; i++) services.push(await open(i));
+  const stopped = new Set<number>();
+  const indexOf = (nodeId: string): number => {
+    const i = roster.nodes.findIndex((n) => n.id === nodeId);
+    if (i < 0) throw new Error(`no node ${nodeId}`);
+    return i;
+  };
+  const stop = async (nodeId: string): Promise<void> => {
+    const i = indexOf(nodeId);
+    if (!stopped.has(i)) await services[i]!.close();
+    stopped.add(i);
+  };
+  const restart = async (nodeId: string): Promise<NodeService> => {
+    await stop(nodeId);
+    const i = indexOf(nodeId);
+    services[i] = await open(i);
+    stopped.delete(i);
+    return services[i];
+  };
   const close = async () => {
-    for (const s of services) await s.close().catch(() => undefined);
+    for (const [i, s] of services.entries()) if (!stopped.has(i)) await s.close().catch(() => undefined);
     fs.rmSync(dir, { recursive: true, force: true });
   };
-  return { conn, manifest, roster, record, dir, services, close };
+  return { conn, manifest, roster, record, dir, services, restart, stop, close };
 }

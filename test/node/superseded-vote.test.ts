@@ -30,8 +30,9 @@ describe("node: a validator whose signed round lost to the anchored checkpoint v
     const eu = byId("opencore-eu-1");
     const ssid = byId("ssid-us-1");
     const origin = apac.node.origin;
-    // apac-1 signs a batch of its own for round 1 (no quorum ever), then loses its copy of the
-    // entries (as after a kill), so no coordinator can re-propose it: another batch wins round 1.
+    // apac-1 signs a batch of its own for round 1 (no quorum ever), then drops its copy of the
+    // entries from memory (a signed state written before the batch file existed, after a restart),
+    // so no coordinator can re-propose it: another batch wins round 1.
     const lost = [0, 1, 2].map((i) => new Uint8Array(Buffer.from(`lost-${i}`)));
     const v = apac.node.validator;
     v.receiveBatch({ origin, round: 1n, entries: lost });
