@@ -104,8 +104,12 @@ export class WitnessConflictError extends AmpError {
 }
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
-/** How long a node waits before asking its peers again for a record none of them had. */
+/**
+ * How long a node waits before asking its peers again for a record none of them had (or served
+ * one that passed the check): doubled per failed try of that round, up to RECORD_RETRY_MAX_MS.
+ */
 const RECORD_RETRY_MS = 2000;
+const RECORD_RETRY_MAX_MS = 16_000;
 /**
  * How long a node waits for the relay's announcement of a newly anchored round before asking its
  * peers for the record (asking at once cost ~27 requests and ~100 KB a round, mostly 404s).
@@ -131,6 +135,13 @@ export class FederationNode {
   private lastRound: bigint;
   /** Anchored rounds without a record here, and when to ask the peers again (ms). */
   private readonly missingRecords = new Map<bigint, number>();
+  /** The retry delay of each missing round that failed a try (ms; see RECORD_RETRY_MS). */
+  private readonly recordRetry = new Map<bigint, number>();
+  /**
+   * Evidence lines this process recorded (kind, node, round, detail): a peer that serves the same
+   * forgery at every retry is recorded once, not once per retry. Bounded (cleared when full).
+   */
+  private readonly evidenceSeen = new Set<string>();
   /** The highest anchored round already put in missingRecords or held (undefined before the first look). */
   private recordsSeen: bigint | undefined;
   /** The registry epoch this node follows per origin, and when it last looked (ms). */
@@ -425,7 +436,7 @@ export class FederationNode {
   /**
    * Fetch the records of anchored rounds this node does not hold. Each record is checked against
    * the chain on its own, so a round whose record no peer has (yet) does not hold up later rounds;
-   * it is asked for again after RECORD_RETRY_MS.
+   * it is asked for again after RECORD_RETRY_MS, then less and less often (up to every 16 s).
    */
   private async fetchMissingRecords(next: bigint): Promise<void> {
     // Rounds anchored before this node started are asked for at once; a round anchored while it
@@ -440,10 +451,15 @@ export class FederationNode {
       this.missingRecords.set(r, running ? Date.now() + RECORD_GRACE_MS : 0);
     if (next - 1n > this.recordsSeen) this.recordsSeen = next - 1n;
     for (const [round, notBefore] of [...this.missingRecords]) {
-      if (this.anchors.get(round)) this.missingRecords.delete(round);
-      else if (notBefore > Date.now()) continue;
-      else if (await this.fetchRecord(round)) this.missingRecords.delete(round);
-      else this.missingRecords.set(round, Date.now() + RECORD_RETRY_MS);
+      const due = notBefore <= Date.now();
+      if (this.anchors.get(round) || (due && (await this.fetchRecord(round)))) {
+        this.missingRecords.delete(round);
+        this.recordRetry.delete(round);
+      } else if (due) {
+        const delay = this.recordRetry.get(round) ?? RECORD_RETRY_MS;
+        this.missingRecords.set(round, Date.now() + delay);
+        this.recordRetry.set(round, Math.min(delay * 2, RECORD_RETRY_MAX_MS));
+      }
     }
   }
 
@@ -665,6 +681,10 @@ export class FederationNode {
     detail: string,
     kind: "forged-entries" | "forged-record" = "forged-entries",
   ): void {
+    const key = `${kind}\n${nodeId}\n${round}\n${detail}`;
+    if (this.evidenceSeen.has(key)) return;
+    if (this.evidenceSeen.size >= 10_000) this.evidenceSeen.clear();
+    this.evidenceSeen.add(key);
     this.logger.warn("byzantine evidence", { node: nodeId, round, kind, detail });
     const dir = path.join(this.cfg.dataDir, "evidence");
     fs.mkdirSync(dir, { recursive: true });

@@ -36,11 +36,34 @@ describe("node: a forged anchored-round record is refused, the genuine one is ke
   /** What the fake peer serves at GET /v1/anchors/1 (everything else, and before it is set: 404). */
   let forgedServed: unknown;
   let fakeUrl: string;
+  /** GET /v1/anchors/1 requests the fake peer answered with the forgery. */
+  let forgedHits = 0;
+  /** Where the fake peer sends every other request (a genuine node), if set. */
+  let proxyTo: URL | undefined;
 
   before(async function () {
     process.env.AMP_LOG_LEVEL = "silent";
     fake = http.createServer((req, res) => {
       const found = forgedServed !== undefined && req.method === "GET" && req.url === "/v1/anchors/1";
+      if (found) forgedHits++;
+      if (!found && proxyTo) {
+        const to = http.request(
+          {
+            host: proxyTo.hostname,
+            port: proxyTo.port,
+            method: req.method,
+            path: req.url,
+            headers: req.headers,
+          },
+          (back) => {
+            res.writeHead(back.statusCode ?? 502, back.headers);
+            back.pipe(res);
+          },
+        );
+        to.on("error", () => res.destroy());
+        req.pipe(to);
+        return;
+      }
       res.writeHead(found ? 200 : 404, { "content-type": "application/json" });
       res.end(JSON.stringify(found ? forgedServed : { error: "NotFound", message: "no" }));
     });
@@ -196,5 +219,42 @@ describe("node: a forged anchored-round record is refused, the genuine one is ke
     expect(forgedRecord).to.have.length.above(0);
     expect(forgedRecord[0]).to.include({ nodeId: liar, round: "1" });
     expect((forgedRecord[0] as { detail: string }).detail).to.match(/checkpoints\[\d\]\.signedNote/);
+  });
+
+  it("catch-up: when every peer serves a forged record, each peer is recorded once, however often it is asked again", async function () {
+    const forged = copy(encodeRecord(held)) as Wire;
+    forged.txHash = "0x" + "ab".repeat(32);
+    forgedServed = forged;
+    proxyTo = new URL(fed.roster.nodes.find((n) => n.id === "ssid-us-1")!.url);
+    forgedHits = 0;
+    const node = await freshNode(
+      "fresh-all-forged",
+      rosterVia(() => true),
+    );
+    const peers = fed.roster.nodes.filter((n) => n.id !== "ssid-eu-1").length;
+    // Three tries of round 1's record (at once, then after 2 s, then after 4 s more); the log itself
+    // catches up through the proxy.
+    await until(
+      "three tries of round 1's record from every peer",
+      async () => {
+        await node.node.catchUp();
+        return forgedHits >= 3 * peers ? true : undefined;
+      },
+      120_000,
+    );
+    expect(node.node.archiveLog.size, "the log caught up (entries are proxied)").to.equal(5n);
+    expect(node.node.anchors.get(1n), "no forged record kept").to.equal(undefined);
+    expect(node.node.missingRecordRounds()).to.deep.equal([1n]);
+    const ev = readEvidence(node.node.cfg.dataDir, { id: "ssid-eu-1", name: "ssid", origin: "-" }, 100);
+    const lines = ev.evidence.filter((e) => e.source === "catch-up" && e.kind === "forged-record");
+    // Every peer served it (all routed to the fake): one line per peer, not one per try.
+    expect(lines.map((e) => (e as { nodeId: string }).nodeId).sort()).to.deep.equal(
+      fed.roster.nodes
+        .filter((n) => n.id !== "ssid-eu-1")
+        .map((n) => n.id)
+        .sort(),
+    );
+    for (const e of lines) expect((e as { detail: string }).detail).to.match(/txHash/);
+    proxyTo = undefined;
   });
 });
