@@ -13,10 +13,8 @@
  */
 import { expect } from "chai";
 import { federationEventEncoder } from "../../src/batching/encode";
-import { FederationLog } from "../../src/log";
 import { leafHash, rootHash } from "../../src/merkle";
-import type { NodeService } from "../../src/node/service";
-import { listenNodes, ndjson, until, type InProcessNodes } from "./helpers";
+import { listenNodes, ndjson, signRound1, until, type InProcessNodes } from "./helpers";
 
 describe("node: a round two validators signed differently still ends (halting case, issue 9/13)", function () {
   this.timeout(300_000);
@@ -35,32 +33,16 @@ describe("node: a round two validators signed differently still ends (halting ca
     const entries = lines.map((l) => encode(JSON.parse(l) as unknown).canonical);
     a = entries.slice(0, 4);
     rootA = rootHash(a.map((e) => leafHash(e)));
-    await signRound1(byId("opencore-eu-1"), a);
-    await signRound1(byId("opencore-us-1"), entries.slice(3, 6));
+    expect((await signRound1(byId("opencore-eu-1"), a)).kind, "eu-1 signs A").to.equal("vote");
+    expect((await signRound1(byId("opencore-us-1"), entries.slice(3, 6))).kind, "us-1 signs B").to.equal(
+      "vote",
+    );
   });
 
   afterEach(async function () {
     await nodes.close();
     delete process.env.AMP_LOG_LEVEL;
   });
-
-  /** Node `s` signs `entries` as round 1 on the empty log (as a coordinator's vote request would). */
-  async function signRound1(s: NodeService, entries: Uint8Array[]): Promise<void> {
-    const origin = s.node.origin;
-    s.node.validator.receiveBatch({ origin, round: 1n, entries });
-    const answer = await s.node.validator.handleVoteRequest({
-      origin,
-      epoch: s.node.federation.config.epoch,
-      round: 1n,
-      baseSize: 0n,
-      baseRoot: new FederationLog(origin).root(),
-      batchSize: entries.length,
-      batchRoot: rootHash(entries.map((e) => leafHash(e))),
-      attempt: 1,
-      peers: [],
-    });
-    expect(answer.kind, `${s.node.id} signs its batch of round 1`).to.equal("vote");
-  }
 
   /** Every event acknowledged by some node (A's by eu-1, B's by apac-1); ssid has work too. */
   function submitAll(): void {

@@ -17,6 +17,9 @@ import {
 import { loadManifest, type Manifest } from "../../src/manifest";
 import { Roster } from "../../src/node/roster";
 import { NodeService, type NodeServiceConfig } from "../../src/node/service";
+import type { VoteResponse } from "../../src/consensus/types";
+import { FederationLog } from "../../src/log";
+import { leafHash, rootHash } from "../../src/merkle";
 
 export function tmpDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -173,4 +176,24 @@ export async function listenNodes(
     fs.rmSync(dir, { recursive: true, force: true });
   };
   return { conn, manifest, roster, record, dir, services, restart, stop, close };
+}
+
+/**
+ * Node `s`'s validator is handed `entries` as round 1's batch on the empty log and asked for its
+ * vote, as a coordinator's batch and vote request would (no ballot): sets up a signed state.
+ */
+export async function signRound1(s: NodeService, entries: Uint8Array[]): Promise<VoteResponse> {
+  const origin = s.node.origin;
+  s.node.validator.receiveBatch({ origin, round: 1n, entries });
+  return s.node.validator.handleVoteRequest({
+    origin,
+    epoch: s.node.federation.config.epoch,
+    round: 1n,
+    baseSize: 0n,
+    baseRoot: new FederationLog(origin).root(),
+    batchSize: entries.length,
+    batchRoot: rootHash(entries.map((e) => leafHash(e))),
+    attempt: 1,
+    peers: [],
+  });
 }

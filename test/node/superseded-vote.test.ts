@@ -5,9 +5,7 @@
  * one it signed") for 250+ rounds. Real HTTP, real signatures, the embedded chain (listenNodes).
  */
 import { expect } from "chai";
-import { FederationLog } from "../../src/log";
-import { leafHash, rootHash } from "../../src/merkle";
-import { listenNodes, ndjson, until, type InProcessNodes } from "./helpers";
+import { listenNodes, ndjson, signRound1, until, type InProcessNodes } from "./helpers";
 
 describe("node: a validator whose signed round lost to the anchored checkpoint votes again (issue 13)", function () {
   this.timeout(240_000);
@@ -35,18 +33,7 @@ describe("node: a validator whose signed round lost to the anchored checkpoint v
     // so no coordinator can re-propose it: another batch wins round 1.
     const lost = [0, 1, 2].map((i) => new Uint8Array(Buffer.from(`lost-${i}`)));
     const v = apac.node.validator;
-    v.receiveBatch({ origin, round: 1n, entries: lost });
-    const signed = await v.handleVoteRequest({
-      origin,
-      epoch: apac.node.federation.config.epoch,
-      round: 1n,
-      baseSize: 0n,
-      baseRoot: new FederationLog(origin).root(),
-      batchSize: lost.length,
-      batchRoot: rootHash(lost.map((e) => leafHash(e))),
-      attempt: 1,
-      peers: [],
-    });
+    const signed = await signRound1(apac, lost);
     expect(signed.kind).to.equal("vote");
     v.receiveBatch({ origin, round: 3n, entries: [] }); // drops its round-1 entries
     expect(v.entries(origin, 1n, 0, 3)).to.deep.equal([]);
