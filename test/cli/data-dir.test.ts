@@ -16,6 +16,7 @@ import type { LocalFederation } from "../../src/node/local";
 import { parseProofFile } from "../../src/proof/format";
 import { ampInProcess as amp } from "../helpers/cli";
 import { writeNodeDir, type NodeDir } from "../helpers/node-dir";
+import { quietLogs } from "../consensus/fixture";
 
 interface Row {
   id: string;
@@ -27,25 +28,21 @@ interface Row {
 
 describe("cli: the --data readers on a node-layout data dir (in-process nodes)", function () {
   this.timeout(600_000);
+  quietLogs();
   let dir: string;
   let data: string;
   let fed: LocalFederation;
   let sent: ReadonlyMap<string, string[]>;
   let epoch: string;
   let nodeDir: NodeDir | undefined;
-  let saved: string | undefined;
 
   before(async function () {
-    saved = process.env.AMP_LOG_LEVEL;
-    process.env.AMP_LOG_LEVEL = "silent";
     nodeDir = await writeNodeDir("amp-data-dir-", "data-dir-test");
     ({ dir, data, fed, sent, epoch } = nodeDir);
   });
 
   after(async function () {
     await nodeDir?.close();
-    if (saved === undefined) delete process.env.AMP_LOG_LEVEL;
-    else process.env.AMP_LOG_LEVEL = saved;
   });
 
   async function rows(...extra: string[]): Promise<Row[]> {

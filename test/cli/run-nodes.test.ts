@@ -12,6 +12,7 @@ import { loadManifestFederations } from "../../src/cli/context";
 import { generateEvents } from "../../src/cli/generate";
 import { ampInProcess as amp } from "../helpers/cli";
 import { anchoredRounds, startHardhatNode, stopHardhatNode } from "../helpers/node-process";
+import { quietLogs } from "../consensus/fixture";
 
 interface RunResult {
   startRound: string;
@@ -21,16 +22,14 @@ interface RunResult {
 
 describe("cli: amp run on the node code (in-process nodes, separate hardhat node)", function () {
   this.timeout(900_000);
+  quietLogs();
   let chain: ChildProcess | undefined;
   let rpc: string;
   let dir: string;
   let data: string;
-  let saved: string | undefined;
   const queued: string[] = [];
 
   before(async function () {
-    saved = process.env.AMP_LOG_LEVEL;
-    process.env.AMP_LOG_LEVEL = "silent";
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "amp-run-nodes-"));
     data = path.join(dir, "data");
     ({ child: chain, rpc } = await startHardhatNode());
@@ -38,8 +37,6 @@ describe("cli: amp run on the node code (in-process nodes, separate hardhat node
 
   after(async function () {
     await stopHardhatNode(chain);
-    if (saved === undefined) delete process.env.AMP_LOG_LEVEL;
-    else process.env.AMP_LOG_LEVEL = saved;
     fs.rmSync(dir, { recursive: true, force: true });
   });
 

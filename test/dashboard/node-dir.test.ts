@@ -25,20 +25,19 @@ import { readTrustPolicy } from "../../src/trust/policy";
 import { GlobalProofAnchor__factory } from "../../typechain-types";
 import { launchBrowser, type TestBrowser } from "../helpers/browser";
 import { writeNodeDir, type NodeDir } from "../helpers/node-dir";
+import { quietLogs } from "../consensus/fixture";
 
 describe("dashboard --data on a stopped node-layout data dir (in-process nodes), in Chromium", function () {
   this.timeout(600_000);
+  quietLogs();
   let data: string;
   let fed: LocalFederation;
   let sent: ReadonlyMap<string, string[]>;
   let nodeDir: NodeDir | undefined;
   let server: DashboardServer | undefined;
   let browser: TestBrowser | undefined;
-  let saved: string | undefined;
 
   before(async function () {
-    saved = process.env.AMP_LOG_LEVEL;
-    process.env.AMP_LOG_LEVEL = "silent";
     // The dashboard reads the STOPPED federation's data dir (the chain keeps running).
     nodeDir = await writeNodeDir("amp-dash-nodes-", "dash-node-dir");
     ({ data, fed, sent } = nodeDir);
@@ -54,8 +53,6 @@ describe("dashboard --data on a stopped node-layout data dir (in-process nodes),
     await browser?.close();
     await server?.close();
     await nodeDir?.close();
-    if (saved === undefined) delete process.env.AMP_LOG_LEVEL;
-    else process.env.AMP_LOG_LEVEL = saved;
   });
 
   /** The newest anchored round any node of the dir recorded. */

@@ -1,6 +1,7 @@
 /**
  * A separate `npx hardhat node` for end-to-end tests: a free loopback port, a readiness poll, a
- * stop that waits for the exit, and funding a fresh (non-default) account from account 0.
+ * stop that waits for the exit, funding a fresh (non-default) account from account 0, and reading
+ * what a deployment's anchor contract holds.
  */
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
