@@ -4,17 +4,10 @@ import { AnchorConflictError, AnchorNotConfirmedError } from "../../src/chain/an
 import { isTransientChainError, withChainRetry } from "../../src/chain/chain-retry";
 import { ChainUnavailableError } from "../../src/chain/connect";
 import { InvalidInputError } from "../../src/util/errors";
+import { quietLogs } from "../consensus/fixture";
 
 describe("chain/withChainRetry: waiting out an unreachable chain", () => {
-  let saved: string | undefined;
-  before(() => {
-    saved = process.env.AMP_LOG_LEVEL;
-    process.env.AMP_LOG_LEVEL = "silent";
-  });
-  after(() => {
-    if (saved === undefined) delete process.env.AMP_LOG_LEVEL;
-    else process.env.AMP_LOG_LEVEL = saved;
-  });
+  quietLogs();
 
   it("tells transient chain failures from refusals and bugs", () => {
     const refused = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:1"), { code: "ECONNREFUSED" });

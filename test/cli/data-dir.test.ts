@@ -5,7 +5,6 @@
  * `amp credits … --data`; and the resolver's errors on a dir that is neither layout, or both.
  */
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
 import { Archive } from "../../src/archive";
@@ -13,26 +12,11 @@ import { federationEventEncoder } from "../../src/batching/encode";
 import { Inbox } from "../../src/node/inbox";
 import { loadManifestFederations } from "../../src/cli/context";
 import { generateEvents } from "../../src/cli/generate";
-import { nodeExtensions } from "../../src/cli/node-extensions";
-import { loadManifest } from "../../src/manifest";
-import { startInProcessNodes, type InProcessNodes } from "../../src/node/in-process";
-import { startLocalFederation, type LocalFederation } from "../../src/node/local";
-import type { NodeStatus } from "../../src/node/node";
+import type { LocalFederation } from "../../src/node/local";
 import { parseProofFile } from "../../src/proof/format";
-import { PeerClient } from "../../src/transport/client";
 import { ampInProcess as amp } from "../helpers/cli";
-
-const client = new PeerClient({ timeoutMs: 5000, tries: 2 });
-
-async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 240_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
+import { writeNodeDir, type NodeDir } from "../helpers/node-dir";
+import { quietLogs } from "../consensus/fixture";
 
 interface Row {
   id: string;
@@ -44,86 +28,21 @@ interface Row {
 
 describe("cli: the --data readers on a node-layout data dir (in-process nodes)", function () {
   this.timeout(600_000);
+  quietLogs();
   let dir: string;
   let data: string;
-  let fed: LocalFederation | undefined;
-  let nodes: InProcessNodes | undefined;
-  let saved: string | undefined;
-  const sent = new Map<string, string[]>();
+  let fed: LocalFederation;
+  let sent: ReadonlyMap<string, string[]>;
   let epoch: string;
+  let nodeDir: NodeDir | undefined;
 
   before(async function () {
-    saved = process.env.AMP_LOG_LEVEL;
-    process.env.AMP_LOG_LEVEL = "silent";
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "amp-data-dir-"));
-    data = path.join(dir, "data");
-    fed = await startLocalFederation({ data, startNodes: false });
-    const manifest = loadManifest(fed.state.manifest);
-    nodes = await startInProcessNodes(fed, {
-      configure: () => ({ extensions: nodeExtensions(manifest, { epochSeconds: 5, processMetrics: false }) }),
-    });
-    const all = fed.state.nodes;
-    for (const f of loadManifestFederations(fed.state.manifest)) {
-      const events = generateEvents(f, 0n, f.name === "ssid" ? 5 : 3, "data-dir-test");
-      const target = all.find((n) => n.federation === f.name)!;
-      const res = await client.json<{ acknowledged: { eventId: string }[] }>(target.url, {
-        method: "POST",
-        path: "/v1/events",
-        body: events.map((e) => JSON.stringify(e)).join("\n"),
-        contentType: "application/x-ndjson",
-      });
-      sent.set(
-        f.name,
-        res.acknowledged.map((a) => a.eventId),
-      );
-    }
-    await until("every event anchored on every node", async () => {
-      const st = await Promise.all(
-        all.map((n) =>
-          client.json<NodeStatus>(n.url, { method: "GET", path: "/v1/status" }).catch(() => undefined),
-        ),
-      );
-      return st.every(
-        (s) =>
-          s !== undefined &&
-          s.pendingEvents === 0 &&
-          s.treeSize === String(sent.get(s.federation)!.length) &&
-          s.lastAnchoredRound !== "0",
-      )
-        ? true
-        : undefined;
-    });
-    // Epochs close in chain time: mine a block now and then while waiting for the first allocation.
-    epoch = await until("the first credit epoch allocated on-chain", async () => {
-      await fetch(fed!.rpc, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "evm_mine", params: [] }),
-      });
-      for (const n of all) {
-        const a = await client
-          .json<{ epochs: { epoch: string; txHash: string | null }[] }>(n.url, {
-            method: "GET",
-            path: "/v1/credits/epochs",
-          })
-          .catch(() => undefined);
-        const done = a?.epochs.find((e) => e.txHash !== null);
-        if (done) return done.epoch;
-      }
-      await new Promise((r) => setTimeout(r, 1000));
-      return undefined;
-    });
-    // The readers work on a stopped federation's data dir: stop the nodes, keep the chain.
-    await nodes.stop();
-    nodes = undefined;
+    nodeDir = await writeNodeDir("amp-data-dir-", "data-dir-test");
+    ({ dir, data, fed, sent, epoch } = nodeDir);
   });
 
   after(async function () {
-    await nodes?.stop();
-    await fed?.stop();
-    if (saved === undefined) delete process.env.AMP_LOG_LEVEL;
-    else process.env.AMP_LOG_LEVEL = saved;
-    fs.rmSync(dir, { recursive: true, force: true });
+    await nodeDir?.close();
   });
 
   async function rows(...extra: string[]): Promise<Row[]> {
@@ -158,7 +77,7 @@ describe("cli: the --data readers on a node-layout data dir (in-process nodes)",
     const proof = parseProofFile(fs.readFileSync(out, "utf8"));
     expect(proof.event.id).to.equal(row.id);
     expect(proof.anchor.round).to.equal(row.round);
-    const v = await amp("verify", out, "--rpc", fed!.rpc, "--trust", fed!.state.trustPolicy);
+    const v = await amp("verify", out, "--rpc", fed.rpc, "--trust", fed.state.trustPolicy);
     expect(v.code, v.out + v.err).to.equal(0);
     expect(v.out).to.match(/^VALID event /);
     const none = await amp("proof", "00000000-0000-4000-a000-000000000000", "--data", data, "--out", out);
@@ -180,7 +99,7 @@ describe("cli: the --data readers on a node-layout data dir (in-process nodes)",
     expect(unknown.err).to.match(/no event 00000000-.* in any node's archive/);
     const r = await amp("erase", id, "--data", data, "--reason", "GDPR 4711", "--by", "dpo");
     expect(r.code, r.err).to.equal(0);
-    const ssid = fed!.state.nodes.filter((n) => n.federation === "ssid");
+    const ssid = fed.state.nodes.filter((n) => n.federation === "ssid");
     for (const n of ssid) expect(r.out).to.match(new RegExp(`^${n.id}: erased at `, "m"));
     expect(r.out).to.match(/^opencore-eu-1: not in this node's log$/m);
     // Only the node the events were posted to (the first ssid node) stored payloads; the others
@@ -210,9 +129,9 @@ describe("cli: the --data readers on a node-layout data dir (in-process nodes)",
   });
 
   it("amp erase --data refuses, changing nothing, an event a node acknowledged but did not anchor yet", async () => {
-    const [ssid] = loadManifestFederations(fed!.state.manifest);
+    const [ssid] = loadManifestFederations(fed.state.manifest);
     const pending = federationEventEncoder()(generateEvents(ssid!, 100n, 1, "data-dir-pending")[0]);
-    const node = fed!.state.nodes.find((n) => n.id === "ssid-us-1")!;
+    const node = fed.state.nodes.find((n) => n.id === "ssid-us-1")!;
     const inbox = new Inbox(path.join(node.dataDir, "inbox.sqlite"));
     try {
       inbox.add([pending]);
@@ -232,7 +151,7 @@ describe("cli: the --data readers on a node-layout data dir (in-process nodes)",
     const show = await amp("credits", "show", "--data", data, "--epoch", epoch);
     expect(show.code, show.out + show.err).to.equal(0);
     expect(show.err).to.match(/node-layout data dir: reading the allocations stored by [a-z]+-[a-z]+-\d/);
-    for (const n of fed!.state.nodes) expect(show.out).to.contain(n.id);
+    for (const n of fed.state.nodes) expect(show.out).to.contain(n.id);
     const out = path.join(dir, "record.json");
     const rec = await amp(
       "credits",

@@ -8,13 +8,11 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
-import { JsonRpcProvider } from "ethers";
-import { readDeployment } from "../../src/chain/deployment";
 import { loadManifestFederations } from "../../src/cli/context";
 import { generateEvents } from "../../src/cli/generate";
-import { GlobalProofAnchor__factory } from "../../typechain-types";
 import { ampInProcess as amp } from "../helpers/cli";
-import { startHardhatNode, stopHardhatNode } from "../helpers/node-process";
+import { anchoredRounds, startHardhatNode, stopHardhatNode } from "../helpers/node-process";
+import { quietLogs } from "../consensus/fixture";
 
 interface RunResult {
   startRound: string;
@@ -24,16 +22,14 @@ interface RunResult {
 
 describe("cli: amp run on the node code (in-process nodes, separate hardhat node)", function () {
   this.timeout(900_000);
+  quietLogs();
   let chain: ChildProcess | undefined;
   let rpc: string;
   let dir: string;
   let data: string;
-  let saved: string | undefined;
   const queued: string[] = [];
 
   before(async function () {
-    saved = process.env.AMP_LOG_LEVEL;
-    process.env.AMP_LOG_LEVEL = "silent";
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "amp-run-nodes-"));
     data = path.join(dir, "data");
     ({ child: chain, rpc } = await startHardhatNode());
@@ -41,26 +37,10 @@ describe("cli: amp run on the node code (in-process nodes, separate hardhat node
 
   after(async function () {
     await stopHardhatNode(chain);
-    if (saved === undefined) delete process.env.AMP_LOG_LEVEL;
-    else process.env.AMP_LOG_LEVEL = saved;
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  async function anchors(): Promise<{ next: bigint; logs: number }> {
-    const provider = new JsonRpcProvider(rpc, 31337, { staticNetwork: true });
-    try {
-      const a = GlobalProofAnchor__factory.connect(
-        readDeployment(data).contracts.globalProofAnchor,
-        provider,
-      );
-      return {
-        next: await a.nextRound(),
-        logs: (await a.queryFilter(a.filters.GlobalRootAnchored())).length,
-      };
-    } finally {
-      provider.destroy();
-    }
-  }
+  const anchors = () => anchoredRounds(rpc, data);
 
   it("deploys on first use, posts the queued events to the nodes, waits until anchored, removes the queue", async () => {
     const [ssid, opencore] = loadManifestFederations();

@@ -7,20 +7,20 @@ import { federationIdOf } from "../../src/chain/ids";
 import { AnchorReader } from "../../src/chain/round-records";
 import type { RoundVotes } from "../../src/consensus/evidence";
 import { FaultInjector } from "../../src/consensus/fault-injector";
-import { CreditsExtension } from "../../src/credits/node-extension";
+import type { CreditsExtension } from "../../src/credits/node-extension";
 import { ownLedger } from "../../src/credits/node-allocator";
 import { checkGuards, planRotation } from "../../src/credits/rotation";
 import { Rotator, type RotationOutcome } from "../../src/credits/rotator";
 import { createLogger } from "../../src/util/log";
 import { AllocationStore } from "../../src/credits/store";
-import { loadManifest, type Manifest } from "../../src/manifest";
+import type { Manifest } from "../../src/manifest";
 import type { Roster } from "../../src/node/roster";
 import type { NodeService } from "../../src/node/service";
 import { PeerClient, PeerError } from "../../src/transport/client";
 import { GlobalProofAnchor__factory, ValidatorRegistry__factory } from "../../typechain-types";
-import { listenNodes, ndjson, until } from "../node/helpers";
+import { listenNodes, until } from "../node/helpers";
+import { postBatch, testCredits } from "./helpers";
 
-const EPOCH_SECONDS = 2;
 // Sends a corrupted ML-DSA signature in every round: its accuracy is 0, so it loses weight.
 const FAULTY = "ssid-eu-2";
 const SSID = "amp.local/ssid";
@@ -47,32 +47,12 @@ describe("adaptive governance weights applied on-chain: rotation signed by the o
     );
   const addressOf = (id: string) => roster.node(id).member.address;
   let i = 0;
-  const submit = async () => {
-    const ssid = roster.node("ssid-us-1");
-    const oc = roster.node("opencore-apac-1");
-    await client.request(ssid.url, {
-      method: "POST",
-      path: "/v1/events",
-      body: ndjson(manifest, "ssid", i * 3, 3),
-    });
-    await client.request(oc.url, {
-      method: "POST",
-      path: "/v1/events",
-      body: ndjson(manifest, "opencore", i * 2, 2),
-    });
-    i++;
-  };
+  const submit = () => postBatch(client, roster, manifest, i++);
 
   before(async function () {
     process.env.AMP_LOG_LEVEL = "silent";
     const nodes = await listenNodes("amp-adaptive-", (id) => {
-      const ext = new CreditsExtension({
-        credit: loadManifest().credit,
-        epochSeconds: EPOCH_SECONDS,
-        takeoverMs: 700,
-        adaptiveWeights: true,
-        onRotation: (o) => rotations.push(o),
-      });
+      const ext = testCredits({ adaptiveWeights: true, onRotation: (o) => rotations.push(o) });
       exts.set(id, ext);
       return {
         extensions: [ext],

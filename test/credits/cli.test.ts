@@ -3,23 +3,8 @@ import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
 import { Archive } from "../../src/archive";
-import { run } from "../../src/cli/main";
 import { validRecord } from "../fixtures/hostile/record-cases";
-
-async function amp(...args: string[]): Promise<{ code: number; out: string }> {
-  let out = "";
-  const log = console.log;
-  console.log = (...xs: unknown[]) => void (out += xs.join(" ") + "\n");
-  try {
-    const code = await run(["node", "amp", ...args], {
-      writeOut: (s) => (out += s),
-      writeErr: (s) => (out += s),
-    });
-    return { code, out };
-  } finally {
-    console.log = log;
-  }
-}
+import { ampMerged as amp } from "../helpers/cli";
 
 const ADDRESS = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
 

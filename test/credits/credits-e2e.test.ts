@@ -13,7 +13,6 @@ import { connectEmbedded, type ChainConnection } from "../../src/chain/connect";
 import type { DeploymentRecord } from "../../src/chain/deployment";
 import { AnchoringRunner } from "../../src/chain/runner";
 import { FaultInjector } from "../../src/consensus/fault-injector";
-import { run } from "../../src/cli/main";
 import { EthersReceiptsClient, type ReceiptsClient } from "../../src/credits/chain";
 import { epochOf } from "../../src/credits/measure";
 import { rankNodes } from "../../src/credits/rank";
@@ -23,6 +22,7 @@ import { DEFAULT_CREDIT_PARAMS } from "../../src/credits/score";
 import { dataDirSources } from "../../src/credits/sources";
 import { deployFresh, ingestGenerated, runnerFederations, tmpDir } from "../e2e/helpers";
 import { quietLogs } from "../consensus/fixture";
+import { ampMerged as amp } from "../helpers/cli";
 
 const FAULTY = "ssid-apac-1";
 const EPOCH_SECONDS = 1;
@@ -61,21 +61,6 @@ async function rpcProxy(): Promise<{ url: string; close: () => Promise<void> }> 
 async function untilClosed(ms: number): Promise<void> {
   const end = (Number(epochOf(ms, EPOCH_SECONDS)) + 1) * EPOCH_SECONDS * 1000;
   while (Date.now() < end + 5) await new Promise((r) => setTimeout(r, 20));
-}
-
-async function amp(...args: string[]): Promise<{ code: number; out: string }> {
-  let out = "";
-  const log = console.log;
-  console.log = (...xs: unknown[]) => void (out += xs.join(" ") + "\n");
-  try {
-    const code = await run(["node", "amp", ...args], {
-      writeOut: (s) => (out += s),
-      writeErr: (s) => (out += s),
-    });
-    return { code, out };
-  } finally {
-    console.log = log;
-  }
 }
 
 describe("credits end to end (in-process chain, 1 s epochs)", function () {

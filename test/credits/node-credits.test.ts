@@ -5,7 +5,6 @@ import { expect } from "chai";
 import type { ChainConnection } from "../../src/chain/connect";
 import type { DeploymentRecord } from "../../src/chain/deployment";
 import { EthersReceiptsClient, ReceiptsReader } from "../../src/credits/chain";
-import { CreditsExtension } from "../../src/credits/node-extension";
 import { NodeAllocator } from "../../src/credits/node-allocator";
 import type { AllocatorStep } from "../../src/credits/node-allocator";
 import { allocationHash, nodeRefOf, type AllocationRecord } from "../../src/credits/record";
@@ -13,33 +12,17 @@ import { creditParamsFrom } from "../../src/credits/score";
 import { archiveStorageBytes } from "../../src/credits/sources";
 import { AllocationStore } from "../../src/credits/store";
 import { ReceiptInvalidError, verifyReceipt } from "../../src/credits/verify";
-import { loadManifest, type Manifest } from "../../src/manifest";
+import type { Manifest } from "../../src/manifest";
 import { canonicalJson } from "../../src/merkle";
 import type { Roster } from "../../src/node/roster";
 import { NodeService, anchorView } from "../../src/node/service";
 import { Archive } from "../../src/archive";
-import { run } from "../../src/cli/main";
 import { GlobalProofAnchor__factory } from "../../typechain-types";
 import { PeerClient, PeerError } from "../../src/transport/client";
 import { createLogger } from "../../src/util/log";
-import { ndjson, until, listenNodes } from "../node/helpers";
-
-const EPOCH_SECONDS = 2;
-
-async function amp(...args: string[]): Promise<{ code: number; out: string }> {
-  let out = "";
-  const log = console.log;
-  console.log = (...xs: unknown[]) => void (out += xs.join(" ") + "\n");
-  try {
-    const code = await run(["node", "amp", ...args], {
-      writeOut: (x) => (out += x),
-      writeErr: (x) => (out += x),
-    });
-    return { code, out };
-  } finally {
-    console.log = log;
-  }
-}
+import { until, listenNodes } from "../node/helpers";
+import { EPOCH_SECONDS, postBatch, testCredits } from "./helpers";
+import { ampMerged as amp } from "../helpers/cli";
 
 describe("credits on the node layout: seven nodes in one process, one allocator per epoch, records adopted by all", function () {
   this.timeout(240_000);
@@ -60,14 +43,7 @@ describe("credits on the node layout: seven nodes in one process, one allocator 
   before(async function () {
     process.env.AMP_LOG_LEVEL = "silent";
     const nodes = await listenNodes("amp-node-credits-", (id) => ({
-      extensions: [
-        new CreditsExtension({
-          credit: loadManifest().credit,
-          epochSeconds: EPOCH_SECONDS,
-          takeoverMs: 700,
-          onStep: (step) => steps.push({ node: id, step }),
-        }),
-      ],
+      extensions: [testCredits({ onStep: (step) => steps.push({ node: id, step }) })],
     }));
     ({ conn, manifest, roster, record, dir } = nodes);
     services.push(...nodes.services);
@@ -84,27 +60,13 @@ describe("credits on the node layout: seven nodes in one process, one allocator 
   });
 
   it("allocates every closed epoch once, in one transaction for all seven nodes, and every live node stores the same bytes", async function () {
-    const ssid = roster.nodes.find((n) => n.id === "ssid-us-1")!;
-    const oc = roster.nodes.find((n) => n.id === "opencore-apac-1")!;
     // Rounds until three epochs are recorded (epochs close in chain time: blocks must keep coming).
-    const submit = async (i: number) => {
-      await client.request(ssid.url, {
-        method: "POST",
-        path: "/v1/events",
-        body: ndjson(manifest, "ssid", i * 3, 3),
-      });
-      await client.request(oc.url, {
-        method: "POST",
-        path: "/v1/events",
-        body: ndjson(manifest, "opencore", i * 2, 2),
-      });
-    };
     let i = 0;
     await until(
       "three epochs recorded and adopted by every live node",
       async () => {
         if (live().every((s) => storeOf(s).all().length >= 3 * 7)) return true;
-        await submit(i++);
+        await postBatch(client, roster, manifest, i++);
         await new Promise((r) => setTimeout(r, 300));
         return undefined;
       },

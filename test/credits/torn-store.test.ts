@@ -25,7 +25,6 @@ import { epochWindow, measureEpoch } from "../../src/credits/measure";
 import { NodeAllocator, type NodeAllocatorConfig, type NodeReceipts } from "../../src/credits/node-allocator";
 import { ZERO_HASH, buildRecord } from "../../src/credits/record";
 import { creditParamsFrom } from "../../src/credits/score";
-import { CreditsExtension } from "../../src/credits/node-extension";
 import { nodeRefOf } from "../../src/credits/record";
 import { AllocationStore } from "../../src/credits/store";
 import { loadManifest, type Manifest } from "../../src/manifest";
@@ -34,9 +33,8 @@ import type { Roster } from "../../src/node/roster";
 import type { NodeService } from "../../src/node/service";
 import { PeerClient } from "../../src/transport/client";
 import { createLogger } from "../../src/util/log";
-import { listenNodes, ndjson, rosterOf, until } from "../node/helpers";
-
-const EPOCH_SECONDS = 2;
+import { listenNodes, rosterOf, until } from "../node/helpers";
+import { postBatch, testCredits } from "./helpers";
 
 describe("credits: a node killed while storing its allocation does not stop the others from adopting it", function () {
   this.timeout(300_000);
@@ -52,9 +50,7 @@ describe("credits: a node killed while storing its allocation does not stop the 
   before(async function () {
     process.env.AMP_LOG_LEVEL = "silent";
     const nodes = await listenNodes("amp-torn-store-", () => ({
-      extensions: [
-        new CreditsExtension({ credit: loadManifest().credit, epochSeconds: EPOCH_SECONDS, takeoverMs: 700 }),
-      ],
+      extensions: [testCredits()],
     }));
     ({ conn, manifest, roster, record, services } = nodes);
     closeAll = () => nodes.close();
@@ -83,22 +79,10 @@ describe("credits: a node killed while storing its allocation does not stop the 
     const first = roster.nodes[0]!;
     const recorded = async () =>
       new Set((await reader.eventsOfNode(nodeRefOf(first.origin, first.id))).map((e) => e.epoch));
-    const ssid = roster.nodes.find((n) => n.id === "ssid-us-1")!;
-    const oc = roster.nodes.find((n) => n.id === "opencore-apac-1")!;
     let i = 0;
     // Rounds (epochs close in chain time: blocks must keep coming).
     const submit = async () => {
-      await client.request(ssid.url, {
-        method: "POST",
-        path: "/v1/events",
-        body: ndjson(manifest, "ssid", i * 3, 3),
-      });
-      await client.request(oc.url, {
-        method: "POST",
-        path: "/v1/events",
-        body: ndjson(manifest, "opencore", i * 2, 2),
-      });
-      i++;
+      await postBatch(client, roster, manifest, i++);
       await new Promise((r) => setTimeout(r, 300));
     };
     // The first epoch's sender is "killed" while storing, after its transaction was mined.

@@ -7,7 +7,6 @@
  * The dir is written by in-process nodes (the same NodeService code as `amp node`).
  */
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
 import { JsonRpcProvider } from "ethers";
@@ -18,106 +17,30 @@ import { DRIFT_DB_FILE, DriftStore } from "../../src/drift/store";
 import { readDeployment } from "../../src/chain/deployment";
 import { AnchorReader } from "../../src/chain/round-records";
 import { loadManifestFederations } from "../../src/cli/context";
-import { generateEvents } from "../../src/cli/generate";
-import { nodeExtensions } from "../../src/cli/node-extensions";
 import { NO_NODE_LATENCIES } from "../../src/dashboard/data";
 import { serveDashboard, type DashboardServer } from "../../src/dashboard/server";
-import { loadManifest } from "../../src/manifest";
-import { startInProcessNodes, type InProcessNodes } from "../../src/node/in-process";
-import { startLocalFederation, type LocalFederation } from "../../src/node/local";
-import type { NodeStatus } from "../../src/node/node";
+import type { LocalFederation } from "../../src/node/local";
 import { publicClientFor } from "../../src/proof/verify";
 import { readTrustPolicy } from "../../src/trust/policy";
-import { PeerClient } from "../../src/transport/client";
 import { GlobalProofAnchor__factory } from "../../typechain-types";
 import { launchBrowser, type TestBrowser } from "../helpers/browser";
-
-const client = new PeerClient({ timeoutMs: 5000, tries: 2 });
-
-async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 240_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
+import { writeNodeDir, type NodeDir } from "../helpers/node-dir";
+import { quietLogs } from "../consensus/fixture";
 
 describe("dashboard --data on a stopped node-layout data dir (in-process nodes), in Chromium", function () {
   this.timeout(600_000);
-  let dir: string;
+  quietLogs();
   let data: string;
-  let fed: LocalFederation | undefined;
-  let nodes: InProcessNodes | undefined;
+  let fed: LocalFederation;
+  let sent: ReadonlyMap<string, string[]>;
+  let nodeDir: NodeDir | undefined;
   let server: DashboardServer | undefined;
   let browser: TestBrowser | undefined;
-  let saved: string | undefined;
-  const sent = new Map<string, string[]>();
 
   before(async function () {
-    saved = process.env.AMP_LOG_LEVEL;
-    process.env.AMP_LOG_LEVEL = "silent";
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "amp-dash-nodes-"));
-    data = path.join(dir, "data");
-    fed = await startLocalFederation({ data, startNodes: false });
-    const manifest = loadManifest(fed.state.manifest);
-    nodes = await startInProcessNodes(fed, {
-      configure: () => ({ extensions: nodeExtensions(manifest, { epochSeconds: 5, processMetrics: false }) }),
-    });
-    const all = fed.state.nodes;
-    for (const f of loadManifestFederations(fed.state.manifest)) {
-      const events = generateEvents(f, 0n, f.name === "ssid" ? 5 : 3, "dash-node-dir");
-      const target = all.find((n) => n.federation === f.name)!;
-      const res = await client.json<{ acknowledged: { eventId: string }[] }>(target.url, {
-        method: "POST",
-        path: "/v1/events",
-        body: events.map((e) => JSON.stringify(e)).join("\n"),
-        contentType: "application/x-ndjson",
-      });
-      sent.set(
-        f.name,
-        res.acknowledged.map((a) => a.eventId),
-      );
-    }
-    await until("every event anchored on every node", async () => {
-      const st = await Promise.all(
-        all.map((n) =>
-          client.json<NodeStatus>(n.url, { method: "GET", path: "/v1/status" }).catch(() => undefined),
-        ),
-      );
-      return st.every(
-        (s) =>
-          s !== undefined &&
-          s.pendingEvents === 0 &&
-          s.treeSize === String(sent.get(s.federation)!.length) &&
-          s.lastAnchoredRound !== "0",
-      )
-        ? true
-        : undefined;
-    });
-    // Epochs close in chain time: mine a block now and then while waiting for the first allocation.
-    await until("the first credit epoch allocated on-chain", async () => {
-      await fetch(fed!.rpc, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "evm_mine", params: [] }),
-      });
-      for (const n of all) {
-        const a = await client
-          .json<{ epochs: { epoch: string; txHash: string | null }[] }>(n.url, {
-            method: "GET",
-            path: "/v1/credits/epochs",
-          })
-          .catch(() => undefined);
-        if (a?.epochs.some((e) => e.txHash !== null)) return true;
-      }
-      await new Promise((r) => setTimeout(r, 1000));
-      return undefined;
-    });
-    // The dashboard reads the STOPPED federation's data dir: stop the nodes, keep the chain.
-    await nodes.stop();
-    nodes = undefined;
+    // The dashboard reads the STOPPED federation's data dir (the chain keeps running).
+    nodeDir = await writeNodeDir("amp-dash-nodes-", "dash-node-dir");
+    ({ data, fed, sent } = nodeDir);
     const policy = readTrustPolicy(fed.state.trustPolicy);
     server = await serveDashboard(data, "127.0.0.1:0", {
       manifest: loadManifestFederations(path.join(data, "manifest.yaml")),
@@ -129,11 +52,7 @@ describe("dashboard --data on a stopped node-layout data dir (in-process nodes),
   after(async function () {
     await browser?.close();
     await server?.close();
-    await nodes?.stop();
-    await fed?.stop();
-    if (saved === undefined) delete process.env.AMP_LOG_LEVEL;
-    else process.env.AMP_LOG_LEVEL = saved;
-    fs.rmSync(dir, { recursive: true, force: true });
+    await nodeDir?.close();
   });
 
   /** The newest anchored round any node of the dir recorded. */
@@ -154,7 +73,7 @@ describe("dashboard --data on a stopped node-layout data dir (in-process nodes),
     const latest = latestInDir();
     expect(latest > 0n).to.equal(true);
     const record = readDeployment(data);
-    const provider = new JsonRpcProvider(fed!.rpc);
+    const provider = new JsonRpcProvider(fed.rpc);
     const anchor = GlobalProofAnchor__factory.connect(record.contracts.globalProofAnchor, provider);
     const onChain = await new AnchorReader(anchor).anchorOf(latest);
     provider.destroy();

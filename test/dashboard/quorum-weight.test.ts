@@ -6,36 +6,16 @@
  */
 import { expect } from "chai";
 import type { AnchoredCheckpoint } from "../../src/chain/anchored-rounds";
-import type { DeploymentRecord } from "../../src/chain/deployment";
 import { checkpointTypedDataHash } from "../../src/chain/eip712";
 import { federationIdOf } from "../../src/chain/ids";
 import { deriveThrowawayKeys, mlDsaKeyCommitment } from "../../src/crypto/keys";
 import { checkpointViews } from "../../src/dashboard/data";
 import type { KeySet, KeySource } from "../../src/dashboard/witnesses";
+import { federationRecord, placeholderRecord } from "../helpers/deployment";
 
 const A = "amp.test/a";
 const nodes = ["a-1", "a-2", "a-3"].map((id) => deriveThrowawayKeys("dashboard-quorum-weight-test", id));
-const record: DeploymentRecord = {
-  version: 1,
-  chainId: "31337",
-  contracts: {
-    validatorRegistry: "0x0000000000000000000000000000000000000001",
-    globalProofAnchor: "0x0000000000000000000000000000000000000002",
-    proofCreditReceipts: "0x0000000000000000000000000000000000000003",
-  },
-  deployBlock: 1,
-  deployer: "0x0000000000000000000000000000000000000004",
-  federations: [
-    {
-      origin: A,
-      federationId: federationIdOf(A),
-      epoch: 1,
-      validators: nodes.map((n) => n.wallet.address),
-      weights: ["3334", "3333", "3333"],
-      keyCommitments: nodes.map((n) => mlDsaKeyCommitment(n.mldsa.publicKey)),
-    },
-  ],
-};
+const record = placeholderRecord([federationRecord(A, nodes, [3334n, 3333n, 3333n])]);
 
 const ROUND = 9;
 const ROOT = "0x" + "ab".repeat(32);

@@ -11,9 +11,8 @@ import { expect } from "chai";
 import { AnchoredRounds } from "../../src/chain/anchored-rounds";
 import { writeDeployment } from "../../src/chain/deployment";
 import type { AnchoredCheckpoint } from "../../src/chain/anchored-rounds";
-import type { DeploymentRecord } from "../../src/chain/deployment";
 import { federationIdOf } from "../../src/chain/ids";
-import { deriveThrowawayKeys, mlDsaKeyCommitment, type NodeKeys } from "../../src/crypto/keys";
+import { deriveThrowawayKeys, type NodeKeys } from "../../src/crypto/keys";
 import {
   checkpointBody,
   formatSignedNote,
@@ -25,6 +24,7 @@ import {
 } from "../../src/crypto/note";
 import { DashboardData, WITNESS_ROUNDS } from "../../src/dashboard/data";
 import { PinnedKeys, witnessViews } from "../../src/dashboard/witnesses";
+import { federationRecord, placeholderRecord } from "../helpers/deployment";
 
 const A = "amp.test/a";
 const B = "amp.test/b";
@@ -35,27 +35,18 @@ const b = keysOf(B, ["b-1", "b-2", "b-3", "b-4"]);
 const stranger = deriveThrowawayKeys("dashboard-witness-test", "mallory");
 const weightsB = [2500n, 2500n, 2500n, 2500n];
 
-const fedRecord = (origin: string, nodes: { keys: NodeKeys }[], weights: bigint[], epoch = 1) => ({
-  origin,
-  federationId: federationIdOf(origin),
-  epoch,
-  validators: nodes.map((n) => n.keys.wallet.address),
-  weights: weights.map(String),
-  keyCommitments: nodes.map((n) => mlDsaKeyCommitment(n.keys.mldsa.publicKey)),
-});
-
-const record: DeploymentRecord = {
-  version: 1,
-  chainId: "31337",
-  contracts: {
-    validatorRegistry: "0x0000000000000000000000000000000000000001",
-    globalProofAnchor: "0x0000000000000000000000000000000000000002",
-    proofCreditReceipts: "0x0000000000000000000000000000000000000003",
-  },
-  deployBlock: 1,
-  deployer: "0x0000000000000000000000000000000000000004",
-  federations: [fedRecord(A, a, [3334n, 3333n, 3333n]), fedRecord(B, b, weightsB)],
-};
+const record = placeholderRecord([
+  federationRecord(
+    A,
+    a.map((n) => n.keys),
+    [3334n, 3333n, 3333n],
+  ),
+  federationRecord(
+    B,
+    b.map((n) => n.keys),
+    weightsB,
+  ),
+]);
 
 const signer = (origin: string, id: string, k: NodeKeys) =>
   makeSigner(`${origin}/${id}`, k.mldsa.publicKey, k.mldsa.secretKey);

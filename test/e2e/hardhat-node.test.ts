@@ -3,45 +3,24 @@
  * `amp` CLI invoked as child processes (deploy, ingest, run, events, proof, verify). `amp run` runs
  * the seven nodes in its process (the `amp node` code), so the data dir is the node layout.
  */
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { expect } from "chai";
-import { JsonRpcProvider } from "ethers";
 import { readDeployment } from "../../src/chain/deployment";
 import { loadManifestFederations } from "../../src/cli/context";
 import { generateEvents } from "../../src/cli/generate";
-import { GlobalProofAnchor__factory } from "../../typechain-types";
-import { run } from "../../src/cli/main";
 import { parseProofFile } from "../../src/proof/format";
 import type { ProofFile } from "../../src/proof/format";
 import { readTrustPolicy } from "../../src/trust/policy";
 import { keepVotes, resignWithFreshKeys, voteCount } from "../helpers/forge";
 import { tmpDir } from "./helpers";
-import { freePort, waitForRpc } from "../helpers/node-process";
+import { ampInProcess } from "../helpers/cli";
+import { anchoredRounds, startHardhatNode, stopHardhatNode } from "../helpers/node-process";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const AMP = path.join(ROOT, "bin", "amp.js");
-const HARDHAT = path.join(ROOT, "node_modules", "hardhat", "internal", "cli", "cli.js");
-
-function startNode(port: number): ChildProcess {
-  const env = { ...process.env };
-  delete env.HARDHAT_NETWORK; // `hardhat node` serves the in-process network itself
-  return spawn(process.execPath, [HARDHAT, "node", "--hostname", "127.0.0.1", "--port", String(port)], {
-    cwd: ROOT,
-    stdio: "ignore",
-    env,
-  });
-}
-
-function stopNode(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once("exit", () => resolve());
-    child.kill("SIGTERM");
-  });
-}
 
 interface CliResult {
   code: number;
@@ -72,58 +51,30 @@ function amp(...args: string[]): Promise<CliResult> {
  * the checks beyond the path a user takes; stdout is what the command printed with console.log.
  */
 async function ampHere(...args: string[]): Promise<CliResult> {
-  const out: string[] = [];
-  let stderr = "";
-  const log = console.log;
-  console.log = (...a: unknown[]) => void out.push(a.map(String).join(" ") + "\n");
-  try {
-    const code = await run(["node", "amp", ...args], {
-      writeOut: (x) => out.push(x),
-      writeErr: (x) => (stderr += x),
-    });
-    return { code, stdout: out.join(""), stderr };
-  } finally {
-    console.log = log;
-  }
+  const r = await ampInProcess(...args);
+  return { code: r.code, stdout: r.out, stderr: r.err };
 }
 
 describe("e2e against a separate hardhat node, through the amp CLI", function () {
   this.timeout(600_000);
   let node: ChildProcess | undefined;
-  let port: number;
   let rpc: string;
   let dir: string;
   let data: string;
   const trustFile = () => path.join(data, "trust.json");
 
   before(async function () {
-    port = await freePort();
-    rpc = `http://127.0.0.1:${port}`;
     dir = tmpDir("amp-node-e2e-");
     data = path.join(dir, "data");
-    node = startNode(port);
-    await waitForRpc(rpc, 60_000);
+    ({ child: node, rpc } = await startHardhatNode());
   });
 
   after(async function () {
-    await stopNode(node);
+    await stopHardhatNode(node);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  async function anchoredRounds(): Promise<{ next: bigint; logs: number }> {
-    const provider = new JsonRpcProvider(rpc, 31337, { staticNetwork: true });
-    try {
-      const anchor = GlobalProofAnchor__factory.connect(
-        readDeployment(data).contracts.globalProofAnchor,
-        provider,
-      );
-      const next = await anchor.nextRound();
-      const logs = (await anchor.queryFilter(anchor.filters.GlobalRootAnchored())).length;
-      return { next, logs };
-    } finally {
-      provider.destroy();
-    }
-  }
+  const anchored = () => anchoredRounds(rpc, data);
 
   it("deploys through `amp deploy` and writes the deployment record", async function () {
     const r = await amp("deploy", "--rpc", rpc, "--data", data);
@@ -161,14 +112,14 @@ describe("e2e against a separate hardhat node, through the amp CLI", function ()
     expect(r.stderr).to.match(/7 nodes in this process/);
     expect(r.stdout).to.match(/^1 +\+\d+=\d+ 0x[0-9a-f]+… +\+\d+=\d+ 0x/m);
     // The nodes decide the rounds: the 5 queued + 2 × 4 generated per federation took ≥ 2.
-    const a = await anchoredRounds();
+    const a = await anchored();
     expect(a.next).to.be.greaterThanOrEqual(3n);
     expect(a.logs).to.equal(Number(a.next - 1n));
   });
 
   it("resumes at the next round after a restart, with no duplicate anchor", async function () {
     // This run signs in the main thread (--workers 0); the first ran on the worker pool.
-    const before = await anchoredRounds();
+    const before = await anchored();
     const r = await amp(
       "run",
       "--rpc",
@@ -185,7 +136,7 @@ describe("e2e against a separate hardhat node, through the amp CLI", function ()
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout).to.contain(`starting at round ${before.next}; 0 events queued`);
     expect(r.stdout).to.match(new RegExp(`^${before.next} +\\+\\d+=\\d+ `, "m"));
-    const after = await anchoredRounds();
+    const after = await anchored();
     expect(after.next).to.be.greaterThan(before.next);
     expect(after.logs).to.equal(Number(after.next - 1n));
   });
@@ -345,9 +296,9 @@ describe("e2e against a separate hardhat node, through the amp CLI", function ()
   });
 
   it("refuses to run against a restarted chain with a clear one-line reason", async function () {
-    await stopNode(node);
-    node = startNode(port);
-    await waitForRpc(rpc, 60_000);
+    // The same port: the data dir's deployment record names this RPC URL.
+    await stopHardhatNode(node);
+    ({ child: node } = await startHardhatNode(Number(new URL(rpc).port)));
     const r = await amp("run", "--rpc", rpc, "--data", data, "--rounds", "1");
     expect(r.code).to.equal(1);
     expect(r.stderr.trim()).to.match(

@@ -1,11 +1,14 @@
 /**
  * A separate `npx hardhat node` for end-to-end tests: a free loopback port, a readiness poll, a
- * stop that waits for the exit, and funding a fresh (non-default) account from account 0.
+ * stop that waits for the exit, funding a fresh (non-default) account from account 0, and reading
+ * what a deployment's anchor contract holds.
  */
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import path from "node:path";
 import { JsonRpcProvider, Wallet, parseEther } from "ethers";
+import { readDeployment } from "../../src/chain/deployment";
+import { GlobalProofAnchor__factory } from "../../typechain-types";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
 const HARDHAT = path.join(ROOT, "node_modules", "hardhat", "internal", "cli", "cli.js");
@@ -32,11 +35,14 @@ export async function waitForRpc(url: string, deadlineMs: number): Promise<void>
   }
 }
 
-/** `hardhat node` on 127.0.0.1:port, serving its own in-process network. */
-export async function startHardhatNode(): Promise<{ child: ChildProcess; rpc: string }> {
-  const port = await freePort();
+/**
+ * `hardhat node` on 127.0.0.1:port (a free port unless given: a restart passes the old one), serving
+ * its own in-process network; resolves once it answers JSON-RPC.
+ */
+export async function startHardhatNode(port?: number): Promise<{ child: ChildProcess; rpc: string }> {
+  port ??= await freePort();
   const env = { ...process.env };
-  delete env.HARDHAT_NETWORK;
+  delete env.HARDHAT_NETWORK; // `hardhat node` serves the in-process network itself
   const child = spawn(
     process.execPath,
     [HARDHAT, "node", "--hostname", "127.0.0.1", "--port", String(port)],
@@ -79,6 +85,23 @@ export async function nonceOf(rpc: string, address: string): Promise<number> {
   const provider = new JsonRpcProvider(rpc, undefined, { cacheTimeout: -1 });
   try {
     return await provider.getTransactionCount(address, "latest");
+  } finally {
+    provider.destroy();
+  }
+}
+
+/** The anchor contract of the deployment in `data`: its next round and how many roots it anchored (logs). */
+export async function anchoredRounds(rpc: string, data: string): Promise<{ next: bigint; logs: number }> {
+  const provider = new JsonRpcProvider(rpc, 31337, { staticNetwork: true });
+  try {
+    const anchor = GlobalProofAnchor__factory.connect(
+      readDeployment(data).contracts.globalProofAnchor,
+      provider,
+    );
+    return {
+      next: await anchor.nextRound(),
+      logs: (await anchor.queryFilter(anchor.filters.GlobalRootAnchored())).length,
+    };
   } finally {
     provider.destroy();
   }
