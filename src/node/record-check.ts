@@ -88,6 +88,37 @@ function skeleton(r: AnchoredRound, i: number): ProofFile {
 
 const isString = (v: unknown): v is string => typeof v === "string";
 
+/** The chain reads a record check makes (what `perCheckClient` deduplicates). */
+const MEMOIZED = ["readContract", "getTransactionReceipt", "getContractEvents", "getBlockNumber"] as const;
+
+/**
+ * `client` for ONE record check: a read made again with the same arguments (the anchor
+ * transaction's receipt and logs, the round's commitment, both federations' registry sets, the
+ * signers' weights — once per checkpoint before) is answered from the first call. ABIs are left out
+ * of the key (the address, function or event and arguments decide the read). Never kept across
+ * checks: the next check reads the chain as it is then (a rollback must be seen).
+ */
+export function perCheckClient(client: PublicClient): PublicClient {
+  const memo = new Map<string, unknown>();
+  const key = (name: string, args: unknown): string =>
+    name +
+    JSON.stringify(args ?? null, (k, v: unknown) =>
+      k === "abi" ? undefined : typeof v === "bigint" ? `${v}n` : v,
+    );
+  return new Proxy(client, {
+    get(target, prop, receiver) {
+      const value: unknown = Reflect.get(target, prop, receiver);
+      if (typeof value !== "function" || !(MEMOIZED as readonly (string | symbol)[]).includes(prop))
+        return value;
+      return (args: unknown) => {
+        const k = key(String(prop), args);
+        if (!memo.has(k)) memo.set(k, (value as (a: unknown) => unknown).call(target, args));
+        return memo.get(k);
+      };
+    },
+  });
+}
+
 /**
  * Throw {@link RecordRefusedError} unless every checkpoint of `r` (with the node's roster keys as
  * `noteKeys`) passes the chain layers of `amp verify`: anchored state, anchoring transaction,
@@ -95,7 +126,16 @@ const isString = (v: unknown): v is string => typeof v === "string";
  * in votes and of each other federation's in cosignatures, under registered keys). Chain errors
  * other than a refusal propagate as they are (the caller retries).
  */
-export async function checkRecord(client: PublicClient, pins: RecordPins, r: AnchoredRound): Promise<void> {
+export function checkRecord(chain: PublicClient, pins: RecordPins, r: AnchoredRound): Promise<void> {
+  return checkRecordUncached(perCheckClient(chain), pins, r);
+}
+
+/** {@link checkRecord} reading through `client` as it is (no per-check memo; tests compare reads). */
+export async function checkRecordUncached(
+  client: PublicClient,
+  pins: RecordPins,
+  r: AnchoredRound,
+): Promise<void> {
   const refuse = (field: string, reason: string): never => {
     throw new RecordRefusedError(r.round, field, reason);
   };

@@ -3,7 +3,8 @@ import type net from "node:net";
 import path from "node:path";
 import { expect } from "chai";
 import type { AnchoredRound } from "../../src/chain/anchored-rounds";
-import { encodeAnnouncement, encodeRecord } from "../../src/node/anchored-record";
+import { decodeRecord, encodeAnnouncement, encodeRecord } from "../../src/node/anchored-record";
+import { RecordRefusedError, checkRecord, checkRecordUncached } from "../../src/node/record-check";
 import { readEvidence } from "../../src/node/evidence-view";
 import { NodeService } from "../../src/node/service";
 import type { ProofFile } from "../../src/proof/format";
@@ -256,5 +257,46 @@ describe("node: a forged anchored-round record is refused, the genuine one is ke
     );
     for (const e of lines) expect((e as { detail: string }).detail).to.match(/txHash/);
     proxyTo = undefined;
+  });
+
+  it("one record check reads each chain value once (per-check memo) and still refuses a forgery", async function () {
+    let calls = 0;
+    const counting = new Proxy(publicClientFor(fed.conn.eip1193), {
+      get(t, prop, recv) {
+        const v: unknown = Reflect.get(t, prop, recv);
+        if (typeof v !== "function") return v;
+        return (...args: unknown[]) => {
+          calls++;
+          return (v as (...a: unknown[]) => unknown).apply(t, args);
+        };
+      },
+    });
+    const pins = {
+      chainId: BigInt(held.chainId),
+      anchor: fed.record.contracts.globalProofAnchor,
+      registry: fed.record.contracts.validatorRegistry,
+    };
+    await checkRecordUncached(counting, pins, held);
+    const uncached = calls;
+    calls = 0;
+    await checkRecord(counting, pins, held);
+    const memoized = calls;
+    expect(memoized, `reads with the memo (${memoized}) vs without (${uncached})`).to.be.below(uncached);
+    // A new check reads the chain again (a rollback between two checks must be seen).
+    calls = 0;
+    await checkRecord(counting, pins, held);
+    expect(calls).to.equal(memoized);
+    for (const check of [checkRecord, checkRecordUncached]) {
+      const forged = copy(encodeRecord(held)) as Wire;
+      forged.txHash = "0x" + "cd".repeat(32);
+      let refused: unknown;
+      try {
+        await check(counting, pins, decodeRecord(forged));
+      } catch (e) {
+        refused = e;
+      }
+      expect(refused, check.name).to.be.instanceOf(RecordRefusedError);
+      expect((refused as RecordRefusedError).meta).to.deep.include({ field: "txHash" });
+    }
   });
 });
