@@ -77,15 +77,49 @@ export interface LocalFederation {
   stop(): Promise<void>;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** Whether 127.0.0.1:`port` can be listened on now (0: any port); the port it got, or undefined. */
+function tryListen(port: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
     const s = net.createServer();
-    s.on("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
+    s.once("error", () => resolve(undefined));
+    s.listen(port, "127.0.0.1", () => {
+      const got = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(got));
     });
   });
+}
+
+/** The kernel's range of local ports for outgoing connections (Linux; the usual default elsewhere). */
+function ephemeralPorts(): { lo: number; hi: number } {
+  try {
+    const [lo, hi] = fs.readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/);
+    if (Number(lo) > 0 && Number(hi) >= Number(lo)) return { lo: Number(lo), hi: Number(hi) };
+  } catch {
+    // not Linux
+  }
+  return { lo: 32768, hi: 60999 };
+}
+
+/** Ports below the ephemeral range tried before falling back to one the kernel picks. */
+const PORT_TRIES = 64;
+const LOWEST_PORT = 10_000;
+
+/**
+ * A loopback port free now, for a listener started later (a node's URL in the data dir's
+ * manifest, a chain child). Picked BELOW the kernel's ephemeral range: a port from `listen(0)` is
+ * one any process's next outgoing connection may take before the listener binds it, and keep
+ * (a keep-alive connection) — seen in CI as `listen EADDRINUSE` on a manifest port, twice in a row.
+ * Random within the range, so concurrent pickers rarely meet; checked free by listening on it.
+ */
+export async function freePort(): Promise<number> {
+  const top = ephemeralPorts().lo - 1;
+  for (let i = 0; i < PORT_TRIES && top > LOWEST_PORT; i++) {
+    const got = await tryListen(LOWEST_PORT + Math.floor(Math.random() * (top - LOWEST_PORT + 1)));
+    if (got !== undefined) return got;
+  }
+  const any = await tryListen(0);
+  if (any === undefined) throw new Error("no free loopback port");
+  return any;
 }
 
 async function waitForRpc(url: string, deadlineMs: number): Promise<void> {

@@ -1,6 +1,5 @@
 /** Shared setup for node tests: a roster of throwaway identities with free loopback URLs. */
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { deployContracts, registerFederations } from "../../src/chain/deploy";
@@ -16,6 +15,7 @@ import {
 } from "../../src/crypto/keys";
 import { loadManifest, type Manifest } from "../../src/manifest";
 import { Roster } from "../../src/node/roster";
+import { freePort } from "../../src/node/local";
 import { NodeService, type NodeServiceConfig } from "../../src/node/service";
 import type { VoteResponse } from "../../src/consensus/types";
 import { FederationLog } from "../../src/log";
@@ -25,17 +25,8 @@ export function tmpDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.unref();
-    s.on("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+/** A free loopback port outside the ephemeral range (see src/node/local.ts). */
+export { freePort };
 
 /** The shipped manifest with every node on a free loopback port. */
 export async function loopbackManifest(): Promise<Manifest> {
