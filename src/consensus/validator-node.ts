@@ -443,17 +443,18 @@ export class ValidatorNode implements TransportEndpoint {
     // Sign before the log changes: a signature that fails (a lost worker) leaves the node as it was.
     const { cp, vote } = await this.voteOn(req, plan);
     this.appendChecked(plan, last, req.round);
+    const batchRootHex = hexOf(rootHash(leaves));
     const state: SignedState = {
       round: req.round.toString(),
       treeSize: cp.treeSize.toString(),
       rootHex: Buffer.from(cp.rootHash).toString("hex"),
       baseSize: req.baseSize.toString(),
-      batchRootHex: hexOf(rootHash(leaves)),
+      batchRootHex,
       vote,
     };
     const batch: SignedBatchFile = {
       round: state.round,
-      batchRootHex: state.batchRootHex!,
+      batchRootHex,
       entries: entries.map((e) => Buffer.from(e).toString("base64")),
     };
     writeFileAtomic(this.batchFile, JSON.stringify(batch)); // first: a state never names lost entries

@@ -683,8 +683,6 @@ export class FederationNode {
   ): void {
     const key = `${kind}\n${nodeId}\n${round}\n${detail}`;
     if (this.evidenceSeen.has(key)) return;
-    if (this.evidenceSeen.size >= 10_000) this.evidenceSeen.clear();
-    this.evidenceSeen.add(key);
     this.logger.warn("byzantine evidence", { node: nodeId, round, kind, detail });
     const dir = path.join(this.cfg.dataDir, "evidence");
     fs.mkdirSync(dir, { recursive: true });
@@ -698,6 +696,9 @@ export class FederationNode {
         recordedAt: new Date().toISOString(),
       }),
     );
+    // Only once written: a line a full disk refused is written at a later try.
+    if (this.evidenceSeen.size >= 10_000) this.evidenceSeen.clear();
+    this.evidenceSeen.add(key);
   }
 
   // --- witness (C2SP tlog-witness add-checkpoint) -------------------------------------------------

@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import http from "node:http";
 import type net from "node:net";
 import path from "node:path";
@@ -298,5 +299,31 @@ describe("node: a forged anchored-round record is refused, the genuine one is ke
       expect(refused, check.name).to.be.instanceOf(RecordRefusedError);
       expect((refused as RecordRefusedError).meta).to.deep.include({ field: "txHash" });
     }
+  });
+
+  it("catch-up: evidence a failed write lost is written at the next try (not taken as already recorded)", async function () {
+    const forged = copy(encodeRecord(held)) as Wire;
+    forged.txHash = "0x" + "ef".repeat(32);
+    forgedServed = forged;
+    const liar = fed.roster.nodes.find((n) => n.id !== "ssid-eu-1")!.id;
+    const node = await freshNode(
+      "fresh-evidence-write",
+      rosterVia((id) => id === liar),
+    );
+    // The evidence file cannot be written: a directory stands where it goes.
+    const file = path.join(node.node.cfg.dataDir, "evidence", "catch-up.jsonl");
+    fs.mkdirSync(file, { recursive: true });
+    let failed: unknown;
+    try {
+      await node.node.catchUp();
+    } catch (e) {
+      failed = e;
+    }
+    expect(failed, "the write error surfaces").to.be.instanceOf(Error);
+    fs.rmSync(file, { recursive: true });
+    expect(await verifiedProof(node)).to.equal(1n);
+    const ev = readEvidence(node.node.cfg.dataDir, { id: "ssid-eu-1", name: "ssid", origin: "-" }, 10);
+    const lines = ev.evidence.filter((e) => e.source === "catch-up" && e.kind === "forged-record");
+    expect(lines.map((e) => (e as { nodeId: string }).nodeId)).to.deep.equal([liar]);
   });
 });
