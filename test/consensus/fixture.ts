@@ -5,6 +5,8 @@ import path from "node:path";
 import { deriveThrowawayKeys } from "../../src/crypto/keys";
 import { rootHash } from "../../src/merkle";
 import { leafHash } from "../../src/merkle";
+import { parseCheckpointBody, parseSignedNote, type Checkpoint } from "../../src/crypto/note";
+import type { VoteRequest, VoteResponse } from "../../src/consensus/types";
 import type { FederationSpec } from "../../src/rounds/federation";
 
 /** Silence the engine's structured logs inside the calling describe block only. */
@@ -45,4 +47,24 @@ export function entries(origin: string, round: number, count: number): Uint8Arra
 
 export function expectedRoot(all: Uint8Array[]): Uint8Array {
   return rootHash(all.map((e) => leafHash(e)));
+}
+
+/** A first-attempt vote request of `origin` for `round` on `baseSize` (epoch 1, zero base root). */
+export function voteRequest(origin: string, round: bigint, baseSize: bigint, batchSize: number): VoteRequest {
+  return {
+    origin,
+    epoch: 1n,
+    round,
+    baseSize,
+    baseRoot: new Uint8Array(32),
+    batchSize,
+    attempt: 1,
+    peers: [],
+  };
+}
+
+/** The checkpoint a vote response signed (throws when it is not a vote). */
+export function votedCheckpoint(res: VoteResponse): Checkpoint {
+  if (res.kind !== "vote") throw new Error(`no vote: ${JSON.stringify(res)}`);
+  return parseCheckpointBody(parseSignedNote(res.votes[0]!.note).body);
 }

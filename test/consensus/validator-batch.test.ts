@@ -2,12 +2,11 @@ import { expect } from "chai";
 import fs from "node:fs";
 import path from "node:path";
 import { deriveThrowawayKeys } from "../../src/crypto/keys";
-import { parseCheckpointBody, parseSignedNote } from "../../src/crypto/note";
 import { ValidatorNode } from "../../src/consensus/validator-node";
-import type { VoteRequest, VoteResponse } from "../../src/consensus/types";
+import type { VoteRequest } from "../../src/consensus/types";
 import { FederationLog } from "../../src/log";
 import { leafHash, rootHash } from "../../src/merkle";
-import { DOMAIN, entries, tmpDir, quietLogs } from "./fixture";
+import { DOMAIN, entries, tmpDir, quietLogs, voteRequest, votedCheckpoint } from "./fixture";
 
 /*
  * The halting case (src/consensus/README.md): a validator must still serve the entries of the batch
@@ -18,23 +17,13 @@ const ORIGIN = "amp.local/ssid";
 const keys = deriveThrowawayKeys("node-test", "v1");
 const hex = (e: readonly Uint8Array[]) => e.map((x) => Buffer.from(x).toString("hex"));
 
+/** A vote request for `batch` as a round's whole batch, naming its batch root. */
 function request(round: bigint, baseSize: bigint, batch: Uint8Array[]): VoteRequest {
   return {
-    origin: ORIGIN,
-    epoch: 1n,
-    round,
-    baseSize,
+    ...voteRequest(ORIGIN, round, baseSize, batch.length),
     baseRoot: new FederationLog(ORIGIN).root(),
-    batchSize: batch.length,
     batchRoot: rootHash(batch.map((e) => leafHash(e))),
-    attempt: 1,
-    peers: [],
   };
-}
-
-function voted(res: VoteResponse): { treeSize: bigint; round: bigint } {
-  if (res.kind !== "vote") throw new Error(`no vote: ${JSON.stringify(res)}`);
-  return parseCheckpointBody(parseSignedNote(res.votes[0]!.note).body);
 }
 
 describe("consensus/ValidatorNode keeps the entries of the batch it signed across a restart", () => {
@@ -48,7 +37,7 @@ describe("consensus/ValidatorNode keeps the entries of the batch it signed acros
     dir = tmpDir("amp-validator-batch-");
     const v = node();
     v.receiveBatch({ origin: ORIGIN, round: 1n, entries: batch });
-    expect(voted(await v.handleVoteRequest(request(1n, 0n, batch))).treeSize).to.equal(5n);
+    expect(votedCheckpoint(await v.handleVoteRequest(request(1n, 0n, batch))).treeSize).to.equal(5n);
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -58,7 +47,7 @@ describe("consensus/ValidatorNode keeps the entries of the batch it signed acros
     expect(hex(v.entries(ORIGIN, 1n, 0, 5))).to.deep.equal(hex(batch));
     expect(hex(v.entries(ORIGIN, 1n, 2, 2))).to.deep.equal(hex(batch.slice(2, 4)));
     const res = await v.handleVoteRequest(request(1n, 0n, batch));
-    expect(voted(res).round).to.equal(1n);
+    expect(votedCheckpoint(res).round).to.equal(1n);
     expect(v.log.size, "the log caught up from the persisted batch").to.equal(5n);
     expect(fs.readFileSync(path.join(dir, "v1.validator-state.json"), "utf8")).to.equal(before);
   });

@@ -8,22 +8,12 @@ import { recoverCheckpointSigner } from "../../src/consensus/anchor-signature";
 import { MlDsaWorkerPool } from "../../src/crypto/mldsa";
 import type { VoteRequest, VoteResponse } from "../../src/consensus/types";
 import { leafHash, rootHash } from "../../src/merkle";
-import { DOMAIN, entries, expectedRoot, tmpDir, quietLogs } from "./fixture";
+import { DOMAIN, entries, expectedRoot, tmpDir, quietLogs, voteRequest } from "./fixture";
 
 const ORIGIN = "amp.local/ssid";
 
-function request(round: bigint, baseSize: bigint, batchSize: number): VoteRequest {
-  return {
-    origin: ORIGIN,
-    epoch: 1n,
-    round,
-    baseSize,
-    baseRoot: new Uint8Array(32),
-    batchSize,
-    attempt: 1,
-    peers: [],
-  };
-}
+const request = (round: bigint, baseSize: bigint, batchSize: number): VoteRequest =>
+  voteRequest(ORIGIN, round, baseSize, batchSize);
 
 describe("consensus/ValidatorNode", () => {
   quietLogs();

@@ -2,7 +2,6 @@ import { expect } from "chai";
 import fs from "node:fs";
 import path from "node:path";
 import { deriveThrowawayKeys } from "../../src/crypto/keys";
-import { parseCheckpointBody, parseSignedNote } from "../../src/crypto/note";
 import {
   ValidatorNode,
   type AnchoredCheckpoint,
@@ -11,7 +10,7 @@ import {
 import type { VoteRequest, VoteResponse } from "../../src/consensus/types";
 import { FederationLog } from "../../src/log";
 import { leafHash } from "../../src/merkle";
-import { DOMAIN, entries, expectedRoot, tmpDir, quietLogs } from "./fixture";
+import { DOMAIN, entries, expectedRoot, tmpDir, quietLogs, voteRequest, votedCheckpoint } from "./fixture";
 
 /*
  * Issue 13, campaign `npm run -s bench -- kills --kills 100 --seed 5216305`: a validator signed
@@ -22,23 +21,8 @@ import { DOMAIN, entries, expectedRoot, tmpDir, quietLogs } from "./fixture";
 const ORIGIN = "amp.local/ssid";
 const keys = deriveThrowawayKeys("node-test", "v1");
 
-function request(round: bigint, baseSize: bigint, batchSize: number): VoteRequest {
-  return {
-    origin: ORIGIN,
-    epoch: 1n,
-    round,
-    baseSize,
-    baseRoot: new Uint8Array(32),
-    batchSize,
-    attempt: 1,
-    peers: [],
-  };
-}
-
-function checkpointOf(res: VoteResponse): { treeSize: bigint; rootHash: Uint8Array; round: bigint } {
-  if (res.kind !== "vote") throw new Error(`no vote: ${JSON.stringify(res)}`);
-  return parseCheckpointBody(parseSignedNote(res.votes[0]!.note).body);
-}
+const request = (round: bigint, baseSize: bigint, batchSize: number): VoteRequest =>
+  voteRequest(ORIGIN, round, baseSize, batchSize);
 
 describe("consensus/ValidatorNode whose signed round lost to an anchored checkpoint", () => {
   quietLogs();
@@ -77,9 +61,9 @@ describe("consensus/ValidatorNode whose signed round lost to an anchored checkpo
     dir = tmpDir("amp-validator-superseded-");
     const node = rebuilt([]);
     node.receiveBatch({ origin: ORIGIN, round: 1n, entries: r1 });
-    expect(checkpointOf(await node.handleVoteRequest(request(1n, 0n, 4))).treeSize).to.equal(4n);
+    expect(votedCheckpoint(await node.handleVoteRequest(request(1n, 0n, 4))).treeSize).to.equal(4n);
     node.receiveBatch({ origin: ORIGIN, round: 2n, entries: lost });
-    expect(checkpointOf(await node.handleVoteRequest(request(2n, 4n, 3))).treeSize).to.equal(7n);
+    expect(votedCheckpoint(await node.handleVoteRequest(request(2n, 4n, 3))).treeSize).to.equal(7n);
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -88,7 +72,7 @@ describe("consensus/ValidatorNode whose signed round lost to an anchored checkpo
     const node = rebuilt(anchoredLog, anchored3, seen);
     const r4 = entries(ORIGIN, 4, 3);
     node.receiveBatch({ origin: ORIGIN, round: 4n, entries: r4 });
-    const cp = checkpointOf(await node.handleVoteRequest(request(4n, 11n, 3)));
+    const cp = votedCheckpoint(await node.handleVoteRequest(request(4n, 11n, 3)));
     expect(cp.round).to.equal(4n);
     expect(cp.treeSize).to.equal(14n);
     expect(Buffer.from(cp.rootHash)).to.deep.equal(Buffer.from(expectedRoot([...anchoredLog, ...r4])));
@@ -96,7 +80,7 @@ describe("consensus/ValidatorNode whose signed round lost to an anchored checkpo
     expect(stateRound(), "the new vote is persisted").to.equal("4");
     // The next round is the normal case again: it extends the vote of round 4.
     node.receiveBatch({ origin: ORIGIN, round: 5n, entries: entries(ORIGIN, 5, 1) });
-    expect(checkpointOf(await node.handleVoteRequest(request(5n, 14n, 1))).treeSize).to.equal(15n);
+    expect(votedCheckpoint(await node.handleVoteRequest(request(5n, 14n, 1))).treeSize).to.equal(15n);
     expect(seen).to.have.length(1);
   });
 
