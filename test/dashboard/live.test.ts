@@ -23,8 +23,6 @@ import { loadManifest } from "../../src/manifest";
 import { federationIdOf } from "../../src/chain/ids";
 import { AnchorReader } from "../../src/chain/round-records";
 import type { Hex } from "viem";
-import { quorumThreshold } from "../../src/consensus/quorum";
-import { parseSignedNote } from "../../src/crypto/note";
 import { parseProofFile } from "../../src/proof/format";
 import { publicClientFor } from "../../src/proof/verify";
 import { checkSignedNote } from "../../src/proof/verify-note";
@@ -34,6 +32,7 @@ import { launchBrowser, type TestBrowser } from "../helpers/browser";
 import { lintExposition, parseExposition, promtoolRequired, runPromtool, valueOf } from "../helpers/prom";
 import { ndjson, tmpDir, until } from "../node/helpers";
 import { AMP, amp, everyNode, openAlert, spawnAmpUp, storedAlert, type AmpUp } from "./live-helpers";
+import { expectWitnessRow } from "./witness-row";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 
@@ -216,23 +215,8 @@ describe("dashboard of a real local federation (amp up, seven node processes, Ch
       const origin = proof.federation.origin;
       // src/proof/verify-note.ts: keys and weights from the registry on the chain.
       const check = await checkSignedNote(client, proof, registry);
-      const lines = parseSignedNote(proof.checkpoint.signedNote!).signatures.map((x) => x.keyName);
       expect(check.witnesses.length).to.equal(1);
-      const w = check.witnesses[0]!;
-      const named = lines.filter((k) => k.startsWith(`${w.origin}/`)).map((k) => k.split("/").pop());
-      expect(named.length).to.equal(w.signatures);
-      const row = page.locator(`#witnesses tr[data-key="${round}/${origin}/${w.origin}"] td`);
-      await row.first().waitFor({ timeout: 30_000 });
-      expect(await row.allTextContents(), `${round} ${origin}`).to.deep.equal([
-        round,
-        origin,
-        `${w.origin} (${w.epoch})`,
-        named.join(", "),
-        String(w.signatures),
-        `${w.signedWeight} / ${w.totalWeight}, needs ${quorumThreshold(w.totalWeight)}`,
-        "yes",
-        "none",
-      ]);
+      await expectWitnessRow(page, round, origin, proof, check.witnesses[0]!);
     }
     // Every shown checkpoint (newest 10 anchored rounds, both federations) had a witness quorum.
     const last = Number((await anchor().nextRound()) - 1n);

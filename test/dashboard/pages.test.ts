@@ -16,8 +16,6 @@ import { loadManifestFederations } from "../../src/cli/context";
 import { DashboardData } from "../../src/dashboard/data";
 import { serveDashboard } from "../../src/dashboard/server";
 import type { DashboardServer } from "../../src/dashboard/server";
-import { quorumThreshold } from "../../src/consensus/quorum";
-import { parseSignedNote } from "../../src/crypto/note";
 import { buildProofFile } from "../../src/proof/build";
 import { checkSignedNote } from "../../src/proof/verify-note";
 import { publicClientFor } from "../../src/proof/verify";
@@ -25,6 +23,7 @@ import { GlobalProofAnchor__factory } from "../../typechain-types";
 import { launchBrowser } from "../helpers/browser";
 import type { TestBrowser } from "../helpers/browser";
 import { deployFresh, ingestGenerated, runnerFederations, tmpDir } from "../e2e/helpers";
+import { expectWitnessRow } from "./witness-row";
 
 describe("dashboard: the Rounds and Nodes pages against a real in-process run, in Chromium", function () {
   this.timeout(300_000);
@@ -288,23 +287,9 @@ describe("dashboard: the Rounds and Nodes pages against a real in-process run, i
           expect(proof.nexus.round).to.equal(r.round.toString());
           // src/proof/verify-note.ts: keys and weights read from the registry on chain.
           const check = await checkSignedNote(client, proof, record.contracts.validatorRegistry as Hex);
-          const lines = parseSignedNote(proof.checkpoint.signedNote!).signatures.map((x) => x.keyName);
           expect(check.witnesses.length, f.origin).to.equal(1);
           for (const w of check.witnesses) {
-            const named = lines.filter((k) => k.startsWith(`${w.origin}/`)).map((k) => k.split("/").pop());
-            expect(named.length).to.equal(w.signatures);
-            const row = page.locator(`#witnesses tr[data-key="${r.round}/${f.origin}/${w.origin}"] td`);
-            await row.first().waitFor({ timeout: 30_000 });
-            expect(await row.allTextContents(), `${r.round} ${f.origin}`).to.deep.equal([
-              r.round.toString(),
-              f.origin,
-              `${w.origin} (${w.epoch})`,
-              named.join(", "),
-              String(w.signatures),
-              `${w.signedWeight} / ${w.totalWeight}, needs ${quorumThreshold(w.totalWeight)}`,
-              "yes",
-              "none",
-            ]);
+            await expectWitnessRow(page, r.round.toString(), f.origin, proof, w);
             rows++;
           }
         }
