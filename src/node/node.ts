@@ -133,10 +133,11 @@ export class FederationNode {
   private chainNext = 1n;
   /** The last round whose checkpoint is archived (cached: status is polled often). */
   private lastRound: bigint;
-  /** Anchored rounds without a record here, and when to ask the peers again (ms). */
-  private readonly missingRecords = new Map<bigint, number>();
-  /** The retry delay of each missing round that failed a try (ms; see RECORD_RETRY_MS). */
-  private readonly recordRetry = new Map<bigint, number>();
+  /**
+   * Anchored rounds without a record here: when to ask the peers again (ms) and the wait after
+   * the next failed try (see RECORD_RETRY_MS).
+   */
+  private readonly missingRecords = new Map<bigint, { notBefore: number; retryMs: number }>();
   /**
    * Evidence lines this process recorded (kind, node, round, detail): a peer that serves the same
    * forgery at every retry is recorded once, not once per retry. Bounded (cleared when full).
@@ -445,20 +446,24 @@ export class FederationNode {
     if (this.recordsSeen === undefined) {
       const held = new Set(this.anchors.all().map((r) => r.round));
       this.recordsSeen = this.anchors.lastRound();
-      for (let r = 1n; r < this.recordsSeen; r++) if (!held.has(r)) this.missingRecords.set(r, 0);
+      for (let r = 1n; r < this.recordsSeen; r++)
+        if (!held.has(r)) this.missingRecords.set(r, { notBefore: 0, retryMs: RECORD_RETRY_MS });
     }
     for (let r = this.recordsSeen + 1n; r < next; r++)
-      this.missingRecords.set(r, running ? Date.now() + RECORD_GRACE_MS : 0);
+      this.missingRecords.set(r, {
+        notBefore: running ? Date.now() + RECORD_GRACE_MS : 0,
+        retryMs: RECORD_RETRY_MS,
+      });
     if (next - 1n > this.recordsSeen) this.recordsSeen = next - 1n;
-    for (const [round, notBefore] of [...this.missingRecords]) {
+    for (const [round, { notBefore, retryMs }] of [...this.missingRecords]) {
       const due = notBefore <= Date.now();
       if (this.anchors.get(round) || (due && (await this.fetchRecord(round)))) {
         this.missingRecords.delete(round);
-        this.recordRetry.delete(round);
       } else if (due) {
-        const delay = this.recordRetry.get(round) ?? RECORD_RETRY_MS;
-        this.missingRecords.set(round, Date.now() + delay);
-        this.recordRetry.set(round, Math.min(delay * 2, RECORD_RETRY_MAX_MS));
+        this.missingRecords.set(round, {
+          notBefore: Date.now() + retryMs,
+          retryMs: Math.min(retryMs * 2, RECORD_RETRY_MAX_MS),
+        });
       }
     }
   }
